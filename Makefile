@@ -1,0 +1,64 @@
+# plan02 — every set-up step lives here. `make run` and `make test` work on a fresh machine with Python 3.11.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+DEMO_DAYS ?= 30
+export DEMO_DAYS
+
+.PHONY: run test test-fast lint format install install-dev migrate worker beat serve bench bench-smoke messages clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "plan02 needs Python 3.11, found " + sys.version'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+## Embedded mode: SQLite in var/, Celery in-process, demo data; serves on 127.0.0.1:$(PORT).
+run: migrate
+	$(BIN)/python manage.py bootstrap
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+## The whole suite (browser tests included when /usr/bin/chromium exists). Uses DATABASE_URL/REDIS_URL if set.
+test: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+format: install-dev
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+## Production-like processes (need DATABASE_URL, REDIS_URL, DJANGO_SECRET_KEY, DJANGO_DEBUG=False).
+serve: install
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/gunicorn plan02.wsgi --bind 127.0.0.1:$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile -
+
+worker: install
+	$(BIN)/celery -A plan02 worker --loglevel INFO --concurrency $${WORKER_CONCURRENCY:-2}
+
+beat: install
+	$(BIN)/celery -A plan02 beat --loglevel INFO --schedule var/celerybeat-schedule
+
+## Regenerate the Vietnamese message catalogue after changing user-visible strings.
+messages: install-dev
+	$(BIN)/python manage.py makemessages -l vi --no-obsolete --ignore '.venv/*' --ignore 'var/*'
+	$(BIN)/python manage.py compilemessages -l vi --ignore '.venv/*'
+
+clean:
+	rm -rf $(VENV) var staticfiles test-output

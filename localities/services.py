@@ -1,0 +1,128 @@
+"""Load the official provinces and communes from the project's fixtures, idempotently (keyed on code).
+
+Units missing from a newer file are kept: reports and assignments refer to them. A load that changes
+nothing writes nothing; a load that changes something records the data version.
+"""
+
+import csv
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from localities.models import COMMUNE_CODE_LENGTH, PROVINCE_CODE_LENGTH, Commune, DataVersion, Province
+
+LOCALITIES_DIR = Path(settings.BASE_DIR) / "fixtures" / "localities"
+DATASET = "localities"
+
+
+class LocalityDataError(ValueError):
+    pass
+
+
+@dataclass
+class LoadResult:
+    version: str
+    created: dict = field(default_factory=lambda: {"provinces": 0, "communes": 0})
+    updated: dict = field(default_factory=lambda: {"provinces": 0, "communes": 0})
+    not_in_file: dict = field(default_factory=lambda: {"provinces": 0, "communes": 0})
+
+    @property
+    def changed(self):
+        return any(self.created.values()) or any(self.updated.values())
+
+
+def _read_csv(path, columns):
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in columns if c not in (reader.fieldnames or [])]
+            if missing:
+                raise LocalityDataError(f"{path.name}: missing column(s) {', '.join(missing)}")
+            return list(reader)
+    except FileNotFoundError:
+        raise LocalityDataError(f"{path} not found") from None
+
+
+def _pad(raw, width, *, where):
+    raw = (raw or "").strip()
+    if not raw.isdigit() or len(raw) > width:
+        raise LocalityDataError(f"{where}: code {raw!r} is not a number of at most {width} digits")
+    return raw.zfill(width)
+
+
+def _sync(model, rows, fields, result_key, result, version):
+    """Create missing rows and update changed ones; returns nothing, counts into `result`."""
+    existing = {obj.pk: obj for obj in model.objects.all()}
+    to_create, to_update = [], []
+    for pk, values in rows.items():
+        obj = existing.get(pk)
+        if obj is None:
+            to_create.append(model(pk=pk, data_version=version, **values))
+        elif any(getattr(obj, f) != values[f] for f in fields):
+            for f in fields:
+                setattr(obj, f, values[f])
+            obj.data_version = version
+            to_update.append(obj)
+    model.objects.bulk_create(to_create, batch_size=1000)
+    model.objects.bulk_update(to_update, [*fields, "data_version"], batch_size=1000)
+    result.created[result_key] = len(to_create)
+    result.updated[result_key] = len(to_update)
+    result.not_in_file[result_key] = len(set(existing) - set(rows))
+
+
+def localities_load(*, directory=LOCALITIES_DIR):
+    directory = Path(directory)
+    version = (directory / "VERSION").read_text(encoding="utf-8").strip().split(" (")[0]
+    province_rows = _read_csv(directory / "provinces.csv", ["code", "name", "codename", "division_type", "phone_code"])
+    commune_rows = _read_csv(directory / "communes.csv", ["code", "name", "codename", "division_type", "province_code"])
+
+    provinces = {}
+    for n, row in enumerate(province_rows, start=2):
+        code = _pad(row["code"], PROVINCE_CODE_LENGTH, where=f"provinces.csv row {n}")
+        if code in provinces:
+            raise LocalityDataError(f"provinces.csv row {n}: duplicate code {code}")
+        provinces[code] = {
+            "name": row["name"].strip(),
+            "codename": row["codename"].strip(),
+            "division_type": row["division_type"].strip(),
+            "phone_code": row["phone_code"].strip(),
+        }
+    communes = {}
+    for n, row in enumerate(commune_rows, start=2):
+        code = _pad(row["code"], COMMUNE_CODE_LENGTH, where=f"communes.csv row {n}")
+        province_code = _pad(row["province_code"], PROVINCE_CODE_LENGTH, where=f"communes.csv row {n}")
+        if code in communes:
+            raise LocalityDataError(f"communes.csv row {n}: duplicate code {code}")
+        if province_code not in provinces:
+            raise LocalityDataError(f"communes.csv row {n}: unknown province_code {province_code}")
+        communes[code] = {
+            "name": row["name"].strip(),
+            "codename": row["codename"].strip(),
+            "division_type": row["division_type"].strip(),
+            "province_id": province_code,
+        }
+
+    checksum = hashlib.sha256()
+    for name in ("VERSION", "provinces.csv", "communes.csv"):
+        checksum.update((directory / name).read_bytes())
+
+    result = LoadResult(version=version)
+    with transaction.atomic():
+        _sync(Province, provinces, ["name", "codename", "division_type", "phone_code"], "provinces", result, version)
+        _sync(Commune, communes, ["name", "codename", "division_type", "province_id"], "communes", result, version)
+        if result.changed:
+            DataVersion.objects.create(
+                dataset=DATASET,
+                version=version,
+                checksum=checksum.hexdigest(),
+                summary=f"created {result.created}, updated {result.updated}",
+            )
+    return result
+
+
+def current_data_version():
+    row = DataVersion.objects.filter(dataset=DATASET).order_by("-loaded_at").first()
+    return row.version if row else None

@@ -1,0 +1,20 @@
+"""Shared pieces of the REST API: pagination and the error body."""
+
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus a stable `code` on simple errors so clients need not parse prose."""
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict) and "detail" in response.data:
+        code = getattr(getattr(exc, "detail", None), "code", None) or getattr(exc, "default_code", None)
+        if code and "code" not in response.data:
+            response.data["code"] = code
+    return response

@@ -1,0 +1,19 @@
+from functools import cache
+
+from plan02.navigation import nav_items
+from tasks.scoping import scope_for_user
+
+
+def portal(request):
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    scope = scope_for_user(request.user)
+
+    @cache
+    def demo_catalogue():
+        # Evaluated only by templates that list tasks, once per request.
+        from tasks.models import Task
+
+        return Task.objects.filter(is_official=False).exists()
+
+    return {"scope": scope, "nav_items": nav_items(request, scope), "demo_catalogue": demo_catalogue}

@@ -1,0 +1,44 @@
+"""Set up a database for `make run`: reference data, the demo catalogue, demo users and demo history.
+
+Idempotent: a second run keeps the data and the users as they are."""
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from tasks.demo import demo_users_ensure
+from tasks.models import Task
+
+DEMO_CATALOGUE = settings.BASE_DIR / "fixtures" / "demo_tasks.csv"
+
+
+class Command(BaseCommand):
+    help = "Load reference data, the demo task catalogue, demo users and DEMO_DAYS days of demo history."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=int, default=settings.DEMO_DAYS, help="days of demo history (DEMO_DAYS)")
+
+    def handle(self, *args, days, **options):
+        call_command("load_reference", stdout=self.stdout)
+        if not Task.objects.exists():
+            call_command("import_tasks", str(DEMO_CATALOGUE), apply=True, user="bootstrap", stdout=self.stdout)
+        else:
+            self.stdout.write("task catalogue already loaded — kept as it is")
+        created, password = demo_users_ensure(password=settings.DEMO_PASSWORD)
+        if created:
+            self.stdout.write(f"demo users created: {', '.join(created)}")
+            if not settings.DEMO_PASSWORD:
+                self.stdout.write(self.style.WARNING(f"generated demo password (shown once): {password}"))
+        else:
+            self.stdout.write("demo users already exist — kept as they are")
+        self._seed(days)
+
+    def _seed(self, days):
+        from django.core.management import get_commands
+
+        if days <= 0:
+            self.stdout.write("DEMO_DAYS=0: no demo history")
+            return
+        if "seed_demo" not in get_commands():
+            return
+        call_command("seed_demo", days=days, if_empty=True, stdout=self.stdout)

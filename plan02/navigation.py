@@ -1,0 +1,39 @@
+"""The main navigation, by role. Items whose URL name is not installed are skipped."""
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from tasks.models import Role
+
+EVERYONE = None
+UNITS = {Role.AGENCY_OFFICER, Role.PROVINCE_OFFICER, Role.COMMUNE_CLERK}
+LOCAL = {Role.PROVINCE_OFFICER, Role.COMMUNE_CLERK}
+READ_ALL = {Role.ADMIN, Role.STEERING, Role.INSPECTOR}
+
+# (url name, label, roles that see it or EVERYONE)
+NAV = [
+    ("home", _("Overview"), EVERYONE),
+    ("dashboard:national", _("Dashboards"), EVERYONE),
+    ("tasks:mine", _("My tasks"), UNITS),
+    ("tasks:province_communes", _("My communes"), {Role.PROVINCE_OFFICER}),
+    ("tasks:list", _("Tasks"), EVERYONE),
+    ("reports:mine", _("Daily reports"), LOCAL),
+    ("reports:list", _("Daily reports"), READ_ALL),
+    ("localities:provinces", _("Provinces"), EVERYONE),
+    ("api-docs", _("API"), EVERYONE),
+    ("admin:index", _("Administration"), {Role.ADMIN}),
+]
+
+
+def nav_items(request, scope):
+    items = []
+    for name, label, roles in NAV:
+        if roles is not EVERYONE and scope.role not in roles:
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        active = request.path == url if url == "/" else request.path.startswith(url)
+        items.append({"url": url, "label": label, "active": active})
+    return items

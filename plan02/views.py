@@ -1,0 +1,64 @@
+import logging
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from localities.models import Commune, Province
+from localities.services import current_data_version
+from tasks.models import Agency, Assignment, Phase, Task, TaskGroup
+from tasks.scoping import scope_for_user
+
+logger = logging.getLogger(__name__)
+
+
+def home(request):
+    context = {
+        "scope": scope_for_user(request.user),
+        "counts": {
+            "provinces": Province.objects.count(),
+            "communes": Commune.objects.count(),
+            "groups": TaskGroup.objects.count(),
+            "agencies": Agency.objects.count(),
+            "tasks": Task.objects.count(),
+            "assignments": Assignment.objects.count(),
+        },
+        "phases": Phase.objects.all(),
+        "data_version": current_data_version(),
+    }
+    return render(request, "home.html", context)
+
+
+def _check_database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return "ok"
+
+
+def _check_broker():
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "in-process"
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    client.ping()
+    return "ok"
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """Liveness and readiness for load balancers: 200 when the database and the broker answer, else 503."""
+    body, healthy = {}, True
+    for name, check in (("database", _check_database), ("broker", _check_broker)):
+        try:
+            body[name] = check()
+        except Exception as exc:  # any failure of a dependency is reported, not raised
+            logger.warning("healthz: %s failed: %s", name, exc)
+            body[name] = f"error: {exc.__class__.__name__}"
+            healthy = False
+    body["status"] = "ok" if healthy else "error"
+    return JsonResponse(body, status=200 if healthy else 503)

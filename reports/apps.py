@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ReportsConfig(AppConfig):
+    name = "reports"
+    verbose_name = _("Daily reports and dashboards")
+
+    def ready(self):
+        from reports import schema  # noqa: F401 - registers the OpenAPI extensions

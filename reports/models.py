@@ -1,0 +1,239 @@
+"""Daily reports of communes and provinces, their revisions, lock exceptions and the API clients that send
+them."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from reports.figures import INTEGER_FIELDS
+
+
+class ReportFigures(models.Model):
+    """The integer figures of DESIGN.md §5 (same names and order as reports.figures.INTEGER_FIELDS)."""
+
+    received_online = models.PositiveIntegerField(_("received online"))
+    received_direct = models.PositiveIntegerField(_("received at the desk"))
+    received_postal = models.PositiveIntegerField(_("received by post"))
+    received_fully_online = models.PositiveIntegerField(_("received fully online"))
+    resolved_early = models.PositiveIntegerField(_("resolved early"))
+    resolved_on_time = models.PositiveIntegerField(_("resolved on time"))
+    resolved_late = models.PositiveIntegerField(_("resolved late"))
+    returned = models.PositiveIntegerField(_("returned"))
+    pending_within_deadline = models.PositiveIntegerField(_("pending within deadline"))
+    pending_overdue = models.PositiveIntegerField(_("pending overdue"))
+    online_payments = models.PositiveIntegerField(_("online payments"))
+    digitized_dossiers = models.PositiveIntegerField(_("digitised dossiers"))
+    e_results_issued = models.PositiveIntegerField(_("electronic results issued"))
+    staff_assigned = models.PositiveIntegerField(_("staff assigned"))
+    staff_present = models.PositiveIntegerField(_("staff present"))
+    staff_with_digital_signature = models.PositiveIntegerField(_("staff with a digital signature"))
+    documents_issued = models.PositiveIntegerField(_("documents issued"))
+    documents_e_signed = models.PositiveIntegerField(_("documents e-signed"))
+    outage_minutes = models.PositiveIntegerField(_("outage minutes"))
+
+    class Meta:
+        abstract = True
+
+
+assert [f.name for f in ReportFigures._meta.fields] == INTEGER_FIELDS, "ReportFigures drifted from figures.py"
+
+
+class ApiClient(models.Model):
+    """A system or clerk allowed to send daily reports with an API key, for one commune or one province
+    (a province key may also send for the province's communes). Only a hash of the key is stored."""
+
+    name = models.CharField(_("name"), max_length=200)
+    province = models.ForeignKey(
+        "localities.Province",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="api_clients",
+        verbose_name=_("province"),
+    )
+    commune = models.ForeignKey(
+        "localities.Commune",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="api_clients",
+        verbose_name=_("commune"),
+    )
+    # The first characters of the key, shown in lists so a key can be recognised without being stored.
+    key_prefix = models.CharField(_("key prefix"), max_length=12)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("revoked by"),
+    )
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(province__isnull=False, commune__isnull=True)
+                | Q(province__isnull=True, commune__isnull=False),
+                name="api_client_one_locality",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.locality_code})"
+
+    @property
+    def locality_code(self):
+        return self.commune_id or self.province_id
+
+
+class DailyReport(ReportFigures):
+    """The figures of one locality (a commune or a province itself) for one day: the current revision.
+
+    `province` is the province of the locality (the province itself for a province report), so rollups of a
+    (province, day) read one index range.
+    """
+
+    locality = models.CharField(_("locality code"), max_length=5)
+    province = models.ForeignKey(
+        "localities.Province", on_delete=models.PROTECT, related_name="daily_reports", verbose_name=_("province")
+    )
+    commune = models.ForeignKey(
+        "localities.Commune",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="daily_reports",
+        verbose_name=_("commune"),
+    )
+    date = models.DateField(_("date"))
+    outage_systems = models.JSONField(_("systems down"), default=list, blank=True)
+    difficulties = models.TextField(_("difficulties"), blank=True)
+    proposals = models.TextField(_("proposals"), blank=True)
+    support_needed = models.BooleanField(_("support needed"), default=False)
+
+    # Stable for the same content: derived from locality, date and the canonical payload hash.
+    receipt = models.CharField(_("receipt"), max_length=40)
+    payload_hash = models.CharField(_("payload hash"), max_length=64)
+    revision = models.PositiveIntegerField(_("revision"), default=1)
+    # Received after the due time (REPORT_DUE_HOUR of the next day); decided at the first submission.
+    late = models.BooleanField(_("late"), default=False)
+    received_at = models.DateTimeField(_("first received at"))
+    updated_at = models.DateTimeField(_("last changed at"))
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("submitted by"),
+    )
+    client = models.ForeignKey(
+        ApiClient,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reports",
+        verbose_name=_("API client"),
+    )
+
+    class Meta:
+        ordering = ["-date", "locality"]
+        verbose_name = _("daily report")
+        verbose_name_plural = _("daily reports")
+        constraints = [
+            # The service relies on this under concurrency: two submissions of one report give one row.
+            models.UniqueConstraint(fields=["locality", "date"], name="daily_report_locality_date_uniq"),
+            models.CheckConstraint(
+                condition=Q(received_fully_online__lte=models.F("received_online"))
+                & Q(staff_present__lte=models.F("staff_assigned"))
+                & Q(staff_with_digital_signature__lte=models.F("staff_assigned"))
+                & Q(documents_e_signed__lte=models.F("documents_issued"))
+                & Q(outage_minutes__lte=1440),
+                name="daily_report_figure_relations",
+            ),
+        ]
+        indexes = [
+            # Rollup of one (province, day) and the province's completeness.
+            models.Index(fields=["province", "date"], name="report_province_date_idx"),
+            # National list by day and the date filters of the API.
+            models.Index(fields=["date"], name="daily_report_date_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.locality} {self.date}"
+
+
+class ReportRevision(models.Model):
+    """Every accepted version of a report (the first submission is revision 1), never changed."""
+
+    report = models.ForeignKey(
+        DailyReport, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("report")
+    )
+    number = models.PositiveIntegerField(_("revision"))
+    payload = models.JSONField(_("payload"))
+    payload_hash = models.CharField(_("payload hash"), max_length=64)
+    receipt = models.CharField(_("receipt"), max_length=40)
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("time"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    client = models.ForeignKey(
+        ApiClient, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("API client")
+    )
+
+    class Meta:
+        ordering = ["report", "number"]
+        verbose_name = _("report revision")
+        verbose_name_plural = _("report revisions")
+        constraints = [
+            models.UniqueConstraint(fields=["report", "number"], name="report_revision_number_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.report} r{self.number}"
+
+
+class LockException(models.Model):
+    """A province officer's permission for one locality to submit or correct a report past the lock window."""
+
+    locality = models.CharField(_("locality code"), max_length=5)
+    date = models.DateField(_("date"))
+    reason = models.TextField(_("reason"), blank=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("granted by")
+    )
+    granted_at = models.DateTimeField(_("granted at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "locality"]
+        verbose_name = _("lock exception")
+        verbose_name_plural = _("lock exceptions")
+        constraints = [
+            models.UniqueConstraint(fields=["locality", "date"], name="lock_exception_locality_date_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.locality} {self.date}"

@@ -1,0 +1,10 @@
+from rest_framework.routers import SimpleRouter
+
+from tasks.api import AgencyViewSet, PhaseViewSet, TaskGroupViewSet, TaskViewSet
+
+router = SimpleRouter()
+router.register("groups", TaskGroupViewSet, basename="group")
+router.register("phases", PhaseViewSet, basename="phase")
+router.register("agencies", AgencyViewSet, basename="agency")
+router.register("tasks", TaskViewSet, basename="task")
+urlpatterns = router.urls

@@ -1,0 +1,351 @@
+"""Import the task catalogue from a spreadsheet (CSV or XLSX): parse, validate every row, plan the changes,
+and apply them in one transaction — or nothing.
+
+Column layout (first row is the header; names are exact, order is free):
+
+| column | required | value |
+|---|---|---|
+| code | yes | stable key, e.g. T01 (letters, digits, `.`, `-`, `_`; at most 20) |
+| title_vi | yes | Vietnamese title |
+| title_en | no | English title (falls back to the Vietnamese one) |
+| group | yes | group number 1–8 |
+| phase | yes | phase code (`urgent`, `breakthrough`, …) |
+| level | yes | `central`, `province` or `commune`: who carries it out |
+| lead_agency | yes | agency code (e.g. `BCA`) |
+| coordinating_agencies | no | agency codes separated by `;` |
+| deadline | no | YYYY-MM-DD; empty means the phase's deadline |
+| expected_product | no | text |
+| description | no | text |
+| is_official | no | true/false (default true) |
+
+Assignments follow the level: one per lead and coordinating agency (central), one per province, or one per
+commune. Re-importing the same file changes nothing.
+"""
+
+import csv
+import datetime
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+
+from localities.models import Commune, Province
+from tasks.models import Agency, Assignment, CatalogueImport, Level, Phase, StatusUpdate, Task, TaskGroup
+
+COLUMNS = [
+    "code",
+    "title_vi",
+    "title_en",
+    "group",
+    "phase",
+    "level",
+    "lead_agency",
+    "coordinating_agencies",
+    "deadline",
+    "expected_product",
+    "description",
+    "is_official",
+]
+REQUIRED = ["code", "title_vi", "group", "phase", "level", "lead_agency"]
+CODE_RE = re.compile(r"^[A-Za-z0-9._-]{1,20}$")
+TRUE_WORDS = {"true", "1", "yes", "x", "có", "co"}
+FALSE_WORDS = {"false", "0", "no", "không", "khong"}
+# Fields of Task compared on re-import (coordinating agencies compared separately).
+TASK_FIELDS = [
+    "title_vi",
+    "title_en",
+    "description",
+    "group_id",
+    "phase_id",
+    "deadline",
+    "level",
+    "lead_agency_id",
+    "expected_product",
+    "is_official",
+]
+
+
+class CatalogueFileError(ValueError):
+    """The file itself cannot be read (format, header)."""
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    message: str
+
+    def __str__(self):
+        return f"row {self.row}, column {self.column}: {self.message}"
+
+
+@dataclass
+class RowPlan:
+    row: int
+    code: str
+    action: str  # create | update | unchanged
+    changes: list = field(default_factory=list)
+    values: dict = field(default_factory=dict)
+    coordinating: list = field(default_factory=list)
+
+    def __str__(self):
+        detail = f" ({', '.join(self.changes)})" if self.changes else ""
+        return f"row {self.row} {self.code}: {self.action}{detail}"
+
+
+@dataclass
+class ImportPlan:
+    rows: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    checksum: str = ""
+
+    @property
+    def ok(self):
+        return not self.errors
+
+    def count(self, action):
+        return sum(1 for r in self.rows if r.action == action)
+
+
+def read_rows(path_or_file, *, filename=None):
+    """Return (header, rows as dicts with their spreadsheet row numbers, checksum)."""
+    if isinstance(path_or_file, (str, Path)):
+        filename = str(path_or_file)
+        data = Path(path_or_file).read_bytes()
+    else:
+        data = path_or_file.read()
+    checksum = hashlib.sha256(data).hexdigest()
+    suffix = Path(filename or "").suffix.lower()
+    if suffix == ".xlsx":
+        header, raw_rows = _read_xlsx(data)
+    elif suffix == ".csv":
+        header, raw_rows = _read_csv(data)
+    else:
+        raise CatalogueFileError(f"{filename}: unsupported file type {suffix or '(none)'}; use .csv or .xlsx")
+    header = [("" if h is None else str(h)).strip() for h in header]
+    rows = []
+    for number, raw in raw_rows:
+        if all(v is None or str(v).strip() == "" for v in raw):
+            continue  # blank line
+        rows.append((number, {h: (raw[i] if i < len(raw) else None) for i, h in enumerate(header) if h}))
+    return header, rows, checksum
+
+
+def _read_csv(data):
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CatalogueFileError("the CSV file is not UTF-8 encoded") from None
+    reader = csv.reader(io.StringIO(text))
+    lines = list(reader)
+    if not lines:
+        raise CatalogueFileError("the file is empty")
+    return lines[0], [(n, line) for n, line in enumerate(lines[1:], start=2)]
+
+
+def _read_xlsx(data):
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several types for a damaged file
+        raise CatalogueFileError(f"the XLSX file cannot be read: {exc}") from None
+    sheet = workbook.worksheets[0]
+    lines = list(sheet.iter_rows(values_only=True))
+    workbook.close()
+    if not lines:
+        raise CatalogueFileError("the file is empty")
+    return list(lines[0]), [(n, list(line)) for n, line in enumerate(lines[1:], start=2)]
+
+
+def _text(value):
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _date(value):
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    return datetime.date.fromisoformat(_text(value))
+
+
+def plan_import(path_or_file, *, filename=None):
+    """Validate the whole file and work out what an apply would do. Writes nothing."""
+    plan = ImportPlan()
+    header, rows, plan.checksum = read_rows(path_or_file, filename=filename)
+    missing = [c for c in REQUIRED if c not in header]
+    unknown = [h for h in header if h and h not in COLUMNS]
+    if missing:
+        plan.errors.extend(RowError(1, c, "required column is missing") for c in missing)
+    if unknown:
+        plan.errors.extend(RowError(1, c, f"unknown column (expected: {', '.join(COLUMNS)})") for c in unknown)
+    if plan.errors:
+        return plan
+    if not rows:
+        plan.errors.append(RowError(2, "code", "the file has no task rows"))
+        return plan
+
+    groups = {g.number: g for g in TaskGroup.objects.all()}
+    phases = {p.code: p for p in Phase.objects.all()}
+    agencies = {a.code.upper(): a for a in Agency.objects.all()}
+    existing = {t.code: t for t in Task.objects.prefetch_related("coordinating_agencies")}
+    seen = {}
+
+    for number, raw in rows:
+        errors = []
+
+        def err(column, message, errors=errors, number=number):
+            errors.append(RowError(number, column, message))
+
+        values = {c: _text(raw.get(c)) for c in COLUMNS}
+        for column in REQUIRED:
+            if not values[column]:
+                err(column, "is required")
+        code = values["code"]
+        if code and not CODE_RE.match(code):
+            err("code", f"{code!r} must be 1–20 letters, digits, '.', '-' or '_'")
+        elif code in seen:
+            err("code", f"duplicate code {code} (first on row {seen[code]})")
+        elif code:
+            seen[code] = number
+        for column, limit in (("title_vi", 500), ("title_en", 500)):
+            if len(values[column]) > limit:
+                err(column, f"is longer than {limit} characters")
+
+        group = None
+        if values["group"]:
+            try:
+                group = groups[int(values["group"])]
+            except (ValueError, KeyError):
+                err("group", f"unknown group {values['group']!r} (expected one of {sorted(groups)})")
+        phase = phases.get(values["phase"]) if values["phase"] else None
+        if values["phase"] and phase is None:
+            err("phase", f"unknown phase {values['phase']!r} (expected one of {sorted(phases)})")
+        if values["level"] and values["level"] not in Level.values:
+            err("level", f"unknown level {values['level']!r} (expected one of {', '.join(Level.values)})")
+        lead = agencies.get(values["lead_agency"].upper()) if values["lead_agency"] else None
+        if values["lead_agency"] and lead is None:
+            err("lead_agency", f"unknown agency {values['lead_agency']!r}")
+        coordinating = []
+        for item in filter(None, (c.strip() for c in values["coordinating_agencies"].split(";"))):
+            agency = agencies.get(item.upper())
+            if agency is None:
+                err("coordinating_agencies", f"unknown agency {item!r}")
+            elif agency != lead and agency not in coordinating:
+                coordinating.append(agency)
+        deadline = None
+        if raw.get("deadline") not in (None, ""):
+            try:
+                deadline = _date(raw["deadline"])
+            except ValueError:
+                err("deadline", f"{values['deadline']!r} is not a date (YYYY-MM-DD)")
+        elif phase is not None:
+            deadline = phase.deadline
+        official_word = values["is_official"].lower() or "true"  # absent or empty: official
+        if official_word in TRUE_WORDS:
+            is_official = True
+        elif official_word in FALSE_WORDS:
+            is_official = False
+        else:
+            err("is_official", f"{values['is_official']!r} is not true or false")
+            is_official = None
+
+        if errors:
+            plan.errors.extend(errors)
+            continue
+        new = {
+            "title_vi": values["title_vi"],
+            "title_en": values["title_en"] or values["title_vi"],
+            "description": values["description"],
+            "group_id": group.pk,
+            "phase_id": phase.pk,
+            "deadline": deadline,
+            "level": values["level"],
+            "lead_agency_id": lead.pk,
+            "expected_product": values["expected_product"],
+            "is_official": is_official,
+        }
+        coordinating_ids = sorted(a.pk for a in coordinating)
+        task = existing.get(code)
+        if task is None:
+            plan.rows.append(RowPlan(number, code, "create", values=new, coordinating=coordinating_ids))
+            continue
+        changes = [f for f in TASK_FIELDS if getattr(task, f) != new[f]]
+        if sorted(a.pk for a in task.coordinating_agencies.all()) != coordinating_ids:
+            changes.append("coordinating_agencies")
+        if "level" in changes and Assignment.objects.filter(task=task, version__gt=1).exists():
+            plan.errors.append(
+                RowError(number, "level", f"cannot change the level of {code}: its assignments already have history")
+            )
+            continue
+        action = "update" if changes else "unchanged"
+        plan.rows.append(RowPlan(number, code, action, [c.removesuffix("_id") for c in changes], new, coordinating_ids))
+    return plan
+
+
+@transaction.atomic
+def apply_import(plan, *, actor_name, filename):
+    """Write a validated plan in one transaction; assignments are created to match each task's level."""
+    if not plan.ok:
+        raise ValueError("cannot apply a plan with errors")
+    tasks_by_code = {t.code: t for t in Task.objects.select_for_update().filter(code__in=[r.code for r in plan.rows])}
+    for row in plan.rows:
+        if row.action == "unchanged":
+            continue
+        task = tasks_by_code.get(row.code)
+        if task is None:
+            task = Task.objects.create(code=row.code, **row.values)
+            tasks_by_code[row.code] = task
+        else:
+            for name, value in row.values.items():
+                setattr(task, name, value)
+            task.save()
+        task.coordinating_agencies.set(row.coordinating)
+        sync_assignments(task, coordinating_ids=row.coordinating)
+    return CatalogueImport.objects.create(
+        imported_by=actor_name,
+        filename=Path(filename).name,
+        checksum=plan.checksum,
+        created=plan.count("create"),
+        updated=plan.count("update"),
+        unchanged=plan.count("unchanged"),
+    )
+
+
+def sync_assignments(task, *, coordinating_ids=None):
+    """Make the task's assignments match its level and units. Untouched assignments of units no longer
+    responsible are removed; those with history are kept, since history is never deleted."""
+    if coordinating_ids is None:
+        coordinating_ids = list(task.coordinating_agencies.values_list("pk", flat=True))
+    current = Assignment.objects.filter(task=task)
+    if task.level == Level.CENTRAL:
+        wanted = {task.lead_agency_id, *coordinating_ids}
+        have = set(current.filter(level=Level.CENTRAL).values_list("agency_id", flat=True))
+        new = [Assignment(task=task, level=Level.CENTRAL, agency_id=a) for a in sorted(wanted - have)]
+        stale = current.exclude(level=Level.CENTRAL, agency_id__in=wanted)
+    elif task.level == Level.PROVINCE:
+        have = set(current.filter(level=Level.PROVINCE).values_list("province_id", flat=True))
+        new = [
+            Assignment(task=task, level=Level.PROVINCE, province_id=code)
+            for code in Province.objects.exclude(pk__in=have).values_list("pk", flat=True)
+        ]
+        stale = current.exclude(level=Level.PROVINCE)
+    else:
+        have = set(current.filter(level=Level.COMMUNE).values_list("commune_id", flat=True))
+        new = [
+            Assignment(task=task, level=Level.COMMUNE, commune_id=code, province_id=province)
+            for code, province in Commune.objects.exclude(pk__in=have).values_list("pk", "province_id")
+        ]
+        stale = current.exclude(level=Level.COMMUNE)
+    Assignment.objects.bulk_create(new, batch_size=2000)
+    with_history = StatusUpdate.objects.filter(assignment__in=stale).values("assignment_id")
+    stale.exclude(pk__in=with_history).delete()
+    return len(new)

@@ -1,0 +1,116 @@
+"""Shared fixtures: reference data from the project's fixtures (loaded once per test database) and the
+personas of STYLE.md — a national admin, a steering member, an inspector, an agency officer, a province
+officer, a commune clerk, and outsiders who must be refused."""
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from plan02.celery import app as celery_app
+from tasks.models import Membership, Role
+
+DEMO_CATALOGUE = settings.BASE_DIR / "fixtures" / "demo_tasks.csv"
+
+
+def load_reference_data():
+    """Provinces, communes, groups, phases, agencies and the demo catalogue — only what is missing."""
+    from localities.services import localities_load
+    from tasks.catalogue import apply_import, plan_import
+    from tasks.models import Task
+    from tasks.reference import reference_load
+
+    localities_load()
+    reference_load()
+    if not Task.objects.exists():
+        apply_import(plan_import(DEMO_CATALOGUE), actor_name="tests", filename=str(DEMO_CATALOGUE))
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        load_reference_data()
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings):
+    """Jobs run in-process unless a test starts a real worker (tests marked `services`)."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    """For transactional tests (live server, threads): the flush between them empties the tables."""
+    load_reference_data()
+
+
+def make_user(username, role, *, agency=None, province=None, commune=None, password="pw-" + "x" * 12):
+    from localities.models import Commune, Province
+    from tasks.models import Agency
+
+    user = get_user_model().objects.create_user(username=username, password=password)
+    Membership.objects.create(
+        user=user,
+        role=role,
+        agency=Agency.objects.get(code=agency) if agency else None,
+        province=Province.objects.get(code=province) if province else None,
+        commune=Commune.objects.get(code=commune) if commune else None,
+    )
+    return user
+
+
+@pytest.fixture
+def admin_user(db):
+    user = make_user("nat-admin", Role.ADMIN)
+    user.is_staff = user.is_superuser = True
+    user.save()
+    return user
+
+
+@pytest.fixture
+def steering(db):
+    return make_user("steering-member", Role.STEERING)
+
+
+@pytest.fixture
+def inspector(db):
+    return make_user("inspector-1", Role.INSPECTOR)
+
+
+@pytest.fixture
+def agency_officer(db):
+    """An officer of the Ministry of Public Security (BCA), which leads several demo tasks."""
+    return make_user("officer-bca", Role.AGENCY_OFFICER, agency="BCA")
+
+
+@pytest.fixture
+def other_agency_officer(db):
+    """An officer of the Supreme People's Court (TANDTC): leads T57 only."""
+    return make_user("officer-tandtc", Role.AGENCY_OFFICER, agency="TANDTC")
+
+
+@pytest.fixture
+def province_officer(db):
+    """An officer of Hà Nội (01)."""
+    return make_user("officer-hanoi", Role.PROVINCE_OFFICER, province="01")
+
+
+@pytest.fixture
+def outsider_province_officer(db):
+    """An officer of Hồ Chí Minh City (79): must not see or change Hà Nội's data."""
+    return make_user("officer-hcm", Role.PROVINCE_OFFICER, province="79")
+
+
+@pytest.fixture
+def commune_clerk(db):
+    """A clerk of Phường Ba Đình (00004, Hà Nội)."""
+    return make_user("clerk-badinh", Role.COMMUNE_CLERK, commune="00004")
+
+
+@pytest.fixture
+def other_commune_clerk(db):
+    """A clerk of Phường Ngọc Hà (00008, also Hà Nội): a neighbour, not Ba Đình."""
+    return make_user("clerk-ngocha", Role.COMMUNE_CLERK, commune="00008")

@@ -1,0 +1,44 @@
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+
+from tasks.demo import DEMO_USERS
+from tasks.models import Membership, Role
+
+
+@pytest.mark.django_db
+def test_bootstrap_creates_demo_users_with_their_roles_and_units(settings, capsys):
+    settings.DEMO_PASSWORD = "demo-pass-123"
+    call_command("bootstrap", days=0)
+    memberships = {m.user.username: m for m in Membership.objects.select_related("user")}
+    assert set(DEMO_USERS) <= set(memberships)
+    assert memberships["agency"].role == Role.AGENCY_OFFICER and memberships["agency"].agency.code == "BCA"
+    assert memberships["province"].province_id == "01"
+    assert memberships["commune"].commune_id == "00004"
+    assert authenticate(username="commune", password="demo-pass-123") is not None
+    assert get_user_model().objects.get(username="admin").is_superuser
+
+
+@pytest.mark.django_db
+def test_second_bootstrap_keeps_users_and_data(settings, capsys):
+    settings.DEMO_PASSWORD = "first-password-1"
+    call_command("bootstrap", days=0)
+    settings.DEMO_PASSWORD = "second-password-2"
+    users_before = get_user_model().objects.count()
+    call_command("bootstrap", days=0)
+    out = capsys.readouterr().out
+    assert "kept as they are" in out
+    assert get_user_model().objects.count() == users_before
+    assert authenticate(username="steering", password="first-password-1") is not None
+
+
+@pytest.mark.django_db
+def test_generated_password_is_printed_once(settings, capsys):
+    settings.DEMO_PASSWORD = None
+    call_command("bootstrap", days=0)
+    first = capsys.readouterr().out
+    assert "generated demo password" in first
+    password = first.split("(shown once): ")[1].split()[0]
+    assert authenticate(username="inspector", password=password) is not None
+    call_command("bootstrap", days=0)
+    assert "generated demo password" not in capsys.readouterr().out
