@@ -16,4 +16,12 @@ def portal(request):
 
         return Task.objects.filter(is_official=False).exists()
 
-    return {"scope": scope, "nav_items": nav_items(request, scope), "demo_catalogue": demo_catalogue}
+    from tasks.models import Role
+
+    role_label = Role(scope.role).label if scope.role else ""
+    return {
+        "scope": scope,
+        "role_label": role_label,
+        "nav_items": nav_items(request, scope),
+        "demo_catalogue": demo_catalogue,
+    }
