@@ -237,3 +237,6 @@ class LockException(models.Model):
 
     def __str__(self):
         return f"{self.locality} {self.date}"
+
+
+from reports.rollup_models import NationDayRollup, ProvinceDayRollup, RollupRequest  # noqa: E402,F401
