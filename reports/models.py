@@ -239,4 +239,11 @@ class LockException(models.Model):
         return f"{self.locality} {self.date}"
 
 
-from reports.rollup_models import NationDayRollup, ProvinceDayRollup, RollupRequest  # noqa: E402,F401
+from reports.rollup_models import (  # noqa: E402,F401
+    MissingReport,
+    NationDayRollup,
+    ProvinceDayRollup,
+    RollupAlarm,
+    RollupRequest,
+    TaskSnapshot,
+)

@@ -82,6 +82,98 @@ class NationDayRollup(RollupFigures):
         return str(self.date)
 
 
+class MissingReport(models.Model):
+    """A locality (commune or province) that had not reported for a day when its rollup was built, so the
+    dashboards can list who has not reported without reading the reports table."""
+
+    date = models.DateField()
+    province = models.ForeignKey("localities.Province", on_delete=models.CASCADE, related_name="+")
+    locality = models.CharField(max_length=5)
+
+    class Meta:
+        ordering = ["date", "province", "locality"]
+        verbose_name = _("missing report")
+        verbose_name_plural = _("missing reports")
+        constraints = [models.UniqueConstraint(fields=["date", "locality"], name="missing_report_date_locality_uniq")]
+        indexes = [
+            # "Who has not reported on day D", nationally or for one province.
+            models.Index(fields=["date", "province"], name="missing_date_province_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.locality} {self.date}"
+
+
+class Dimension(models.TextChoices):
+    PHASE = "phase", _("phase")
+    GROUP = "group", _("group")
+    AGENCY = "agency", _("lead agency")
+    PROVINCE = "province", _("province")
+    TASK = "task", _("task")
+    # One commune-level task within one province (key "01:T09"): that province's share of green communes.
+    PROVINCE_TASK = "province_task", _("province and task")
+
+
+class TaskSnapshot(models.Model):
+    """Task progress as of the end of one day, for one phase, group, lead agency, province or task.
+
+    Task counts (`completed_on_time` … `not_started`) classify each task of the slice by its rolled-up
+    display status; for the province and task slices they classify assignments instead. `assignments` and
+    `green` count the slice's assignments and the completed ones (the share of green units).
+    """
+
+    date = models.DateField()
+    dimension = models.CharField(max_length=15, choices=Dimension.choices)
+    key = models.CharField(max_length=20)
+    completed_on_time = models.IntegerField(default=0)
+    completed_late = models.IntegerField(default=0)
+    on_track = models.IntegerField(default=0)
+    overdue = models.IntegerField(default=0)
+    not_started = models.IntegerField(default=0)
+    assignments = models.IntegerField(default=0)
+    green = models.IntegerField(default=0)
+    # For the province slice: communes of the province green on commune-level tasks, and the total of
+    # (commune, commune-level task) pairs — the ratio the national monitoring system compares provinces by.
+    commune_green = models.IntegerField(default=0)
+    commune_total = models.IntegerField(default=0)
+    # For the task slice: the task's own rolled-up display status.
+    status = models.CharField(max_length=20, blank=True)
+    built_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["date", "dimension", "key"]
+        verbose_name = _("task snapshot")
+        verbose_name_plural = _("task snapshots")
+        constraints = [
+            models.UniqueConstraint(fields=["date", "dimension", "key"], name="task_snapshot_date_dim_key_uniq"),
+        ]
+        indexes = [
+            # Trend of one slice over time (forecast): WHERE dimension = ? AND key = ? ORDER BY date.
+            models.Index(fields=["dimension", "key", "date"], name="snapshot_dim_key_date_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.dimension}:{self.key}"
+
+
+class RollupAlarm(models.Model):
+    """Stored rollups disagreed with a fresh rebuild (found by the nightly check, then repaired)."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    date = models.DateField()
+    province = models.ForeignKey("localities.Province", null=True, on_delete=models.CASCADE, related_name="+")
+    differences = models.JSONField(default=dict)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("rollup alarm")
+        verbose_name_plural = _("rollup alarms")
+
+    def __str__(self):
+        return f"{self.date} {self.province_id or 'nation'}"
+
+
 class RollupRequest(models.Model):
     """A (province, day) whose rollup must be rebuilt: written in the same transaction as the report that
     changed it, deleted by the rebuild. If the broker is down when the job is enqueued, the row stays and the

@@ -1,10 +1,17 @@
-"""Rollups of daily reports: province/day and nation/day sums of every figure, and completeness.
+"""Rollups of daily reports: province/day and nation/day sums of every figure, completeness, and the list
+of localities that have not reported.
 
 - `rollup_request(*, province_id, day)` / `rollup_request_many(pairs)`: call inside the transaction that
   accepted or corrected reports; the rebuild is enqueued after commit (inline without a broker).
 - `rollup_rebuild(*, province_id, day)`: one transaction that deletes and re-inserts the (province, day)
-  row with one INSERT … SELECT, then re-sums that day's nation row. Running it twice gives the same rows.
-- `rollup_rebuild_range(*, start, end)`: the same for every province over a period, set-based.
+  rollup and missing list with INSERT … SELECT, then re-sums that day's nation row. Running it twice, or
+  again after a crash, gives the same rows.
+- `rollup_rebuild_range(*, start, end)`: the same for every province over a period, set-based, one
+  transaction per chunk of days.
+- `rollup_verify(*, start, end)`: recompute, compare with what is stored, record a RollupAlarm for each
+  disagreement, then repair by rebuilding.
+
+Rows exist for every (province, day) that was built, with zeros when nobody reported.
 """
 
 import datetime
@@ -14,7 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from reports.figures import INTEGER_FIELDS
-from reports.rollup_models import NationDayRollup, RollupRequest
+from reports.rollup_models import MissingReport, NationDayRollup, ProvinceDayRollup, RollupAlarm, RollupRequest
 
 logger = logging.getLogger(__name__)
 
@@ -60,93 +67,163 @@ def _enqueue(pairs):
 
 
 # --- SQL ------------------------------------------------------------------------------------------------
-# One statement sums a set of (province, day) groups straight from the reports table. The expected counts
-# come from the communes table as it is now (units change rarely; the rebuild is redone when they do).
-
-_REPORT = "reports_dailyreport"
-_TRUE = "TRUE"  # both PostgreSQL and SQLite (3.23+) accept TRUE
+# Portable SQL (PostgreSQL and SQLite). Only code constants are interpolated; values are parameters. The
+# days of a rebuild are a derived table of parameters, so days without any report still get their rows.
 
 
-def _province_insert_sql(where):
+def _days_sql(days):
+    return "(" + " UNION ALL ".join(["SELECT %s AS day"] * len(days)) + ")"
+
+
+def _province_select_sql(days, province_filter, *, built_at=False):
     sums = ",\n    ".join(f"COALESCE(SUM(r.{f}), 0)" for f in INTEGER_FIELDS)
-    columns = ", ".join([*INTEGER_FIELDS, *COMPLETENESS_FIELDS, "province_id", "date", "built_at"])
-    # Only code constants are interpolated (column names, `where` fragments); values are parameters.
     return f"""
-INSERT INTO reports_provincedayrollup ({columns})
 SELECT
     {sums},
-    MAX(e.communes) + 1,
-    COUNT(*),
-    SUM(CASE WHEN r.late = {_TRUE} THEN 1 ELSE 0 END),
-    MAX(e.communes),
-    SUM(CASE WHEN r.commune_id IS NOT NULL THEN 1 ELSE 0 END),
-    SUM(CASE WHEN r.commune_id IS NOT NULL AND r.late = {_TRUE} THEN 1 ELSE 0 END),
-    SUM(CASE WHEN r.support_needed = {_TRUE} THEN 1 ELSE 0 END),
-    r.province_id, r.date, %s
-FROM {_REPORT} r
-JOIN (SELECT province_id, COUNT(*) AS communes FROM localities_commune GROUP BY province_id) e
-  ON e.province_id = r.province_id
-WHERE {where}
-GROUP BY r.province_id, r.date
+    COALESCE(MAX(e.communes), 0) + 1,
+    COUNT(r.id),
+    COALESCE(SUM(CASE WHEN r.late = TRUE THEN 1 ELSE 0 END), 0),
+    COALESCE(MAX(e.communes), 0),
+    COALESCE(SUM(CASE WHEN r.commune_id IS NOT NULL THEN 1 ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN r.commune_id IS NOT NULL AND r.late = TRUE THEN 1 ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN r.support_needed = TRUE THEN 1 ELSE 0 END), 0),
+    p.code, d.day{", %s" if built_at else ""}
+FROM localities_province p
+CROSS JOIN {_days_sql(days)} d
+LEFT JOIN (SELECT province_id, COUNT(*) AS communes FROM localities_commune GROUP BY province_id) e
+  ON e.province_id = p.code
+LEFT JOIN reports_dailyreport r ON r.province_id = p.code AND r.date = d.day
+{province_filter}
+GROUP BY p.code, d.day
 """
 
 
-def _nation_insert_sql(where):
-    sums = ",\n    ".join(f"COALESCE(SUM({f}), 0)" for f in ROLLUP_FIELDS)
+def _province_insert_sql(days, province_filter):
+    columns = ", ".join([*ROLLUP_FIELDS, "province_id", "date", "built_at"])
+    select = _province_select_sql(days, province_filter, built_at=True)
+    return f"INSERT INTO reports_provincedayrollup ({columns})\n{select}"
+
+
+def _missing_insert_sql(days, province_filter):
+    return f"""
+INSERT INTO reports_missingreport (date, province_id, locality)
+SELECT d.day, l.province_id, l.code
+FROM (SELECT code, province_id FROM localities_commune
+      UNION ALL SELECT code, code AS province_id FROM localities_province) l
+CROSS JOIN {_days_sql(days)} d
+WHERE {province_filter or "1 = 1"}
+  AND NOT EXISTS (SELECT 1 FROM reports_dailyreport r WHERE r.locality = l.code AND r.date = d.day)
+"""
+
+
+def _nation_insert_sql(days):
+    sums = ", ".join(f"SUM({f})" for f in ROLLUP_FIELDS)
     columns = ", ".join([*ROLLUP_FIELDS, "date", "built_at"])
+    marks = ", ".join(["%s"] * len(days))
     return f"""
 INSERT INTO reports_nationdayrollup ({columns})
 SELECT {sums}, date, %s
 FROM reports_provincedayrollup
-WHERE {where}
+WHERE date IN ({marks})
 GROUP BY date
 """
 
 
-def _fill_missing_nation_expected(days):
-    """Provinces with no report that day have no row; the national expected count must still include them."""
-    from localities.models import Commune, Province
-
-    provinces = Province.objects.count()
-    communes = Commune.objects.count()
-    NationDayRollup.objects.filter(date__in=days).update(
-        localities_expected=provinces + communes, communes_expected=communes
-    )
+def _rebuild(days, province_id=None):
+    """Delete and re-insert the rows of these days (one province or all) and the days' nation rows."""
+    now = timezone.now()
+    marks = ", ".join(["%s"] * len(days))
+    scope, scope_params = ("AND province_id = %s", [province_id]) if province_id else ("", [])
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM reports_provincedayrollup WHERE date IN ({marks}) {scope}", [*days, *scope_params])
+        cursor.execute(f"DELETE FROM reports_missingreport WHERE date IN ({marks}) {scope}", [*days, *scope_params])
+        where = "WHERE p.code = %s" if province_id else ""
+        cursor.execute(_province_insert_sql(days, where), [now, *days, *scope_params])
+        missing_where = "l.province_id = %s" if province_id else ""
+        cursor.execute(_missing_insert_sql(days, missing_where), [*days, *scope_params])
+        cursor.execute(f"DELETE FROM reports_nationdayrollup WHERE date IN ({marks})", days)
+        cursor.execute(_nation_insert_sql(days), [now, *days])
+    return now
 
 
 @transaction.atomic
 def rollup_rebuild(*, province_id, day):
     """Rebuild one (province, day) and that day's nation row. Idempotent."""
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM reports_provincedayrollup WHERE province_id = %s AND date = %s", [province_id, day])
-        cursor.execute(_province_insert_sql("r.province_id = %s AND r.date = %s"), [now, province_id, day])
-        cursor.execute("DELETE FROM reports_nationdayrollup WHERE date = %s", [day])
-        cursor.execute(_nation_insert_sql("date = %s"), [now, day])
-    _fill_missing_nation_expected([day])
-    RollupRequest.objects.filter(province_id=province_id, date=day, requested_at__lte=now).delete()
+    if not ProvinceDayRollup.objects.filter(date=day).exclude(province_id=province_id).exists():
+        # First rollup of this day: build every province so the day's nation row covers all of them.
+        started = _rebuild([day])
+    else:
+        started = _rebuild([day], province_id)
+    RollupRequest.objects.filter(province_id=province_id, date=day, requested_at__lte=started).delete()
+
+
+def _days(start, end):
+    return [start + datetime.timedelta(days=i) for i in range((end - start).days + 1)]
 
 
 def rollup_rebuild_range(*, start, end, chunk_days=31, progress=None):
     """Rebuild every province and the nation from `start` to `end` (inclusive), one transaction per chunk
     of days. `progress(days_done)` is called after each chunk."""
-    day = start
-    while day <= end:
-        last = min(end, day + datetime.timedelta(days=chunk_days - 1))
-        _rebuild_chunk(day, last)
+    all_days = _days(start, end)
+    for i in range(0, len(all_days), chunk_days):
+        chunk = all_days[i : i + chunk_days]
+        with transaction.atomic():
+            started = _rebuild(chunk)
+            RollupRequest.objects.filter(date__in=chunk, requested_at__lte=started).delete()
         if progress:
-            progress((last - day).days + 1)
-        day = last + datetime.timedelta(days=1)
+            progress(len(chunk))
 
 
-@transaction.atomic
-def _rebuild_chunk(first, last):
-    now = timezone.now()
+def rollup_catch_up(*, limit=500):
+    """Rebuild the (province, day) pairs whose job never ran (broker down when they were requested)."""
+    pairs = list(RollupRequest.objects.order_by("requested_at").values_list("province_id", "date")[:limit])
+    for province_id, day in pairs:
+        rollup_rebuild(province_id=province_id, day=day)
+    return len(pairs)
+
+
+def _fresh_rows(days):
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM reports_provincedayrollup WHERE date BETWEEN %s AND %s", [first, last])
-        cursor.execute(_province_insert_sql("r.date BETWEEN %s AND %s"), [now, first, last])
-        cursor.execute("DELETE FROM reports_nationdayrollup WHERE date BETWEEN %s AND %s", [first, last])
-        cursor.execute(_nation_insert_sql("date BETWEEN %s AND %s"), [now, first, last])
-    days = [first + datetime.timedelta(days=i) for i in range((last - first).days + 1)]
-    _fill_missing_nation_expected(days)
-    RollupRequest.objects.filter(date__range=(first, last), requested_at__lte=now).delete()
+        cursor.execute(_province_select_sql(days, ""), days)
+        rows = cursor.fetchall()
+    fresh = {}
+    for row in rows:
+        province_id, day = row[-2], row[-1]
+        if isinstance(day, str):
+            day = datetime.date.fromisoformat(day)
+        fresh[(province_id, day)] = dict(zip(ROLLUP_FIELDS, row[: len(ROLLUP_FIELDS)], strict=True))
+    return fresh
+
+
+def rollup_verify(*, start, end):
+    """Compare stored province rollups of a window with a fresh computation; record an alarm for each
+    (province, day) that differs or is missing, then rebuild the window. Returns the alarms created."""
+    days = _days(start, end)
+    fresh = _fresh_rows(days)
+    stored = {
+        (r["province_id"], r["date"]): r
+        for r in ProvinceDayRollup.objects.filter(date__in=days).values("province_id", "date", *ROLLUP_FIELDS)
+    }
+    alarms = []
+    for key, values in sorted(fresh.items()):
+        have = stored.get(key)
+        if have is None:
+            differences = {"row": "missing"}
+        else:
+            differences = {f: {"stored": have[f], "fresh": values[f]} for f in ROLLUP_FIELDS if have[f] != values[f]}
+        if differences:
+            alarms.append(RollupAlarm(date=key[1], province_id=key[0], differences=differences))
+    RollupAlarm.objects.bulk_create(alarms)
+    if alarms:
+        logger.error("rollup verification: %d (province, day) rollups disagreed with a fresh rebuild", len(alarms))
+    rollup_rebuild_range(start=start, end=end)
+    return alarms
+
+
+def missing_for(day, province_id=None):
+    qs = MissingReport.objects.filter(date=day)
+    return qs.filter(province_id=province_id) if province_id else qs
+
+
+def nation_row(day):
+    return NationDayRollup.objects.filter(date=day).first()

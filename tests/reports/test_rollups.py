@@ -1,0 +1,169 @@
+import datetime
+import random
+
+import pytest
+from django.db.models import Count, Q, Sum
+
+from localities.models import Commune, Province
+from reports.figures import INTEGER_FIELDS
+from reports.models import DailyReport, MissingReport, NationDayRollup, ProvinceDayRollup, RollupAlarm, RollupRequest
+from reports.rollups import (
+    ROLLUP_FIELDS,
+    rollup_catch_up,
+    rollup_rebuild,
+    rollup_rebuild_range,
+    rollup_request,
+    rollup_verify,
+)
+from tests.reports.factories import make_report, yesterday
+
+HANOI, HCM = "01", "79"
+
+
+def independent_province_rollup(province_id, day):
+    """The expected rollup, recomputed from the reports with the ORM (not the rollup SQL)."""
+    reports = DailyReport.objects.filter(province_id=province_id, date=day)
+    sums = reports.aggregate(**{f: Sum(f) for f in INTEGER_FIELDS})
+    counts = reports.aggregate(
+        n_received=Count("id"),
+        n_late=Count("id", filter=Q(late=True)),
+        n_communes=Count("id", filter=Q(commune__isnull=False)),
+        n_communes_late=Count("id", filter=Q(commune__isnull=False, late=True)),
+        n_support=Count("id", filter=Q(support_needed=True)),
+    )
+    communes = Commune.objects.filter(province_id=province_id).count()
+    return {
+        **{f: sums[f] or 0 for f in INTEGER_FIELDS},
+        "localities_expected": communes + 1,
+        "localities_received": counts["n_received"],
+        "localities_late": counts["n_late"],
+        "communes_expected": communes,
+        "communes_received": counts["n_communes"],
+        "communes_late": counts["n_communes_late"],
+        "support_needed": counts["n_support"],
+    }
+
+
+def stored(province_id, day):
+    return ProvinceDayRollup.objects.filter(province_id=province_id, date=day).values(*ROLLUP_FIELDS).get()
+
+
+@pytest.fixture
+def day_with_reports():
+    """Hà Nội: 40 communes and the province itself report (3 late, 2 needing support); HCM: 5 communes."""
+    day = yesterday()
+    rng = random.Random(7)
+    hanoi = list(Commune.objects.filter(province_id=HANOI).values_list("code", flat=True)[:40])
+    for n, code in enumerate(hanoi):
+        make_report(code, day, late=n < 3, support_needed=n in (5, 6), rng=rng)
+    make_report(HANOI, day, rng=rng)
+    for code in Commune.objects.filter(province_id=HCM).values_list("code", flat=True)[:5]:
+        make_report(code, day, rng=rng)
+    return day
+
+
+@pytest.mark.django_db
+def test_province_rollup_equals_an_independent_recomputation(day_with_reports):
+    day = day_with_reports
+    rollup_rebuild(province_id=HANOI, day=day)
+    assert stored(HANOI, day) == independent_province_rollup(HANOI, day)
+    assert stored(HCM, day) == independent_province_rollup(HCM, day)  # first rollup of the day builds all
+    assert ProvinceDayRollup.objects.filter(date=day).count() == 34
+
+
+@pytest.mark.django_db
+def test_nation_row_sums_every_province_and_counts_all_localities(day_with_reports):
+    day = day_with_reports
+    rollup_rebuild(province_id=HANOI, day=day)
+    nation = NationDayRollup.objects.get(date=day)
+    raw = DailyReport.objects.filter(date=day).aggregate(**{f: Sum(f) for f in INTEGER_FIELDS})
+    assert {f: getattr(nation, f) for f in INTEGER_FIELDS} == raw
+    assert nation.localities_expected == Province.objects.count() + Commune.objects.count() == 3355
+    assert nation.localities_received == 46
+    assert nation.localities_late == 3
+
+
+@pytest.mark.django_db
+def test_missing_list_names_every_locality_that_has_not_reported(day_with_reports):
+    day = day_with_reports
+    rollup_rebuild(province_id=HANOI, day=day)
+    missing = set(MissingReport.objects.filter(date=day, province_id=HANOI).values_list("locality", flat=True))
+    reported = set(DailyReport.objects.filter(date=day, province_id=HANOI).values_list("locality", flat=True))
+    expected = set(Commune.objects.filter(province_id=HANOI).values_list("code", flat=True)) | {HANOI}
+    assert missing == expected - reported
+    assert MissingReport.objects.filter(date=day).count() == 3355 - 46
+
+
+@pytest.mark.django_db
+def test_rebuild_twice_gives_the_same_rows(day_with_reports):
+    day = day_with_reports
+    rollup_rebuild(province_id=HANOI, day=day)
+    first = stored(HANOI, day), MissingReport.objects.filter(date=day).count()
+    rollup_rebuild(province_id=HANOI, day=day)
+    assert (stored(HANOI, day), MissingReport.objects.filter(date=day).count()) == first
+    assert ProvinceDayRollup.objects.filter(date=day).count() == 34
+
+
+@pytest.mark.django_db
+def test_rollup_follows_a_correction_and_a_new_report(day_with_reports, django_capture_on_commit_callbacks):
+    day = day_with_reports
+    rollup_rebuild(province_id=HANOI, day=day)
+    report = DailyReport.objects.filter(province_id=HANOI, date=day, commune__isnull=False).first()
+    DailyReport.objects.filter(pk=report.pk).update(received_direct=report.received_direct + 500)
+    absent = Commune.objects.filter(province_id=HANOI).exclude(daily_reports__date=day).first()
+    make_report(absent.code, day)
+    with django_capture_on_commit_callbacks(execute=True):
+        rollup_request(province_id=HANOI, day=day)
+    assert stored(HANOI, day) == independent_province_rollup(HANOI, day)
+    assert not MissingReport.objects.filter(date=day, locality=absent.code).exists()
+    assert not RollupRequest.objects.exists()
+
+
+@pytest.mark.django_db
+def test_range_rebuild_run_twice_matches_recomputation_for_every_province():
+    days = [yesterday() - datetime.timedelta(days=i) for i in range(3)]
+    rng = random.Random(3)
+    for day in days:
+        for code in Commune.objects.filter(province_id__in=[HANOI, "48"]).values_list("code", flat=True)[:30]:
+            make_report(code, day, rng=rng, late=rng.random() < 0.2)
+    for _ in range(2):
+        rollup_rebuild_range(start=days[-1], end=days[0])
+    for day in days:
+        for province in (HANOI, "48", HCM):
+            assert stored(province, day) == independent_province_rollup(province, day)
+    assert ProvinceDayRollup.objects.count() == 3 * 34
+    assert NationDayRollup.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_verification_raises_an_alarm_on_drift_and_repairs_it(day_with_reports):
+    day = day_with_reports
+    rollup_rebuild_range(start=day, end=day)
+    assert rollup_verify(start=day, end=day) == []
+    ProvinceDayRollup.objects.filter(province_id=HANOI, date=day).update(received_online=0)
+    alarms = rollup_verify(start=day, end=day)
+    assert [(a.province_id, a.date) for a in alarms] == [(HANOI, day)]
+    assert "received_online" in RollupAlarm.objects.get().differences
+    assert stored(HANOI, day) == independent_province_rollup(HANOI, day)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_submission_survives_a_down_broker_and_catch_up_rebuilds(reference_data, settings):
+    """The rollup job cannot be enqueued (nothing listens on the broker port): the request row stays and
+    the catch-up job rebuilds it."""
+    from plan02.celery import app
+
+    day = yesterday()
+    app.conf.task_always_eager = False
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        make_report("00004", day)
+        rollup_request(province_id=HANOI, day=day)  # autocommit: on_commit runs now and fails to enqueue
+    finally:
+        app.conf.task_always_eager = True
+        app.conf.broker_url = settings.CELERY_BROKER_URL
+    assert RollupRequest.objects.filter(province_id=HANOI, date=day).exists()
+    assert not ProvinceDayRollup.objects.filter(province_id=HANOI, date=day).exists()
+    assert rollup_catch_up() == 1
+    assert stored(HANOI, day)["received_online"] == DailyReport.objects.get(locality="00004").received_online
+    assert not RollupRequest.objects.exists()
