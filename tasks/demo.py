@@ -49,3 +49,129 @@ def demo_users_ensure(*, password=None):
             unit["commune"] = Commune.objects.get(code=code)
         Membership.objects.create(user=user, role=role, **unit)
     return missing, password
+
+
+HISTORY_USERNAME = "demo-history"
+
+
+def _history_actor():
+    """The actor of seeded history rows for units without a demo user (cannot log in)."""
+    User = get_user_model()
+    user, created = User.objects.get_or_create(
+        username=HISTORY_USERNAME, defaults={"first_name": "Dữ liệu", "last_name": "minh họa", "is_active": False}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+@transaction.atomic
+def seed_task_history(*, end, seed=2025):
+    """Give every assignment a plausible history up to `end` (yesterday): most urgent-phase work completed
+    (a share of it late), the breakthrough phase further behind, provinces differing in how many of their
+    communes are green. Writes StatusUpdate rows version by version and the assignments' final state.
+    Does nothing when any history exists. Returns the number of history rows written."""
+    import datetime
+    import random
+
+    from django.db.models import OuterRef, Subquery
+    from django.utils import timezone
+
+    from tasks.models import Assignment, AssignmentStatus, StatusUpdate
+
+    if StatusUpdate.objects.exists():
+        return 0
+    rng = random.Random(seed)
+    tz = timezone.get_current_timezone()
+    fallback = _history_actor()
+    actors = {}
+    for m in Membership.objects.filter(user__username__in=list(DEMO_USERS)).select_related("user"):
+        actors[m.agency_id or m.province_id or m.commune_id] = m.user
+    province_factor = {code: rng.uniform(0.55, 1.0) for code in Province.objects.values_list("code", flat=True)}
+    agency_ids = list(Agency.objects.values_list("pk", flat=True))
+
+    def at(day):
+        moment = datetime.datetime.combine(day, datetime.time(rng.randint(7, 17), rng.randint(0, 59)))
+        return timezone.make_aware(moment, tz)
+
+    updates = []
+    assignments = Assignment.objects.select_related("task__phase").order_by("pk")
+    for a in assignments.iterator(chunk_size=2000):
+        phase, deadline = a.task.phase, a.task.deadline
+        start = phase.starts_on + datetime.timedelta(days=rng.randint(0, 12))
+        if start > end:
+            continue
+        done_chance = 0.92 if phase.code == "urgent" else 0.7
+        if a.level == "commune":
+            done_chance *= province_factor[a.province_id]
+        elif a.level == "province":
+            done_chance *= 0.5 + province_factor[a.province_id] / 2
+        actor = actors.get(a.agency_id or a.commune_id or a.province_id, fallback)
+        events = []  # (day, status, progress, completed_on, blocked_by, reason)
+        first = rng.choice((20, 30, 40, 50))
+        events.append((start, AssignmentStatus.IN_PROGRESS, first, None, None, ""))
+        if rng.random() < done_chance:
+            if rng.random() < 0.78:
+                finished = deadline - datetime.timedelta(days=rng.randint(0, 9))
+            elif rng.random() < 0.6:
+                finished = deadline + datetime.timedelta(days=1 + int(rng.expovariate(1 / 45)))
+            else:  # a trickle of late completions up to now, so recent pace and forecasts are meaningful
+                finished = deadline + datetime.timedelta(days=rng.randint(1, max(1, (end - deadline).days)))
+            finished = min(max(finished, start + datetime.timedelta(days=1)), end)
+            middle = start + (finished - start) / 2
+            if middle > start:
+                events.append((middle, AssignmentStatus.IN_PROGRESS, rng.choice((60, 70, 80)), None, None, ""))
+            events.append((finished, AssignmentStatus.COMPLETED, 100, finished, None, ""))
+        else:
+            roll = rng.random()
+            if roll < 0.1:
+                events = []  # never started
+            elif roll < 0.2:
+                when = min(end, start + datetime.timedelta(days=rng.randint(5, 60)))
+                blocker = rng.choice(agency_ids)
+                events.append((when, AssignmentStatus.BLOCKED, first, None, blocker, "Chờ hướng dẫn, kinh phí"))
+            else:
+                when = min(end, start + datetime.timedelta(days=rng.randint(10, 120)))
+                if when > start:
+                    events.append((when, AssignmentStatus.IN_PROGRESS, rng.choice((60, 70, 80, 90)), None, None, ""))
+        status, progress, version = a.status, a.progress, a.version
+        for day, new_status, new_progress, completed_on, blocked_by, reason in events:
+            version += 1
+            updates.append(
+                StatusUpdate(
+                    assignment_id=a.pk,
+                    actor=actor,
+                    created_at=at(day),
+                    old_status=status,
+                    new_status=new_status,
+                    old_progress=progress,
+                    new_progress=new_progress,
+                    completed_on=completed_on,
+                    blocked_by_id=blocked_by,
+                    blocked_reason=reason,
+                    on_behalf=False,
+                    version=version,
+                    note="Cập nhật minh họa (demo)",
+                )
+            )
+            status, progress = new_status, new_progress
+    StatusUpdate.objects.bulk_create(updates, batch_size=2000)
+    # The final state of each assignment is its latest history row: one set-based UPDATE.
+    latest = StatusUpdate.objects.filter(assignment=OuterRef("pk")).order_by("-version")
+    Assignment.objects.filter(pk__in=StatusUpdate.objects.values("assignment_id")).update(
+        **{
+            field: Subquery(latest.values(source)[:1])
+            for field, source in (
+                ("status", "new_status"),
+                ("progress", "new_progress"),
+                ("version", "version"),
+                ("completed_on", "completed_on"),
+                ("blocked_by", "blocked_by"),
+                ("blocked_reason", "blocked_reason"),
+                ("updated_at", "created_at"),
+                ("updated_by", "actor"),
+            )
+        }
+    )
+    return len(updates)
