@@ -113,6 +113,7 @@ LOGIN_EXEMPT_PREFIXES = ("/api/", "/healthz", "/static/", "/i18n/", "/accounts/"
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["plan02.formats"]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True

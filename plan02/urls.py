@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("localities.api_urls")),
     path("", include("tasks.api_urls")),
     path("", include("reports.api_urls")),
+    path("dashboard/", include("reports.dashboard_api_urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,68 @@
+import datetime
+
+from django.utils import timezone
+
+from reports.demo import seed_reports
+from reports.rollups import rollup_rebuild_range
+from reports.snapshots import snapshot_build
+from tasks.models import Role
+from tests.conftest import make_user
+
+
+def seed_days(n):
+    end = timezone.localdate() - datetime.timedelta(days=1)
+    start = end - datetime.timedelta(days=n - 1)
+    seed_reports(start=start, end=end, seed=5)
+    rollup_rebuild_range(start=start, end=end)
+    snapshot_build(timezone.localdate())
+    return end
+
+
+def test_steering_member_reads_every_dashboard(page, login, screenshot):
+    seed_days(3)
+    make_user("steering-dash", Role.STEERING)
+    login("steering-dash")
+
+    page.click("nav.site-nav >> text=Bảng điều hành")
+    page.wait_for_selector("[data-testid=coverage]")
+    assert "xã đã báo cáo" in page.text_content("[data-testid=coverage]")
+    assert page.locator("svg.chart").count() == 4
+    assert page.is_visible("[data-testid=missing-communes]")
+    screenshot("dashboard-national")
+
+    page.click("ul.subnav >> text=Hạn giai đoạn")
+    page.wait_for_selector("[data-testid=phase-urgent]")
+    assert page.get_attribute("[data-testid=risk-urgent]", "class").startswith("risk risk-")
+    screenshot("dashboard-phases")
+
+    page.click("ul.subnav >> text=Tỉnh, thành phố")
+    page.wait_for_selector("[data-testid=province-ranking]")
+    assert page.locator("[data-testid=province-ranking] tbody tr").count() == 34
+    screenshot("dashboard-provinces")
+
+    page.click("[data-testid=province-ranking] >> text=Thành phố Hà Nội")
+    page.wait_for_selector("h1:has-text('Thành phố Hà Nội')")
+    assert "126" in page.text_content("[data-testid=coverage]")
+    screenshot("dashboard-province-ha-noi")
+
+    page.click("ul.subnav >> text=Cơ quan")
+    page.wait_for_selector("[data-testid=agency-ranking]")
+    screenshot("dashboard-agencies")
+
+    with page.expect_download() as download:
+        page.click("[data-testid=export-xlsx]")
+    assert download.value.suggested_filename.endswith(".xlsx")
+
+
+def test_dashboard_prints_as_a_clean_page(page, login, screenshot):
+    seed_days(1)
+    make_user("steering-print", Role.STEERING)
+    login("steering-print")
+    page.goto("/dashboard/")
+    page.emulate_media(media="print")
+    assert not page.is_visible("nav.site-nav")
+    assert not page.is_visible(".dash-tools")
+    assert page.is_visible("h1")
+    screenshot("dashboard-national-print")
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF")
