@@ -10,6 +10,11 @@ from django.utils.translation import gettext_lazy as _
 
 PROVINCE_CODE_LENGTH = 2
 COMMUNE_CODE_LENGTH = 5
+# Each commune has a stable slot within its province; rollups record which communes reported as a bitmap of
+# slots (reports.rollups), in words of BITS_PER_WORD bits (62: the sums stay clear of signed 64-bit overflow).
+BITS_PER_WORD = 62
+SLOT_WORDS = 4
+MAX_SLOTS = BITS_PER_WORD * SLOT_WORDS
 
 
 class DivisionType(models.TextChoices):
@@ -49,12 +54,18 @@ class Commune(models.Model):
     province = models.ForeignKey(
         Province, on_delete=models.PROTECT, related_name="communes", verbose_name=_("province")
     )
+    # Position within the province, assigned once by the loader and never reused (see BITS_PER_WORD).
+    slot = models.PositiveSmallIntegerField(_("slot"))
     data_version = models.CharField(_("data version"), max_length=50)
 
     class Meta:
         ordering = ["code"]
         verbose_name = _("commune")
         verbose_name_plural = _("communes")
+        constraints = [
+            models.UniqueConstraint(fields=["province", "slot"], name="commune_province_slot_uniq"),
+            models.CheckConstraint(condition=models.Q(slot__lt=MAX_SLOTS), name="commune_slot_in_range"),
+        ]
 
     def __str__(self):
         return self.name

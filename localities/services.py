@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from localities.models import COMMUNE_CODE_LENGTH, PROVINCE_CODE_LENGTH, Commune, DataVersion, Province
+from localities.models import COMMUNE_CODE_LENGTH, MAX_SLOTS, PROVINCE_CODE_LENGTH, Commune, DataVersion, Province
 
 LOCALITIES_DIR = Path(settings.BASE_DIR) / "fixtures" / "localities"
 DATASET = "localities"
@@ -73,6 +73,27 @@ def _sync(model, rows, fields, result_key, result, version):
     result.not_in_file[result_key] = len(set(existing) - set(rows))
 
 
+def _assign_slots(communes):
+    """Keep the slot of every known commune; give new ones the next free slots of their province, in code
+    order. A commune that moves to another province gets a new slot there."""
+    known = {c: (p, s) for c, p, s in Commune.objects.values_list("code", "province_id", "slot")}
+    taken = {}
+    for province, slot in known.values():
+        taken.setdefault(province, set()).add(slot)
+    for code in sorted(communes):
+        values = communes[code]
+        province = values["province_id"]
+        if code in known and known[code][0] == province:
+            values["slot"] = known[code][1]
+            continue
+        used = taken.setdefault(province, set())
+        slot = next(i for i in range(MAX_SLOTS + 1) if i not in used)
+        if slot >= MAX_SLOTS:
+            raise LocalityDataError(f"province {province} would have more than {MAX_SLOTS} communes")
+        used.add(slot)
+        values["slot"] = slot
+
+
 def localities_load(*, directory=LOCALITIES_DIR):
     directory = Path(directory)
     version = (directory / "VERSION").read_text(encoding="utf-8").strip().split(" (")[0]
@@ -112,7 +133,9 @@ def localities_load(*, directory=LOCALITIES_DIR):
     result = LoadResult(version=version)
     with transaction.atomic():
         _sync(Province, provinces, ["name", "codename", "division_type", "phone_code"], "provinces", result, version)
-        _sync(Commune, communes, ["name", "codename", "division_type", "province_id"], "communes", result, version)
+        _assign_slots(communes)
+        fields = ["name", "codename", "division_type", "province_id", "slot"]
+        _sync(Commune, communes, fields, "communes", result, version)
         if result.changed:
             DataVersion.objects.create(
                 dataset=DATASET,

@@ -16,7 +16,8 @@ from reports.charts import chart
 from reports.exports import xlsx_response
 from reports.figures import FIGURE_LABELS, INTEGER_FIELDS, rates
 from reports.models import DailyReport
-from reports.rollup_models import Dimension, MissingReport, ProvinceDayRollup, TaskSnapshot
+from reports.rollup_models import Dimension, ProvinceDayRollup, TaskSnapshot
+from reports.rollups import communes_by_slot, missing_localities
 from tasks.models import Agency, Assignment, Role, Task
 from tasks.scoping import scope_for_user
 
@@ -105,10 +106,10 @@ def national(request):
                 ),
             ],
         )
-    page = Paginator(data["missing_communes"].order_by("province_id", "locality"), 50).get_page(request.GET.get("page"))
-    names = dict(Commune.objects.filter(code__in=[m.locality for m in page]).values_list("code", "name"))
+    page = Paginator(data["missing_communes"], 50).get_page(request.GET.get("page"))
+    names = dict(Commune.objects.filter(code__in=[code for _p, code in page]).values_list("code", "name"))
     provinces = {p.code: p.name for p in Province.objects.all()}
-    missing_page = [(m.locality, names.get(m.locality, ""), provinces.get(m.province_id, "")) for m in page]
+    missing_page = [(code, names.get(code, ""), provinces.get(province_id, "")) for province_id, code in page]
     return render(
         request,
         "dashboard/national.html",
@@ -239,8 +240,8 @@ def province(request, code):
         .order_by("date")
         .values("date", "localities_expected", "localities_received", *INTEGER_FIELDS)
     )
-    missing = list(MissingReport.objects.filter(date=day, province=province).order_by("locality"))
-    names = dict(Commune.objects.filter(code__in=[m.locality for m in missing]).values_list("code", "name"))
+    missing = [code for _p, code in missing_localities([row] if row else [], communes_by_slot(province.code))]
+    names = dict(Commune.objects.filter(code__in=missing).values_list("code", "name"))
     snapshot_day = dashboards.latest_snapshot_day()
     snaps = TaskSnapshot.objects.filter(date=snapshot_day)
     summary = snaps.filter(dimension=Dimension.PROVINCE, key=code).first()
@@ -257,7 +258,7 @@ def province(request, code):
                 (
                     _("Not reported"),
                     [_("Code"), _("Name")],
-                    [(m.locality, names.get(m.locality, province.name)) for m in missing],
+                    [(code, names.get(code, province.name)) for code in missing],
                 ),
                 (
                     _("Commune-level tasks"),
@@ -277,7 +278,7 @@ def province(request, code):
             "row": row,
             "coverage": dashboards.coverage(row, 1),
             "charts": _trend_charts(trend),
-            "missing": [(m.locality, names.get(m.locality, province.name)) for m in missing],
+            "missing": [(code, names.get(code, province.name)) for code in missing],
             "summary": summary,
             "per_task": per_task,
             "status_labels": _status_labels(),

@@ -12,7 +12,8 @@ from django.utils.translation import ngettext
 
 from localities.models import Province
 from reports.figures import INTEGER_FIELDS, rates
-from reports.rollup_models import Dimension, MissingReport, NationDayRollup, ProvinceDayRollup, TaskSnapshot
+from reports.rollup_models import Dimension, NationDayRollup, ProvinceDayRollup, TaskSnapshot
+from reports.rollups import communes_by_slot, missing_localities
 from tasks.models import Agency, Phase, TaskGroup
 
 TREND_DAYS = 60
@@ -119,7 +120,11 @@ def national(day):
         if r is None or missing:
             missing_provinces.append({"province": province, "missing": missing, "late": r.localities_late if r else 0})
     missing_provinces.sort(key=lambda m: -(m["missing"] if m["missing"] is not None else 10**6))
-    missing_communes = MissingReport.objects.filter(date=day).exclude(locality__in=[p.code for p in provinces])
+    missing_communes = [
+        (province_id, code)
+        for province_id, code in missing_localities(by_province.values(), communes_by_slot())
+        if code != province_id
+    ]
     figures = figures_block(row, day=day)
     return {
         "day": day,

@@ -41,6 +41,7 @@ REPORT_COLUMNS = [
     "locality",
     "province_id",
     "commune_id",
+    "slot",
     "date",
     "outage_systems",
     "difficulties",
@@ -58,10 +59,20 @@ REPORT_COLUMNS = [
 class Unit:
     """A reporting locality with its stable traits (size, staff, reliability)."""
 
-    __slots__ = ("code", "commune_id", "lateness", "province_id", "reliability", "scale", "signature_share", "staff")
+    __slots__ = (
+        "code",
+        "commune_id",
+        "lateness",
+        "province_id",
+        "reliability",
+        "scale",
+        "signature_share",
+        "slot",
+        "staff",
+    )
 
-    def __init__(self, rng, code, province_id, commune_id, scale):
-        self.code, self.province_id, self.commune_id = code, province_id, commune_id
+    def __init__(self, rng, code, province_id, commune_id, slot, scale):
+        self.code, self.province_id, self.commune_id, self.slot = code, province_id, commune_id, slot
         self.scale = scale * rng.lognormvariate(0, 0.55)
         self.staff = max(3, int(rng.gauss(9 if commune_id else 30, 3 if commune_id else 8)))
         self.signature_share = rng.uniform(0.7, 1.0)
@@ -70,8 +81,9 @@ class Unit:
 
 
 def units(rng):
-    result = [Unit(rng, p, p, None, 4.0) for p in Province.objects.values_list("code", flat=True)]
-    result += [Unit(rng, c, p, c, 1.0) for c, p in Commune.objects.values_list("code", "province_id")]
+    result = [Unit(rng, p, p, None, None, 4.0) for p in Province.objects.values_list("code", flat=True)]
+    communes = Commune.objects.values_list("code", "province_id", "slot")
+    result += [Unit(rng, c, p, c, slot, 1.0) for c, p, slot in communes]
     return result
 
 
@@ -157,6 +169,7 @@ def generate_day(rng, all_units, day):
                 unit.code,
                 unit.province_id,
                 unit.commune_id,
+                unit.slot,
                 day,
                 json.dumps(payload["outage_systems"]),
                 payload["difficulties"],

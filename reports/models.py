@@ -122,6 +122,9 @@ class DailyReport(ReportFigures):
         related_name="daily_reports",
         verbose_name=_("commune"),
     )
+    # The commune's slot in its province (null for a province's own report), copied at insert so the rollup
+    # records who reported as a bitmap in the same pass as the sums, without a join per report.
+    slot = models.PositiveSmallIntegerField(_("slot"), null=True, blank=True)
     date = models.DateField(_("date"))
     outage_systems = models.JSONField(_("systems down"), default=list, blank=True)
     difficulties = models.TextField(_("difficulties"), blank=True)
@@ -240,7 +243,6 @@ class LockException(models.Model):
 
 
 from reports.rollup_models import (  # noqa: E402,F401
-    MissingReport,
     NationDayRollup,
     ProvinceDayRollup,
     RollupAlarm,

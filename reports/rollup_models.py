@@ -51,6 +51,12 @@ class ProvinceDayRollup(RollupFigures):
 
     province = models.ForeignKey("localities.Province", on_delete=models.CASCADE, related_name="+")
     date = models.DateField()
+    # Which communes reported: bit (slot % 62) of word (slot // 62), by localities.Commune.slot. The
+    # dashboards list who has not reported from these, without reading the reports.
+    reported_0 = models.BigIntegerField(default=0)
+    reported_1 = models.BigIntegerField(default=0)
+    reported_2 = models.BigIntegerField(default=0)
+    reported_3 = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["date", "province"]
@@ -80,28 +86,6 @@ class NationDayRollup(RollupFigures):
 
     def __str__(self):
         return str(self.date)
-
-
-class MissingReport(models.Model):
-    """A locality (commune or province) that had not reported for a day when its rollup was built, so the
-    dashboards can list who has not reported without reading the reports table."""
-
-    date = models.DateField()
-    province = models.ForeignKey("localities.Province", on_delete=models.CASCADE, related_name="+")
-    locality = models.CharField(max_length=5)
-
-    class Meta:
-        ordering = ["date", "province", "locality"]
-        verbose_name = _("missing report")
-        verbose_name_plural = _("missing reports")
-        constraints = [models.UniqueConstraint(fields=["date", "locality"], name="missing_report_date_locality_uniq")]
-        indexes = [
-            # "Who has not reported on day D", nationally or for one province.
-            models.Index(fields=["date", "province"], name="missing_date_province_idx"),
-        ]
-
-    def __str__(self):
-        return f"{self.locality} {self.date}"
 
 
 class Dimension(models.TextChoices):

@@ -1,10 +1,10 @@
-"""Rollups of daily reports: province/day and nation/day sums of every figure, completeness, and the list
-of localities that have not reported.
+"""Rollups of daily reports: province/day and nation/day sums of every figure, completeness, and which
+communes reported (a bitmap by commune slot, from which the dashboards list who has not reported).
 
 - `rollup_request(*, province_id, day)` / `rollup_request_many(pairs)`: call inside the transaction that
   accepted or corrected reports; the rebuild is enqueued after commit (inline without a broker).
 - `rollup_rebuild(*, province_id, day)`: one transaction that deletes and re-inserts the (province, day)
-  rollup and missing list with INSERT … SELECT, then re-sums that day's nation row. Running it twice, or
+  rollup with INSERT … SELECT, then re-sums that day's nation row. Running it twice, or
   again after a crash, gives the same rows.
 - `rollup_rebuild_range(*, start, end)`: the same for every province over a period, set-based, one
   transaction per chunk of days.
@@ -20,8 +20,9 @@ import logging
 from django.db import connection, transaction
 from django.utils import timezone
 
+from localities.models import BITS_PER_WORD, SLOT_WORDS
 from reports.figures import INTEGER_FIELDS
-from reports.rollup_models import MissingReport, NationDayRollup, ProvinceDayRollup, RollupAlarm, RollupRequest
+from reports.rollup_models import ProvinceDayRollup, RollupAlarm, RollupRequest
 
 logger = logging.getLogger(__name__)
 
@@ -67,83 +68,143 @@ def _enqueue(pairs):
 
 
 # --- SQL ------------------------------------------------------------------------------------------------
-# Portable SQL (PostgreSQL and SQLite). Only code constants are interpolated; values are parameters. The
-# days of a rebuild are a derived table of parameters, so days without any report still get their rows.
+# Portable SQL (PostgreSQL and SQLite); only code constants are interpolated, values are parameters.
+# A rebuild of consecutive days (for one province or all) is:
+#   1. one GROUP BY pass over the reports of those days: sums, completeness counts and the bitmap of the
+#      communes that reported (each report carries its commune's slot, so no join per report);
+#   2. zero rows for the (province, day) pairs nobody reported, so every built day has all its rows;
+#   3. the nation rows, summed from the province rows.
+
+REPORTED_FIELDS = [f"reported_{k}" for k in range(SLOT_WORDS)]
+_PROVINCE_COLUMNS = ", ".join([*ROLLUP_FIELDS, *REPORTED_FIELDS, "province_id", "date", "built_at"])
+_EXPECTED = "(SELECT province_id, COUNT(*) AS communes FROM localities_commune GROUP BY province_id)"
 
 
 def _days_sql(days):
     return "(" + " UNION ALL ".join(["SELECT %s AS day"] * len(days)) + ")"
 
 
-def _province_select_sql(days, province_filter, *, built_at=False):
-    sums = ",\n    ".join(f"COALESCE(SUM(r.{f}), 0)" for f in INTEGER_FIELDS)
+def _grouped_sql(where):
+    """Per (province, day): the sums, the counts and the bitmap words; one pass, no join."""
+    sums = ", ".join(f"SUM(r.{f}) AS {f}" for f in INTEGER_FIELDS)
+    words = ", ".join(
+        f"SUM(CASE WHEN r.slot / {BITS_PER_WORD} = {k} THEN CAST(1 AS BIGINT) << (r.slot %% {BITS_PER_WORD}) "
+        f"ELSE 0 END) AS reported_{k}"
+        for k in range(SLOT_WORDS)
+    )
     return f"""
-SELECT
-    {sums},
-    COALESCE(MAX(e.communes), 0) + 1,
-    COUNT(r.id),
-    COALESCE(SUM(CASE WHEN r.late = TRUE THEN 1 ELSE 0 END), 0),
-    COALESCE(MAX(e.communes), 0),
-    COALESCE(SUM(CASE WHEN r.commune_id IS NOT NULL THEN 1 ELSE 0 END), 0),
-    COALESCE(SUM(CASE WHEN r.commune_id IS NOT NULL AND r.late = TRUE THEN 1 ELSE 0 END), 0),
-    COALESCE(SUM(CASE WHEN r.support_needed = TRUE THEN 1 ELSE 0 END), 0),
-    p.code, d.day{", %s" if built_at else ""}
+SELECT r.province_id, r.date, {sums},
+    COUNT(*) AS received,
+    COUNT(*) FILTER (WHERE r.late = TRUE) AS late,
+    COUNT(r.commune_id) AS communes_received,
+    COUNT(r.commune_id) FILTER (WHERE r.late = TRUE) AS communes_late,
+    COUNT(*) FILTER (WHERE r.support_needed = TRUE) AS support_needed,
+    {words}
+FROM reports_dailyreport r
+WHERE {where}
+GROUP BY r.province_id, r.date
+"""
+
+
+def _province_select_sql(where, *, built_at=True):
+    """The rollup values in _PROVINCE_COLUMNS order (built_at as a parameter when asked)."""
+    sums = ", ".join(f"g.{f}" for f in INTEGER_FIELDS)
+    words = ", ".join(f"g.{f}" for f in REPORTED_FIELDS)
+    return f"""
+SELECT {sums},
+    COALESCE(e.communes, 0) + 1, g.received, g.late, COALESCE(e.communes, 0), g.communes_received,
+    g.communes_late, g.support_needed, {words}, g.province_id, g.date{", %s" if built_at else ""}
+FROM ({_grouped_sql(where)}) g
+LEFT JOIN {_EXPECTED} e ON e.province_id = g.province_id
+"""
+
+
+def _zero_rows_sql(days, province_filter):
+    zeros = ", ".join(["0"] * len(INTEGER_FIELDS))
+    words = ", ".join(["0"] * SLOT_WORDS)
+    return f"""
+INSERT INTO reports_provincedayrollup ({_PROVINCE_COLUMNS})
+SELECT {zeros}, COALESCE(e.communes, 0) + 1, 0, 0, COALESCE(e.communes, 0), 0, 0, 0, {words}, p.code, d.day, %s
 FROM localities_province p
 CROSS JOIN {_days_sql(days)} d
-LEFT JOIN (SELECT province_id, COUNT(*) AS communes FROM localities_commune GROUP BY province_id) e
-  ON e.province_id = p.code
-LEFT JOIN reports_dailyreport r ON r.province_id = p.code AND r.date = d.day
-{province_filter}
-GROUP BY p.code, d.day
-"""
-
-
-def _province_insert_sql(days, province_filter):
-    columns = ", ".join([*ROLLUP_FIELDS, "province_id", "date", "built_at"])
-    select = _province_select_sql(days, province_filter, built_at=True)
-    return f"INSERT INTO reports_provincedayrollup ({columns})\n{select}"
-
-
-def _missing_insert_sql(days, province_filter):
-    return f"""
-INSERT INTO reports_missingreport (date, province_id, locality)
-SELECT d.day, l.province_id, l.code
-FROM (SELECT code, province_id FROM localities_commune
-      UNION ALL SELECT code, code AS province_id FROM localities_province) l
-CROSS JOIN {_days_sql(days)} d
+LEFT JOIN {_EXPECTED} e ON e.province_id = p.code
 WHERE {province_filter or "1 = 1"}
-  AND NOT EXISTS (SELECT 1 FROM reports_dailyreport r WHERE r.locality = l.code AND r.date = d.day)
+  AND NOT EXISTS (SELECT 1 FROM reports_provincedayrollup x WHERE x.province_id = p.code AND x.date = d.day)
 """
 
 
-def _nation_insert_sql(days):
+def _nation_insert_sql(where):
     sums = ", ".join(f"SUM({f})" for f in ROLLUP_FIELDS)
     columns = ", ".join([*ROLLUP_FIELDS, "date", "built_at"])
-    marks = ", ".join(["%s"] * len(days))
     return f"""
 INSERT INTO reports_nationdayrollup ({columns})
 SELECT {sums}, date, %s
 FROM reports_provincedayrollup
-WHERE date IN ({marks})
+WHERE {where}
 GROUP BY date
 """
 
 
 def _rebuild(days, province_id=None):
-    """Delete and re-insert the rows of these days (one province or all) and the days' nation rows."""
+    """Delete and re-insert the rollups of these consecutive days (one province, or all) and the days'
+    nation rows."""
     now = timezone.now()
-    marks = ", ".join(["%s"] * len(days))
-    scope, scope_params = ("AND province_id = %s", [province_id]) if province_id else ("", [])
+    first, last = days[0], days[-1]
+    span = "date BETWEEN %s AND %s"
+    scope = [province_id] if province_id else []
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM reports_provincedayrollup WHERE date IN ({marks}) {scope}", [*days, *scope_params])
-        cursor.execute(f"DELETE FROM reports_missingreport WHERE date IN ({marks}) {scope}", [*days, *scope_params])
-        where = "WHERE p.code = %s" if province_id else ""
-        cursor.execute(_province_insert_sql(days, where), [now, *days, *scope_params])
-        missing_where = "l.province_id = %s" if province_id else ""
-        cursor.execute(_missing_insert_sql(days, missing_where), [*days, *scope_params])
-        cursor.execute(f"DELETE FROM reports_nationdayrollup WHERE date IN ({marks})", days)
-        cursor.execute(_nation_insert_sql(days), [now, *days])
+        one = "AND province_id = %s" if province_id else ""
+        cursor.execute(f"DELETE FROM reports_provincedayrollup WHERE {span} {one}", [first, last, *scope])
+        where = "r.date BETWEEN %s AND %s" + (" AND r.province_id = %s" if province_id else "")
+        select, params = _province_select_sql(where), [now, first, last, *scope]
+        if province_id:
+            cursor.execute(f"INSERT INTO reports_provincedayrollup ({_PROVINCE_COLUMNS})\n{select}", params)
+        else:
+            # PostgreSQL never runs the query of an INSERT … SELECT in parallel, but does for CREATE TABLE AS:
+            # over a long period the GROUP BY pass is about twice as fast through a temporary table.
+            cursor.execute(f"CREATE TEMPORARY TABLE rollup_rebuild_tmp AS {select}", params)
+            cursor.execute(
+                f"INSERT INTO reports_provincedayrollup ({_PROVINCE_COLUMNS}) SELECT * FROM rollup_rebuild_tmp"
+            )
+            cursor.execute("DROP TABLE rollup_rebuild_tmp")
+        cursor.execute(_zero_rows_sql(days, "p.code = %s" if province_id else ""), [now, *days, *scope])
+        cursor.execute(f"DELETE FROM reports_nationdayrollup WHERE {span}", [first, last])
+        cursor.execute(_nation_insert_sql(span), [now, first, last])
     return now
+
+
+def reported_slots(row):
+    """The slots of the communes that reported, from a ProvinceDayRollup (or a dict with its fields)."""
+    words = [row[f] if isinstance(row, dict) else getattr(row, f) for f in REPORTED_FIELDS]
+    return {k * BITS_PER_WORD + bit for k, word in enumerate(words) for bit in range(BITS_PER_WORD) if word >> bit & 1}
+
+
+def missing_localities(rows, communes):
+    """(province code, locality code) of who has not reported, from province rollups of one day.
+
+    `communes`: {province code: [(slot, commune code), ...]}; a province without a row has nobody reported.
+    """
+    by_province = {r.province_id: r for r in rows}
+    result = []
+    for province_id in sorted(communes):
+        row = by_province.get(province_id)
+        seen = reported_slots(row) if row else set()
+        if row is None or row.localities_received == row.communes_received:
+            result.append((province_id, province_id))  # the province's own report is missing
+        result.extend((province_id, code) for slot, code in communes[province_id] if slot not in seen)
+    return result
+
+
+def communes_by_slot(province_id=None):
+    """{province code: [(slot, commune code), ...]} for decoding the bitmaps (one province, or all)."""
+    from localities.models import Commune, Province
+
+    provinces = Province.objects.filter(code=province_id) if province_id else Province.objects.all()
+    result = {code: [] for code in provinces.values_list("code", flat=True)}
+    communes = Commune.objects.filter(province_id__in=list(result)) if province_id else Commune.objects.all()
+    for province, slot, code in communes.order_by("province_id", "code").values_list("province_id", "slot", "code"):
+        result[province].append((slot, code))
+    return result
 
 
 @transaction.atomic
@@ -161,7 +222,7 @@ def _days(start, end):
     return [start + datetime.timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-def rollup_rebuild_range(*, start, end, chunk_days=31, progress=None):
+def rollup_rebuild_range(*, start, end, chunk_days=366, progress=None):
     """Rebuild every province and the nation from `start` to `end` (inclusive), one transaction per chunk
     of days. `progress(days_done)` is called after each chunk."""
     all_days = _days(start, end)
@@ -184,14 +245,15 @@ def rollup_catch_up(*, limit=500):
 
 def _fresh_rows(days):
     with connection.cursor() as cursor:
-        cursor.execute(_province_select_sql(days, ""), days)
+        cursor.execute(_province_select_sql("r.date BETWEEN %s AND %s", built_at=False), [days[0], days[-1]])
         rows = cursor.fetchall()
     fresh = {}
     for row in rows:
         province_id, day = row[-2], row[-1]
         if isinstance(day, str):
             day = datetime.date.fromisoformat(day)
-        fresh[(province_id, day)] = dict(zip(ROLLUP_FIELDS, row[: len(ROLLUP_FIELDS)], strict=True))
+        fields = [*ROLLUP_FIELDS, *REPORTED_FIELDS]
+        fresh[(province_id, day)] = dict(zip(fields, row[: len(fields)], strict=True))
     return fresh
 
 
@@ -202,15 +264,21 @@ def rollup_verify(*, start, end):
     fresh = _fresh_rows(days)
     stored = {
         (r["province_id"], r["date"]): r
-        for r in ProvinceDayRollup.objects.filter(date__in=days).values("province_id", "date", *ROLLUP_FIELDS)
+        for r in ProvinceDayRollup.objects.filter(date__in=days).values(
+            "province_id", "date", *ROLLUP_FIELDS, *REPORTED_FIELDS
+        )
     }
     alarms = []
-    for key, values in sorted(fresh.items()):
-        have = stored.get(key)
+    for key in sorted(set(fresh) | set(stored)):
+        have, values = stored.get(key), fresh.get(key)
         if have is None:
             differences = {"row": "missing"}
+        elif values is None:  # nobody reported: only a row of zeros is right
+            differences = {f: {"stored": have[f], "fresh": 0} for f in INTEGER_FIELDS if have[f]}
+            if have["localities_received"]:
+                differences["localities_received"] = {"stored": have["localities_received"], "fresh": 0}
         else:
-            differences = {f: {"stored": have[f], "fresh": values[f]} for f in ROLLUP_FIELDS if have[f] != values[f]}
+            differences = {f: {"stored": have[f], "fresh": values[f]} for f, v in values.items() if have[f] != v}
         if differences:
             alarms.append(RollupAlarm(date=key[1], province_id=key[0], differences=differences))
     RollupAlarm.objects.bulk_create(alarms)
@@ -218,12 +286,3 @@ def rollup_verify(*, start, end):
         logger.error("rollup verification: %d (province, day) rollups disagreed with a fresh rebuild", len(alarms))
     rollup_rebuild_range(start=start, end=end)
     return alarms
-
-
-def missing_for(day, province_id=None):
-    qs = MissingReport.objects.filter(date=day)
-    return qs.filter(province_id=province_id) if province_id else qs
-
-
-def nation_row(day):
-    return NationDayRollup.objects.filter(date=day).first()

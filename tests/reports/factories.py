@@ -33,9 +33,10 @@ def make_report(locality, day, *, late=False, support_needed=False, rng=None, **
     from localities.models import Commune
 
     if len(locality) == 5:
-        province_id, commune_id = Commune.objects.values_list("province_id", flat=True).get(code=locality), locality
+        province_id, slot = Commune.objects.values_list("province_id", "slot").get(code=locality)
+        commune_id = locality
     else:
-        province_id, commune_id = locality, None
+        province_id, commune_id, slot = locality, None, None
     values = figures(rng, **overrides)
     payload = {"locality": locality, "date": day.isoformat(), **values}
     digest = payload_hash(payload)
@@ -44,6 +45,7 @@ def make_report(locality, day, *, late=False, support_needed=False, rng=None, **
         locality=locality,
         province_id=province_id,
         commune_id=commune_id,
+        slot=slot,
         date=day,
         late=late,
         support_needed=support_needed,

@@ -5,7 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from reports.dashboards import forecast
@@ -203,7 +203,8 @@ def test_forecast_colours_and_reasons():
     earlier = _snap(today - datetime.timedelta(days=28), 100, 20)
     on_pace = forecast(phase=phase, current=_snap(today, 100, 76), earlier=earlier, today=today)
     assert on_pace["risk"] == "green" and on_pace["date"] == datetime.date(2026, 1, 13)
-    slow = forecast(phase=phase, current=_snap(today, 100, 24), earlier=earlier, today=today)
+    with translation.override("en"):
+        slow = forecast(phase=phase, current=_snap(today, 100, 24), earlier=earlier, today=today)
     assert slow["risk"] == "red" and slow["date"] > phase.deadline
     assert "after the deadline" in slow["reason"]
     stalled = forecast(phase=phase, current=_snap(today, 100, 20), earlier=earlier, today=today)
