@@ -20,6 +20,12 @@ def set_deadline(code, days_from_today):
     return Task.objects.get(code=code)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Personas are created per test; PBKDF2 would spend most of these tests' time hashing their passwords."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def today():
     return timezone.localdate()
