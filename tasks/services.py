@@ -26,6 +26,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -97,11 +98,11 @@ def validate_evidence_file(evidence_file):
     if evidence_file.size > settings.EVIDENCE_MAX_BYTES:
         errors.append(
             ValidationError(
-                _("The file is %(size)s MB; the limit is %(limit)s MB."),
+                _("The file is %(size)s; the limit is %(limit)s."),
                 code="file_size",
                 params={
-                    "size": f"{evidence_file.size / 1048576:.1f}",
-                    "limit": f"{settings.EVIDENCE_MAX_BYTES / 1048576:.1f}",
+                    "size": filesizeformat(evidence_file.size),
+                    "limit": filesizeformat(settings.EVIDENCE_MAX_BYTES),
                 },
             )
         )
