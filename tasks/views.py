@@ -174,7 +174,13 @@ def assignment_update_view(request, pk):
         raise PermissionDenied(_("You may not update this assignment."))
     layout = request.POST.get("layout") or request.GET.get("layout")
     layout = layout if layout in LAYOUTS else "full"
-    context = {"assignment": assignment, "layout": layout, "next": _next_url(request, assignment), "stale": None}
+    context = {
+        "assignment": assignment,
+        "layout": layout,
+        "next": _next_url(request, assignment),
+        "stale": None,
+        "today": timezone.localdate(),
+    }
     status = 200
     if request.method == "POST":
         form = AssignmentUpdateForm(request.POST, request.FILES, assignment=assignment)

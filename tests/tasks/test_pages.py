@@ -2,6 +2,7 @@
 HTMX) and evidence downloads."""
 
 import datetime
+import re
 
 import pytest
 
@@ -310,6 +311,8 @@ def test_htmx_stale_save_answers_409_with_the_form_fragment(
     assert response.status_code == 409
     assert response.text.startswith(f'<tr id="edit-{bca_assignment.pk}"')
     assert 'data-testid="stale-message"' in response.text
+    oob_row = re.search(rf'<tr id="asg-{bca_assignment.pk}"[^>]*>', response.text).group(0)
+    assert 'data-status="in_progress"' in oob_row and 'hx-swap-oob="true"' in oob_row  # the row shows theirs
 
 
 @pytest.mark.django_db
