@@ -1,8 +1,10 @@
 import django_filters
+from django.core.validators import RegexValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from tasks.models import Agency, Level, Phase, Task, TaskGroup
+from localities.models import Province
+from tasks.models import Agency, Assignment, AssignmentStatus, DisplayStatus, Level, Phase, Task, TaskGroup
 
 
 class TaskGroupFilterSet(django_filters.FilterSet):
@@ -53,3 +55,96 @@ class TaskFilterSet(django_filters.FilterSet):
 
     def filter_agency(self, queryset, name, value: str):
         return queryset.filter(Q(lead_agency=value) | Q(coordinating_agencies=value)).distinct()
+
+
+class AssignmentOrderingFilter(django_filters.OrderingFilter):
+    """Sorting of assignment lists; ties are broken by task code and unit so pages are stable."""
+
+    TIEBREAK = ["task__code", "agency__code", "province_id", "commune_id", "pk"]
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        if value:
+            qs = qs.order_by(*qs.query.order_by, *self.TIEBREAK)
+        return qs
+
+
+class AssignmentFilterSet(django_filters.FilterSet):
+    """One FilterSet for the assignment API, the HTML lists ("My tasks", a task's assignments) and exports.
+
+    The queryset must come from tasks.selectors.assignment_list() (it carries the `display_status`
+    annotation); `mine` needs the request, to know who is asking."""
+
+    group = django_filters.ModelChoiceFilter(
+        field_name="task__group", queryset=TaskGroup.objects.all(), to_field_name="number", label=_("group")
+    )
+    phase = django_filters.ModelChoiceFilter(
+        field_name="task__phase", queryset=Phase.objects.all(), to_field_name="code", label=_("phase")
+    )
+    level = django_filters.ChoiceFilter(choices=Level.choices, label=_("carried out by"))
+    status = django_filters.ChoiceFilter(choices=AssignmentStatus.choices, label=_("status"))
+    display_status = django_filters.ChoiceFilter(
+        choices=DisplayStatus.choices, method="filter_display_status", label=_("display status")
+    )
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("overdue"))
+    task = django_filters.ModelChoiceFilter(queryset=Task.objects.all(), to_field_name="code", label=_("task"))
+    agency = django_filters.ModelChoiceFilter(queryset=Agency.objects.all(), to_field_name="code", label=_("agency"))
+    province = django_filters.ModelChoiceFilter(queryset=Province.objects.all(), label=_("province"))
+    # A text code, not a choice: a select of 3,321 communes would be unusable and cost a query per render.
+    commune = django_filters.CharFilter(
+        field_name="commune_id",
+        label=_("commune code"),
+        validators=[RegexValidator(r"^\d{5}$", _("A commune code has 5 digits, e.g. 00004."))],
+    )
+    mine = django_filters.BooleanFilter(method="filter_mine", label=_("only the ones I may update"))
+    ordering = AssignmentOrderingFilter(
+        fields=(
+            ("task__deadline", "deadline"),
+            ("task__code", "task"),
+            ("progress", "progress"),
+            ("updated_at", "updated_at"),
+            ("status", "status"),
+            ("display_status", "display_status"),
+        ),
+        field_labels={
+            "task__deadline": _("deadline"),
+            "task__code": _("task"),
+            "progress": _("progress"),
+            "updated_at": _("last update"),
+            "status": _("status"),
+            "display_status": _("display status"),
+        },
+        label=_("sort by"),
+    )
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "group",
+            "phase",
+            "level",
+            "status",
+            "display_status",
+            "overdue",
+            "task",
+            "agency",
+            "province",
+            "commune",
+            "mine",
+        ]
+
+    def filter_display_status(self, queryset, name, value):
+        return queryset.filter(display_status=value)
+
+    def filter_overdue(self, queryset, name, value):
+        if value:
+            return queryset.filter(display_status=DisplayStatus.OVERDUE)
+        return queryset.exclude(display_status=DisplayStatus.OVERDUE)
+
+    def filter_mine(self, queryset, name, value):
+        from tasks.scoping import NO_SCOPE, scope_for_request, updatable_q
+
+        condition = updatable_q(scope_for_request(self.request) if self.request is not None else NO_SCOPE)
+        if condition is None:
+            return queryset.none() if value else queryset
+        return queryset.filter(condition) if value else queryset.exclude(condition)

@@ -116,19 +116,31 @@ def assignments_visible(scope, queryset=None):
     return qs.none()
 
 
+def updatable_q(scope):
+    """The rule of assignments_updatable() as a Q, so a list can annotate "may update" per row in SQL.
+    None when the scope may change nothing."""
+    if scope.is_api_client:
+        return None
+    if scope.role == Role.AGENCY_OFFICER:
+        return Q(agency_id=scope.agency_id)
+    if scope.role == Role.PROVINCE_OFFICER:
+        return Q(province_id=scope.province_id)
+    if scope.role == Role.COMMUNE_CLERK:
+        return Q(commune_id=scope.commune_id)
+    return None
+
+
 def assignments_updatable(scope, queryset=None):
     """Assignments the scope may change: its own unit's; a province officer also its communes'.
     Read-only roles and API keys change nothing."""
     qs = Assignment.objects.all() if queryset is None else queryset
-    if scope.is_api_client:
-        return qs.none()
-    if scope.role == Role.AGENCY_OFFICER:
-        return qs.filter(agency_id=scope.agency_id)
-    if scope.role == Role.PROVINCE_OFFICER:
-        return qs.filter(province_id=scope.province_id)
-    if scope.role == Role.COMMUNE_CLERK:
-        return qs.filter(commune_id=scope.commune_id)
-    return qs.none()
+    condition = updatable_q(scope)
+    return qs.none() if condition is None else qs.filter(condition)
+
+
+def acts_on_behalf(scope, assignment):
+    """A province officer changing a commune's assignment does it on the commune's behalf (DESIGN.md §3)."""
+    return scope.role == Role.PROVINCE_OFFICER and assignment.level == "commune"
 
 
 def _tasks_coordinated_by(agency_id):

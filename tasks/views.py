@@ -1,20 +1,332 @@
-from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, render
+"""Task pages. Thin: parse the request, call a selector or a service, render. Scoping: 404 for what one may not
+see, 403 for what one may not do (tasks.scoping)."""
 
-from tasks.filters import TaskFilterSet
-from tasks.models import Task
+from django.contrib import messages
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from localities.models import Province
+from tasks import bulk, exports
+from tasks.filters import AssignmentFilterSet, TaskFilterSet
+from tasks.forms import AssignmentUpdateForm, BulkUploadForm
+from tasks.models import Level, Role, Task
+from tasks.scoping import scope_for_user
+from tasks.selectors import (
+    assignment_history,
+    assignment_list,
+    commune_green_shares,
+    communes_not_done,
+    province_commune_assignments,
+    province_commune_summary,
+    task_history,
+    task_rollup,
+    task_rollups,
+    visible_status_update,
+)
+from tasks.services import BulkRowError, StaleVersion, UpdateNotAllowed, assignment_update, assignments_bulk_update
+
+PAGE_SIZE = 50
+HISTORY_PAGE_SIZE = 20
+# Row layouts: with the task column ("My tasks"), without it (a task's page), or a province's communes.
+LAYOUTS = {"full", "unit", "communes"}
+
+TASK_JOINS = ("group", "phase", "lead_agency")
+
+
+def _task_queryset():
+    return Task.objects.select_related(*TASK_JOINS).prefetch_related("coordinating_agencies")
 
 
 def task_list(request):
-    queryset = Task.objects.select_related("group", "phase", "lead_agency").prefetch_related("coordinating_agencies")
-    filterset = TaskFilterSet(request.GET, queryset=queryset)
-    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
-    return render(request, "tasks/task_list.html", {"filter": filterset, "page": page})
+    scope, today = scope_for_user(request.user), timezone.localdate()
+    filterset = TaskFilterSet(request.GET, queryset=_task_queryset())
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rollups = task_rollups(scope=scope, task_ids=[t.pk for t in page], today=today)
+    rows = [(task, rollups.get(task.pk)) for task in page]
+    return render(request, "tasks/task_list.html", {"filter": filterset, "page": page, "rows": rows})
 
 
 def task_detail(request, code):
-    task = get_object_or_404(
-        Task.objects.select_related("group", "phase", "lead_agency").prefetch_related("coordinating_agencies"),
-        code=code,
+    scope, today = scope_for_user(request.user), timezone.localdate()
+    task = get_object_or_404(_task_queryset(), code=code)
+    context = {
+        "task": task,
+        "today": today,
+        "rollup": task_rollup(scope=scope, task=task, today=today),
+        "layout": "unit",
+        "history": Paginator(task_history(scope=scope, task=task), HISTORY_PAGE_SIZE).get_page(
+            request.GET.get("hpage")
+        ),
+    }
+    if task.level == Level.COMMUNE:
+        nation, provinces = commune_green_shares(scope=scope, task=task, today=today)
+        province = None
+        if request.GET.get("province"):
+            province = next((p for p in provinces if p.code == request.GET["province"]), None)
+            if province is None:
+                raise Http404(_("No such province among the ones you may see."))
+        not_done = communes_not_done(scope=scope, task=task, today=today, province=province and province.code)
+        context |= {
+            "nation": nation,
+            "provinces": provinces,
+            "province": province,
+            "page": Paginator(not_done, PAGE_SIZE).get_page(request.GET.get("page")),
+        }
+    else:
+        assignments = assignment_list(scope=scope, today=today).filter(task=task)
+        context["page"] = Paginator(assignments, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "tasks/task_detail.html", context)
+
+
+def _assignment_list_page(request, data, *, mine):
+    scope, today = scope_for_user(request.user), timezone.localdate()
+    filterset = AssignmentFilterSet(data, queryset=assignment_list(scope=scope, today=today), request=request)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = data.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "tasks/assignment_list.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "mine": mine,
+            "today": today,
+            "layout": "full",
+            "export_query": query.urlencode(),
+            "bulk_form": BulkUploadForm() if mine else None,
+        },
     )
-    return render(request, "tasks/task_detail.html", {"task": task})
+
+
+def my_tasks(request):
+    """The assignments the officer or clerk may update (the API's `?mine=true`). A province officer starts
+    with the province's own assignments; its communes' are one filter away and on "My communes"."""
+    scope = scope_for_user(request.user)
+    if not scope.has_unit:
+        return redirect("tasks:assignments")
+    data = request.GET.copy()
+    data["mine"] = "true"
+    if scope.role == Role.PROVINCE_OFFICER and "level" not in data:
+        data["level"] = Level.PROVINCE
+    return _assignment_list_page(request, data, mine=True)
+
+
+def assignments(request):
+    """Every assignment the user may see, with the same filters as the API."""
+    return _assignment_list_page(request, request.GET, mine=False)
+
+
+def assignment_export(request, fmt):
+    scope, today = scope_for_user(request.user), timezone.localdate()
+    filterset = AssignmentFilterSet(request.GET, queryset=assignment_list(scope=scope, today=today), request=request)
+    if not filterset.is_valid():
+        return HttpResponse(filterset.errors.as_text(), status=400, content_type="text/plain; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if fmt == "xlsx":
+        body = exports.export_xlsx(filterset.qs, today=today)
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body = exports.export_csv(filterset.qs, today=today)
+        content_type = "text/csv; charset=utf-8"
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="plan02-assignments-{stamp}.{fmt}"'
+    return response
+
+
+def _visible_assignment(request, pk):
+    scope, today = scope_for_user(request.user), timezone.localdate()
+    return get_object_or_404(assignment_list(scope=scope, today=today), pk=pk)
+
+
+def assignment_detail(request, pk):
+    assignment = _visible_assignment(request, pk)
+    history = Paginator(assignment_history(assignment=assignment), PAGE_SIZE).get_page(request.GET.get("hpage"))
+    form = AssignmentUpdateForm(assignment=assignment) if assignment.may_update else None
+    return render(
+        request,
+        "tasks/assignment_detail.html",
+        {"assignment": assignment, "history": history, "form": form, "today": timezone.localdate(), "layout": "full"},
+    )
+
+
+def _next_url(request, assignment):
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse("tasks:assignment", args=[assignment.pk])
+
+
+@require_http_methods(["GET", "POST"])
+def assignment_update_view(request, pk):
+    """The update form: a fragment for HTMX (inline in a list), a page without JavaScript. 404 when the
+    assignment is not visible, 403 when it is visible but not the user's to change."""
+    assignment = _visible_assignment(request, pk)
+    if not assignment.may_update:
+        raise PermissionDenied(_("You may not update this assignment."))
+    layout = request.POST.get("layout") or request.GET.get("layout")
+    layout = layout if layout in LAYOUTS else "full"
+    context = {
+        "assignment": assignment,
+        "layout": layout,
+        "next": _next_url(request, assignment),
+        "stale": None,
+        "today": timezone.localdate(),
+    }
+    status = 200
+    if request.method == "POST":
+        form = AssignmentUpdateForm(request.POST, request.FILES, assignment=assignment)
+        if form.is_valid():
+            try:
+                assignment_update(assignment=assignment, actor=request.user, **form.service_kwargs())
+            except StaleVersion as exc:
+                # Show what the other person changed and keep what this user typed, now on the current version:
+                # saving again is a deliberate choice made with the changes in view, never a silent overwrite.
+                current = _visible_assignment(request, pk)
+                data = request.POST.copy()
+                data["version"] = str(current.version)
+                form = AssignmentUpdateForm(data, assignment=current)
+                context |= {"assignment": current, "stale": exc}
+                status = 409
+            except UpdateNotAllowed:
+                raise PermissionDenied(_("You may not update this assignment."))
+            except ValidationError as exc:
+                form.add_error(None, exc)
+                status = 400
+            else:
+                current = _visible_assignment(request, pk)
+                if request.htmx:
+                    return render(
+                        request,
+                        "tasks/_update_saved.html",
+                        {"assignment": current, "layout": layout, "today": timezone.localdate()},
+                    )
+                messages.success(
+                    request,
+                    _("Saved: %(assignment)s is now “%(status)s”, %(progress)s%% (version %(version)s).")
+                    % {
+                        "assignment": str(current),
+                        "status": current.get_status_display(),
+                        "progress": current.progress,
+                        "version": current.version,
+                    },
+                )
+                return redirect(context["next"])
+        else:
+            status = 400
+    else:
+        form = AssignmentUpdateForm(assignment=assignment)
+    context["form"] = form
+    template = "tasks/_update_form.html" if request.htmx else "tasks/assignment_update.html"
+    return render(request, template, context, status=status)
+
+
+def province_communes(request):
+    """A province officer's communes: each commune-level task with the share of green communes, then one
+    task's communes with their status and the clerks' last updates (paginated). Read-all roles pick a province."""
+    scope, today = scope_for_user(request.user), timezone.localdate()
+    if scope.role == Role.PROVINCE_OFFICER:
+        province = get_object_or_404(Province, pk=scope.province_id)
+    elif scope.reads_all:
+        if not request.GET.get("province"):
+            return render(request, "tasks/province_pick.html", {"provinces": Province.objects.all()})
+        province = get_object_or_404(Province, pk=request.GET["province"])
+    else:
+        raise PermissionDenied(_("This page is for province officers."))
+    summaries = province_commune_summary(scope=scope, province=province, today=today)
+    selected = next((s for s in summaries if s.task.code == request.GET.get("task")), None)
+    if request.GET.get("task") and selected is None:
+        raise Http404(_("No such commune-level task."))
+    selected = selected or (summaries[0] if summaries else None)
+    page, show = None, request.GET.get("show", "all")
+    if selected is not None:
+        rows = province_commune_assignments(scope=scope, province=province, task=selected.task, today=today)
+        if show == "not_done":
+            rows = rows.exclude(status="completed")
+        elif show == "overdue":
+            rows = rows.filter(display_status="overdue")
+        elif show == "green":
+            rows = rows.filter(status="completed")
+        else:
+            show = "all"
+        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "tasks/province_communes.html",
+        {
+            "province": province,
+            "summaries": summaries,
+            "selected": selected,
+            "page": page,
+            "show": show,
+            "show_choices": [
+                ("all", _("all")),
+                ("not_done", _("not done")),
+                ("overdue", _("overdue")),
+                ("green", _("green")),
+            ],
+            "today": today,
+            "layout": "communes",
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def bulk_update(request):
+    """Upload an edited export: a dry run row by row, then apply the accepted rows in one transaction."""
+    scope = scope_for_user(request.user)
+    if not scope.has_unit:
+        raise PermissionDenied(_("Only officers and clerks update assignments."))
+    context = {"form": BulkUploadForm(), "plan": None}
+    status = 200
+    if request.method == "POST" and "token" in request.POST:
+        try:
+            rows = bulk.unsign_plan(request.POST["token"], actor=request.user)
+        except signing.BadSignature:
+            messages.error(request, _("This dry run has expired or is not yours: upload the file again."))
+            return redirect("tasks:bulk_update")
+        try:
+            updates = assignments_bulk_update(actor=request.user, rows=rows)
+        except BulkRowError as exc:
+            row = rows[exc.index]["row"]
+            messages.error(
+                request,
+                _(
+                    "Nothing was saved: row %(row)s changed or became invalid since the dry run. "
+                    "Upload the file again to see the current state."
+                )
+                % {"row": row},
+            )
+            return redirect("tasks:bulk_update")
+        messages.success(request, _("%(count)s assignments updated, one history row each.") % {"count": len(updates)})
+        return redirect("tasks:mine")
+    if request.method == "POST":
+        form = BulkUploadForm(request.POST, request.FILES)
+        context["form"] = form
+        if form.is_valid():
+            try:
+                plan = bulk.bulk_plan(actor=request.user, upload=form.cleaned_data["file"])
+            except bulk.BulkFileError as exc:
+                form.add_error("file", str(exc))
+                status = 400
+            else:
+                context |= {"plan": plan, "token": bulk.sign_plan(plan, actor=request.user) if plan.to_apply else ""}
+        else:
+            status = 400
+    return render(request, "tasks/bulk_update.html", context, status=status)
+
+
+def evidence_download(request, pk):
+    """An evidence file, for those who may see its assignment; always as a download (never rendered inline)."""
+    update = visible_status_update(scope=scope_for_user(request.user), pk=pk)
+    if update is None or not update.evidence_file:
+        raise Http404(_("No such evidence file."))
+    return FileResponse(update.evidence_file.open("rb"), as_attachment=True)

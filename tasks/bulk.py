@@ -1,0 +1,228 @@
+"""Bulk update from an exported XLSX: a dry run that says, row by row, what would change and what is refused
+(stale, invalid, not yours), then an apply of the accepted rows in one transaction
+(tasks.services.assignments_bulk_update), one history row each.
+
+The dry run's accepted rows travel to the apply step signed (django.core.signing) for the same user, so the
+apply writes exactly what the user reviewed; the service re-checks versions and rules when it writes.
+"""
+
+import dataclasses
+import datetime
+import io
+
+from django.core import signing
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tasks.models import Agency
+from tasks.scoping import scope_for_user
+from tasks.selectors import FieldChange, assignment_list, assignment_state
+from tasks.services import validate_update
+
+REQUIRED_COLUMNS = ["id", "version", "status", "progress"]
+OPTIONAL_COLUMNS = ["completed_on", "blocked_by", "blocked_reason", "note", "evidence_url"]
+MAX_ROWS = 5000
+MAX_BYTES = 5 * 1024 * 1024
+SIGNING_SALT = "tasks.bulk-update"
+PLAN_MAX_AGE = 60 * 60  # seconds between the dry run and the apply
+
+
+class BulkFileError(ValueError):
+    """The file as a whole cannot be used (type, header, size)."""
+
+
+@dataclasses.dataclass
+class BulkRow:
+    row: int
+    outcome: str  # change | unchanged | stale | invalid | forbidden
+    assignment: object = None
+    changes: list = dataclasses.field(default_factory=list)
+    errors: list = dataclasses.field(default_factory=list)  # "field: message"
+    values: dict = dataclasses.field(default_factory=dict)
+    file_version: int | None = None
+
+    @property
+    def refused(self):
+        return self.outcome in {"stale", "invalid", "forbidden"}
+
+
+@dataclasses.dataclass
+class BulkPlan:
+    rows: list
+
+    def count(self, outcome):
+        return sum(1 for r in self.rows if r.outcome == outcome)
+
+    @property
+    def to_apply(self):
+        return [r for r in self.rows if r.outcome == "change"]
+
+
+def _text(value):
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _read(upload):
+    from openpyxl import load_workbook
+
+    if not (upload.name or "").lower().endswith(".xlsx"):
+        raise BulkFileError(_("Upload the XLSX file exported from this portal (.xlsx)."))
+    if upload.size > MAX_BYTES:
+        raise BulkFileError(_("The file is larger than %(max)s MB.") % {"max": MAX_BYTES // 1048576})
+    try:
+        workbook = load_workbook(io.BytesIO(upload.read()), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many types for a damaged or foreign file
+        raise BulkFileError(_("The file cannot be read as XLSX.")) from None
+    lines = list(workbook.worksheets[0].iter_rows(values_only=True))
+    workbook.close()
+    if not lines:
+        raise BulkFileError(_("The file is empty."))
+    header = [_text(h) for h in lines[0]]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise BulkFileError(_("Missing columns: %(columns)s.") % {"columns": ", ".join(missing)})
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        if all(v is None or _text(v) == "" for v in line):
+            continue
+        rows.append((number, {h: (line[i] if i < len(line) else None) for i, h in enumerate(header) if h}))
+    if len(rows) > MAX_ROWS:
+        raise BulkFileError(_("At most %(max)s rows per upload.") % {"max": MAX_ROWS})
+    return rows
+
+
+def _date(value):
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    return datetime.date.fromisoformat(_text(value))
+
+
+def _int(value):
+    text = _text(value)
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def bulk_plan(*, actor, upload):
+    """Read the file and check every row against the current assignments. Writes nothing."""
+    rows = _read(upload)
+    scope = scope_for_user(actor)
+    today = timezone.localdate()
+    ids = {i for i in (_int(raw.get("id")) for _, raw in rows) if i is not None}
+    assignments = assignment_list(scope=scope, today=today).in_bulk(ids)
+    agencies = {a.code.upper(): a for a in Agency.objects.all()}
+    plan = BulkPlan(rows=[])
+    for number, raw in rows:
+        plan.rows.append(_plan_row(number, raw, assignments, agencies, today))
+    return plan
+
+
+def _plan_row(number, raw, assignments, agencies, today):
+    assignment_id = _int(raw.get("id"))
+    assignment = assignments.get(assignment_id)
+    if assignment is None:
+        return BulkRow(number, "forbidden", errors=[_("id: no assignment you may see has this id.")])
+    if not assignment.may_update:
+        return BulkRow(number, "forbidden", assignment, errors=[_("You may not update this assignment.")])
+
+    errors = []
+    version = _int(raw.get("version"))
+    if version is None:
+        errors.append(_("version: a whole number is required; keep the exported value."))
+    status = _text(raw.get("status"))
+    progress = _int(raw.get("progress"))
+    if progress is None:
+        errors.append(_("progress: a whole number from 0 to 100 is required."))
+    try:
+        completed_on = _date(raw.get("completed_on"))
+    except ValueError:
+        errors.append(_("completed_on: not a date (YYYY-MM-DD)."))
+        completed_on = None
+    blocked_code = _text(raw.get("blocked_by")).upper()
+    blocked_by = agencies.get(blocked_code) if blocked_code else None
+    if blocked_code and blocked_by is None:
+        errors.append(_("blocked_by: unknown agency code “%(code)s”.") % {"code": blocked_code})
+    values = {
+        "status": status,
+        "progress": progress,
+        "completed_on": completed_on,
+        "blocked_by": blocked_by,
+        "blocked_reason": _text(raw.get("blocked_reason")),
+        "note": _text(raw.get("note")),
+        "evidence_url": _text(raw.get("evidence_url")),
+    }
+    if errors:
+        return BulkRow(number, "invalid", assignment, errors=errors, file_version=version)
+
+    current = assignment_state(assignment)
+    proposed = {**values, "blocked_by": blocked_code or None}
+    changes = [FieldChange(f, current[f], proposed[f]) for f in current if current[f] != proposed[f]]
+    if not changes and not values["note"] and not values["evidence_url"]:
+        return BulkRow(number, "unchanged", assignment, file_version=version)
+    if version != assignment.version:
+        return BulkRow(
+            number,
+            "stale",
+            assignment,
+            changes=changes,
+            errors=[
+                _(
+                    "version: the file has version %(file)s but the assignment is now at version %(current)s — "
+                    "someone changed it since the export. Export again and redo this row."
+                )
+                % {"file": version, "current": assignment.version}
+            ],
+            file_version=version,
+        )
+    try:
+        validate_update(current=assignment, today=today, **values)
+    except ValidationError as exc:
+        messages = []
+        for field, items in exc.error_dict.items():
+            for item in items:
+                message = item.message % item.params if item.params else item.message
+                messages.append(str(message) if field == NON_FIELD_ERRORS else f"{field}: {message}")
+        return BulkRow(number, "invalid", assignment, changes=changes, errors=messages, file_version=version)
+    return BulkRow(number, "change", assignment, changes=changes, values=values, file_version=version)
+
+
+def sign_plan(plan, *, actor):
+    """The accepted rows, signed for this user, for the apply step."""
+    rows = [
+        {
+            "row": r.row,
+            "assignment_id": r.assignment.pk,
+            "version": r.file_version,
+            **{k: v for k, v in r.values.items() if k not in {"blocked_by", "completed_on"}},
+            "completed_on": r.values["completed_on"].isoformat() if r.values["completed_on"] else None,
+            "blocked_by": r.values["blocked_by"].code if r.values["blocked_by"] else None,
+        }
+        for r in plan.to_apply
+    ]
+    return signing.dumps({"user": actor.pk, "rows": rows}, salt=SIGNING_SALT, compress=True)
+
+
+def unsign_plan(token, *, actor):
+    """The rows signed by sign_plan() for this user; BadSignature (incl. expired) when tampered or too old."""
+    data = signing.loads(token, salt=SIGNING_SALT, max_age=PLAN_MAX_AGE)
+    if data.get("user") != actor.pk:
+        raise signing.BadSignature("signed for another user")
+    agencies = {a.code: a for a in Agency.objects.filter(code__in={r["blocked_by"] for r in data["rows"]} - {None})}
+    rows = []
+    for row in data["rows"]:
+        rows.append(
+            {
+                **row,
+                "completed_on": datetime.date.fromisoformat(row["completed_on"]) if row["completed_on"] else None,
+                "blocked_by": agencies.get(row["blocked_by"]) if row["blocked_by"] else None,
+            }
+        )
+    return rows

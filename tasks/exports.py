@@ -1,0 +1,103 @@
+"""Export of a filtered assignment list as XLSX or CSV. The XLSX is also the bulk-update template: its first
+sheet goes back in through tasks.bulk with edited `status`, `progress`, … columns (`id` and `version` untouched).
+"""
+
+import csv
+import io
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+# Machine-readable headers (never translated: the bulk upload reads them back).
+COLUMNS = [
+    "id",
+    "version",
+    "task",
+    "task_title",
+    "level",
+    "unit_code",
+    "unit_name",
+    "province",
+    "deadline",
+    "display_status",
+    "status",
+    "progress",
+    "completed_on",
+    "blocked_by",
+    "blocked_reason",
+    "updated_at",
+    "updated_by",
+    "note",
+    "evidence_url",
+]
+EDITABLE = ["status", "progress", "completed_on", "blocked_by", "blocked_reason", "note", "evidence_url"]
+
+
+def _row(a, today):
+    unit = a.agency or a.commune or a.province
+    unit_code = a.agency.code if a.agency_id else (a.commune_id or a.province_id)
+    updated_at = timezone.localtime(a.updated_at).replace(tzinfo=None, microsecond=0) if a.updated_at else None
+    return [
+        a.pk,
+        a.version,
+        a.task.code,
+        a.task.title,
+        a.level,
+        unit_code,
+        unit.name,
+        a.province_id or "",
+        a.task.deadline,
+        a.get_display_status(today),
+        a.status,
+        a.progress,
+        a.completed_on,
+        a.blocked_by.code if a.blocked_by_id else "",
+        a.blocked_reason,
+        updated_at,
+        a.updated_by.username if a.updated_by_id else "",
+        "",  # note: empty; filled in only to add a note with a bulk update
+        "",
+    ]
+
+
+def help_rows():
+    return [
+        [_("Bulk update: edit the columns below on the first sheet, keep id and version, upload the file.")],
+        ["status", _("not_started, in_progress, blocked or completed")],
+        ["progress", _("0 to 100; 100 when completed")],
+        ["completed_on", _("date the work was completed (when status is completed), not in the future")],
+        ["blocked_by", _("code of the blocking agency (when status is blocked)")],
+        ["blocked_reason", _("why the work is blocked (when status is blocked)")],
+        ["note", _("optional note; required to reopen or correct a completed assignment")],
+        ["evidence_url", _("optional link to the evidence (http:// or https://)")],
+        [
+            "version",
+            _("do not edit: a row whose assignment changed since the export is refused, so nobody's change is lost"),
+        ],
+    ]
+
+
+def export_xlsx(assignments, *, today):
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("assignments")
+    sheet.append(COLUMNS)
+    for assignment in assignments.iterator(chunk_size=2000):
+        sheet.append(_row(assignment, today))
+    help_sheet = workbook.create_sheet("help")
+    for row in help_rows():
+        help_sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def export_csv(assignments, *, today):
+    out = io.StringIO()
+    out.write("\ufeff")  # BOM: Excel then reads the Vietnamese names as UTF-8
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for assignment in assignments.iterator(chunk_size=2000):
+        writer.writerow("" if v is None else v for v in _row(assignment, today))
+    return out.getvalue().encode("utf-8")

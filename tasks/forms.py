@@ -1,0 +1,90 @@
+"""Forms of the task pages. They parse input; the rules live in tasks.services."""
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tasks.models import Agency, AssignmentStatus
+from tasks.services import ALLOWED_TRANSITIONS, TEXT_MAX
+
+
+class AssignmentUpdateForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=AssignmentStatus.choices)
+    progress = forms.IntegerField(
+        label=_("Progress (%)"), min_value=0, max_value=100, widget=forms.NumberInput(attrs={"step": 5})
+    )
+    completed_on = forms.DateField(
+        label=_("Completed on"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    blocked_by = forms.ModelChoiceField(
+        label=_("Blocked by (agency)"), queryset=Agency.objects.all(), to_field_name="code", required=False
+    )
+    blocked_reason = forms.CharField(
+        label=_("Why is it blocked?"), required=False, max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    evidence_url = forms.URLField(label=_("Evidence link"), required=False, max_length=500, assume_scheme="https")
+    evidence_file = forms.FileField(label=_("Evidence file"), required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, assignment, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "status": assignment.status,
+                "progress": assignment.progress,
+                # A completion date is only kept for "completed"; today is a convenient default when picking it.
+                "completed_on": assignment.completed_on or timezone.localdate(),
+                "blocked_by": assignment.blocked_by.code if assignment.blocked_by_id else None,
+                "blocked_reason": assignment.blocked_reason,
+                "version": assignment.version,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.assignment = assignment
+        allowed = ALLOWED_TRANSITIONS[assignment.status]
+        # Offer only the allowed next statuses; any status is still accepted here so that the service, not the
+        # widget, explains a refused transition.
+        self.fields["status"].widget.choices = [(v, label) for v, label in AssignmentStatus.choices if v in allowed]
+        for name, field in self.fields.items():
+            field.widget.attrs.setdefault("data-field", name)
+        self.fields["completed_on"].help_text = _("when completed; not in the future")
+        self.fields["blocked_by"].help_text = self.fields["blocked_reason"].help_text = _("when blocked")
+        self.fields["evidence_file"].help_text = _("%(types)s; at most %(max)s MB") % {
+            "types": ", ".join(settings.EVIDENCE_EXTENSIONS),
+            "max": f"{settings.EVIDENCE_MAX_BYTES / 1048576:g}",
+        }
+        self.fields["evidence_file"].widget.attrs["accept"] = ",".join(f".{e}" for e in settings.EVIDENCE_EXTENSIONS)
+        if assignment.status == AssignmentStatus.COMPLETED:
+            self.fields["note"].help_text = _("required to reopen or correct a completed assignment")
+
+    def clean(self):
+        data = super().clean()
+        # The form always shows the date and the blocking fields; they only mean something with their status.
+        if data.get("status") != AssignmentStatus.COMPLETED:
+            data["completed_on"] = None
+        if data.get("status") != AssignmentStatus.BLOCKED:
+            data["blocked_by"] = None
+            data["blocked_reason"] = ""
+        return data
+
+    def service_kwargs(self):
+        data = self.cleaned_data
+        return {
+            "version": data["version"],
+            "status": data["status"],
+            "progress": data["progress"],
+            "completed_on": data["completed_on"],
+            "blocked_by": data["blocked_by"],
+            "blocked_reason": data["blocked_reason"],
+            "note": data["note"],
+            "evidence_url": data["evidence_url"],
+            "evidence_file": data.get("evidence_file"),
+        }
+
+
+class BulkUploadForm(forms.Form):
+    file = forms.FileField(label=_("Edited XLSX export"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}))

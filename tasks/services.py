@@ -1,0 +1,360 @@
+"""Writes to assignments. Every change goes through assignment_update(), which checks the scope, enforces the
+transition rules, refuses a stale version and writes its history row in the same transaction.
+
+Transition rules (enforced here, for the browser form, the API and the bulk upload alike):
+
+| from \\ to    | not_started | in_progress | blocked | completed |
+|--------------|-------------|-------------|---------|-----------|
+| not_started  | note only   | yes         | yes     | yes       |
+| in_progress  | no          | yes         | yes     | yes       |
+| blocked      | no          | yes         | yes     | yes       |
+| completed    | no          | with a note | no      | with a note |
+
+- Work that has started is never "not started" again; `not_started` always has progress 0.
+- A completed assignment is reopened (→ in_progress) or corrected (new date, evidence) only with a note that
+  says why: it changes what the dashboards have already reported.
+- completed: progress 100 and a completion date that is not in the future (Asia/Ho_Chi_Minh).
+- blocked: the blocking agency and the reason, both required; an agency does not block itself.
+- completed_on only with completed; blocked_by/blocked_reason only with blocked.
+- progress is 0–100 (also a database check); an update that changes nothing needs a note or evidence.
+"""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.db.models import F
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tasks.models import Assignment, AssignmentStatus, StatusUpdate
+from tasks.scoping import acts_on_behalf, assignments_updatable, assignments_visible, scope_for_user
+
+S = AssignmentStatus
+ALLOWED_TRANSITIONS = {
+    S.NOT_STARTED: {S.NOT_STARTED, S.IN_PROGRESS, S.BLOCKED, S.COMPLETED},
+    S.IN_PROGRESS: {S.IN_PROGRESS, S.BLOCKED, S.COMPLETED},
+    S.BLOCKED: {S.BLOCKED, S.IN_PROGRESS, S.COMPLETED},
+    S.COMPLETED: {S.COMPLETED, S.IN_PROGRESS},
+}
+TEXT_MAX = 2000
+EVIDENCE_NAME_MAX = 150
+# First bytes of each accepted evidence type, so a renamed executable or HTML page is refused.
+ZIP_MAGIC = (b"PK\x03\x04",)
+EVIDENCE_SIGNATURES = {
+    "pdf": (b"%PDF-",),
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "jpg": (b"\xff\xd8\xff",),
+    "jpeg": (b"\xff\xd8\xff",),
+    "docx": ZIP_MAGIC,
+    "xlsx": ZIP_MAGIC,
+    "odt": ZIP_MAGIC,
+    "ods": ZIP_MAGIC,
+    "zip": ZIP_MAGIC,
+}
+
+
+class UpdateNotAllowed(PermissionDenied):
+    """The actor may see the assignment but not change it (403), or may not see it at all (404)."""
+
+    def __init__(self, *, visible):
+        self.visible = visible
+        super().__init__(_("You may not update this assignment."))
+
+
+class StaleVersion(Exception):
+    """The caller edited an older version: someone else saved in between. Nothing was written.
+
+    Carries the current assignment, the caller's version, what changed field by field since that version,
+    and the history rows written since (who and when)."""
+
+    code = "stale_version"
+
+    def __init__(self, *, assignment, version, changes, updates):
+        self.assignment = assignment
+        self.version = version
+        self.changes = changes
+        self.updates = updates
+        super().__init__(f"assignment {assignment.pk}: version {version} is stale (current {assignment.version})")
+
+
+def validate_evidence_file(evidence_file):
+    """Type by extension and by content, size limit, name length. Returns a list of ValidationErrors."""
+    errors = []
+    name = Path(evidence_file.name or "").name
+    extension = Path(name).suffix.lower().lstrip(".")
+    allowed = [e.lower() for e in settings.EVIDENCE_EXTENSIONS]
+    if extension not in allowed:
+        errors.append(
+            ValidationError(
+                _("Files of type “%(type)s” are not accepted. Accepted: %(allowed)s."),
+                code="file_type",
+                params={"type": extension or "?", "allowed": ", ".join(allowed)},
+            )
+        )
+    if evidence_file.size > settings.EVIDENCE_MAX_BYTES:
+        errors.append(
+            ValidationError(
+                _("The file is %(size)s; the limit is %(limit)s."),
+                code="file_size",
+                params={
+                    "size": filesizeformat(evidence_file.size),
+                    "limit": filesizeformat(settings.EVIDENCE_MAX_BYTES),
+                },
+            )
+        )
+    if len(name) > EVIDENCE_NAME_MAX:
+        errors.append(
+            ValidationError(
+                _("The file name is longer than %(max)s characters."),
+                code="file_name",
+                params={"max": EVIDENCE_NAME_MAX},
+            )
+        )
+    if not errors and extension in EVIDENCE_SIGNATURES:
+        evidence_file.seek(0)
+        head = evidence_file.read(16)
+        evidence_file.seek(0)
+        if not head.startswith(EVIDENCE_SIGNATURES[extension]):
+            errors.append(
+                ValidationError(
+                    _("The file's content is not a valid “%(type)s” file."),
+                    code="file_content",
+                    params={"type": extension},
+                )
+            )
+    return errors
+
+
+def validate_update(
+    *,
+    current,
+    status,
+    progress,
+    note="",
+    evidence_url="",
+    evidence_file=None,
+    completed_on=None,
+    blocked_by=None,
+    blocked_reason="",
+    today=None,
+):
+    """Check a proposed change of `current` against the rules above. Raises ValidationError with a dict of
+    field -> errors (each with a stable code); writes nothing. Used by the service and by the bulk dry run."""
+    today = today or timezone.localdate()
+    errors = {}
+
+    def add(field, message, code, **params):
+        errors.setdefault(field, []).append(ValidationError(message, code=code, params=params or None))
+
+    if status not in S.values:
+        add("status", _("Unknown status “%(value)s”."), "invalid_choice", value=status)
+    if isinstance(progress, bool) or not isinstance(progress, int):
+        add("progress", _("Progress must be a whole number from 0 to 100."), "invalid")
+    elif not 0 <= progress <= 100:
+        add("progress", _("Progress must be from 0 to 100."), "out_of_range")
+    for field, value in (("note", note), ("blocked_reason", blocked_reason)):
+        if len(value or "") > TEXT_MAX:
+            add(field, _("At most %(max)s characters."), "max_length", max=TEXT_MAX)
+    if evidence_url:
+        try:
+            URLValidator(schemes=["http", "https"])(evidence_url)
+            if len(evidence_url) > 500:
+                raise ValidationError("too long")
+        except ValidationError:
+            add(
+                "evidence_url",
+                _("Enter a web address starting with http:// or https:// (at most 500 characters)."),
+                "invalid",
+            )
+    if evidence_file is not None and (file_errors := validate_evidence_file(evidence_file)):
+        errors["evidence_file"] = file_errors
+    if errors.get("status"):
+        raise ValidationError(errors)
+
+    old = current.status
+    if status not in ALLOWED_TRANSITIONS[old]:
+        add(
+            "status",
+            _("An assignment that is “%(old)s” cannot become “%(new)s”."),
+            "transition_not_allowed",
+            old=S(old).label,
+            new=S(status).label,
+        )
+    elif old == S.COMPLETED and not (note or "").strip():
+        add("note", _("Say why in a note: reopening or correcting a completed assignment needs one."), "note_required")
+
+    if status == S.NOT_STARTED and progress not in (0, None) and "progress" not in errors:
+        add("progress", _("An assignment that has not started has progress 0."), "not_started_progress")
+    if status == S.COMPLETED:
+        if progress != 100 and "progress" not in errors:
+            add("progress", _("A completed assignment has progress 100."), "completed_progress")
+        if completed_on is None:
+            add("completed_on", _("Give the date the work was completed."), "required")
+        elif completed_on > today:
+            add("completed_on", _("The completion date cannot be in the future."), "future")
+    elif completed_on is not None:
+        add("completed_on", _("A completion date is only given when the status is completed."), "only_when_completed")
+    if status == S.BLOCKED:
+        if blocked_by is None:
+            add("blocked_by", _("Say which agency is blocking the work."), "required")
+        elif current.agency_id and blocked_by.pk == current.agency_id:
+            add("blocked_by", _("An agency cannot be blocked by itself."), "self_block")
+        if not (blocked_reason or "").strip():
+            add("blocked_reason", _("Say why the work is blocked."), "required")
+    else:
+        if blocked_by is not None:
+            add("blocked_by", _("A blocking agency is only given when the status is blocked."), "only_when_blocked")
+        if (blocked_reason or "").strip():
+            add("blocked_reason", _("A reason is only given when the status is blocked."), "only_when_blocked")
+
+    if not errors:
+        new_state = (status, progress, completed_on, blocked_by.pk if blocked_by else None, blocked_reason or "")
+        old_state = (old, current.progress, current.completed_on, current.blocked_by_id, current.blocked_reason or "")
+        if new_state == old_state and not (note or "").strip() and not evidence_url and evidence_file is None:
+            add(NON_FIELD_ERRORS, _("Nothing changed: change a value, or add a note or evidence."), "no_change")
+    if errors:
+        raise ValidationError(errors)
+
+
+def assignment_update(
+    *,
+    assignment,
+    actor,
+    version,
+    status,
+    progress,
+    note="",
+    evidence_url="",
+    evidence_file=None,
+    completed_on=None,
+    blocked_by=None,
+    blocked_reason="",
+    on_behalf=False,
+):
+    """Change an assignment's status and progress and write its history row, in one transaction.
+
+    Raises UpdateNotAllowed (403/404), StaleVersion (409) or ValidationError (400, by field). Returns the new
+    StatusUpdate; `assignment` is refreshed to the new state. `on_behalf` is derived from the scope (a province
+    officer updating a commune); passing True where it does not apply is a programming error.
+    """
+    scope = scope_for_user(actor)
+    derived_on_behalf = acts_on_behalf(scope, assignment)
+    if on_behalf and not derived_on_behalf:
+        raise ValueError("on_behalf applies only to a province officer updating one of its communes")
+    if not assignments_updatable(scope).filter(pk=assignment.pk).exists():
+        raise UpdateNotAllowed(visible=assignments_visible(scope).filter(pk=assignment.pk).exists())
+
+    note, blocked_reason, evidence_url = (
+        (note or "").strip(),
+        (blocked_reason or "").strip(),
+        (evidence_url or "").strip(),
+    )
+    with transaction.atomic():
+        # Race: two officers saving the same version. The row lock makes the second wait for the first to
+        # commit and then see the bumped version; the version filter on the UPDATE below is the compare-and-set
+        # that also holds where rows cannot be locked (SQLite serialises writers instead).
+        current = Assignment.objects.select_for_update(of=("self",)).select_related("task").get(pk=assignment.pk)
+        if current.version != version:
+            raise _stale(current, version)
+        validate_update(
+            current=current,
+            status=status,
+            progress=progress,
+            note=note,
+            evidence_url=evidence_url,
+            evidence_file=evidence_file,
+            completed_on=completed_on,
+            blocked_by=blocked_by,
+            blocked_reason=blocked_reason,
+        )
+        now = timezone.now()
+        changed = Assignment.objects.filter(pk=current.pk, version=version).update(
+            status=status,
+            progress=progress,
+            completed_on=completed_on,
+            blocked_by=blocked_by,
+            blocked_reason=blocked_reason,
+            version=F("version") + 1,
+            updated_at=now,
+            updated_by=actor,
+        )
+        if changed != 1:
+            raise _stale(Assignment.objects.select_related("task").get(pk=current.pk), version)
+        update = StatusUpdate(
+            assignment=current,
+            actor=actor,
+            created_at=now,
+            old_status=current.status,
+            new_status=status,
+            old_progress=current.progress,
+            new_progress=progress,
+            completed_on=completed_on,
+            blocked_by=blocked_by,
+            blocked_reason=blocked_reason,
+            note=note,
+            evidence_url=evidence_url,
+            on_behalf=derived_on_behalf,
+            version=version + 1,
+        )
+        if evidence_file is not None:
+            update.evidence_file = evidence_file
+        update.save()
+
+    assignment.status, assignment.progress, assignment.completed_on = status, progress, completed_on
+    assignment.blocked_by, assignment.blocked_reason = blocked_by, blocked_reason
+    assignment.version, assignment.updated_at, assignment.updated_by = version + 1, now, actor
+    if hasattr(assignment, "display_status"):
+        del assignment.display_status  # the annotation no longer matches; get_display_status() recomputes it
+    return update
+
+
+def _stale(current, version):
+    from tasks.selectors import assignment_changes_since
+
+    changes, updates = assignment_changes_since(assignment=current, version=version)
+    return StaleVersion(assignment=current, version=version, changes=changes, updates=updates)
+
+
+def assignments_bulk_update(*, actor, rows):
+    """Apply the rows of a checked bulk upload in one transaction: all of them, each with its own history row,
+    or none. `rows` are dicts with `assignment_id`, `version` and the new values. A row that became stale
+    or invalid since the dry run makes the whole upload fail with that error (and the row's index)."""
+    ids = [row["assignment_id"] for row in rows]
+    assignments = Assignment.objects.select_related("task").in_bulk(ids)
+    updates = []
+    with transaction.atomic():
+        for index, row in enumerate(rows):
+            assignment = assignments.get(row["assignment_id"])
+            if assignment is None:
+                raise BulkRowError(index, UpdateNotAllowed(visible=False))
+            try:
+                updates.append(
+                    assignment_update(
+                        assignment=assignment,
+                        actor=actor,
+                        version=row["version"],
+                        status=row["status"],
+                        progress=row["progress"],
+                        note=row.get("note", ""),
+                        evidence_url=row.get("evidence_url", ""),
+                        completed_on=row.get("completed_on"),
+                        blocked_by=row.get("blocked_by"),
+                        blocked_reason=row.get("blocked_reason", ""),
+                    )
+                )
+            except (UpdateNotAllowed, StaleVersion, ValidationError) as exc:
+                raise BulkRowError(index, exc) from exc
+    return updates
+
+
+class BulkRowError(Exception):
+    """One row of a bulk apply failed; the transaction was rolled back and nothing was written."""
+
+    def __init__(self, index, error):
+        self.index = index
+        self.error = error
+        super().__init__(f"row {index}: {error}")
