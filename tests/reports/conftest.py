@@ -49,6 +49,12 @@ def api_for():
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """The personas' passwords are hashed once per test; a fast hasher keeps these tests quick."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _clock(monkeypatch):
     """Every report test runs at 07:00 local time today: before the due hour, so yesterday's report is on
     time whatever the wall clock says. Tests that need another moment call `freeze`."""
