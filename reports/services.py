@@ -294,7 +294,11 @@ def daily_report_submit_batch(*, payloads, client=None, user=None):
         }
 
     with transaction.atomic():
-        inserted = _insert_reports([rows[k] for k in sorted(rows)], now=now, user_id=user_id, client_id=client_id)
+        inserted = (
+            _insert_reports([rows[k] for k in sorted(rows)], now=now, user_id=user_id, client_id=client_id)
+            if rows
+            else {}
+        )
         missing = {key for _i, _item, key, _d in accepted if key not in inserted}
         stored = _existing(missing) if missing else {}
         for key in inserted:
