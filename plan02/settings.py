@@ -188,6 +188,21 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# --- cache ------------------------------------------------------------------------------------------------
+# Per-key API throttling counts in the cache, so it must be shared by every web process: Redis when
+# REDIS_URL is set (short timeouts; the throttle lets requests through if Redis is down), else in-process.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "plan02",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- plan02 rules -----------------------------------------------------------------------------------------
 REPORTS_FIRST_DATE = "2025-07-01"
 # A report for day D is on time until this hour (local time) of D + 1.

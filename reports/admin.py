@@ -1,6 +1,11 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from reports.models import ApiClient, DailyReport, LockException, ReportRevision
+from reports.services import api_client_issue, api_client_revoke
 
 
 @admin.register(DailyReport)
@@ -47,8 +52,55 @@ class LockExceptionAdmin(admin.ModelAdmin):
     list_display = ["locality", "date", "granted_by", "granted_at", "reason"]
 
 
+class ApiClientIssueForm(forms.Form):
+    name = forms.CharField(label=_("name of the system or clerk"), max_length=200)
+    locality = forms.CharField(
+        label=_("locality code"), max_length=5, help_text=_("A commune (5 digits, e.g. 00004) or a province (01).")
+    )
+
+
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
+    """Keys are issued through api_client_issue (the key is shown once, on the response page) and revoked
+    with the action; nothing else about a key can be edited."""
+
     list_display = ["name", "province", "commune", "key_prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["key_prefix", "key_hash", "created_at", "created_by", "last_used_at", "revoked_at", "revoked_by"]
-    raw_id_fields = ["commune"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "key_prefix", "commune__code", "province__code"]
+    readonly_fields = [
+        "province",
+        "commune",
+        "key_prefix",
+        "key_hash",
+        "created_at",
+        "created_by",
+        "last_used_at",
+        "revoked_at",
+        "revoked_by",
+    ]
+    actions = ["revoke_keys"]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ApiClientIssueForm(request.POST or None)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form}
+        if request.method == "POST" and form.is_valid():
+            try:
+                client, key = api_client_issue(
+                    name=form.cleaned_data["name"], locality=form.cleaned_data["locality"], created_by=request.user
+                )
+            except (ValidationError, PermissionDenied) as exc:
+                form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
+            else:
+                response = TemplateResponse(
+                    request, "reports/admin/key_issued.html", {**context, "client": client, "key": key}
+                )
+                response["Cache-Control"] = "no-store"
+                return response
+        return TemplateResponse(request, "reports/admin/issue_key.html", context)
+
+    @admin.action(description=_("Revoke the selected keys"))
+    def revoke_keys(self, request, queryset):
+        revoked = sum(api_client_revoke(client=client, revoked_by=request.user) for client in queryset)
+        self.message_user(request, _("%(count)s key(s) revoked.") % {"count": revoked}, messages.SUCCESS)

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from reports import figures
 from reports.figures import INTEGER_FIELDS
 
 
@@ -181,6 +182,24 @@ class DailyReport(ReportFigures):
 
     def __str__(self):
         return f"{self.locality} {self.date}"
+
+    @property
+    def derived(self):
+        """received_total, resolved_total and the three rates of §5 (None on a zero denominator)."""
+        return figures.rates({name: getattr(self, name) for name in INTEGER_FIELDS})
+
+    @property
+    def received_total(self):
+        return self.received_online + self.received_direct + self.received_postal
+
+    @property
+    def resolved_total(self):
+        return self.resolved_early + self.resolved_on_time + self.resolved_late
+
+    @property
+    def rates(self):
+        derived = self.derived
+        return {name: derived[name] for name in ("online", "fully_online", "on_time")}
 
 
 class ReportRevision(models.Model):

@@ -1,2 +1,18 @@
+from django.urls import path
+
+from reports import views
+
 app_name = "reports"
-urlpatterns = []
+urlpatterns = [
+    path("", views.report_list, name="list"),
+    path("mine/", views.my_reports, name="mine"),
+    path("submit/", views.report_submit, name="submit"),
+    path("upload/", views.report_upload, name="upload"),
+    path("upload/template.<fmt>", views.upload_template, name="upload_template"),
+    path("province/", views.province_page, name="province"),
+    path("province/exceptions/", views.grant_exception, name="grant_exception"),
+    path("keys/", views.api_keys, name="keys"),
+    path("keys/<int:pk>/revoke/", views.api_key_revoke, name="key_revoke"),
+    path("<str:locality>/<str:date>/", views.report_detail, name="detail"),
+    path("<str:locality>/<str:date>/correct/", views.report_correct, name="correct"),
+]

@@ -1,0 +1,537 @@
+"""Writes of daily reports, lock exceptions and API clients (DESIGN.md §5).
+
+Each service runs in one transaction, writes its own history (ReportRevision for every accepted version,
+the first included) and asks for the rollup of the (province, day) it touched with
+`rollup_request_many`, which enqueues the rebuild after commit; a down broker never loses a report.
+
+The single POST is a batch of one: both go through `daily_report_submit_batch`, whose cost is a fixed
+number of statements whatever the batch size (one locality lookup, at most one lock-exception lookup,
+one INSERT … ON CONFLICT DO NOTHING RETURNING, at most one read of the rows that already existed, one
+INSERT of the revisions, one upsert of the rollup requests).
+"""
+
+import datetime
+import json
+import secrets
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from localities.models import locality_kind
+from reports import validation
+from reports.auth import hash_key
+from reports.figures import INTEGER_FIELDS, TEXT_FIELDS
+from reports.models import ApiClient, DailyReport, LockException, ReportRevision
+from reports.rollups import rollup_request_many
+from tasks.models import Role
+from tasks.scoping import may_act_for_locality, scope_for_client, scope_for_user
+
+# Outcomes of one submitted report (the batch's per-item `status`) and of a correction.
+CREATED = "created"
+UNCHANGED = "unchanged"
+CONFLICT = "conflict"
+INVALID = "invalid"
+FORBIDDEN = "forbidden"
+LOCKED = "locked"
+CORRECTED = "corrected"
+NOT_FOUND = "not_found"
+SUBMIT_STATUSES = [CREATED, UNCHANGED, CONFLICT, INVALID, FORBIDDEN, LOCKED]
+
+# Fields compared for a conflict's diff and stored as the payload (everything but locality and date).
+CONTENT_FIELDS = [*INTEGER_FIELDS, "outage_systems", *TEXT_FIELDS, "support_needed"]
+
+
+class BatchTooLarge(ValueError):
+    pass
+
+
+@dataclass
+class Outcome:
+    """What happened to one report. `receipt` is the stored report's receipt (created, unchanged, conflict,
+    corrected); `errors` the field errors (invalid); `diff` {field: {stored, submitted}} (conflict)."""
+
+    status: str
+    locality: str | None = None
+    date: str | None = None
+    receipt: str | None = None
+    revision: int | None = None
+    late: bool | None = None
+    warnings: list = field(default_factory=list)
+    errors: dict | None = None
+    diff: dict | None = None
+    previous_receipt: str | None = None
+
+
+# --- rules ------------------------------------------------------------------------------------------------
+
+
+def scope_of(*, client=None, user=None):
+    if client is not None:
+        return scope_for_client(client)
+    if user is not None:
+        return scope_for_user(user)
+    raise ValueError("a report is sent by an API client or by a user")
+
+
+def may_submit(scope, *, province_id, commune_id=None):
+    """May the scope submit or correct this locality's report? A province (officer or key) for itself and its
+    communes, a commune for itself; and the national admin for any locality (DESIGN.md §3 gives the admin
+    the whole country and, unlike steering and inspectors, does not make it read-only), which is also what
+    lets one request carry a national day. Steering, inspectors and agencies submit nothing."""
+    if scope.is_admin and not scope.is_api_client:
+        return True
+    return may_act_for_locality(scope, province_id=province_id, commune_id=commune_id)
+
+
+def may_grant_exceptions(scope, *, province_id):
+    """Lock exceptions are granted by a province officer for its province and communes, or the admin."""
+    if scope.is_api_client:
+        return False
+    return scope.is_admin or (scope.role == Role.PROVINCE_OFFICER and scope.province_id == province_id)
+
+
+def due_at(day):
+    """A report for `day` is on time until REPORT_DUE_HOUR (local time) of the next day."""
+    return datetime.datetime.combine(
+        day + datetime.timedelta(days=1),
+        datetime.time(settings.REPORT_DUE_HOUR),
+        tzinfo=timezone.get_default_timezone(),
+    )
+
+
+def is_late(day, received_at):
+    return received_at > due_at(day)
+
+
+def lock_date(today):
+    """Reports for days before this date are locked (older than REPORT_LOCK_DAYS)."""
+    return today - datetime.timedelta(days=settings.REPORT_LOCK_DAYS)
+
+
+def _lock_exceptions(keys):
+    """The (locality, iso date) pairs among `keys` that have a lock exception, in one query."""
+    if not keys:
+        return set()
+    rows = LockException.objects.filter(locality__in={k[0] for k in keys}, date__in={k[1] for k in keys}).values_list(
+        "locality", "date"
+    )
+    return {(locality, day.isoformat()) for locality, day in rows} & set(keys)
+
+
+def _warnings(data, *, late, day, exception_used):
+    warnings = []
+    if late:
+        due = timezone.localtime(due_at(day)).strftime("%Y-%m-%d %H:%M")
+        warnings.append(
+            validation.error(
+                "late", _("Received after the due time (%(due)s); accepted and flagged late.") % {"due": due}
+            )
+        )
+    if exception_used:
+        warnings.append(
+            validation.error(
+                "lock_exception", _("Accepted past the lock window under an exception granted by the province.")
+            )
+        )
+    received = data["received_online"] + data["received_direct"] + data["received_postal"]
+    resolved = data["resolved_early"] + data["resolved_on_time"] + data["resolved_late"]
+    if not received and not resolved:
+        warnings.append(
+            validation.error("no_dossiers", _("No dossier was received or resolved that day: is that right?"))
+        )
+    return warnings
+
+
+def _diff(stored, submitted):
+    return {
+        name: {"stored": stored[name], "submitted": submitted[name]}
+        for name in CONTENT_FIELDS
+        if stored[name] != submitted[name]
+    }
+
+
+# --- set-based SQL ----------------------------------------------------------------------------------------
+# The ORM's bulk_create cannot say which rows an ON CONFLICT DO NOTHING really inserted, and it splits a
+# batch into many statements on SQLite. These two statements take the whole batch as one JSON parameter and
+# answer with the inserted rows, on PostgreSQL and on SQLite (3.35+). Only column names (code constants)
+# are interpolated; values are always parameters.
+
+_REPORT_JSON_COLUMNS = [
+    "locality",
+    "province_id",
+    "commune_id",
+    "date",
+    *INTEGER_FIELDS,
+    "outage_systems",
+    *TEXT_FIELDS,
+    "support_needed",
+    "receipt",
+    "payload_hash",
+    "late",
+]
+_REPORT_SHARED_COLUMNS = ["revision", "received_at", "updated_at", "submitted_by_id", "client_id"]
+_REVISION_JSON_COLUMNS = ["report_id", "payload", "payload_hash", "receipt"]
+_REVISION_SHARED_COLUMNS = ["number", "reason", "created_at", "author_id", "client_id"]
+_PG_TYPES = {
+    "date": "date",
+    "outage_systems": "jsonb",
+    "payload": "jsonb",
+    "support_needed": "boolean",
+    "late": "boolean",
+    "report_id": "bigint",
+    **dict.fromkeys(INTEGER_FIELDS, "integer"),
+}
+
+
+def _insert_sql(table, json_columns, shared_columns, *, conflict=None, returning=None):
+    q = connection.ops.quote_name
+    columns = ", ".join(q(c) for c in [*json_columns, *shared_columns])
+    shared = ", ".join(["%s"] * len(shared_columns))
+    if connection.vendor == "postgresql":
+        record = ", ".join(f"{q(c)} {_PG_TYPES.get(c, 'text')}" for c in json_columns)
+        values = ", ".join(f"x.{q(c)}" for c in json_columns)
+        source = f"jsonb_to_recordset(%s::jsonb) AS x({record})"
+    else:
+        values = ", ".join(f"json_extract(value, '$.{c}')" for c in json_columns)
+        # WHERE true: SQLite needs it to tell an upsert's ON CONFLICT from a join's ON.
+        source = "json_each(%s) WHERE true"
+    sql = f"INSERT INTO {q(table)} ({columns}) SELECT {values}, {shared} FROM {source}"  # noqa: S608
+    if conflict:
+        sql += f" ON CONFLICT ({', '.join(q(c) for c in conflict)}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {', '.join(q(c) for c in returning)}"
+    return sql
+
+
+def _insert_reports(rows, *, now, user_id, client_id):
+    """Insert new reports; returns {(locality, iso date): id} of the rows this statement inserted."""
+    sql = _insert_sql(
+        DailyReport._meta.db_table,
+        _REPORT_JSON_COLUMNS,
+        _REPORT_SHARED_COLUMNS,
+        conflict=["locality", "date"],
+        returning=["id", "locality", "date"],
+    )
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [1, stamp, stamp, user_id, client_id, json.dumps(rows, ensure_ascii=False)])
+        return {(locality, str(day)): pk for pk, locality, day in cursor.fetchall()}
+
+
+def _insert_revisions(rows, *, number, reason, now, user_id, client_id):
+    sql = _insert_sql(ReportRevision._meta.db_table, _REVISION_JSON_COLUMNS, _REVISION_SHARED_COLUMNS)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [number, reason, stamp, user_id, client_id, json.dumps(rows, ensure_ascii=False)])
+
+
+# --- submission -------------------------------------------------------------------------------------------
+
+
+def daily_report_submit(*, payload, client=None, user=None):
+    """Submit one report. Returns an Outcome: created, unchanged, conflict, invalid, forbidden or locked."""
+    return daily_report_submit_batch(payloads=[payload], client=client, user=user)[0]
+
+
+def daily_report_submit_batch(*, payloads, client=None, user=None):
+    """Submit up to REPORT_BATCH_MAX reports; one Outcome per item, in order. One bad item never rejects the
+    others. Raises BatchTooLarge above the limit."""
+    if len(payloads) > settings.REPORT_BATCH_MAX:
+        raise BatchTooLarge(len(payloads))
+    scope = scope_of(client=client, user=user)
+    user_id = user.pk if user is not None else None
+    client_id = client.pk if client is not None else None
+    now = timezone.now()
+    today = timezone.localdate(now)
+    first_unlocked = lock_date(today)
+
+    validated = validation.validate_reports(payloads, today=today)
+    outcomes = [None] * len(validated)
+    accepted = []  # (index, Validated, key, digest)
+    for index, item in enumerate(validated):
+        if not item.ok:
+            # Echo the locality and date as sent (when they are text) so a client can match the answer.
+            raw = payloads[index] if isinstance(payloads[index], dict) else {}
+            outcomes[index] = Outcome(
+                INVALID,
+                locality=raw.get("locality") if isinstance(raw.get("locality"), str) else None,
+                date=raw.get("date") if isinstance(raw.get("date"), str) else None,
+                errors=item.errors,
+            )
+        elif not may_submit(scope, province_id=item.province_id, commune_id=item.commune_id):
+            outcomes[index] = Outcome(FORBIDDEN, locality=item.locality, date=item.data["date"])
+        else:
+            accepted.append((index, item, (item.locality, item.data["date"]), item.digest()))
+    if not accepted:
+        return outcomes
+
+    old_keys = {key for _i, item, key, _d in accepted if item.day < first_unlocked}
+    excepted = _lock_exceptions(old_keys)
+    locked = old_keys - excepted
+
+    # The first item of each (locality, date) is the one inserted; later duplicates in the batch are
+    # answered against what is stored after it. Rows go in sorted by key, so that two batches touching the
+    # same reports take their unique-index locks in the same order and cannot deadlock.
+    first_of = {}
+    for index, _item, key, _digest in accepted:
+        first_of.setdefault(key, index)
+    rows, contents = {}, {}
+    for index, item, key, digest in accepted:
+        if key in locked or first_of[key] != index:
+            continue
+        contents[key] = item.data
+        rows[key] = {
+            **item.data,
+            "province_id": item.province_id,
+            "commune_id": item.commune_id,
+            "receipt": validation.receipt_for(digest),
+            "payload_hash": digest,
+            "late": is_late(item.day, now),
+        }
+
+    with transaction.atomic():
+        inserted = (
+            _insert_reports([rows[k] for k in sorted(rows)], now=now, user_id=user_id, client_id=client_id)
+            if rows
+            else {}
+        )
+        missing = {key for _i, _item, key, _d in accepted if key not in inserted}
+        stored = _existing(missing) if missing else {}
+        for key in inserted:
+            stored[key] = {**rows[key], "revision": 1}
+        if inserted:
+            _insert_revisions(
+                [
+                    {
+                        "report_id": pk,
+                        "payload": contents[key],
+                        "payload_hash": rows[key]["payload_hash"],
+                        "receipt": rows[key]["receipt"],
+                    }
+                    for key, pk in sorted(inserted.items())
+                ],
+                number=1,
+                reason="",
+                now=now,
+                user_id=user_id,
+                client_id=client_id,
+            )
+            rollup_request_many({(rows[key]["province_id"], validated[first_of[key]].day) for key in inserted})
+
+    for index, item, key, digest in accepted:
+        current = stored.get(key)
+        base = {"locality": key[0], "date": key[1]}
+        if key in inserted and first_of[key] == index:
+            outcomes[index] = Outcome(
+                CREATED,
+                **base,
+                receipt=current["receipt"],
+                revision=1,
+                late=current["late"],
+                warnings=_warnings(item.data, late=current["late"], day=item.day, exception_used=key in excepted),
+            )
+        elif current is not None and current["payload_hash"] == digest:
+            outcomes[index] = Outcome(
+                UNCHANGED, **base, receipt=current["receipt"], revision=current["revision"], late=current["late"]
+            )
+        elif key in locked:
+            outcomes[index] = Outcome(LOCKED, **base)
+        elif current is None:
+            # ON CONFLICT skipped the row, so it exists and is committed; reaching here is a bug, not a race.
+            raise RuntimeError(f"report {key} neither inserted nor found")
+        else:
+            outcomes[index] = Outcome(
+                CONFLICT,
+                **base,
+                receipt=current["receipt"],
+                revision=current["revision"],
+                late=current["late"],
+                diff=_diff(current, item.data),
+            )
+    return outcomes
+
+
+def _existing(keys):
+    """The stored reports of these (locality, iso date) keys, as dicts, in one query."""
+    rows = DailyReport.objects.filter(locality__in={k[0] for k in keys}, date__in={k[1] for k in keys}).values(
+        "locality", "date", "receipt", "payload_hash", "revision", "late", *CONTENT_FIELDS
+    )
+    found = {}
+    for row in rows:
+        key = (row["locality"], row["date"].isoformat())
+        if key in keys:
+            found[key] = row
+    return found
+
+
+# --- correction -------------------------------------------------------------------------------------------
+
+
+def daily_report_correct(*, locality, date, payload, reason, client=None, user=None):
+    """Replace a stored report's content, with a reason. Returns an Outcome: corrected (new receipt),
+    unchanged (same content, nothing written), invalid, forbidden, not_found or locked."""
+    scope = scope_of(client=client, user=user)
+    day = date if isinstance(date, datetime.date) else _parse_day(date)
+    found = validation.lookup_localities([locality]) if isinstance(locality, str) else {}
+    if day is None or locality not in found:
+        return Outcome(NOT_FOUND, locality=str(locality), date=str(date))
+    province_id, commune_id = found[locality]
+    base = {"locality": locality, "date": day.isoformat()}
+    if not may_submit(scope, province_id=province_id, commune_id=commune_id):
+        return Outcome(FORBIDDEN, **base)
+    if not DailyReport.objects.filter(locality=locality, date=day).exists():
+        return Outcome(NOT_FOUND, **base)
+    exception_used = False
+    if day < lock_date(timezone.localdate()):
+        if not LockException.objects.filter(locality=locality, date=day).exists():
+            return Outcome(LOCKED, **base)
+        exception_used = True
+
+    if not isinstance(payload, dict):
+        item = validation.validate_report(payload)
+    else:
+        mismatched = {
+            name: payload[name] for name in ("locality", "date") if name in payload and payload[name] != base[name]
+        }
+        item = validation.validate_report({**payload, **base})
+        for name in mismatched:
+            item.errors.pop(name, None)
+            item.add(
+                name,
+                validation.MISMATCH,
+                _("Must be %(value)s, as in the address, or be left out.") % {"value": base[name]},
+            )
+    clean_reason, reason_errors = validation.validate_reason(reason)
+    if reason_errors:
+        item.errors["reason"] = reason_errors
+    if not item.ok:
+        return Outcome(INVALID, **base, errors=item.errors)
+
+    digest = item.digest()
+    now = timezone.now()
+    with transaction.atomic():
+        # The row lock serialises two corrections of one report, so revision numbers never collide.
+        report = DailyReport.objects.select_for_update().get(locality=locality, date=day)
+        if report.payload_hash == digest:
+            return Outcome(UNCHANGED, **base, receipt=report.receipt, revision=report.revision, late=report.late)
+        previous = report.receipt
+        for name in CONTENT_FIELDS:
+            setattr(report, name, item.data[name])
+        report.receipt = validation.receipt_for(digest)
+        report.payload_hash = digest
+        report.revision += 1
+        report.updated_at = now
+        report.save(update_fields=[*CONTENT_FIELDS, "receipt", "payload_hash", "revision", "updated_at"])
+        ReportRevision.objects.create(
+            report=report,
+            number=report.revision,
+            payload=item.data,
+            payload_hash=digest,
+            receipt=report.receipt,
+            reason=clean_reason,
+            created_at=now,
+            author=user,
+            client=client,
+        )
+        rollup_request_many([(report.province_id, day)])
+    return Outcome(
+        CORRECTED,
+        **base,
+        receipt=report.receipt,
+        revision=report.revision,
+        late=report.late,
+        previous_receipt=previous,
+        warnings=_warnings(item.data, late=False, day=day, exception_used=exception_used),
+    )
+
+
+def _parse_day(value):
+    try:
+        return datetime.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+# --- lock exceptions --------------------------------------------------------------------------------------
+
+
+def lock_exception_grant(*, locality, date, user, reason=""):
+    """Let `locality` submit or correct its report of `date` past the lock window. Idempotent: granting it
+    again keeps the first grant. Raises PermissionDenied or ValidationError."""
+    scope = scope_for_user(user)
+    found = validation.lookup_localities([locality]) if isinstance(locality, str) else {}
+    if locality not in found:
+        raise ValidationError(_("Unknown locality code."), code=validation.UNKNOWN_LOCALITY)
+    province_id, _commune_id = found[locality]
+    if not may_grant_exceptions(scope, province_id=province_id):
+        raise PermissionDenied(_("You may not grant exceptions for this locality."))
+    day = date if isinstance(date, datetime.date) else _parse_day(date)
+    if day is None:
+        raise ValidationError(_("Must be a date written YYYY-MM-DD."), code=validation.INVALID_DATE)
+    if day < validation.first_date() or day > timezone.localdate():
+        raise ValidationError(_("No report can exist for this date."), code=validation.DATE_IN_FUTURE)
+    with transaction.atomic():
+        exception, _created = LockException.objects.get_or_create(
+            locality=locality, date=day, defaults={"reason": (reason or "").strip(), "granted_by": user}
+        )
+    return exception
+
+
+# --- API clients ------------------------------------------------------------------------------------------
+
+KEY_START = "p02_"
+
+
+def may_manage_key(scope, *, province_id, commune_id):
+    """Keys are issued and revoked by the national admin, or by a province officer for its communes."""
+    if scope.is_api_client:
+        return False
+    if scope.is_admin:
+        return True
+    return scope.role == Role.PROVINCE_OFFICER and commune_id is not None and province_id == scope.province_id
+
+
+def api_client_issue(*, name, locality, created_by=None):
+    """Create an API client for one commune or province and return (client, key). The key is shown once:
+    only its SHA-256 and its first characters are stored. `created_by=None` is the command line."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError(_("Give the key a name (the system or clerk that uses it)."), code="required")
+    if len(name) > ApiClient._meta.get_field("name").max_length:
+        raise ValidationError(_("The name is too long."), code=validation.TOO_LONG)
+    found = validation.lookup_localities([locality]) if isinstance(locality, str) else {}
+    if locality not in found:
+        raise ValidationError(_("Unknown locality code."), code=validation.UNKNOWN_LOCALITY)
+    province_id, commune_id = found[locality]
+    if created_by is not None and not may_manage_key(
+        scope_for_user(created_by), province_id=province_id, commune_id=commune_id
+    ):
+        raise PermissionDenied(_("You may not issue keys for this locality."))
+    key = KEY_START + secrets.token_urlsafe(32)
+    client = ApiClient.objects.create(
+        name=name,
+        province_id=province_id if locality_kind(locality) == "province" else None,
+        commune_id=commune_id,
+        key_prefix=key[:12],
+        key_hash=hash_key(key),
+        created_by=created_by,
+    )
+    return client, key
+
+
+def api_client_revoke(*, client, revoked_by=None):
+    """Revoke a key; its next request is refused with 401. Returns False if it was already revoked."""
+    if revoked_by is not None:
+        province_id = client.province_id or client.commune.province_id
+        if not may_manage_key(scope_for_user(revoked_by), province_id=province_id, commune_id=client.commune_id):
+            raise PermissionDenied(_("You may not revoke this key."))
+    now = timezone.now()
+    # Compare-and-set: two revocations of one key record the first.
+    done = ApiClient.objects.filter(pk=client.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_by=revoked_by)
+    if done:
+        client.revoked_at, client.revoked_by = now, revoked_by
+    return bool(done)

@@ -1,0 +1,353 @@
+"""The one validator of a daily report (DESIGN.md §5), used by the single POST, the batch, the PUT
+correction, the browser form and the CSV/XLSX upload, so every channel gives the same codes and messages.
+
+It is plain Python on purpose: a national batch of 3,355 reports is validated in a few milliseconds, and
+the single POST pays no serializer overhead. Locality codes of a whole batch are checked with one query.
+
+Types are strict, because the API is written against by machines and "12" or true are more likely bugs
+than intentions:
+- figures are JSON integers: a string ("12"), a boolean (true), a float (12.0) or null is `wrong_type`;
+- `date` is a "YYYY-MM-DD" string;
+- `locality` is a code string ("00004", "01"), never a number (a spreadsheet turns 00004 into 4);
+- `outage_systems` is a list of distinct codes; `difficulties`/`proposals` are strings; `support_needed`
+  is a JSON boolean. These four are optional: absent or null means [], "", "", false.
+The browser form and the upload turn their text cells into these types first (see `payload_from_text`), so
+a cell "abc" is `wrong_type` there too.
+
+Errors are {field: [{"code": ..., "message": ...}]}; codes are stable, messages are translated.
+"""
+
+import datetime
+import re
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from reports.figures import (
+    INTEGER_FIELDS,
+    INTEGER_MAX,
+    LESS_OR_EQUAL,
+    OUTAGE_MINUTES_MAX,
+    OUTAGE_SYSTEM_CODES,
+    TEXT_FIELDS,
+    TEXT_MAX,
+)
+from reports.receipts import payload_hash, receipt_for
+
+# Stable error codes (the API's contract; messages may change, codes do not).
+REQUIRED = "required"
+WRONG_TYPE = "wrong_type"
+NEGATIVE = "negative"
+TOO_LARGE = "too_large"
+UNKNOWN_FIELD = "unknown_field"
+INVALID_DATE = "invalid_date"
+DATE_TOO_EARLY = "date_too_early"
+DATE_IN_FUTURE = "date_in_future"
+UNKNOWN_VALUE = "unknown_value"
+DUPLICATE_VALUE = "duplicate_value"
+TOO_LONG = "too_long"
+EXCEEDS = "exceeds"
+DIFFICULTIES_REQUIRED = "difficulties_required"
+UNKNOWN_LOCALITY = "unknown_locality"
+NOT_AN_OBJECT = "not_an_object"
+MISMATCH = "mismatch"
+
+ERROR_CODES = [
+    REQUIRED,
+    WRONG_TYPE,
+    NEGATIVE,
+    TOO_LARGE,
+    UNKNOWN_FIELD,
+    INVALID_DATE,
+    DATE_TOO_EARLY,
+    DATE_IN_FUTURE,
+    UNKNOWN_VALUE,
+    DUPLICATE_VALUE,
+    TOO_LONG,
+    EXCEEDS,
+    DIFFICULTIES_REQUIRED,
+    UNKNOWN_LOCALITY,
+    NOT_AN_OBJECT,
+    MISMATCH,
+]
+
+NON_FIELD = "non_field_errors"
+FIELDS = frozenset(["locality", "date", *INTEGER_FIELDS, "outage_systems", *TEXT_FIELDS, "support_needed"])
+_INTEGER_LIMITS = {name: OUTAGE_MINUTES_MAX if name == "outage_minutes" else INTEGER_MAX for name in INTEGER_FIELDS}
+_OUTAGE_CODES = frozenset(OUTAGE_SYSTEM_CODES)
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MISSING = object()
+
+
+def first_date():
+    return datetime.date.fromisoformat(settings.REPORTS_FIRST_DATE)
+
+
+def error(code, message):
+    return {"code": code, "message": message}
+
+
+@dataclass
+class Validated:
+    """One report after validation. `data` is the normalised payload (every field present, JSON types),
+    the content that is hashed, stored and returned; `day` is its date as a date."""
+
+    data: dict = field(default_factory=dict)
+    errors: dict = field(default_factory=dict)
+    day: datetime.date | None = None
+    province_id: str | None = None
+    commune_id: str | None = None
+
+    @property
+    def ok(self):
+        return not self.errors
+
+    @property
+    def locality(self):
+        value = self.data.get("locality")
+        return value if isinstance(value, str) else None
+
+    def add(self, name, code, message):
+        self.errors.setdefault(name, []).append(error(code, message))
+
+    def digest(self):
+        return payload_hash(self.data)
+
+    def receipt(self):
+        return receipt_for(self.digest())
+
+
+def _check_report(raw, *, today, start):
+    """Every rule that needs no database. Returns a Validated whose locality is not yet looked up."""
+    result = Validated()
+    if not isinstance(raw, dict):
+        result.add(NON_FIELD, NOT_AN_OBJECT, _("Each report must be a JSON object."))
+        return result
+    data = result.data
+
+    for name in raw.keys() - FIELDS:
+        result.add(str(name), UNKNOWN_FIELD, _("Unknown field."))
+
+    locality = raw.get("locality", _MISSING)
+    if locality is _MISSING or locality is None or locality == "":
+        result.add("locality", REQUIRED, _("Required."))
+    elif not isinstance(locality, str):
+        result.add("locality", WRONG_TYPE, _('Must be a code written as text, e.g. "00004" or "01".'))
+    else:
+        data["locality"] = locality.strip()
+
+    day = raw.get("date", _MISSING)
+    if day is _MISSING or day is None or day == "":
+        result.add("date", REQUIRED, _("Required."))
+    elif not isinstance(day, str) or not _DATE_RE.fullmatch(day):
+        result.add("date", INVALID_DATE, _("Must be a date written YYYY-MM-DD."))
+    else:
+        try:
+            parsed = datetime.date.fromisoformat(day)
+        except ValueError:
+            result.add("date", INVALID_DATE, _("Must be a date written YYYY-MM-DD."))
+        else:
+            if parsed < start:
+                result.add("date", DATE_TOO_EARLY, _("Must not be before %(first)s.") % {"first": start.isoformat()})
+            elif parsed > today:
+                result.add(
+                    "date",
+                    DATE_IN_FUTURE,
+                    _("Must not be after today (%(today)s in Asia/Ho_Chi_Minh).") % {"today": today.isoformat()},
+                )
+            else:
+                data["date"] = day
+                result.day = parsed
+
+    for name in INTEGER_FIELDS:
+        value = raw.get(name, _MISSING)
+        # type() rather than isinstance(): bool is a subclass of int and must be refused.
+        if type(value) is int:
+            if value < 0:
+                result.add(name, NEGATIVE, _("Must be 0 or more."))
+            elif value > _INTEGER_LIMITS[name]:
+                result.add(name, TOO_LARGE, _("Must be at most %(limit)s.") % {"limit": _INTEGER_LIMITS[name]})
+            else:
+                data[name] = value
+        elif value is _MISSING:
+            result.add(name, REQUIRED, _("Missing figure: send 0 when there was nothing."))
+        else:
+            result.add(name, WRONG_TYPE, _("Must be a whole number."))
+
+    for small, large in LESS_OR_EQUAL:
+        if small in data and large in data and data[small] > data[large]:
+            result.add(
+                small,
+                EXCEEDS,
+                _("Must not exceed %(other)s (%(value)s > %(other_value)s).")
+                % {"other": large, "value": data[small], "other_value": data[large]},
+            )
+
+    systems = raw.get("outage_systems")
+    if systems is None:
+        data["outage_systems"] = []
+    elif not isinstance(systems, list):
+        result.add("outage_systems", WRONG_TYPE, _("Must be a list of system codes."))
+    else:
+        seen = set()
+        for value in systems:
+            if not isinstance(value, str) or value not in _OUTAGE_CODES:
+                result.add(
+                    "outage_systems",
+                    UNKNOWN_VALUE,
+                    _("Unknown system %(value)s; use one of: %(choices)s.")
+                    % {"value": repr(value), "choices": ", ".join(OUTAGE_SYSTEM_CODES)},
+                )
+            elif value in seen:
+                result.add("outage_systems", DUPLICATE_VALUE, _("%(value)s is listed twice.") % {"value": value})
+            seen.add(value)
+        if "outage_systems" not in result.errors:
+            data["outage_systems"] = sorted(seen)
+
+    for name in TEXT_FIELDS:
+        value = raw.get(name)
+        if value is None:
+            data[name] = ""
+        elif not isinstance(value, str):
+            result.add(name, WRONG_TYPE, _("Must be text."))
+        else:
+            value = value.strip()
+            if len(value) > TEXT_MAX:
+                result.add(
+                    name,
+                    TOO_LONG,
+                    _("Must be at most %(limit)s characters (it has %(length)s).")
+                    % {"limit": TEXT_MAX, "length": len(value)},
+                )
+            else:
+                data[name] = value
+
+    support = raw.get("support_needed")
+    if support is None:
+        data["support_needed"] = False
+    elif type(support) is not bool:
+        result.add("support_needed", WRONG_TYPE, _("Must be true or false."))
+    else:
+        data["support_needed"] = support
+        if support and not data.get("difficulties") and "difficulties" not in result.errors:
+            result.add("support_needed", DIFFICULTIES_REQUIRED, _("When support is needed, describe the difficulties."))
+    return result
+
+
+# Above this many codes, reading every locality (3,355 short rows) is cheaper than compiling a long IN list.
+_LOOKUP_ALL_ABOVE = 200
+
+
+def lookup_localities(codes):
+    """{code: (province_id, commune_id or None)} for the known codes among `codes`, in one query."""
+    from localities.models import Commune, Province, locality_kind
+
+    communes = [c for c in codes if locality_kind(c) == "commune"]
+    provinces = [c for c in codes if locality_kind(c) == "province"]
+    if not communes and not provinces:
+        return {}
+    commune_rows = Commune.objects.order_by().values_list("code", "province_id")
+    province_rows = Province.objects.order_by().values_list("code", "code")
+    if len(communes) + len(provinces) <= _LOOKUP_ALL_ABOVE:
+        commune_rows = commune_rows.filter(code__in=communes)
+        province_rows = province_rows.filter(code__in=provinces)
+    if communes and provinces:
+        rows = commune_rows.union(province_rows, all=True)
+    else:
+        rows = commune_rows if communes else province_rows
+    wanted = set(communes) | set(provinces)
+    return {code: (province, code if len(code) == 5 else None) for code, province in rows if code in wanted}
+
+
+def validate_reports(items, *, today=None):
+    """Validate a list of raw reports; one query for all their locality codes. Returns a Validated each."""
+    today = today or timezone.localdate()
+    start = first_date()
+    results = [_check_report(item, today=today, start=start) for item in items]
+    codes = {r.locality for r in results if r.locality}
+    known = lookup_localities(codes) if codes else {}
+    message = None
+    for result in results:
+        code = result.locality
+        if code is None:
+            continue
+        found = known.get(code)
+        if found is None:
+            message = message or _(
+                "Unknown locality code: use a 2-digit province or a 5-digit commune code, e.g. 01 or 00004."
+            )
+            result.add("locality", UNKNOWN_LOCALITY, message)
+        else:
+            result.province_id, result.commune_id = found
+    return results
+
+
+def validate_report(item, *, today=None):
+    return validate_reports([item], today=today)[0]
+
+
+def validate_reason(reason):
+    """A correction's reason: required text of at most TEXT_MAX characters. Returns (clean, errors)."""
+    if reason is None or (isinstance(reason, str) and not reason.strip()):
+        return "", [error(REQUIRED, _("Say why the report is corrected."))]
+    if not isinstance(reason, str):
+        return "", [error(WRONG_TYPE, _("Must be text."))]
+    reason = reason.strip()
+    if len(reason) > TEXT_MAX:
+        message = _("Must be at most %(limit)s characters (it has %(length)s).") % {
+            "limit": TEXT_MAX,
+            "length": len(reason),
+        }
+        return "", [error(TOO_LONG, message)]
+    return reason, []
+
+
+# --- text input (browser form, CSV and XLSX cells) ----------------------------------------------------------
+
+_TRUE_WORDS = {"true", "1", "yes", "y", "x", "on", "có", "co"}
+_FALSE_WORDS = {"false", "0", "no", "n", "không", "khong"}
+_INT_RE = re.compile(r"[+-]?\d+")
+_SPLIT_RE = re.compile(r"[;,\s]+")
+
+
+def payload_from_text(cells):
+    """A report payload from text cells (a form or a spreadsheet row): the conversions a person expects,
+    nothing more, so that the validator then speaks exactly as it does for the API.
+
+    Empty cells are left out (a missing figure is then `required`); integer text becomes an int; other text
+    stays text (then `wrong_type`). XLSX gives numbers and dates: an integral float becomes an int, a date
+    its ISO string; a number in the locality column stays a number (`wrong_type`), since 4 may have been
+    00004 or 04.
+    """
+    payload = {}
+    for name, value in cells.items():
+        if value is None:
+            continue
+        if isinstance(value, str):
+            value = value.strip()
+            if value == "":
+                continue
+        if name in _INTEGER_LIMITS:
+            if isinstance(value, str) and _INT_RE.fullmatch(value):
+                value = int(value)
+            elif isinstance(value, float) and value.is_integer():
+                value = int(value)
+        elif name == "date":
+            if isinstance(value, datetime.datetime):
+                value = value.date().isoformat()
+            elif isinstance(value, datetime.date):
+                value = value.isoformat()
+        elif name == "support_needed":
+            if isinstance(value, str) and value.lower() in _TRUE_WORDS:
+                value = True
+            elif isinstance(value, str) and value.lower() in _FALSE_WORDS:
+                value = False
+            elif type(value) in (int, float) and value in (0, 1):
+                value = bool(value)
+        elif name == "outage_systems":
+            if isinstance(value, str):
+                value = [v for v in _SPLIT_RE.split(value) if v]
+        payload[name] = value
+    return payload

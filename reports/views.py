@@ -1,0 +1,423 @@
+"""Browser pages of daily reports. Views parse, call one service or selector, and render; scoping comes from
+reports.selectors and the services."""
+
+import csv
+import datetime
+from collections import Counter
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from localities.models import Commune, Province
+from reports import services, uploads
+from reports.figures import ALL_FIELDS, INTEGER_FIELDS, OUTAGE_SYSTEMS
+from reports.filters import DailyReportFilterSet
+from reports.forms import ApiKeyForm, DailyReportForm, LockExceptionForm, UploadForm
+from reports.models import ApiClient, DailyReport
+from reports.selectors import province_day_status, report_detail_queryset, reports_visible
+from tasks.models import Role
+from tasks.scoping import scope_for_user
+
+
+def _scope(request):
+    return scope_for_user(request.user)
+
+
+def _day_param(value, default):
+    try:
+        return datetime.date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+def _may_submit_somewhere(scope):
+    return scope.is_admin or scope.role in (Role.PROVINCE_OFFICER, Role.COMMUNE_CLERK)
+
+
+def _locality_choices(scope):
+    """What a user may choose in the form: None means a free code (the national admin)."""
+    if scope.is_admin:
+        return None
+    if scope.role == Role.COMMUNE_CLERK:
+        commune = Commune.objects.get(code=scope.commune_id)
+        return [(commune.code, f"{commune.code} · {commune.name}")]
+    if scope.role == Role.PROVINCE_OFFICER:
+        province = Province.objects.get(code=scope.province_id)
+        label = _("%(code)s · %(name)s (the province's own report)") % {"code": province.code, "name": province.name}
+        choices = [(province.code, label)]
+        choices += [
+            (code, f"{code} · {name}")
+            for code, name in Commune.objects.filter(province=province).values_list("code", "name")
+        ]
+        return choices
+    raise PermissionDenied
+
+
+# --- lists and export -------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = [
+    *ALL_FIELDS,
+    "received_total",
+    "resolved_total",
+    "online_rate",
+    "fully_online_rate",
+    "on_time_rate",
+    "receipt",
+    "revision",
+    "late",
+    "received_at",
+]
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _export_rows(queryset):
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(EXPORT_COLUMNS)
+    model_fields = [name for name in ALL_FIELDS if name != "date"]
+    export = queryset.select_related(None).only(*model_fields, "date", "receipt", "revision", "late", "received_at")
+    for report in export.iterator(chunk_size=2000):
+        derived = report.derived
+        values = [getattr(report, name) for name in ALL_FIELDS]
+        values[ALL_FIELDS.index("outage_systems")] = ";".join(report.outage_systems)
+        rate = [derived[k] for k in ("online", "fully_online", "on_time")]
+        yield writer.writerow(
+            [
+                *values,
+                derived["received_total"],
+                derived["resolved_total"],
+                *("" if r is None else f"{r:.4f}" for r in rate),
+                report.receipt,
+                report.revision,
+                "true" if report.late else "false",
+                timezone.localtime(report.received_at).isoformat(),
+            ]
+        )
+
+
+def _report_list(request, *, template, mine):
+    scope = _scope(request)
+    queryset = reports_visible(scope).select_related("province", "commune")
+    filterset = DailyReportFilterSet(request.GET, queryset=queryset)
+    if request.GET.get("format") == "csv":
+        response = StreamingHttpResponse(_export_rows(filterset.qs), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="daily-reports.csv"'
+        return response
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
+    export_query = request.GET.copy()
+    export_query.pop("page", None)
+    export_query["format"] = "csv"
+    return render(
+        request,
+        template,
+        {
+            "filter": filterset,
+            "page": page,
+            "mine": mine,
+            "may_submit": _may_submit_somewhere(scope),
+            "is_province_officer": scope.role == Role.PROVINCE_OFFICER,
+            "export_url": f"?{export_query.urlencode()}",
+        },
+    )
+
+
+@require_GET
+def report_list(request):
+    """Read-only list for steering, inspectors and the admin (scoped like every list)."""
+    return _report_list(request, template="reports/report_list.html", mine=False)
+
+
+@require_GET
+def my_reports(request):
+    """A clerk's or province officer's reports, with the actions they may take."""
+    return _report_list(request, template="reports/report_list.html", mine=True)
+
+
+@require_GET
+def report_detail(request, locality, date):
+    scope = _scope(request)
+    day = _day_param(date, None)
+    if day is None:
+        raise Http404
+    report = get_object_or_404(
+        report_detail_queryset(scope).select_related("province", "commune"), locality=locality, date=day
+    )
+    may_correct = services.may_submit(scope, province_id=report.province_id, commune_id=report.commune_id)
+    figures = [(DailyReport._meta.get_field(name).verbose_name, getattr(report, name)) for name in INTEGER_FIELDS]
+    return render(
+        request,
+        "reports/report_detail.html",
+        {
+            "report": report,
+            "figures": figures,
+            "outages": [label for code, label in OUTAGE_SYSTEMS if code in report.outage_systems],
+            "may_correct": may_correct,
+            "revisions": report.revisions.all(),
+        },
+    )
+
+
+# --- submission and correction ----------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def report_submit(request):
+    scope = _scope(request)
+    choices = _locality_choices(scope)
+    if request.method == "GET":
+        yesterday = timezone.localdate() - datetime.timedelta(days=1)
+        initial = {"date": request.GET.get("date") or yesterday.isoformat()}
+        initial["locality"] = request.GET.get("locality") or scope.locality_code() or ""
+        form = DailyReportForm(initial=initial, localities=choices)
+        return render(request, "reports/report_form.html", {"form": form})
+    form = DailyReportForm(request.POST, localities=choices)
+    outcome = services.daily_report_submit(payload=form.payload(), user=request.user)
+    if outcome.status in (services.CREATED, services.UNCHANGED):
+        if outcome.status == services.CREATED:
+            messages.success(request, _("Report received. Receipt: %(receipt)s.") % {"receipt": outcome.receipt})
+        else:
+            messages.info(
+                request,
+                _("This report had already been received, with the same figures. Receipt: %(receipt)s.")
+                % {"receipt": outcome.receipt},
+            )
+        for warning in outcome.warnings:
+            messages.warning(request, warning["message"])
+        return redirect("reports:detail", outcome.locality, outcome.date)
+    context = {"form": form}
+    if outcome.status == services.INVALID:
+        form.apply_errors(outcome.errors)
+    elif outcome.status == services.CONFLICT:
+        form.apply_errors(
+            {
+                None: [
+                    {
+                        "message": _(
+                            "Another report for this locality and date is already stored. To change it, correct it."
+                        )
+                    }
+                ]
+            }
+        )
+        context["conflict"] = outcome
+    else:
+        form.apply_errors({None: [{"message": _submit_refusal(outcome)}]})
+    return render(request, "reports/report_form.html", context, status=_form_status(outcome))
+
+
+def _submit_refusal(outcome):
+    if outcome.status == services.LOCKED:
+        return _("This day is past the lock window: ask the province to grant an exception first.")
+    return _("You may not send or correct reports of this locality.")
+
+
+def _form_status(outcome):
+    return {services.INVALID: 400, services.CONFLICT: 409, services.LOCKED: 409, services.FORBIDDEN: 403}.get(
+        outcome.status, 200
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def report_correct(request, locality, date):
+    scope = _scope(request)
+    day = _day_param(date, None)
+    if day is None:
+        raise Http404
+    report = get_object_or_404(reports_visible(scope), locality=locality, date=day)
+    if not services.may_submit(scope, province_id=report.province_id, commune_id=report.commune_id):
+        raise PermissionDenied
+    if request.method == "GET":
+        initial = {name: getattr(report, name) for name in services.CONTENT_FIELDS}
+        form = DailyReportForm(initial=initial, fixed=True)
+        return render(request, "reports/report_form.html", {"form": form, "report": report})
+    form = DailyReportForm(request.POST, fixed=True)
+    outcome = services.daily_report_correct(
+        locality=locality, date=day, payload=form.payload(), reason=request.POST.get("reason"), user=request.user
+    )
+    if outcome.status == services.CORRECTED:
+        messages.success(
+            request,
+            _("Report corrected (revision %(revision)s). New receipt: %(receipt)s.")
+            % {"revision": outcome.revision, "receipt": outcome.receipt},
+        )
+        return redirect("reports:detail", locality, day.isoformat())
+    if outcome.status == services.UNCHANGED:
+        messages.info(request, _("Nothing changed: these are the stored figures."))
+        return redirect("reports:detail", locality, day.isoformat())
+    if outcome.status == services.INVALID:
+        form.apply_errors(outcome.errors)
+    else:
+        form.apply_errors({None: [{"message": _submit_refusal(outcome)}]})
+    return render(request, "reports/report_form.html", {"form": form, "report": report}, status=_form_status(outcome))
+
+
+# --- upload -----------------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def report_upload(request):
+    scope = _scope(request)
+    if not _may_submit_somewhere(scope):
+        raise PermissionDenied
+    if request.method == "GET":
+        return render(request, "reports/upload.html", {"form": UploadForm()})
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(request, "reports/upload.html", {"form": form}, status=400)
+    try:
+        rows = uploads.read_upload(form.cleaned_data["file"])
+    except uploads.UploadError as exc:
+        form.add_error("file", str(exc))
+        return render(request, "reports/upload.html", {"form": form}, status=400)
+    outcomes = services.daily_report_submit_batch(payloads=[p for _n, p in rows], user=request.user)
+    results = [
+        {"row": number, "outcome": outcome, "refusal": _submit_refusal(outcome)}
+        for (number, _payload), outcome in zip(rows, outcomes, strict=True)
+    ]
+    summary = Counter(outcome.status for outcome in outcomes)
+    return render(
+        request,
+        "reports/upload.html",
+        {
+            "form": UploadForm(),
+            "results": results,
+            "summary": [(s, summary.get(s, 0)) for s in services.SUBMIT_STATUSES],
+        },
+    )
+
+
+@require_GET
+def upload_template(request, fmt):
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    scope = _scope(request)
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    example = {"locality": scope.locality_code() or "00004", "date": yesterday.isoformat()}
+    example.update(dict.fromkeys(INTEGER_FIELDS, 0))
+    example.update({"outage_systems": [], "difficulties": "", "proposals": "", "support_needed": False})
+    if fmt == "csv":
+        response = HttpResponse(uploads.template_csv(example), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(
+            uploads.template_xlsx(example),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response["Content-Disposition"] = f'attachment; filename="daily-reports-template.{fmt}"'
+    return response
+
+
+# --- province officer: completeness, exceptions, keys -----------------------------------------------------
+
+
+def _officer_province(request):
+    """The province a province officer (or the admin, with ?province=) manages."""
+    scope = _scope(request)
+    if scope.role == Role.PROVINCE_OFFICER:
+        return scope, scope.province_id
+    if scope.is_admin:
+        code = request.GET.get("province") or request.POST.get("province") or "01"
+        return scope, get_object_or_404(Province, code=code).code
+    raise PermissionDenied
+
+
+@require_GET
+def province_page(request):
+    """Which of the province's communes reported for a date; grant exceptions; correct."""
+    scope, province_id = _officer_province(request)
+    today = timezone.localdate()
+    day = _day_param(request.GET.get("date"), today - datetime.timedelta(days=1))
+    rows = province_day_status(scope=scope, province_id=province_id, day=day)
+    received = sum(1 for row in rows if row["report"])
+    late = sum(1 for row in rows if row["report"] and row["report"].late)
+    return render(
+        request,
+        "reports/province.html",
+        {
+            "province": Province.objects.get(code=province_id),
+            "day": day,
+            "rows": rows,
+            "counts": {"expected": len(rows), "received": received, "late": late, "missing": len(rows) - received},
+            "locked": day < services.lock_date(today),
+            "exception_form": LockExceptionForm(),
+        },
+    )
+
+
+@require_POST
+def grant_exception(request):
+    province_id = _officer_province(request)[1]
+    back = f"{reverse('reports:province')}?province={province_id}"
+    form = LockExceptionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The exception could not be granted: the locality or date is missing."))
+        return redirect(back)
+    locality, day = form.cleaned_data["locality"], form.cleaned_data["date"]
+    try:
+        services.lock_exception_grant(
+            locality=locality, date=day, reason=form.cleaned_data["reason"], user=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("%(locality)s may now send or correct its report of %(date)s.")
+            % {"locality": locality, "date": day.isoformat()},
+        )
+    return redirect(f"{back}&date={day.isoformat()}")
+
+
+def _key_context(scope, province_id):
+    clients = ApiClient.objects.select_related("commune", "province", "created_by").order_by("-created_at")
+    communes = Commune.objects.order_by("code")
+    if not scope.is_admin:
+        clients = clients.filter(commune__province_id=province_id)
+        communes = communes.filter(province_id=province_id)
+    else:
+        communes = communes.filter(province_id=province_id)
+    return clients, [(c.code, f"{c.code} · {c.name}") for c in communes]
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def api_keys(request):
+    """Keys of the province's communes: list, issue (the key is shown once, on this response only)."""
+    scope, province_id = _officer_province(request)
+    clients, communes = _key_context(scope, province_id)
+    form = ApiKeyForm(request.POST or None, communes=communes)
+    if request.method == "POST" and form.is_valid():
+        try:
+            client, key = services.api_client_issue(
+                name=form.cleaned_data["name"], locality=form.cleaned_data["locality"], created_by=request.user
+            )
+        except ValidationError as exc:
+            form.add_error(None, " ".join(exc.messages))
+        else:
+            response = render(request, "reports/key_issued.html", {"client": client, "key": key})
+            response["Cache-Control"] = "no-store"
+            return response
+    # Reached after a POST only when it failed.
+    return render(
+        request, "reports/keys.html", {"clients": clients, "form": form}, status=400 if form.is_bound else 200
+    )
+
+
+@require_POST
+def api_key_revoke(request, pk):
+    scope, province_id = _officer_province(request)
+    clients, _communes = _key_context(scope, province_id)
+    client = get_object_or_404(clients, pk=pk)
+    services.api_client_revoke(client=client, revoked_by=request.user)
+    messages.success(request, _("Key %(prefix)s… revoked.") % {"prefix": client.key_prefix})
+    return redirect("reports:keys")

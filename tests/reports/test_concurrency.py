@@ -1,0 +1,103 @@
+"""Parallel submissions of the same report against PostgreSQL: one row, one revision, consistent answers.
+
+Each thread sends its request through the whole stack with its own database connection; a barrier starts
+them together so that their INSERTs meet on the unique (locality, date) index. Skipped on SQLite, which
+serialises writers anyway.
+"""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+from rest_framework.test import APIClient
+
+from localities.services import localities_load
+from reports.models import DailyReport, ReportRevision
+from reports.rollup_models import RollupRequest
+from reports.services import api_client_issue
+from tests.reports.helpers import payload
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's concurrency"),
+]
+THREADS = 8
+URL = "/api/v1/reports/daily/"
+
+
+@pytest.fixture
+def key(transactional_db):
+    localities_load()  # the flush of transactional tests empties the reference tables
+    return api_client_issue(name="Hà Nội procedure system", locality="01")[1]
+
+
+def in_parallel(requests):
+    """Run the callables at the same moment, one thread and one connection each; return their results."""
+    barrier = threading.Barrier(len(requests))
+    results = [None] * len(requests)
+    errors = []
+
+    def run(index, request):
+        try:
+            barrier.wait(timeout=30)
+            results[index] = request()
+        except Exception as exc:  # reported to the test below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, r)) for i, r in enumerate(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    return results
+
+
+def post(key, path, body):
+    def request():
+        response = APIClient().post(path, body, format="json", HTTP_AUTHORIZATION=f"Token {key}")
+        return response.status_code, response.json()
+
+    return request
+
+
+def test_parallel_identical_submissions_give_one_row_one_201_and_the_same_receipt(key):
+    answers = in_parallel([post(key, URL, payload()) for _ in range(THREADS)])
+    statuses = sorted(status for status, _body in answers)
+    assert statuses == [200] * (THREADS - 1) + [201]
+    assert len({body["receipt"] for _status, body in answers}) == 1
+    assert DailyReport.objects.count() == 1
+    assert ReportRevision.objects.count() == 1
+    assert RollupRequest.objects.count() <= 1  # the eager rebuild after commit may already have consumed it
+
+
+def test_parallel_different_submissions_give_one_row_and_409_for_the_others(key):
+    bodies = [payload(returned=index % 2) for index in range(THREADS)]
+    answers = in_parallel([post(key, URL, body) for body in bodies])
+    winners = [i for i, (status, _body) in enumerate(answers) if status == 201]
+    assert len(winners) == 1
+    stored = DailyReport.objects.get()
+    assert stored.returned == bodies[winners[0]]["returned"]
+    for body, (status, answer) in zip(bodies, answers, strict=True):
+        if status == 201:
+            continue
+        if body["returned"] == stored.returned:
+            assert (status, answer["status"], answer["receipt"]) == (200, "unchanged", stored.receipt)
+        else:
+            assert (status, answer["code"], answer["receipt"]) == (409, "report_exists", stored.receipt)
+            assert answer["diff"] == {"returned": {"stored": stored.returned, "submitted": body["returned"]}}
+    assert ReportRevision.objects.count() == 1
+
+
+def test_overlapping_batches_in_opposite_orders_do_not_deadlock(key):
+    codes = ["00004", "00008", "00025", "00070", "00082", "01"]
+    forward = {"reports": [payload(code) for code in codes]}
+    backward = {"reports": [payload(code) for code in reversed(codes)]}
+    answers = in_parallel([post(key, f"{URL}batch/", body) for body in (forward, backward) * 3])
+    assert all(status == 200 for status, _body in answers)
+    created = sum(body["summary"]["created"] for _status, body in answers)
+    unchanged = sum(body["summary"]["unchanged"] for _status, body in answers)
+    assert (created, unchanged) == (len(codes), len(codes) * 5)
+    assert DailyReport.objects.count() == len(codes) == ReportRevision.objects.count()
