@@ -1,5 +1,6 @@
 """Shared pieces of the REST API: pagination and the error body."""
 
+from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -18,3 +19,17 @@ def exception_handler(exc, context):
         if code and "code" not in response.data:
             response.data["code"] = code
     return response
+
+
+class FieldErrorSerializer(serializers.Serializer):
+    """One error of one field, in the bodies of 400 answers (documentation only)."""
+
+    code = serializers.CharField(help_text="Stable, untranslated code, e.g. `required`, `wrong_type`.")
+    message = serializers.CharField(help_text="In the language of the request (Accept-Language: vi or en).")
+
+
+class ErrorSerializer(serializers.Serializer):
+    """An error without field errors (documentation only)."""
+
+    code = serializers.CharField(help_text="Stable, untranslated code, e.g. `not_found`, `permission_denied`.")
+    detail = serializers.CharField(help_text="Translated explanation.")

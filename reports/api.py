@@ -103,9 +103,11 @@ class ReportApiMixin:
 
 
 STANDARD_ERRORS = {
-    401: OpenApiResponse(doc.ErrorSerializer, "No key, or an invalid or revoked key.", [doc.UNAUTHENTICATED_EXAMPLE]),
+    401: OpenApiResponse(
+        doc.ReportErrorSerializer, "No key, or an invalid or revoked key.", [doc.UNAUTHENTICATED_EXAMPLE]
+    ),
     429: OpenApiResponse(
-        doc.ErrorSerializer,
+        doc.ReportErrorSerializer,
         "Too many requests for this key; retry after `Retry-After` seconds.",
         [doc.THROTTLED_EXAMPLE],
     ),
@@ -143,12 +145,14 @@ class DailyReportListView(ReportApiMixin, generics.ListAPIView):
             ),
             400: OpenApiResponse(doc.ValidationErrorSerializer, "Field errors; nothing stored.", [doc.INVALID_EXAMPLE]),
             403: OpenApiResponse(
-                doc.ErrorSerializer, "The locality is outside the key's (or user's) scope.", [doc.FORBIDDEN_EXAMPLE]
+                doc.ReportErrorSerializer,
+                "The locality is outside the key's (or user's) scope.",
+                [doc.FORBIDDEN_EXAMPLE],
             ),
             409: OpenApiResponse(
                 PolymorphicProxySerializer(
                     component_name="SubmitConflict",
-                    serializers=[doc.ConflictSerializer, doc.ErrorSerializer],
+                    serializers=[doc.ConflictSerializer, doc.ReportErrorSerializer],
                     resource_type_field_name=None,
                 ),
                 "`report_exists`: different figures are stored (see `diff`; correct with PUT). "
@@ -183,7 +187,7 @@ class DailyReportDetailView(ReportApiMixin, APIView):
         responses={
             200: DailyReportDetailSerializer,
             404: OpenApiResponse(
-                doc.ErrorSerializer, "No such report, or not visible to the caller.", [doc.NOT_FOUND_EXAMPLE]
+                doc.ReportErrorSerializer, "No such report, or not visible to the caller.", [doc.NOT_FOUND_EXAMPLE]
             ),
             **STANDARD_ERRORS,
         },
@@ -208,9 +212,13 @@ class DailyReportDetailView(ReportApiMixin, APIView):
                 doc.AcceptedSerializer, "Corrected, with a new receipt (or unchanged).", [doc.CORRECTED_EXAMPLE]
             ),
             400: OpenApiResponse(doc.ValidationErrorSerializer, "Field errors, or no `reason`.", [doc.INVALID_EXAMPLE]),
-            403: OpenApiResponse(doc.ErrorSerializer, "Outside the caller's scope.", [doc.FORBIDDEN_EXAMPLE]),
-            404: OpenApiResponse(doc.ErrorSerializer, "No report for this locality and date.", [doc.NOT_FOUND_EXAMPLE]),
-            409: OpenApiResponse(doc.ErrorSerializer, "`report_locked`: past the lock window.", [doc.LOCKED_EXAMPLE]),
+            403: OpenApiResponse(doc.ReportErrorSerializer, "Outside the caller's scope.", [doc.FORBIDDEN_EXAMPLE]),
+            404: OpenApiResponse(
+                doc.ReportErrorSerializer, "No report for this locality and date.", [doc.NOT_FOUND_EXAMPLE]
+            ),
+            409: OpenApiResponse(
+                doc.ReportErrorSerializer, "`report_locked`: past the lock window.", [doc.LOCKED_EXAMPLE]
+            ),
             **STANDARD_ERRORS,
         },
     )
@@ -238,7 +246,7 @@ class DailyReportBatchView(ReportApiMixin, APIView):
         responses={
             200: OpenApiResponse(doc.BatchResultSerializer, "One result per item.", [doc.BATCH_RESULT_EXAMPLE]),
             400: OpenApiResponse(
-                doc.ErrorSerializer,
+                doc.ReportErrorSerializer,
                 '`invalid_batch` (not `{"reports": [...]}`) or `batch_too_large`.',
                 [doc.BATCH_INVALID_EXAMPLE],
             ),

@@ -299,8 +299,6 @@ def commune(request, code):
     if not allowed:
         raise Http404
     reports = list(DailyReport.objects.filter(locality=code).order_by("-date")[:60])
-    for report in reports:
-        report.derived = rates({f: getattr(report, f) for f in INTEGER_FIELDS})
     trend = [
         {
             "date": r.date,

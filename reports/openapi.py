@@ -9,6 +9,7 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema_field
 from rest_framework import serializers
 
+from plan02.api import ErrorSerializer, FieldErrorSerializer
 from reports import validation
 from reports.figures import (
     INTEGER_FIELDS,
@@ -135,12 +136,6 @@ class MessageSerializer(serializers.Serializer):
     message = serializers.CharField(help_text="Translated message (Accept-Language: vi or en).")
 
 
-class FieldErrorSerializer(serializers.Serializer):
-    # A documented string rather than an enum: new rules may add codes without breaking generated clients.
-    code = serializers.CharField(help_text="Stable error code: " + ", ".join(f"`{c}`" for c in validation.ERROR_CODES))
-    message = serializers.CharField(help_text="Translated message (Accept-Language: vi or en).")
-
-
 class AcceptedSerializer(serializers.Serializer):
     """A report accepted (201), replayed identically (200) or corrected (200)."""
 
@@ -157,14 +152,11 @@ class AcceptedSerializer(serializers.Serializer):
     previous_receipt = serializers.CharField(required=False, help_text="Corrections only: the replaced receipt.")
 
 
-class ErrorSerializer(serializers.Serializer):
-    """An error without field errors: 401, 403, 404, 409 report_locked, 415, 429."""
+class ReportErrorSerializer(ErrorSerializer):
+    """An error without field errors: 401, 403, 404, 409 report_locked, 415, 429. `code` is e.g.
+    `not_authenticated`, `authentication_failed`, `outside_scope`, `not_found`, `report_locked`,
+    `unsupported_media_type`, `throttled`."""
 
-    code = serializers.CharField(
-        help_text="e.g. `not_authenticated`, `authentication_failed`, `outside_scope`, `not_found`, "
-        "`report_locked`, `unsupported_media_type`, `throttled`."
-    )
-    detail = serializers.CharField(help_text="Translated explanation.")
     locality = serializers.CharField(required=False)
     date = serializers.DateField(required=False)
 
@@ -176,7 +168,9 @@ class ValidationErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     errors = serializers.DictField(
         child=FieldErrorSerializer(many=True),
-        help_text="Field name → its errors. `non_field_errors` when the body is not an object.",
+        help_text="Field name → its errors. `non_field_errors` when the body is not an object. Codes: "
+        + ", ".join(f"`{c}`" for c in validation.ERROR_CODES)
+        + ".",
     )
     locality = serializers.CharField(required=False)
     date = serializers.DateField(required=False)

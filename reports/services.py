@@ -164,6 +164,7 @@ _REPORT_JSON_COLUMNS = [
     "locality",
     "province_id",
     "commune_id",
+    "slot",
     "date",
     *INTEGER_FIELDS,
     "outage_systems",
@@ -183,6 +184,7 @@ _PG_TYPES = {
     "support_needed": "boolean",
     "late": "boolean",
     "report_id": "bigint",
+    "slot": "smallint",
     **dict.fromkeys(INTEGER_FIELDS, "integer"),
 }
 
@@ -288,6 +290,7 @@ def daily_report_submit_batch(*, payloads, client=None, user=None):
             **item.data,
             "province_id": item.province_id,
             "commune_id": item.commune_id,
+            "slot": item.slot,
             "receipt": validation.receipt_for(digest),
             "payload_hash": digest,
             "late": is_late(item.day, now),
@@ -379,7 +382,7 @@ def daily_report_correct(*, locality, date, payload, reason, client=None, user=N
     found = validation.lookup_localities([locality]) if isinstance(locality, str) else {}
     if day is None or locality not in found:
         return Outcome(NOT_FOUND, locality=str(locality), date=str(date))
-    province_id, commune_id = found[locality]
+    province_id, commune_id, _slot = found[locality]
     base = {"locality": locality, "date": day.isoformat()}
     if not may_submit(scope, province_id=province_id, commune_id=commune_id):
         return Outcome(FORBIDDEN, **base)
@@ -466,7 +469,7 @@ def lock_exception_grant(*, locality, date, user, reason=""):
     found = validation.lookup_localities([locality]) if isinstance(locality, str) else {}
     if locality not in found:
         raise ValidationError(_("Unknown locality code."), code=validation.UNKNOWN_LOCALITY)
-    province_id, _commune_id = found[locality]
+    province_id, _commune_id, _slot = found[locality]
     if not may_grant_exceptions(scope, province_id=province_id):
         raise PermissionDenied(_("You may not grant exceptions for this locality."))
     day = date if isinstance(date, datetime.date) else _parse_day(date)
@@ -506,7 +509,7 @@ def api_client_issue(*, name, locality, created_by=None):
     found = validation.lookup_localities([locality]) if isinstance(locality, str) else {}
     if locality not in found:
         raise ValidationError(_("Unknown locality code."), code=validation.UNKNOWN_LOCALITY)
-    province_id, commune_id = found[locality]
+    province_id, commune_id, _slot = found[locality]
     if created_by is not None and not may_manage_key(
         scope_for_user(created_by), province_id=province_id, commune_id=commune_id
     ):

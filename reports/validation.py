@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db.models import IntegerField, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -99,6 +100,7 @@ class Validated:
     day: datetime.date | None = None
     province_id: str | None = None
     commune_id: str | None = None
+    slot: int | None = None
 
     @property
     def ok(self):
@@ -241,15 +243,16 @@ _LOOKUP_ALL_ABOVE = 200
 
 
 def lookup_localities(codes):
-    """{code: (province_id, commune_id or None)} for the known codes among `codes`, in one query."""
+    """{code: (province_id, commune_id or None, slot or None)} for the known codes among `codes`, in one
+    query. The slot is the commune's position in its province (reports.rollups records who reported by it)."""
     from localities.models import Commune, Province, locality_kind
 
     communes = [c for c in codes if locality_kind(c) == "commune"]
     provinces = [c for c in codes if locality_kind(c) == "province"]
     if not communes and not provinces:
         return {}
-    commune_rows = Commune.objects.order_by().values_list("code", "province_id")
-    province_rows = Province.objects.order_by().values_list("code", "code")
+    commune_rows = Commune.objects.order_by().values_list("code", "province_id", "slot")
+    province_rows = Province.objects.order_by().values_list("code", "code", Value(None, IntegerField()))
     if len(communes) + len(provinces) <= _LOOKUP_ALL_ABOVE:
         commune_rows = commune_rows.filter(code__in=communes)
         province_rows = province_rows.filter(code__in=provinces)
@@ -258,7 +261,7 @@ def lookup_localities(codes):
     else:
         rows = commune_rows if communes else province_rows
     wanted = set(communes) | set(provinces)
-    return {code: (province, code if len(code) == 5 else None) for code, province in rows if code in wanted}
+    return {code: (province, code if len(code) == 5 else None, slot) for code, province, slot in rows if code in wanted}
 
 
 def validate_reports(items, *, today=None):
@@ -280,7 +283,7 @@ def validate_reports(items, *, today=None):
             )
             result.add("locality", UNKNOWN_LOCALITY, message)
         else:
-            result.province_id, result.commune_id = found
+            result.province_id, result.commune_id, result.slot = found
     return results
 
 

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from plan02.api import ErrorSerializer, FieldErrorSerializer  # noqa: F401 - re-exported for tasks.api
 from tasks.models import (
     DISPLAY_COLOURS,
     Agency,
@@ -219,16 +220,6 @@ class AssignmentUpdateCreatedSerializer(AssignmentSerializer):
 
 
 # --- error bodies (documentation of the answers the API gives) ---------------------------------------------
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField(help_text="Stable, untranslated: not_found, permission_denied, …")
-
-
-class FieldErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable, e.g. required, out_of_range, transition_not_allowed")
-    message = serializers.CharField(help_text="In the language of the request (Accept-Language).")
 
 
 class ValidationErrorBodySerializer(serializers.Serializer):
