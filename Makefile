@@ -55,6 +55,17 @@ worker: install
 beat: install
 	$(BIN)/celery -A plan02 beat --loglevel INFO --schedule var/celerybeat-schedule
 
+## Benchmarks against the floor, on PostgreSQL and Redis (started if down): prints the table, writes bench/results/.
+bench: install-dev
+	.ci/services
+	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-smoke: install-dev
+	.ci/services
+	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
+	$(BIN)/python -m bench.run --smoke
+
 ## Regenerate the Vietnamese message catalogue after changing user-visible strings.
 messages: install-dev
 	$(BIN)/python manage.py makemessages -l vi --no-obsolete --ignore '.venv/*' --ignore 'var/*'

@@ -170,7 +170,6 @@ def _rebuild(days, province_id=None):
         cursor.execute(_zero_rows_sql(days, "p.code = %s" if province_id else ""), [now, *days, *scope])
         cursor.execute(f"DELETE FROM reports_nationdayrollup WHERE {span}", [first, last])
         cursor.execute(_nation_insert_sql(span), [now, first, last])
-    return now
 
 
 def reported_slots(row):
@@ -210,12 +209,15 @@ def communes_by_slot(province_id=None):
 @transaction.atomic
 def rollup_rebuild(*, province_id, day):
     """Rebuild one (province, day) and that day's nation row. Idempotent."""
+    # The request is cleared first, in this transaction: a report committed after this point upserts a new
+    # request (waiting on this transaction's lock), so its own rebuild is never lost, and no clock is compared
+    # across the machines that write requests and run rebuilds.
+    RollupRequest.objects.filter(province_id=province_id, date=day).delete()
     if not ProvinceDayRollup.objects.filter(date=day).exclude(province_id=province_id).exists():
         # First rollup of this day: build every province so the day's nation row covers all of them.
-        started = _rebuild([day])
+        _rebuild([day])
     else:
-        started = _rebuild([day], province_id)
-    RollupRequest.objects.filter(province_id=province_id, date=day, requested_at__lte=started).delete()
+        _rebuild([day], province_id)
 
 
 def _days(start, end):
@@ -229,8 +231,8 @@ def rollup_rebuild_range(*, start, end, chunk_days=366, progress=None):
     for i in range(0, len(all_days), chunk_days):
         chunk = all_days[i : i + chunk_days]
         with transaction.atomic():
-            started = _rebuild(chunk)
-            RollupRequest.objects.filter(date__in=chunk, requested_at__lte=started).delete()
+            RollupRequest.objects.filter(date__range=(chunk[0], chunk[-1])).delete()
+            _rebuild(chunk)
         if progress:
             progress(len(chunk))
 

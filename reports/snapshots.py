@@ -10,6 +10,7 @@ history).
 """
 
 import datetime
+import logging
 from collections import Counter, defaultdict
 
 from django.db import transaction
@@ -18,6 +19,8 @@ from django.utils import timezone
 
 from reports.rollup_models import Dimension, TaskSnapshot
 from tasks.models import Assignment, AssignmentStatus, DisplayStatus, StatusUpdate, Task, display_status
+
+logger = logging.getLogger(__name__)
 
 STATUS_FIELDS = {
     DisplayStatus.COMPLETED_ON_TIME: "completed_on_time",
@@ -162,3 +165,14 @@ def snapshot_build_range(*, start, end, progress=None):
         if progress:
             progress(1)
         day += datetime.timedelta(days=1)
+
+
+def snapshot_request():
+    """Enqueue the rebuild of today's snapshots (call after commit). A down broker only delays the refresh:
+    the hourly beat job rebuilds them anyway."""
+    from reports import jobs
+
+    try:
+        jobs.task_snapshot.delay()
+    except Exception:  # the update is committed; the dashboards catch up at the next scheduled snapshot
+        logger.warning("could not enqueue the task snapshot", exc_info=True)

@@ -30,6 +30,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from reports.snapshots import snapshot_request
 from tasks.models import Assignment, AssignmentStatus, StatusUpdate
 from tasks.scoping import acts_on_behalf, assignments_updatable, assignments_visible, scope_for_user
 
@@ -234,12 +235,14 @@ def assignment_update(
     blocked_by=None,
     blocked_reason="",
     on_behalf=False,
+    refresh_dashboards=True,
 ):
     """Change an assignment's status and progress and write its history row, in one transaction.
 
     Raises UpdateNotAllowed (403/404), StaleVersion (409) or ValidationError (400, by field). Returns the new
     StatusUpdate; `assignment` is refreshed to the new state. `on_behalf` is derived from the scope (a province
-    officer updating a commune); passing True where it does not apply is a programming error.
+    officer updating a commune); passing True where it does not apply is a programming error. After commit the
+    task snapshots of today are rebuilt (the dashboards' numbers), unless the caller does it once for many.
     """
     scope = scope_for_user(actor)
     derived_on_behalf = acts_on_behalf(scope, assignment)
@@ -303,6 +306,8 @@ def assignment_update(
         if evidence_file is not None:
             update.evidence_file = evidence_file
         update.save()
+        if refresh_dashboards:
+            transaction.on_commit(snapshot_request)
 
     assignment.status, assignment.progress, assignment.completed_on = status, progress, completed_on
     assignment.blocked_by, assignment.blocked_reason = blocked_by, blocked_reason
@@ -344,10 +349,12 @@ def assignments_bulk_update(*, actor, rows):
                         completed_on=row.get("completed_on"),
                         blocked_by=row.get("blocked_by"),
                         blocked_reason=row.get("blocked_reason", ""),
+                        refresh_dashboards=False,
                     )
                 )
             except (UpdateNotAllowed, StaleVersion, ValidationError) as exc:
                 raise BulkRowError(index, exc) from exc
+        transaction.on_commit(snapshot_request)  # once for the whole upload
     return updates
 
 

@@ -55,9 +55,12 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
-def _clock(monkeypatch):
+def _clock(request, monkeypatch):
     """Every report test runs at 07:00 local time today: before the due hour, so yesterday's report is on
-    time whatever the wall clock says. Tests that need another moment call `freeze`."""
+    time whatever the wall clock says. Tests that need another moment call `freeze`. Tests with a real
+    worker or server process (marked `services`) keep the real clock, which those processes share."""
+    if request.node.get_closest_marker("services"):
+        return timezone.now()
     moment = local(timezone.localdate(), 7)
     monkeypatch.setattr(timezone, "now", lambda: moment)
     return moment

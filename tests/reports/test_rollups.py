@@ -118,15 +118,31 @@ def test_rebuild_twice_gives_the_same_rows(day_with_reports):
 
 
 @pytest.mark.django_db
-def test_rollup_follows_a_correction_and_a_new_report(day_with_reports, django_capture_on_commit_callbacks):
+def test_rollup_follows_a_correction_and_a_new_report(
+    day_with_reports, province_officer, django_capture_on_commit_callbacks
+):
+    """Through the services: a province officer corrects a commune's report and submits a missing one."""
+    from reports.services import daily_report_correct, daily_report_submit
+    from tests.reports.factories import figures
+
     day = day_with_reports
     rollup_rebuild(province_id=HANOI, day=day)
     report = DailyReport.objects.filter(province_id=HANOI, date=day, commune__isnull=False).first()
-    DailyReport.objects.filter(pk=report.pk).update(received_direct=report.received_direct + 500)
     absent = Commune.objects.filter(province_id=HANOI).exclude(daily_reports__date=day).first()
-    make_report(absent.code, day)
     with django_capture_on_commit_callbacks(execute=True):
-        rollup_request(province_id=HANOI, day=day)
+        daily_report_correct(
+            locality=report.locality,
+            date=day.isoformat(),
+            reason="typo in received_direct",
+            user=province_officer,
+            payload={"locality": report.locality, "date": day.isoformat(), **figures(received_direct=900)},
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = daily_report_submit(
+            payload={"locality": absent.code, "date": day.isoformat(), **figures()}, user=province_officer
+        )
+    assert outcome.status == "created"
+    assert DailyReport.objects.get(pk=report.pk).received_direct == 900
     assert stored(HANOI, day) == independent_province_rollup(HANOI, day)
     missing = missing_localities(ProvinceDayRollup.objects.filter(date=day), communes_by_slot(HANOI))
     assert (HANOI, absent.code) not in missing

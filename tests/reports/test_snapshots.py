@@ -112,3 +112,20 @@ def test_rebuilding_a_day_replaces_its_rows():
     first = snapshot_build(today)
     assert snapshot_build(today) == first
     assert TaskSnapshot.objects.filter(date=today).count() == first
+
+
+@pytest.mark.django_db
+def test_an_assignment_update_refreshes_todays_snapshot_after_commit(
+    agency_officer, django_capture_on_commit_callbacks
+):
+    from tasks.services import assignment_update
+
+    today = timezone.localdate()
+    snapshot_build(today)
+    assert snap(today, "task", "T01").on_track == 0
+    Task.objects.filter(code="T01").update(deadline=today + datetime.timedelta(days=5))
+    assignment = Assignment.objects.select_related("task").get(task__code="T01", agency__code="BCA")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assignment_update(assignment=assignment, actor=agency_officer, version=1, status="in_progress", progress=20)
+    assert len(callbacks) == 1
+    assert snap(today, "task", "T01").on_track == 1

@@ -12,7 +12,8 @@ from django.db import connection, transaction
 from plan02.celery import app
 from reports.models import ProvinceDayRollup, RollupRequest
 from reports.rollups import rollup_request
-from tests.reports.factories import make_report, yesterday
+from reports.services import api_client_issue
+from tests.reports.factories import figures, make_report, yesterday
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -97,3 +98,28 @@ def test_worker_rebuilds_the_rollup_of_a_committed_report(reference_data, worker
     row = ProvinceDayRollup.objects.get(province_id="01", date=day)
     assert row.received_online == report.received_online
     assert not RollupRequest.objects.exists()
+
+
+def test_a_report_posted_to_the_api_reaches_the_national_dashboard(reference_data, worker, client, steering):
+    """End to end: key → POST → commit → Redis → worker → rollup → the dashboard's JSON."""
+    process, log = worker
+    day = yesterday()
+    _client, key = api_client_issue(name="worker test", locality="00004")
+    payload = {"locality": "00004", "date": day.isoformat(), **figures(received_direct=777)}
+    app.conf.task_always_eager = False
+    try:
+        response = client.post(
+            "/api/v1/reports/daily/", payload, content_type="application/json", HTTP_AUTHORIZATION=f"Token {key}"
+        )
+    finally:
+        app.conf.task_always_eager = True
+    assert response.status_code == 201, response.content
+    client.force_login(steering)
+
+    def on_dashboard():
+        if process.poll() is not None:
+            raise AssertionError(f"worker exited: {log.read_text()[-2000:]}")
+        body = client.get("/api/v1/dashboard/national/", {"date": day.isoformat()}).json()
+        return body["totals"]["received_direct"] == 777 and body["completeness"]["received"] == 1
+
+    wait_for(on_dashboard, timeout=60, what="the report to show on the national dashboard")

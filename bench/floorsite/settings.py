@@ -1,0 +1,17 @@
+"""The floor for the single-report POST: a bare Django project (no middleware, no auth, no validation)
+whose one view does one upsert into a scratch copy of the reports table, served by the same gunicorn
+command as plan02. Used only by bench/run.py."""
+
+import dj_database_url
+
+from plan02.env import env_str
+
+SECRET_KEY = "bench-floor"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+ROOT_URLCONF = "bench.floorsite.urls"
+INSTALLED_APPS = []
+MIDDLEWARE = []
+DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=60)}
+USE_TZ = True
+TIME_ZONE = "Asia/Ho_Chi_Minh"

@@ -1,0 +1,710 @@
+"""plan02 benchmarks: ours next to the floor measured in the same run, on the same machine and PostgreSQL.
+
+    make bench                 # the national dataset: 510 days, 3,355 localities (~1.7 M reports)
+    make bench-smoke           # a tiny dataset: checks that everything runs and prints the table
+
+Needs PostgreSQL (DATABASE_URL's server, default postgres://postgres@127.0.0.1:5432) and Redis (REDIS_URL,
+default redis://127.0.0.1:6379/12), wrk, and gunicorn/celery from the project's virtualenv. The benchmark
+database (plan02_bench, or plan02_bench_smoke) is rebuilt unless --reuse finds the same dataset there.
+
+Prints one table (what, ours, floor, ratio, goal, pass/fail) and writes it as JSON under bench/results/.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PYTHON = sys.executable
+BIN = Path(sys.executable).parent
+CLIENTS = 16
+GUNICORN_WORKERS = 4
+
+
+def log(message):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+# --- environment and dataset --------------------------------------------------------------------------
+
+
+def configure(args):
+    server = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+    os.environ.update(
+        {
+            "DATABASE_URL": f"{server}/{args.db}",
+            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
+            "DJANGO_SETTINGS_MODULE": "plan02.settings",
+            "DJANGO_DEBUG": "False",
+            "DJANGO_SECRET_KEY": "plan02-bench-" + "x" * 40,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_SECURE_COOKIES": "false",
+            "PLAN02_LOG_LEVEL": "WARNING",
+            # The load test sends thousands of reports a minute per province key.
+            "PLAN02_API_KEY_RATE": "1000000/min",
+        }
+    )
+    return server
+
+
+def psql(server, sql, db="postgres"):
+    import psycopg
+
+    with psycopg.connect(f"{server}/{db}", autocommit=True) as conn:
+        return conn.execute(sql).fetchall() if sql.lstrip().upper().startswith("SELECT") else conn.execute(sql)
+
+
+def manage(*argv, quiet=True):
+    result = subprocess.run(
+        [PYTHON, "manage.py", *argv], cwd=ROOT, env=os.environ, capture_output=quiet, text=True, check=False
+    )
+    if result.returncode:
+        raise RuntimeError(f"manage.py {' '.join(argv)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def dataset(args, server):
+    """(Re)build the benchmark database with the project's own commands; returns the seconds it took."""
+    exists = psql(server, f"SELECT 1 FROM pg_database WHERE datname = '{args.db}'")
+    if args.reuse and exists:
+        import django
+
+        django.setup()
+        from reports.models import DailyReport
+
+        days = DailyReport.objects.dates("date", "day").count()
+        if days >= args.days:
+            log(f"reusing {args.db}: {DailyReport.objects.count():,} reports over {days} days")
+            return None
+    log(f"creating {args.db} and seeding {args.days} days (manage.py seed_demo)")
+    started = time.perf_counter()
+    psql(server, f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+    psql(server, f'CREATE DATABASE "{args.db}"')
+    manage("migrate", "--noinput")
+    manage("bootstrap", "--days", "0")
+    manage("seed_demo", "--days", str(args.days), "--no-progress")
+    return time.perf_counter() - started
+
+
+# --- processes ------------------------------------------------------------------------------------------
+
+
+class Process:
+    def __init__(self, argv, name, env=None):
+        self.name = name
+        self.log = open(RESULTS / f"{name}.log", "w")
+        self.proc = subprocess.Popen(
+            argv, cwd=ROOT, env=env or os.environ, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+
+
+def gunicorn(app, port, name):
+    return Process(
+        [
+            str(BIN / "gunicorn"),
+            app,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(GUNICORN_WORKERS),
+            "--worker-class",
+            "sync",
+            "--backlog",
+            "256",
+            "--log-level",
+            "warning",
+        ],
+        name,
+    )
+
+
+def worker():
+    return Process(
+        [
+            str(BIN / "celery"),
+            "-A",
+            "plan02",
+            "worker",
+            "--pool",
+            "solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "WARNING",
+        ],
+        "worker",
+    )
+
+
+def peak_rss_mb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+# --- HTTP helpers ---------------------------------------------------------------------------------------
+
+
+def login(base, username, password):
+    """A session cookie header for `username`, through the real login form (CSRF included)."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(f"{base}/accounts/login/")
+    token = next(c.value for c in jar if c.name == "csrftoken")
+    data = urllib.parse.urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token})
+    opener.open(urllib.request.Request(f"{base}/accounts/login/", data=data.encode(), headers={"Referer": base}))
+    cookies = {c.name: c.value for c in jar}
+    if "sessionid" not in cookies:
+        raise RuntimeError(f"could not log in as {username}")
+    return cookies
+
+
+def post_json(url, body, headers):
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    request.add_header("Content-Type", "application/json")
+    for k, v in headers.items():
+        request.add_header(k, v)
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            payload = response.read()
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        payload, status = exc.read(), exc.code
+    return status, json.loads(payload or b"null"), time.perf_counter() - started
+
+
+def wrk(url, *, script, duration, env):
+    result = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{CLIENTS}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(ROOT / "bench" / "wrk" / script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=True,
+    )
+    line = next(line for line in result.stdout.splitlines() if line.startswith("{"))
+    data = json.loads(line)
+    data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
+    data["errors"] = data["socket_errors"] + data["non_2xx"]
+    return data
+
+
+# --- payloads -------------------------------------------------------------------------------------------
+
+
+def payloads_for(day, units, rng):
+    from reports.demo import report_payload
+
+    return [report_payload(rng, unit, day) for unit in units]
+
+
+def write_requests(path, rows):
+    with open(path, "w") as fh:
+        for header, body in rows:
+            fh.write(f"{header}\t{json.dumps(body, separators=(',', ':'))}\n")
+
+
+# --- the benchmark --------------------------------------------------------------------------------------
+
+
+def run(args):
+    server = configure(args)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    rows, notes = [], []
+
+    def row(what, ours, floor, goal, ok, unit="", detail=""):
+        rows.append(
+            {"what": what, "ours": ours, "floor": floor, "unit": unit, "goal": goal, "pass": ok, "detail": detail}
+        )
+
+    seed_seconds = dataset(args, server)
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from localities.models import Commune, Province
+    from reports.demo import units
+    from reports.figures import INTEGER_FIELDS
+    from reports.models import DailyReport, NationDayRollup
+    from reports.rollups import rollup_rebuild, rollup_rebuild_range
+    from reports.services import api_client_issue
+    from tasks.demo import demo_users_ensure
+
+    today = timezone.localdate()
+    n_reports = DailyReport.objects.count()
+    first_day = DailyReport.objects.order_by("date").values_list("date", flat=True).first()
+    last_day = today - datetime.timedelta(days=1)
+    notes.append(
+        f"dataset: {n_reports:,} reports, {first_day} – {last_day}, {Commune.objects.count():,} communes "
+        f"+ {Province.objects.count()} provinces"
+    )
+    if seed_seconds is not None:
+        row("dataset: seed_demo", seed_seconds, None, "informational", None, "s")
+
+    psql(server, "VACUUM ANALYZE", db=args.db)
+
+    # Fresh slots for the ingestion benchmarks: today (never seeded) for the batch, the last days of the
+    # lock window for the single POSTs (their seeded reports are removed, then rebuilt into the rollups).
+    single_days = [today - datetime.timedelta(days=i) for i in range(1, 6)]
+    DailyReport.objects.filter(date__gte=single_days[-1]).delete()
+    rollup_rebuild_range(start=single_days[-1], end=today)
+
+    password = "bench-" + "p" * 12
+    from django.contrib.auth import get_user_model
+
+    demo_users_ensure(password=password)
+    for user in get_user_model().objects.filter(username__in=["admin", "steering"]):
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    keys = {
+        p: api_client_issue(name=f"bench {p}", locality=p)[1] for p in Province.objects.values_list("code", flat=True)
+    }
+
+    manage("collectstatic", "--noinput")
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_floor_reports")
+        cursor.execute("CREATE TABLE bench_floor_reports (LIKE reports_dailyreport INCLUDING ALL)")
+
+    ours_port, floor_port = free_port(), free_port()
+    web = gunicorn("plan02.wsgi", ours_port, "gunicorn-plan02")
+    floor_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.floorsite.settings"}
+    floor_web = Process(
+        [
+            str(BIN / "gunicorn"),
+            "bench.floorsite.wsgi",
+            "--bind",
+            f"127.0.0.1:{floor_port}",
+            "--workers",
+            str(GUNICORN_WORKERS),
+            "--worker-class",
+            "sync",
+            "--backlog",
+            "256",
+            "--log-level",
+            "warning",
+        ],
+        "gunicorn-floor",
+        env=floor_env,
+    )
+    celery = worker()
+    base, floor_base = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{floor_port}"
+    try:
+        wait_http(f"{base}/healthz")
+        wait_http(f"{floor_base}/hello/")
+        rng = random.Random(42)
+        all_units = units(rng)
+        admin_cookies = login(base, "admin", password)
+        cookie_header = "; ".join(f"{k}={v}" for k, v in admin_cookies.items())
+
+        # 1. One national day through the batch endpoint, end to end over HTTP.
+        batch = payloads_for(today, all_units, rng)
+        status, body, seconds = post_json(
+            f"{base}/api/v1/reports/daily/batch/",
+            {"reports": batch},
+            {"Cookie": cookie_header, "X-CSRFToken": admin_cookies["csrftoken"], "Referer": base},
+        )
+        created = sum(1 for r in (body or {}).get("results", []) if r.get("status") == "created")
+        import psycopg
+
+        columns = ["locality", "date", *INTEGER_FIELDS, "difficulties", "proposals", "support_needed"]
+        floor_rows = [[p[c] for c in columns] for p in batch]
+        with psycopg.connect(os.environ["DATABASE_URL"].replace("postgres://", "postgresql://")) as conn:
+            started = time.perf_counter()
+            with conn.cursor() as cur:
+                marks = ", ".join(["%s"] * len(columns))
+                cur.executemany(
+                    f"INSERT INTO bench_floor_reports ({', '.join(columns)}, outage_systems, province_id, receipt, "
+                    f"payload_hash, revision, late, received_at, updated_at) VALUES ({marks}, "
+                    "'[]', '00', '', '', 1, false, now(), now()) ON CONFLICT (locality, date) DO NOTHING",
+                    floor_rows,
+                )
+            conn.commit()
+            floor_seconds = time.perf_counter() - started
+        ok = status == 200 and created == len(batch) and seconds <= 1.5 and seconds <= 10 * floor_seconds
+        row(
+            f"batch: one national day ({len(batch):,} reports), HTTP end to end",
+            seconds,
+            floor_seconds,
+            "≤ 1.5 s and ≤ 10× floor",
+            ok,
+            "s",
+            f"HTTP {status}, {created:,} created; floor: bare psycopg upsert",
+        )
+
+        # 2. Single-report POST under load: 16 clients, each request a new report.
+        key_of = {u.code: keys[u.province_id] for u in all_units}
+        requests_ours, requests_floor = [], []
+        for day in single_days:
+            for payload in payloads_for(day, all_units, rng):
+                requests_ours.append((f"Token {key_of[payload['locality']]}", payload))
+        rng.shuffle(requests_ours)
+        requests_floor = [("Token -", p) for _h, p in requests_ours]
+        write_requests(RESULTS / "requests-ours.txt", requests_ours)
+        write_requests(RESULTS / "requests-floor.txt", requests_floor)
+        ours = wrk(
+            f"{base}/api/v1/reports/daily/",
+            script="post.lua",
+            duration=args.duration,
+            env={"BENCH_REQUESTS": str(RESULTS / "requests-ours.txt")},
+        )
+        floor = wrk(
+            f"{floor_base}/upsert/",
+            script="post.lua",
+            duration=args.duration,
+            env={"BENCH_REQUESTS": str(RESULTS / "requests-floor.txt")},
+        )
+        if ours["requests"] > len(requests_ours):
+            notes.append("single POST: more requests than fresh reports; later ones were replays (200)")
+        ratio_ok = ours["rps"] >= 0.5 * floor["rps"]
+        row(
+            "single POST: requests/s, 16 clients",
+            ours["rps"],
+            floor["rps"],
+            "≥ 0.5× floor",
+            ratio_ok,
+            "req/s",
+            f"{ours['requests']:,} requests; floor: bare Django view, one upsert, same gunicorn",
+        )
+        row(
+            "single POST: p95 latency",
+            ours["p95_ms"],
+            floor["p95_ms"],
+            "≤ 50 ms",
+            ours["p95_ms"] <= 50,
+            "ms",
+            f"p50 {ours['p50_ms']:.1f} ms, p99 {ours['p99_ms']:.1f} ms",
+        )
+        row(
+            "single POST: errors",
+            ours["errors"],
+            floor["errors"],
+            "0",
+            ours["errors"] == 0,
+            "",
+            f"socket errors {ours['socket_errors']}, non-2xx {ours['non_2xx']}",
+        )
+
+        # 3. Rollups: full rebuild through the worker (its peak memory), and the hand-written floor.
+        start, end = first_day, today
+        from reports.jobs import rollup_range
+
+        mark = timezone.now()
+        started = time.perf_counter()
+        rollup_range.delay(start.isoformat(), end.isoformat())
+        deadline = time.monotonic() + 600
+        while not NationDayRollup.objects.filter(date=end, built_at__gte=mark).exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the full rebuild did not finish within 10 minutes")
+            time.sleep(0.05)
+        full_seconds = time.perf_counter() - started
+        worker_mb = peak_rss_mb(celery.proc.pid)
+        sums = ", ".join(f"SUM({f})" for f in INTEGER_FIELDS)
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS bench_floor_rollup")
+            cursor.execute(
+                f"CREATE TABLE bench_floor_rollup AS SELECT province_id, date, {sums}, COUNT(*) AS n "
+                "FROM reports_dailyreport WHERE false GROUP BY province_id, date"
+            )
+            started = time.perf_counter()
+            cursor.execute(
+                f"INSERT INTO bench_floor_rollup SELECT province_id, date, {sums}, COUNT(*) "
+                "FROM reports_dailyreport GROUP BY province_id, date"
+            )
+            floor_rollup = time.perf_counter() - started
+        days = (end - start).days + 1
+        row(
+            f"rollup: full rebuild, {days} days, through the worker",
+            full_seconds,
+            floor_rollup,
+            "≤ 2× floor",
+            full_seconds <= 2 * floor_rollup,
+            "s",
+            "floor: one INSERT … SELECT … GROUP BY of the same sums",
+        )
+        row(
+            "rollup: worker peak memory",
+            worker_mb,
+            None,
+            "≤ 300 MB",
+            worker_mb is not None and worker_mb <= 300,
+            "MB",
+            "VmHWM of the solo-pool worker process",
+        )
+        timings = []
+        provinces = list(Province.objects.values_list("code", flat=True))
+        for _ in range(40):
+            province, day = rng.choice(provinces), start + datetime.timedelta(days=rng.randrange(days - 1))
+            t = time.perf_counter()
+            rollup_rebuild(province_id=province, day=day)
+            timings.append((time.perf_counter() - t) * 1000)
+        p95 = sorted(timings)[int(len(timings) * 0.95) - 1]
+        row(
+            "rollup: one (province, day) rebuild, p95 of 40",
+            p95,
+            None,
+            "≤ 50 ms",
+            p95 <= 50,
+            "ms",
+            f"median {statistics.median(timings):.1f} ms, max {max(timings):.1f} ms",
+        )
+
+        # 4. Freshness: accepted POST → the number on the national dashboard, real worker running.
+        steering = login(base, "steering", password)
+        steering_header = "; ".join(f"{k}={v}" for k, v in steering.items())
+        waits = []
+        free_units = [u for u in all_units if u.commune_id][-5:]
+        fresh_day = today - datetime.timedelta(days=6)
+        DailyReport.objects.filter(date=fresh_day, locality__in=[u.code for u in free_units]).delete()
+        rollup_rebuild_range(start=fresh_day, end=fresh_day)
+        for unit in free_units:
+            before = dashboard_total(base, fresh_day, steering_header)
+            payload = payloads_for(fresh_day, [unit], rng)[0]
+            payload["received_direct"] += 1000  # a change big enough to see
+            status, _body, _s = post_json(
+                f"{base}/api/v1/reports/daily/", payload, {"Authorization": f"Token {key_of[unit.code]}"}
+            )
+            t = time.perf_counter()
+            if status != 201:
+                raise RuntimeError(f"freshness POST answered {status}")
+            while dashboard_total(base, fresh_day, steering_header) == before:
+                if time.perf_counter() - t > 30:
+                    raise RuntimeError("the dashboard did not change within 30 s")
+                time.sleep(0.02)
+            waits.append(time.perf_counter() - t)
+        row(
+            "freshness: accepted POST → national dashboard",
+            max(waits),
+            None,
+            "≤ 5 s",
+            max(waits) <= 5,
+            "s",
+            f"max of {len(waits)}; median {statistics.median(waits):.2f} s",
+        )
+
+        # 5. Dashboards under load, and their query counts at 30 days and at the full history.
+        hello = wrk(f"{floor_base}/hello/", script="get.lua", duration=args.duration, env={})
+        for name, path in (("national", "/dashboard/"), ("phase-deadline", "/dashboard/phases/")):
+            result = wrk(
+                f"{base}{path}", script="get.lua", duration=args.duration, env={"BENCH_COOKIE": steering_header}
+            )
+            row(
+                f"dashboard {name}: p95, 16 clients",
+                result["p95_ms"],
+                hello["p95_ms"],
+                "≤ 100 ms",
+                result["p95_ms"] <= 100 and result["errors"] == 0,
+                "ms",
+                f"{result['rps']:.0f} req/s, {result['errors']} errors; floor: bare Django view, no database",
+            )
+        counts = query_counts(CaptureQueriesContext, connection, Client, last_day)
+        short = counts_at_30_days(server, args) if args.days > 30 else None
+        for name, n in counts.items():
+            if short is None:
+                row(f"dashboard {name}: queries at {days} days", n, None, "fixed", None, "queries")
+            else:
+                row(
+                    f"dashboard {name}: queries, 30 days of history / {days} days",
+                    short[name],
+                    n,
+                    "the same",
+                    short[name] == n,
+                    "queries",
+                    "30 days: a second database seeded with seed_demo --days 30",
+                )
+    finally:
+        for process in (web, floor_web, celery):
+            process.stop()
+    report(rows, notes, args)
+    return rows
+
+
+COUNTS_SCRIPT = """
+import json, datetime
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from bench.run import query_counts
+print(json.dumps(query_counts(CaptureQueriesContext, connection, Client,
+                              timezone.localdate() - datetime.timedelta(days=1))))
+"""
+
+
+def counts_at_30_days(server, args):
+    """Dashboard query counts on a second database with 30 days of history (built once, then reused)."""
+    db = f"{args.db}_30"
+    env = {**os.environ, "DATABASE_URL": f"{server}/{db}"}
+    if not psql(server, f"SELECT 1 FROM pg_database WHERE datname = '{db}'"):
+        log(f"creating {db} with 30 days of history")
+        psql(server, f'CREATE DATABASE "{db}"')
+        for argv in (
+            ["migrate", "--noinput"],
+            ["bootstrap", "--days", "0"],
+            ["seed_demo", "--days", "30", "--no-progress"],
+        ):
+            subprocess.run([PYTHON, "manage.py", *argv], cwd=ROOT, env=env, check=True, capture_output=True)
+    out = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", COUNTS_SCRIPT],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def dashboard_total(base, day, cookie):
+    request = urllib.request.Request(f"{base}/api/v1/dashboard/national/?date={day.isoformat()}")
+    request.add_header("Cookie", cookie)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["totals"]["received_direct"]
+
+
+def query_counts(CaptureQueriesContext, connection, Client, day):
+    from django.contrib.auth import get_user_model
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="steering"))
+    counts = {}
+    for name, path in (("national", f"/dashboard/?date={day}"), ("phase-deadline", "/dashboard/phases/")):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path, HTTP_HOST="127.0.0.1")
+        assert response.status_code == 200, (path, response.status_code)
+        counts[name] = len(queries.captured_queries)
+    return counts
+
+
+def fmt(value, unit):
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if unit == "s" else f"{value:,.1f}"
+    return f"{value:,}"
+
+
+def report(rows, notes, args):
+    headers = ["what", "ours", "floor", "ratio", "goal", "result"]
+    table = []
+    for r in rows:
+        ratio = (r["ours"] / r["floor"]) if r["ours"] is not None and r["floor"] else None
+        result = "—" if r["pass"] is None else ("pass" if r["pass"] else "FAIL")
+        table.append(
+            [
+                r["what"],
+                f"{fmt(r['ours'], r['unit'])} {r['unit']}".strip(),
+                f"{fmt(r['floor'], r['unit'])} {r['unit']}".strip() if r["floor"] is not None else "—",
+                f"{ratio:.2f}×" if ratio is not None else "—",
+                r["goal"],
+                result,
+            ]
+        )
+    widths = [max(len(str(row[i])) for row in [headers, *table]) for i in range(len(headers))]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    print()
+    print(line)
+    print("  ".join("-" * w for w in widths))
+    for row in table:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    for note in notes:
+        print(f"note: {note}")
+    for r in rows:
+        if r["detail"]:
+            print(f"  {r['what']}: {r['detail']}")
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = RESULTS / f"bench-{'smoke-' if args.smoke else ''}{stamp}.json"
+    path.write_text(
+        json.dumps(
+            {
+                "when": stamp,
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "args": vars(args),
+                "notes": notes,
+                "rows": rows,
+            },
+            indent=2,
+            default=str,
+        )
+    )
+    print(f"written: {path.relative_to(ROOT)}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--days", type=int, default=510)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of each load test")
+    parser.add_argument("--db", default=None)
+    parser.add_argument("--reuse", action="store_true", help="keep the database when it has the dataset already")
+    parser.add_argument("--smoke", action="store_true", help="tiny dataset and short runs: checks that it works")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.days, args.duration = min(args.days, 3), min(args.duration, 2)
+    args.db = args.db or ("plan02_bench_smoke" if args.smoke else "plan02_bench")
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: apt-get install -y wrk")
+    sys.path.insert(0, str(ROOT))
+    os.chdir(ROOT)
+    rows = run(args)
+    failed = [r["what"] for r in rows if r["pass"] is False]
+    if failed and not args.smoke:
+        print(f"{len(failed)} goal(s) not reached")
+
+
+if __name__ == "__main__":
+    main()
