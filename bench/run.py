@@ -455,10 +455,11 @@ def run(args):
         full_seconds = time.perf_counter() - started
         worker_mb = peak_rss_mb(celery.proc.pid)
         sums = ", ".join(f"SUM({f})" for f in INTEGER_FIELDS)
+        named_sums = ", ".join(f"SUM({f}) AS {f}" for f in INTEGER_FIELDS)
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS bench_floor_rollup")
             cursor.execute(
-                f"CREATE TABLE bench_floor_rollup AS SELECT province_id, date, {sums}, COUNT(*) AS n "
+                f"CREATE TABLE bench_floor_rollup AS SELECT province_id, date, {named_sums}, COUNT(*) AS n "
                 "FROM reports_dailyreport WHERE false GROUP BY province_id, date"
             )
             started = time.perf_counter()

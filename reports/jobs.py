@@ -19,7 +19,7 @@ def rollup_province_day(province_id, day):
     """Rebuild one (province, day) rollup; enqueued after commit by every accepted or corrected report."""
     from reports.rollups import rollup_rebuild
 
-    rollup_rebuild(province_id=province_id, day=_date(day))
+    return rollup_rebuild(province_id=province_id, day=_date(day), only_if_requested=True)
 
 
 @shared_task(acks_late=True)

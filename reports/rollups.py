@@ -39,18 +39,33 @@ ROLLUP_FIELDS = [*INTEGER_FIELDS, *COMPLETENESS_FIELDS]
 
 
 def rollup_request_many(pairs):
-    """Record that these (province code, date) pairs need a rebuild and enqueue it after commit."""
+    """Record that these (province code, date) pairs need a rebuild; enqueue, after commit, the rebuild of
+    those that were not already pending.
+
+    A pending request has a job queued: the job deletes the request as its first step, so a report committed
+    before that step is in the job's rebuild, and one committed after it creates a new request (and job).
+    The requests already pending are locked here, so such a job waits for this transaction before deleting
+    them. Under load most reports of a (province, day) therefore share one rebuild.
+    """
     pairs = sorted(set(pairs))
     if not pairs:
         return
     now = timezone.now()
+    days = {d for _p, d in pairs}
+    pending = set(
+        RollupRequest.objects.select_for_update()
+        .filter(province_id__in={p for p, _d in pairs}, date__in=days)
+        .values_list("province_id", "date")
+    )
     RollupRequest.objects.bulk_create(
         [RollupRequest(province_id=p, date=d, requested_at=now) for p, d in pairs],
         update_conflicts=True,
         unique_fields=["province", "date"],
         update_fields=["requested_at"],
     )
-    transaction.on_commit(lambda: _enqueue(pairs))
+    new = [pair for pair in pairs if pair not in pending]
+    if new:
+        transaction.on_commit(lambda: _enqueue(new))
 
 
 def rollup_request(*, province_id, day):
@@ -207,17 +222,23 @@ def communes_by_slot(province_id=None):
 
 
 @transaction.atomic
-def rollup_rebuild(*, province_id, day):
-    """Rebuild one (province, day) and that day's nation row. Idempotent."""
+def rollup_rebuild(*, province_id, day, only_if_requested=False):
+    """Rebuild one (province, day) and that day's nation row. Idempotent.
+
+    With `only_if_requested` (the job), nothing is done when no request is pending: an earlier job took it
+    and its rebuild already included every report committed before it started."""
     # The request is cleared first, in this transaction: a report committed after this point upserts a new
     # request (waiting on this transaction's lock), so its own rebuild is never lost, and no clock is compared
     # across the machines that write requests and run rebuilds.
-    RollupRequest.objects.filter(province_id=province_id, date=day).delete()
+    deleted, _ = RollupRequest.objects.filter(province_id=province_id, date=day).delete()
+    if only_if_requested and not deleted:
+        return False
     if not ProvinceDayRollup.objects.filter(date=day).exclude(province_id=province_id).exists():
         # First rollup of this day: build every province so the day's nation row covers all of them.
         _rebuild([day])
     else:
         _rebuild([day], province_id)
+    return True
 
 
 def _days(start, end):
@@ -237,9 +258,14 @@ def rollup_rebuild_range(*, start, end, chunk_days=366, progress=None):
             progress(len(chunk))
 
 
+CATCH_UP_AFTER = datetime.timedelta(minutes=2)
+
+
 def rollup_catch_up(*, limit=500):
-    """Rebuild the (province, day) pairs whose job never ran (broker down when they were requested)."""
-    pairs = list(RollupRequest.objects.order_by("requested_at").values_list("province_id", "date")[:limit])
+    """Rebuild the (province, day) pairs whose job never ran (broker down when they were requested); requests
+    younger than CATCH_UP_AFTER are left to the job that is normally queued for them."""
+    stale = RollupRequest.objects.filter(requested_at__lt=timezone.now() - CATCH_UP_AFTER).order_by("requested_at")
+    pairs = list(stale.values_list("province_id", "date")[:limit])
     for province_id, day in pairs:
         rollup_rebuild(province_id=province_id, day=day)
     return len(pairs)

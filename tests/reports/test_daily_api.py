@@ -174,8 +174,8 @@ def test_single_post_costs_a_fixed_number_of_queries(api_for, commune_key, djang
     client, key = commune_key
     ApiClient.objects.filter(pk=client.pk).update(last_used_at=local(days_ago(0), 6, 59, 30))
     api = api_for(key)
-    # key, locality, savepoint, insert, revision, rollup request, release
-    with django_assert_num_queries(7):
+    # key, locality, savepoint, insert, revision, pending request (locked), rollup request, release
+    with django_assert_num_queries(8):
         assert api.post(URL, payload(), format="json").status_code == 201
 
 

@@ -3,6 +3,7 @@ import random
 
 import pytest
 from django.db.models import Count, Q, Sum
+from django.utils import timezone
 
 from localities.models import Commune, Province
 from reports.figures import INTEGER_FIELDS
@@ -195,6 +196,26 @@ def test_submission_survives_a_down_broker_and_catch_up_rebuilds(reference_data,
         app.conf.broker_url = settings.CELERY_BROKER_URL
     assert RollupRequest.objects.filter(province_id=HANOI, date=day).exists()
     assert not ProvinceDayRollup.objects.filter(province_id=HANOI, date=day).exists()
+    assert rollup_catch_up() == 0  # too young: its job may still be queued
+    RollupRequest.objects.update(requested_at=timezone.now() - datetime.timedelta(minutes=5))
     assert rollup_catch_up() == 1
     assert stored(HANOI, day)["received_online"] == DailyReport.objects.get(locality="00004").received_online
     assert not RollupRequest.objects.exists()
+
+
+@pytest.mark.django_db
+def test_reports_of_a_pending_province_day_share_one_queued_rebuild(django_capture_on_commit_callbacks):
+    day = yesterday()
+    make_report("00004", day)
+    with django_capture_on_commit_callbacks() as first:
+        rollup_request(province_id=HANOI, day=day)
+    assert len(first) == 1  # new request: its rebuild is enqueued after commit
+    make_report("00008", day)
+    with django_capture_on_commit_callbacks() as second:
+        rollup_request(province_id=HANOI, day=day)
+    assert second == []  # still pending: the queued job will include this report
+    from reports.jobs import rollup_province_day
+
+    assert rollup_province_day(HANOI, day.isoformat()) is True
+    assert stored(HANOI, day)["communes_received"] == 2
+    assert rollup_province_day(HANOI, day.isoformat()) is False  # a duplicate job finds nothing to do
