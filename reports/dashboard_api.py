@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from localities.models import Commune, Province
+from reports import cache as dashboard_cache
 from reports import dashboards
 from reports.dashboard_views import BadDate, parse_day
 from reports.figures import INTEGER_FIELDS
@@ -84,11 +85,15 @@ class NationalDashboard(APIView):
     )
     def get(self, request):
         day = _day(request)
-        data = dashboards.national(day)
-        if data["row"] is None:
-            expected = Province.objects.count() + Commune.objects.count()
-            return Response(dashboards.figures_block(None, day=day, expected_default=expected))
-        return Response(data["figures"])
+
+        def build():
+            data = dashboards.national(day)
+            if data["row"] is None:
+                expected = Province.objects.count() + Commune.objects.count()
+                return dashboards.figures_block(None, day=day, expected_default=expected)
+            return data["figures"]
+
+        return Response(dashboard_cache.cached("api-national", [day], build))
 
 
 class ProvincesDashboard(APIView):
@@ -98,7 +103,12 @@ class ProvincesDashboard(APIView):
         summary="Each province's figures of one day (its communes and its own report)",
     )
     def get(self, request):
-        return Response([item["figures"] for item in dashboards.provinces(_day(request))])
+        day = _day(request)
+        return Response(
+            dashboard_cache.cached(
+                "api-provinces", [day], lambda: [item["figures"] for item in dashboards.provinces(day)]
+            )
+        )
 
 
 class PhasesDashboard(APIView):
@@ -107,4 +117,8 @@ class PhasesDashboard(APIView):
         summary="Phase deadlines: task counts by status and the forecast completion date",
     )
     def get(self, request):
-        return Response([dashboards.phase_json(item) for item in dashboards.phases()["phases"]])
+        return Response(
+            dashboard_cache.cached(
+                "api-phases", [], lambda: [dashboards.phase_json(item) for item in dashboards.phases()["phases"]]
+            )
+        )

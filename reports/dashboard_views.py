@@ -6,11 +6,14 @@ import datetime
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from localities.models import Commune, Province
+from reports import cache as dashboard_cache
 from reports import dashboards
 from reports.charts import chart
 from reports.exports import xlsx_response
@@ -83,142 +86,159 @@ def _figure_rows(*columns):
     return [(FIGURE_LABELS[f], *(column[f] for column in columns)) for f in INTEGER_FIELDS]
 
 
+def _cached_page(request, name, title, build):
+    """The dashboard's content, rendered once per rollup generation, language and query string; the page
+    around it (header, navigation, the user) is rendered for each request."""
+    content = dashboard_cache.cached(
+        f"page-{name}",
+        [request.GET.urlencode()],
+        lambda: render_to_string(f"dashboard/_{name}.html", build(), request),
+    )
+    # Our own template's output, cached as a string: safe to insert as it is.
+    return render(request, "dashboard/page.html", {"content": mark_safe(content), "title": title})
+
+
 @require_GET
 def national(request):
+    if request.GET.get("export") != "xlsx":
+        return _cached_page(request, "national", _("National dashboard"), lambda: _national_context(request))
+    day, _error = _day_or_error(request)
+    data = dashboards.national(day)
+    figs = data["figures"]
+    return xlsx_response(
+        f"plan02-national-{day}.xlsx",
+        [
+            (
+                _("Totals"),
+                [_("Figure"), _("Day"), _("Last 30 days")],
+                _figure_rows(figs["totals"], data["period"]["totals"]),
+                data["coverage"],
+            ),
+            (_("Completeness"), [_("Measure"), _("Value")], list(figs["completeness"].items())),
+            (
+                _("Not reported"),
+                [_("Province"), _("Missing"), _("Late")],
+                [(m["province"].name, m["missing"], m["late"]) for m in data["missing_provinces"]],
+            ),
+        ],
+    )
+
+
+def _national_context(request):
     day, error = _day_or_error(request)
     data = dashboards.national(day)
-    if request.GET.get("export") == "xlsx":
-        figs = data["figures"]
-        return xlsx_response(
-            f"plan02-national-{day}.xlsx",
-            [
-                (
-                    _("Totals"),
-                    [_("Figure"), _("Day"), _("Last 30 days")],
-                    _figure_rows(figs["totals"], data["period"]["totals"]),
-                    data["coverage"],
-                ),
-                (_("Completeness"), [_("Measure"), _("Value")], list(figs["completeness"].items())),
-                (
-                    _("Not reported"),
-                    [_("Province"), _("Missing"), _("Late")],
-                    [(m["province"].name, m["missing"], m["late"]) for m in data["missing_provinces"]],
-                ),
-            ],
-        )
     page = Paginator(data["missing_communes"], 50).get_page(request.GET.get("page"))
     names = dict(Commune.objects.filter(code__in=[code for _p, code in page]).values_list("code", "name"))
     provinces = {p.code: p.name for p in Province.objects.all()}
     missing_page = [(code, names.get(code, ""), provinces.get(province_id, "")) for province_id, code in page]
-    return render(
-        request,
-        "dashboard/national.html",
-        {
-            **data,
-            "error": error,
-            "charts": _trend_charts(data["trend"]),
-            "page": page,
-            "missing_page": missing_page,
-            "section": "national",
-            "figure_rows": _figure_rows(data["figures"]["totals"], data["period"]["totals"]),
-        },
-    )
+    return {
+        **data,
+        "error": error,
+        "charts": _trend_charts(data["trend"]),
+        "page": page,
+        "missing_page": missing_page,
+        "section": "national",
+        "figure_rows": _figure_rows(data["figures"]["totals"], data["period"]["totals"]),
+    }
 
 
-@require_GET
-def phases(request):
+def _phases_data():
     data = dashboards.phases()
     provinces = {p.code: p for p in Province.objects.all()}
     province_rows = sorted(
         ((provinces[k], s) for k, s in data["provinces"].items() if k in provinces),
         key=lambda i: -(i[1].green / i[1].assignments if i[1].assignments else 0),
     )
-    if request.GET.get("export") == "xlsx":
-        labels = [label for _key, label in _status_labels()]
-        counts = lambda s: [getattr(s, k) for k in dashboards.STATUS_KEYS]  # noqa: E731
-        return xlsx_response(
-            "plan02-phases.xlsx",
-            [
-                (
-                    _("Phases"),
-                    [_("Phase"), _("Deadline"), _("Days left"), *labels, _("Forecast"), _("Risk"), _("Reason")],
-                    [
-                        (
-                            p["phase"].name,
-                            p["deadline"],
-                            p["days_left"],
-                            *p["tasks"].values(),
-                            p["forecast"]["date"],
-                            p["forecast"]["risk"],
-                            p["forecast"]["reason"],
-                        )
-                        for p in data["phases"]
-                    ],
-                ),
-                (_("By group"), [_("Group"), *labels], [(str(g), *counts(s)) for g, s in data["groups"]]),
-                (_("By lead agency"), [_("Agency"), *labels], [(str(a), *counts(s)) for a, s in data["agencies"]]),
-                (
-                    _("By province"),
-                    [_("Province"), *labels, _("Assignments"), _("Completed")],
-                    [(p.name, *counts(s), s.assignments, s.green) for p, s in province_rows],
-                ),
-            ],
-        )
-    return render(
-        request,
-        "dashboard/phases.html",
-        {**data, "province_rows": province_rows, "status_labels": _status_labels(), "section": "phases"},
-    )
+    return {**data, "province_rows": province_rows, "status_labels": _status_labels(), "section": "phases"}
 
 
 @require_GET
-def provinces(request):
+def phases(request):
+    if request.GET.get("export") != "xlsx":
+        return _cached_page(request, "phases", _("Phase deadlines"), _phases_data)
+    data = _phases_data()
+    province_rows = data["province_rows"]
+    labels = [label for _key, label in _status_labels()]
+    counts = lambda s: [getattr(s, k) for k in dashboards.STATUS_KEYS]  # noqa: E731
+    return xlsx_response(
+        "plan02-phases.xlsx",
+        [
+            (
+                _("Phases"),
+                [_("Phase"), _("Deadline"), _("Days left"), *labels, _("Forecast"), _("Risk"), _("Reason")],
+                [
+                    (
+                        p["phase"].name,
+                        p["deadline"],
+                        p["days_left"],
+                        *p["tasks"].values(),
+                        p["forecast"]["date"],
+                        p["forecast"]["risk"],
+                        p["forecast"]["reason"],
+                    )
+                    for p in data["phases"]
+                ],
+            ),
+            (_("By group"), [_("Group"), *labels], [(str(g), *counts(s)) for g, s in data["groups"]]),
+            (_("By lead agency"), [_("Agency"), *labels], [(str(a), *counts(s)) for a, s in data["agencies"]]),
+            (
+                _("By province"),
+                [_("Province"), *labels, _("Assignments"), _("Completed")],
+                [(p.name, *counts(s), s.assignments, s.green) for p, s in province_rows],
+            ),
+        ],
+    )
+
+
+def _provinces_data(request):
     day, error = _day_or_error(request)
     items = dashboards.provinces(day)
     by = request.GET.get("rank", "green")
     key = (lambda i: i["completeness_share"]) if by == "completeness" else (lambda i: i["green_share"])
     ranked = dashboards.rank(items, key)
-    if request.GET.get("export") == "xlsx":
-        return xlsx_response(
-            f"plan02-provinces-{day}.xlsx",
-            [
-                (
-                    _("Provinces"),
-                    [
-                        _("Rank"),
-                        _("Code"),
-                        _("Province"),
-                        _("Communes green on commune-level tasks"),
-                        _("Reports received"),
-                        _("Expected"),
-                        _("Late"),
-                        _("Received"),
-                        _("Fully online"),
-                    ],
-                    [
-                        (
-                            i["rank"],
-                            i["province"].code,
-                            i["province"].name,
-                            i["green_share"],
-                            i["figures"]["completeness"]["received"],
-                            i["figures"]["completeness"]["expected"],
-                            i["figures"]["completeness"]["late"],
-                            sum(
-                                i["figures"]["totals"][f]
-                                for f in ("received_online", "received_direct", "received_postal")
-                            ),
-                            i["figures"]["rates"]["fully_online"],
-                        )
-                        for i in ranked
-                    ],
-                )
-            ],
-        )
-    return render(
-        request,
-        "dashboard/provinces.html",
-        {"items": ranked, "day": day, "rank_by": by, "error": error, "section": "provinces"},
+    return {"items": ranked, "day": day, "rank_by": by, "error": error, "section": "provinces"}
+
+
+@require_GET
+def provinces(request):
+    if request.GET.get("export") != "xlsx":
+        return _cached_page(request, "provinces", _("Provinces compared"), lambda: _provinces_data(request))
+    data = _provinces_data(request)
+    day, ranked = data["day"], data["items"]
+    return xlsx_response(
+        f"plan02-provinces-{day}.xlsx",
+        [
+            (
+                _("Provinces"),
+                [
+                    _("Rank"),
+                    _("Code"),
+                    _("Province"),
+                    _("Communes green on commune-level tasks"),
+                    _("Reports received"),
+                    _("Expected"),
+                    _("Late"),
+                    _("Received"),
+                    _("Fully online"),
+                ],
+                [
+                    (
+                        i["rank"],
+                        i["province"].code,
+                        i["province"].name,
+                        i["green_share"],
+                        i["figures"]["completeness"]["received"],
+                        i["figures"]["completeness"]["expected"],
+                        i["figures"]["completeness"]["late"],
+                        sum(
+                            i["figures"]["totals"][f] for f in ("received_online", "received_direct", "received_postal")
+                        ),
+                        i["figures"]["rates"]["fully_online"],
+                    )
+                    for i in ranked
+                ],
+            )
+        ],
     )
 
 

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from localities.models import BITS_PER_WORD, SLOT_WORDS
+from reports import cache as dashboard_cache
 from reports.figures import INTEGER_FIELDS
 from reports.rollup_models import ProvinceDayRollup, RollupAlarm, RollupRequest
 
@@ -185,6 +186,7 @@ def _rebuild(days, province_id=None):
         cursor.execute(_zero_rows_sql(days, "p.code = %s" if province_id else ""), [now, *days, *scope])
         cursor.execute(f"DELETE FROM reports_nationdayrollup WHERE {span}", [first, last])
         cursor.execute(_nation_insert_sql(span), [now, first, last])
+    transaction.on_commit(dashboard_cache.invalidate)
 
 
 def reported_slots(row):

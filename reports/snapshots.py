@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from reports import cache as dashboard_cache
 from reports.rollup_models import Dimension, TaskSnapshot
 from tasks.models import Assignment, AssignmentStatus, DisplayStatus, StatusUpdate, Task, display_status
 
@@ -155,6 +156,7 @@ def snapshot_build(day):
     rows = snapshot_rows(day)
     TaskSnapshot.objects.filter(date=day).delete()
     TaskSnapshot.objects.bulk_create(rows, batch_size=1000)
+    transaction.on_commit(dashboard_cache.invalidate)
     return len(rows)
 
 

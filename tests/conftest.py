@@ -32,6 +32,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (dashboards, throttling)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery(settings):
     """Jobs run in-process unless a test starts a real worker (tests marked `services`)."""
     previous = celery_app.conf.task_always_eager

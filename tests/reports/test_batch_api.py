@@ -1,6 +1,5 @@
 """POST /api/v1/reports/daily/batch/: one result per item, set-based writes, the national day."""
 
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
