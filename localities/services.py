@@ -137,6 +137,7 @@ def localities_load(*, directory=LOCALITIES_DIR):
         fields = ["name", "codename", "division_type", "province_id", "slot"]
         _sync(Commune, communes, fields, "communes", result, version)
         if result.changed:
+            transaction.on_commit(locality_index_clear)
             DataVersion.objects.create(
                 dataset=DATASET,
                 version=version,
@@ -149,3 +150,34 @@ def localities_load(*, directory=LOCALITIES_DIR):
 def current_data_version():
     row = DataVersion.objects.filter(dataset=DATASET).order_by("-loaded_at").first()
     return row.version if row else None
+
+
+# --- the locality index -----------------------------------------------------------------------------------
+# Every report names a locality; looking it up is a query per submission for data that changes a few times
+# a year. Each process keeps the 3,355 codes in memory, reloads them every INDEX_TTL seconds, when a code is
+# not found (a unit loaded meanwhile by another process), and after a load in this process.
+
+INDEX_TTL = 300
+# An unknown code reloads the index at most this often, so a client sending bad codes cannot make every
+# request read all the units.
+INDEX_REFRESH_MIN = 10
+_index = {"loaded": 0.0, "codes": {}}
+
+
+def locality_index(*, refresh=False):
+    """{code: (province code, commune code or None, commune slot or None)} of every province and commune.
+    `refresh` asks for a reload (a code was not found), granted if the index is older than INDEX_REFRESH_MIN."""
+    import time
+
+    now = time.monotonic()
+    age = now - _index["loaded"]
+    if not _index["codes"] or age > INDEX_TTL or (refresh and age > INDEX_REFRESH_MIN):
+        codes = {code: (code, None, None) for code in Province.objects.values_list("code", flat=True)}
+        for code, province, slot in Commune.objects.values_list("code", "province_id", "slot"):
+            codes[code] = (province, code, slot)
+        _index.update(loaded=now, codes=codes)
+    return _index["codes"]
+
+
+def locality_index_clear():
+    _index.update(loaded=0.0, codes={})

@@ -52,21 +52,38 @@ def rollup_request_many(pairs):
     if not pairs:
         return
     now = timezone.now()
-    days = {d for _p, d in pairs}
-    pending = set(
-        RollupRequest.objects.select_for_update()
-        .filter(province_id__in={p for p, _d in pairs}, date__in=days)
-        .values_list("province_id", "date")
-    )
-    RollupRequest.objects.bulk_create(
-        [RollupRequest(province_id=p, date=d, requested_at=now) for p, d in pairs],
-        update_conflicts=True,
-        unique_fields=["province", "date"],
-        update_fields=["requested_at"],
-    )
-    new = [pair for pair in pairs if pair not in pending]
+    if connection.vendor == "postgresql":
+        new = _upsert_requests_postgresql(pairs, now)
+    else:
+        pending = set(
+            RollupRequest.objects.select_for_update()
+            .filter(province_id__in={p for p, _d in pairs}, date__in={d for _p, d in pairs})
+            .values_list("province_id", "date")
+        )
+        RollupRequest.objects.bulk_create(
+            [RollupRequest(province_id=p, date=d, requested_at=now) for p, d in pairs],
+            update_conflicts=True,
+            unique_fields=["province", "date"],
+            update_fields=["requested_at"],
+        )
+        new = [pair for pair in pairs if pair not in pending]
     if new:
         transaction.on_commit(lambda: _enqueue(new))
+
+
+def _upsert_requests_postgresql(pairs, now):
+    """One statement: upsert the requests (DO UPDATE locks an existing row, like the SELECT … FOR UPDATE of
+    the portable path) and tell which were inserted (xmax = 0 on a row this statement created)."""
+    values = ", ".join(["(%s, %s::date, %s)"] * len(pairs))
+    params = [value for province_id, day in pairs for value in (province_id, day, now)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO reports_rolluprequest (province_id, date, requested_at) VALUES {values} "
+            "ON CONFLICT (province_id, date) DO UPDATE SET requested_at = EXCLUDED.requested_at "
+            "RETURNING province_id, date, (xmax = 0)",
+            params,
+        )
+        return sorted((province_id, day) for province_id, day, inserted in cursor.fetchall() if inserted)
 
 
 def rollup_request(*, province_id, day):

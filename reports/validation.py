@@ -22,7 +22,6 @@ import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import IntegerField, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -239,29 +238,18 @@ def _check_report(raw, *, today, start):
 
 
 # Above this many codes, reading every locality (3,355 short rows) is cheaper than compiling a long IN list.
-_LOOKUP_ALL_ABOVE = 200
 
 
 def lookup_localities(codes):
-    """{code: (province_id, commune_id or None, slot or None)} for the known codes among `codes`, in one
-    query. The slot is the commune's position in its province (reports.rollups records who reported by it)."""
-    from localities.models import Commune, Province, locality_kind
+    """{code: (province_id, commune_id or None, slot or None)} for the known codes among `codes`, from the
+    process's locality index (localities.services). The slot is the commune's position in its province
+    (reports.rollups records who reported by it)."""
+    from localities.services import locality_index
 
-    communes = [c for c in codes if locality_kind(c) == "commune"]
-    provinces = [c for c in codes if locality_kind(c) == "province"]
-    if not communes and not provinces:
-        return {}
-    commune_rows = Commune.objects.order_by().values_list("code", "province_id", "slot")
-    province_rows = Province.objects.order_by().values_list("code", "code", Value(None, IntegerField()))
-    if len(communes) + len(provinces) <= _LOOKUP_ALL_ABOVE:
-        commune_rows = commune_rows.filter(code__in=communes)
-        province_rows = province_rows.filter(code__in=provinces)
-    if communes and provinces:
-        rows = commune_rows.union(province_rows, all=True)
-    else:
-        rows = commune_rows if communes else province_rows
-    wanted = set(communes) | set(provinces)
-    return {code: (province, code if len(code) == 5 else None, slot) for code, province, slot in rows if code in wanted}
+    index = locality_index()
+    if any(code not in index for code in codes):
+        index = locality_index(refresh=True)  # a unit loaded since, or really unknown
+    return {code: index[code] for code in codes if code in index}
 
 
 def validate_reports(items, *, today=None):

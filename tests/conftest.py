@@ -36,7 +36,10 @@ def _empty_cache():
     """Each test starts with an empty cache (dashboards, throttling)."""
     from django.core.cache import cache
 
+    from localities.services import locality_index_clear
+
     cache.clear()
+    locality_index_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -104,7 +104,10 @@ def national_day(day):
 def test_a_national_day_is_accepted_in_one_request_with_a_fixed_number_of_queries(api_for, admin_user):
     """3,355 reports (every commune and every province) from the national admin, in one request, with the
     same statements as a batch of ten: no round trip per report."""
+    from localities.services import locality_index
+
     api = api_for(user=admin_user)
+    locality_index()  # each process keeps the locality index: count the statements of the submission itself
     small = national_day(days_ago(2))[:10]
     with CaptureQueriesContext(connection) as ten:
         assert api.post(URL, {"reports": small}, format="json").json()["summary"]["created"] == 10
@@ -115,9 +118,9 @@ def test_a_national_day_is_accepted_in_one_request_with_a_fixed_number_of_querie
     assert response.status_code == 200
     assert response.json()["summary"]["created"] == 3355
     assert len(national) == len(ten)
-    # session, user, membership, localities, savepoint, reports, revisions, pending requests (locked),
-    # rollup requests, release
-    assert len(national) == 10
+    # session, user, membership, savepoint, reports and their revisions, rollup requests, release (PostgreSQL;
+    # SQLite inserts the revisions and locks pending requests in separate statements)
+    assert len(national) == (7 if connection.vendor == "postgresql" else 9)
     assert DailyReport.objects.filter(date=days_ago(1)).count() == 3355
     assert ReportRevision.objects.filter(report__date=days_ago(1)).count() == 3355
     assert RollupRequest.objects.filter(date=days_ago(1)).count() == 34
@@ -125,5 +128,5 @@ def test_a_national_day_is_accepted_in_one_request_with_a_fixed_number_of_querie
     with CaptureQueriesContext(connection) as replay:
         again = api.post(URL, {"reports": reports}, format="json").json()["summary"]
     assert again["unchanged"] == 3355
-    # session, user, membership, localities, savepoint, reports (nothing inserted), stored rows, release
-    assert len(replay) == 8
+    # session, user, membership, savepoint, reports (nothing inserted), stored rows, release
+    assert len(replay) == 7

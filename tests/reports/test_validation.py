@@ -167,11 +167,16 @@ def test_every_bad_field_is_named_at_once():
     assert all(e["message"] for errors in result.errors.values() for e in errors)
 
 
-def test_batch_validation_looks_localities_up_in_one_query(django_assert_num_queries):
+def test_localities_come_from_the_process_index_without_a_query_per_batch(django_assert_num_queries):
+    from localities.services import locality_index
+
     items = [payload(code) for code in ("00004", "00008", "01", "79", "99999")]
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):  # the first use loads the index: provinces, communes
+        locality_index()
+    with django_assert_num_queries(0):  # an unknown code does not reload an index that was just loaded
         results = v.validate_reports(items)
     assert [r.ok for r in results] == [True, True, True, True, False]
+    assert (results[0].province_id, results[0].commune_id) == ("01", "00004")
 
 
 def test_messages_are_translated_and_codes_are_not():
