@@ -67,8 +67,22 @@ def rollup_request_many(pairs):
             update_fields=["requested_at"],
         )
         new = [pair for pair in pairs if pair not in pending]
-    if new:
-        transaction.on_commit(lambda: _enqueue(new))
+    rollup_enqueue_after_commit(new)
+
+
+def rollup_enqueue_after_commit(pairs):
+    """Enqueue the rebuild of these newly requested (province, day) pairs once the transaction commits."""
+    if pairs:
+        transaction.on_commit(lambda: _enqueue(pairs))
+
+
+# Used alone, and as a CTE of the report insert (reports.services) so that a submission's reports, their
+# revisions and the rollup requests are one statement. `source` yields (province_id, date) pairs.
+REQUEST_UPSERT_SQL = (
+    "INSERT INTO reports_rolluprequest (province_id, date, requested_at) {source} "
+    "ON CONFLICT (province_id, date) DO UPDATE SET requested_at = EXCLUDED.requested_at "
+    "RETURNING province_id, date, (xmax = 0) AS inserted"
+)
 
 
 def _upsert_requests_postgresql(pairs, now):
@@ -77,12 +91,7 @@ def _upsert_requests_postgresql(pairs, now):
     values = ", ".join(["(%s, %s::date, %s)"] * len(pairs))
     params = [value for province_id, day in pairs for value in (province_id, day, now)]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO reports_rolluprequest (province_id, date, requested_at) VALUES {values} "
-            "ON CONFLICT (province_id, date) DO UPDATE SET requested_at = EXCLUDED.requested_at "
-            "RETURNING province_id, date, (xmax = 0)",
-            params,
-        )
+        cursor.execute(REQUEST_UPSERT_SQL.format(source=f"VALUES {values}"), params)
         return sorted((province_id, day) for province_id, day, inserted in cursor.fetchall() if inserted)
 
 

@@ -37,7 +37,7 @@ def test_rollup_is_rebuilt_after_commit(commune_key, django_capture_on_commit_ca
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.daily_report_submit(payload=payload(), client=commune_key[0])
     # The rebuild's job, then (run by it) the renewal of the dashboards' cache generation.
-    assert [c.__qualname__ for c in callbacks] == ["rollup_request_many.<locals>.<lambda>", "invalidate"]
+    assert [c.__qualname__ for c in callbacks] == ["rollup_enqueue_after_commit.<locals>.<lambda>", "invalidate"]
     rollup = ProvinceDayRollup.objects.get(province_id="01", date=days_ago(1))
     assert (rollup.localities_received, rollup.received_online) == (1, 120)
     assert not RollupRequest.objects.exists()
