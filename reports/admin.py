@@ -2,9 +2,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from reports.models import ApiClient, DailyReport, LockException, ReportRevision
+from reports.models import ApiClient, DailyReport, LockException, ReportRevision, RollupAlarm, RollupRequest
 from reports.services import api_client_issue, api_client_revoke
 
 
@@ -104,3 +105,33 @@ class ApiClientAdmin(admin.ModelAdmin):
     def revoke_keys(self, request, queryset):
         revoked = sum(api_client_revoke(client=client, revoked_by=request.user) for client in queryset)
         self.message_user(request, _("%(count)s key(s) revoked.") % {"count": revoked}, messages.SUCCESS)
+
+
+@admin.register(RollupAlarm)
+class RollupAlarmAdmin(admin.ModelAdmin):
+    """Disagreements found by the nightly verification (already repaired); an admin marks them resolved."""
+
+    list_display = ["created_at", "date", "province", "resolved_at"]
+    list_filter = ["resolved_at"]
+    readonly_fields = ["created_at", "date", "province", "differences"]
+    actions = ["mark_resolved"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Mark as resolved"))
+    def mark_resolved(self, request, queryset):
+        queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
+
+
+@admin.register(RollupRequest)
+class RollupRequestAdmin(admin.ModelAdmin):
+    """Rebuilds waiting for the worker (or for the catch-up job, if the broker was down)."""
+
+    list_display = ["province", "date", "requested_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -19,9 +19,9 @@ from reports.charts import chart
 from reports.exports import xlsx_response
 from reports.figures import FIGURE_LABELS, INTEGER_FIELDS, rates
 from reports.models import DailyReport
-from reports.rollup_models import Dimension, ProvinceDayRollup, TaskSnapshot
+from reports.rollup_models import Dimension, NationDayRollup, ProvinceDayRollup, RollupAlarm, TaskSnapshot
 from reports.rollups import communes_by_slot, missing_localities
-from tasks.models import Agency, Assignment, Role, Task
+from tasks.models import Agency, Assignment, DisplayStatus, Role, Task
 from tasks.scoping import scope_for_user
 
 
@@ -94,8 +94,13 @@ def _cached_page(request, name, title, build):
         [request.GET.urlencode()],
         lambda: render_to_string(f"dashboard/_{name}.html", build(), request),
     )
+    alarms = None
+    if scope_for_user(request.user).is_admin:
+        # Not cached: admins must see a new disagreement at once.
+        alarms = RollupAlarm.objects.filter(resolved_at__isnull=True).count()
     # Our own template's output, cached as a string: safe to insert as it is.
-    return render(request, "dashboard/page.html", {"content": mark_safe(content), "title": title})
+    context = {"content": mark_safe(content), "title": title, "alarms": alarms}
+    return render(request, "dashboard/page.html", context)
 
 
 @require_GET
@@ -196,7 +201,15 @@ def _provinces_data(request):
     by = request.GET.get("rank", "green")
     key = (lambda i: i["completeness_share"]) if by == "completeness" else (lambda i: i["green_share"])
     ranked = dashboards.rank(items, key)
-    return {"items": ranked, "day": day, "rank_by": by, "error": error, "section": "provinces"}
+    nation = NationDayRollup.objects.filter(date=day).first()
+    return {
+        "items": ranked,
+        "day": day,
+        "rank_by": by,
+        "error": error,
+        "section": "provinces",
+        "coverage": dashboards.coverage(nation, len(ranked)),
+    }
 
 
 @require_GET
@@ -394,6 +407,29 @@ def agency(request, code):
     )
     rows = [(task, snaps.get(task.code)) for task in led]
     overdue = [(task, s) for task, s in rows if s and s.status == "overdue"]
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(
+            f"plan02-agency-{agency.code}.xlsx",
+            [
+                (
+                    _("Tasks led"),
+                    [_("Code"), _("Task"), _("Phase"), _("Deadline"), _("Status"), _("Assignments"), _("Completed")],
+                    [
+                        (
+                            t.code,
+                            t.title,
+                            t.phase.name,
+                            t.deadline,
+                            DisplayStatus(s.status).label if s and s.status else "",
+                            s.assignments if s else None,
+                            s.green if s else None,
+                        )
+                        for t, s in rows
+                    ],
+                    agency.name,
+                )
+            ],
+        )
     return render(
         request,
         "dashboard/agency.html",

@@ -152,6 +152,7 @@ def test_dashboards_export_xlsx(api):
         "/dashboard/provinces/",
         "/dashboard/provinces/01/",
         "/dashboard/agencies/",
+        "/dashboard/agencies/BCA/",
     ):
         response = api.get(url, {"export": "xlsx", "date": day.isoformat()})
         assert response.status_code == 200, url
@@ -272,3 +273,21 @@ def test_dashboards_are_served_from_the_cache_until_a_rollup_changes(
     after = api.get("/api/v1/dashboard/national/", url).json()
     assert after["totals"]["received_direct"] == first["totals"]["received_direct"] + 5000
     assert after["completeness"]["received"] == first["completeness"]["received"] + 1
+
+
+@pytest.mark.django_db
+def test_admins_see_unresolved_rollup_alarms_on_the_dashboard(client, admin_user, steering):
+    from reports.models import RollupAlarm
+
+    RollupAlarm.objects.create(date=yesterday_local(), province_id="01", differences={"received_online": {}})
+    client.force_login(admin_user)
+    assert 'data-testid="rollup-alarms"' in client.get("/dashboard/").text
+    client.force_login(steering)
+    assert 'data-testid="rollup-alarms"' not in client.get("/dashboard/").text
+    RollupAlarm.objects.update(resolved_at=timezone.now())
+    client.force_login(admin_user)
+    assert 'data-testid="rollup-alarms"' not in client.get("/dashboard/").text
+
+
+def yesterday_local():
+    return timezone.localdate() - datetime.timedelta(days=1)
