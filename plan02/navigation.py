@@ -34,6 +34,9 @@ def nav_items(request, scope):
             url = reverse(name)
         except NoReverseMatch:
             continue
-        active = request.path == url if url == "/" else request.path.startswith(url)
-        items.append({"url": url, "label": label, "active": active})
+        items.append({"url": url, "label": label, "active": False})
+    # The current page is the item with the longest URL that starts the path ("/tasks/mine/", not "/tasks/").
+    matches = [i for i in items if (request.path == i["url"] if i["url"] == "/" else request.path.startswith(i["url"]))]
+    if matches:
+        max(matches, key=lambda i: len(i["url"]))["active"] = True
     return items

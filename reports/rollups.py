@@ -17,6 +17,7 @@ Rows exist for every (province, day) that was built, with zeros when nobody repo
 import datetime
 import logging
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -104,7 +105,9 @@ def _enqueue(pairs):
 
     try:
         for province_id, day in pairs:
-            jobs.rollup_province_day.delay(province_id, day.isoformat())
+            # A short delay lets the reports that arrive meanwhile join this rebuild (their request is still
+            # pending); without a broker the job runs at once.
+            jobs.rollup_province_day.apply_async((province_id, day.isoformat()), countdown=settings.ROLLUP_DELAY)
     except Exception:  # broker down: the RollupRequest rows stay and the catch-up job rebuilds them
         logger.warning("could not enqueue %d rollup(s); the catch-up job will rebuild them", len(pairs), exc_info=True)
 

@@ -65,3 +65,11 @@ def test_province_page_lists_its_communes_paginated(client, steering, django_ass
     assert page.paginator.count == 126
     assert len(page.object_list) == 100
     assert "Phường Ba Đình" in response.text
+
+
+@pytest.mark.django_db
+def test_only_the_most_specific_navigation_item_is_current(client, agency_officer):
+    client.force_login(agency_officer)
+    text = client.get("/tasks/mine/").text
+    assert text.count('aria-current="page"') == 1
+    assert 'href="/tasks/mine/" aria-current="page"' in text
