@@ -352,49 +352,68 @@ def run(args):
         admin_cookies = login(base, "admin", password)
         cookie_header = "; ".join(f"{k}={v}" for k, v in admin_cookies.items())
 
-        # 1. One national day through the batch endpoint, end to end over HTTP.
-        batch = payloads_for(today, all_units, rng)
-        status, body, seconds = post_json(
-            f"{base}/api/v1/reports/daily/batch/",
-            {"reports": batch},
-            {"Cookie": cookie_header, "X-CSRFToken": admin_cookies["csrftoken"], "Referer": base},
-        )
-        created = sum(1 for r in (body or {}).get("results", []) if r.get("status") == "created")
+        # 1. One national day through the batch endpoint, end to end over HTTP; best of 3 (the machine is shared
+        # and noisy), each into an empty day, next to a bare psycopg upsert of the same rows into a copy table.
         import psycopg
 
+        batch = payloads_for(today, all_units, rng)
         columns = ["locality", "date", *INTEGER_FIELDS, "difficulties", "proposals", "support_needed"]
         floor_rows = [[p[c] for c in columns] for p in batch]
-        with psycopg.connect(os.environ["DATABASE_URL"].replace("postgres://", "postgresql://")) as conn:
-            started = time.perf_counter()
-            with conn.cursor() as cur:
-                marks = ", ".join(["%s"] * len(columns))
-                cur.executemany(
-                    f"INSERT INTO bench_floor_reports ({', '.join(columns)}, outage_systems, province_id, receipt, "
-                    f"payload_hash, revision, late, received_at, updated_at) VALUES ({marks}, "
-                    "'[]', '00', '', '', 1, false, now(), now()) ON CONFLICT (locality, date) DO NOTHING",
-                    floor_rows,
-                )
-            conn.commit()
-            floor_seconds = time.perf_counter() - started
-        ok = status == 200 and created == len(batch) and seconds <= 1.5 and seconds <= 10 * floor_seconds
+        marks = ", ".join(["%s"] * len(columns))
+        floor_sql = (
+            f"INSERT INTO bench_floor_reports ({', '.join(columns)}, outage_systems, province_id, receipt, "
+            f"payload_hash, revision, late, received_at, updated_at) VALUES ({marks}, "
+            "'[]', '00', '', '', 1, false, now(), now()) ON CONFLICT (locality, date) DO NOTHING"
+        )
+        runs, floor_runs = [], []
+        for _attempt in range(3):
+            DailyReport.objects.filter(date=today).delete()
+            status, body, seconds = post_json(
+                f"{base}/api/v1/reports/daily/batch/",
+                {"reports": batch},
+                {"Cookie": cookie_header, "X-CSRFToken": admin_cookies["csrftoken"], "Referer": base},
+            )
+            created = sum(1 for r in (body or {}).get("results", []) if r.get("status") == "created")
+            runs.append((seconds, status, created))
+            with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+                conn.execute("TRUNCATE bench_floor_reports")
+                conn.commit()
+                started = time.perf_counter()
+                with conn.cursor() as cur:
+                    cur.executemany(floor_sql, floor_rows)
+                conn.commit()
+                floor_runs.append(time.perf_counter() - started)
+        seconds, status, created = min(runs)
+        floor_seconds = min(floor_runs)
+        ok = all(s == 200 and c == len(batch) for _t, s, c in runs) and seconds <= 1.5 and seconds <= 10 * floor_seconds
         row(
-            f"batch: one national day ({len(batch):,} reports), HTTP end to end",
+            f"batch: one national day ({len(batch):,} reports), HTTP end to end, best of 3",
             seconds,
             floor_seconds,
             "≤ 1.5 s and ≤ 10× floor",
             ok,
             "s",
-            f"HTTP {status}, {created:,} created; floor: bare psycopg upsert",
+            f"HTTP {status}, {created:,} created; runs {', '.join(f'{t:.2f}' for t, _s, _c in runs)} s; "
+            "floor: bare psycopg upsert",
         )
+        drain(RollupRequest)
 
         # 2. Single-report POST under load: 16 clients, each request a new report.
         key_of = {u.code: keys[u.province_id] for u in all_units}
         requests_ours, requests_floor = [], []
+        # As in real life, everyone sends the same day's report: the most recent day first, localities in
+        # random order within a day.
         for day in single_days:
-            for payload in payloads_for(day, all_units, rng):
-                requests_ours.append((f"Token {key_of[payload['locality']]}", payload))
-        rng.shuffle(requests_ours)
-        requests_floor = [("Token -", p) for _h, p in requests_ours]
+            day_requests = [(f"Token {key_of[p['locality']]}", p) for p in payloads_for(day, all_units, rng)]
+            rng.shuffle(day_requests)
+            requests_ours.extend(day_requests)
+        # The floor serves several times our rate: give it enough distinct rows (earlier years) to insert
+        # for the whole run, never an ON CONFLICT that writes nothing.
+        requests_floor = [
+            ("Token -", {**p, "date": f"{int(p['date'][:4]) - shift}{p['date'][4:]}"})
+            for shift in range(1, 7)
+            for _h, p in requests_ours
+        ]
         write_requests(RESULTS / "requests-ours.txt", requests_ours)
         write_requests(RESULTS / "requests-floor.txt", requests_floor)
         ours = wrk(
@@ -446,39 +465,47 @@ def run(args):
         start, end = first_day, today
         from reports.jobs import rollup_range
 
-        mark = timezone.now()
-        started = time.perf_counter()
-        rollup_range.delay(start.isoformat(), end.isoformat())
-        deadline = time.monotonic() + 600
-        while not NationDayRollup.objects.filter(date=end, built_at__gte=mark).exists():
-            if time.monotonic() > deadline:
-                raise RuntimeError("the full rebuild did not finish within 10 minutes")
-            time.sleep(0.05)
-        full_seconds = time.perf_counter() - started
+        full_runs = []
+        for _attempt in range(3):  # best of 3, through the real worker
+            mark = timezone.now()
+            started = time.perf_counter()
+            rollup_range.delay(start.isoformat(), end.isoformat())
+            deadline = time.monotonic() + 600
+            while not NationDayRollup.objects.filter(date=end, built_at__gte=mark).exists():
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the full rebuild did not finish within 10 minutes")
+                time.sleep(0.02)
+            full_runs.append(time.perf_counter() - started)
+        full_seconds = min(full_runs)
         worker_mb = peak_rss_mb(celery.proc.pid)
         sums = ", ".join(f"SUM({f})" for f in INTEGER_FIELDS)
         named_sums = ", ".join(f"SUM({f}) AS {f}" for f in INTEGER_FIELDS)
+        floor_runs = []
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS bench_floor_rollup")
             cursor.execute(
                 f"CREATE TABLE bench_floor_rollup AS SELECT province_id, date, {named_sums}, COUNT(*) AS n "
                 "FROM reports_dailyreport WHERE false GROUP BY province_id, date"
             )
-            started = time.perf_counter()
-            cursor.execute(
-                f"INSERT INTO bench_floor_rollup SELECT province_id, date, {sums}, COUNT(*) "
-                "FROM reports_dailyreport GROUP BY province_id, date"
-            )
-            floor_rollup = time.perf_counter() - started
+            for _attempt in range(3):
+                cursor.execute("TRUNCATE bench_floor_rollup")
+                started = time.perf_counter()
+                cursor.execute(
+                    f"INSERT INTO bench_floor_rollup SELECT province_id, date, {sums}, COUNT(*) "
+                    "FROM reports_dailyreport GROUP BY province_id, date"
+                )
+                floor_runs.append(time.perf_counter() - started)
+        floor_rollup = min(floor_runs)
         days = (end - start).days + 1
         row(
-            f"rollup: full rebuild, {days} days, through the worker",
+            f"rollup: full rebuild, {days} days, through the worker, best of 3",
             full_seconds,
             floor_rollup,
             "≤ 2× floor",
             full_seconds <= 2 * floor_rollup,
             "s",
-            "floor: one INSERT … SELECT … GROUP BY of the same sums",
+            f"runs {', '.join(f'{t:.2f}' for t in full_runs)} s; floor runs "
+            f"{', '.join(f'{t:.2f}' for t in floor_runs)} s: one INSERT … SELECT … GROUP BY of the same sums",
         )
         row(
             "rollup: worker peak memory",
