@@ -5,6 +5,7 @@ DATABASE_URL=postgres://... and REDIS_URL=redis://... switch to the services. A 
 with a message naming the variable (see plan02/env.py).
 """
 
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -94,6 +95,8 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+if not IS_POSTGRES and "DATABASE_URL" not in os.environ:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded SQLite file lives there; a fresh clone has none
 
 # --- auth -------------------------------------------------------------------------------------------------
 LOGIN_URL = "login"
