@@ -139,7 +139,8 @@ class Process:
         self.log.close()
 
 
-def gunicorn(app, port, name):
+def gunicorn(app, port, name, env=None):
+    """plan02 and the floor are served by exactly this command."""
     return Process(
         [
             str(BIN / "gunicorn"),
@@ -156,6 +157,7 @@ def gunicorn(app, port, name):
             "warning",
         ],
         name,
+        env=env,
     )
 
 
@@ -324,24 +326,7 @@ def run(args):
     ours_port, floor_port = free_port(), free_port()
     web = gunicorn("plan02.wsgi", ours_port, "gunicorn-plan02")
     floor_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.floorsite.settings"}
-    floor_web = Process(
-        [
-            str(BIN / "gunicorn"),
-            "bench.floorsite.wsgi",
-            "--bind",
-            f"127.0.0.1:{floor_port}",
-            "--workers",
-            str(GUNICORN_WORKERS),
-            "--worker-class",
-            "sync",
-            "--backlog",
-            "256",
-            "--log-level",
-            "warning",
-        ],
-        "gunicorn-floor",
-        env=floor_env,
-    )
+    floor_web = gunicorn("bench.floorsite.wsgi", floor_port, "gunicorn-floor", env=floor_env)
     celery = worker()
     base, floor_base = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{floor_port}"
     try:

@@ -237,9 +237,6 @@ def _check_report(raw, *, today, start):
     return result
 
 
-# Above this many codes, reading every locality (3,355 short rows) is cheaper than compiling a long IN list.
-
-
 def lookup_localities(codes):
     """{code: (province_id, commune_id or None, slot or None)} for the known codes among `codes`, from the
     process's locality index (localities.services). The slot is the commune's position in its province

@@ -15,6 +15,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tasks.catalogue import cell_text
 from tasks.models import Agency
 from tasks.scoping import scope_for_user
 from tasks.selectors import FieldChange, assignment_list, assignment_state
@@ -59,14 +60,6 @@ class BulkPlan:
         return [r for r in self.rows if r.outcome == "change"]
 
 
-def _text(value):
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
 def _read(upload):
     from openpyxl import load_workbook
 
@@ -82,13 +75,13 @@ def _read(upload):
     workbook.close()
     if not lines:
         raise BulkFileError(_("The file is empty."))
-    header = [_text(h) for h in lines[0]]
+    header = [cell_text(h) for h in lines[0]]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise BulkFileError(_("Missing columns: %(columns)s.") % {"columns": ", ".join(missing)})
     rows = []
     for number, line in enumerate(lines[1:], start=2):
-        if all(v is None or _text(v) == "" for v in line):
+        if all(v is None or cell_text(v) == "" for v in line):
             continue
         rows.append((number, {h: (line[i] if i < len(line) else None) for i, h in enumerate(header) if h}))
     if len(rows) > MAX_ROWS:
@@ -103,11 +96,11 @@ def _date(value):
         return value.date()
     if isinstance(value, datetime.date):
         return value
-    return datetime.date.fromisoformat(_text(value))
+    return datetime.date.fromisoformat(cell_text(value))
 
 
 def _int(value):
-    text = _text(value)
+    text = cell_text(value)
     return int(text) if text.lstrip("-").isdigit() else None
 
 
@@ -137,7 +130,7 @@ def _plan_row(number, raw, assignments, agencies, today):
     version = _int(raw.get("version"))
     if version is None:
         errors.append(_("version: a whole number is required; keep the exported value."))
-    status = _text(raw.get("status"))
+    status = cell_text(raw.get("status"))
     progress = _int(raw.get("progress"))
     if progress is None:
         errors.append(_("progress: a whole number from 0 to 100 is required."))
@@ -146,7 +139,7 @@ def _plan_row(number, raw, assignments, agencies, today):
     except ValueError:
         errors.append(_("completed_on: not a date (YYYY-MM-DD)."))
         completed_on = None
-    blocked_code = _text(raw.get("blocked_by")).upper()
+    blocked_code = cell_text(raw.get("blocked_by")).upper()
     blocked_by = agencies.get(blocked_code) if blocked_code else None
     if blocked_code and blocked_by is None:
         errors.append(_("blocked_by: unknown agency code “%(code)s”.") % {"code": blocked_code})
@@ -155,9 +148,9 @@ def _plan_row(number, raw, assignments, agencies, today):
         "progress": progress,
         "completed_on": completed_on,
         "blocked_by": blocked_by,
-        "blocked_reason": _text(raw.get("blocked_reason")),
-        "note": _text(raw.get("note")),
-        "evidence_url": _text(raw.get("evidence_url")),
+        "blocked_reason": cell_text(raw.get("blocked_reason")),
+        "note": cell_text(raw.get("note")),
+        "evidence_url": cell_text(raw.get("evidence_url")),
     }
     if errors:
         return BulkRow(number, "invalid", assignment, errors=errors, file_version=version)

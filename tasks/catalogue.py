@@ -161,7 +161,9 @@ def _read_xlsx(data):
     return list(lines[0]), [(n, list(line)) for n, line in enumerate(lines[1:], start=2)]
 
 
-def _text(value):
+def cell_text(value):
+    """A spreadsheet cell as trimmed text (whole floats from XLSX without their ".0"); shared with the bulk
+    update of assignments (tasks.bulk)."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -174,7 +176,7 @@ def _date(value):
         return value.date()
     if isinstance(value, datetime.date):
         return value
-    return datetime.date.fromisoformat(_text(value))
+    return datetime.date.fromisoformat(cell_text(value))
 
 
 def plan_import(path_or_file, *, filename=None):
@@ -205,7 +207,7 @@ def plan_import(path_or_file, *, filename=None):
         def err(column, message, errors=errors, number=number):
             errors.append(RowError(number, column, message))
 
-        values = {c: _text(raw.get(c)) for c in COLUMNS}
+        values = {c: cell_text(raw.get(c)) for c in COLUMNS}
         for column in REQUIRED:
             if not values[column]:
                 err(column, "is required")
