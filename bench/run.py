@@ -280,11 +280,12 @@ def run(args):
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
+    from dashboards.models import NationDayRollup
+    from dashboards.rollups import rollup_rebuild, rollup_rebuild_range
     from localities.models import Commune, Province
     from reports.demo import units
     from reports.figures import INTEGER_FIELDS
-    from reports.models import DailyReport, NationDayRollup, RollupRequest
-    from reports.rollups import rollup_rebuild, rollup_rebuild_range
+    from reports.models import DailyReport, RollupRequest
     from reports.services import api_client_issue
     from tasks.demo import demo_users_ensure
 
@@ -448,7 +449,7 @@ def run(args):
         # the worker finish the rebuilds the load test queued, so the measure is the rebuild alone.
         drain(RollupRequest)
         start, end = first_day, today
-        from reports.jobs import rollup_range
+        from dashboards.jobs import rollup_range
 
         full_runs = []
         for _attempt in range(3):  # best of 3, through the real worker
@@ -647,7 +648,7 @@ def dashboard_total(base, day, cookie):
 def query_counts(CaptureQueriesContext, connection, Client, day):
     from django.contrib.auth import get_user_model
 
-    from reports import cache as dashboard_cache
+    from dashboards import cache as dashboard_cache
 
     client = Client()
     client.force_login(get_user_model().objects.get(username="steering"))

@@ -3,6 +3,9 @@
 Codes are the General Statistics Office's, kept as zero-padded strings: 2 digits for a province ("01"),
 5 digits for a commune ("00004"). The lengths never overlap, so a report's `locality` code names exactly one
 unit, and the code is the primary key: reports and assignments carry it without a lookup.
+
+This is the lowest app: it imports none of the others. Querysets that take a caller's scope read it as a
+plain value (its `reads_all`, `province_id`, `commune_id`), so they need not import the tasks app's roles.
 """
 
 from django.db import models
@@ -11,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 PROVINCE_CODE_LENGTH = 2
 COMMUNE_CODE_LENGTH = 5
 # Each commune has a stable slot within its province; rollups record which communes reported as a bitmap of
-# slots (reports.rollups), in words of BITS_PER_WORD bits (62: the sums stay clear of signed 64-bit overflow).
+# slots (dashboards.rollups), in words of BITS_PER_WORD bits (62: the sums stay clear of signed 64-bit overflow).
 BITS_PER_WORD = 62
 SLOT_WORDS = 4
 MAX_SLOTS = BITS_PER_WORD * SLOT_WORDS
@@ -25,6 +28,31 @@ class DivisionType(models.TextChoices):
     SPECIAL_ZONE = "đặc khu", _("special zone")
 
 
+class ProvinceQuerySet(models.QuerySet):
+    def followed_by(self, scope) -> "ProvinceQuerySet":
+        """The provinces whose communes' figures and lists a scope (tasks.roles.Scope) follows: every one for
+        read-all roles, its own for a province officer, none otherwise. Reference data (names, codes) is
+        open to everyone; this is for the pages that show a province's detail."""
+        if scope.reads_all:
+            return self
+        if scope.province_id:
+            return self.filter(code=scope.province_id)
+        return self.none()
+
+
+class CommuneQuerySet(models.QuerySet):
+    def followed_by(self, scope) -> "CommuneQuerySet":
+        """The communes whose history a scope follows: every one for read-all roles, a province officer's
+        communes, a clerk's own commune."""
+        if scope.reads_all:
+            return self
+        if scope.province_id:
+            return self.filter(province_id=scope.province_id)
+        if scope.commune_id:
+            return self.filter(code=scope.commune_id)
+        return self.none()
+
+
 class Province(models.Model):
     """One of the 34 provincial-level units."""
 
@@ -34,6 +62,8 @@ class Province(models.Model):
     division_type = models.CharField(_("division type"), max_length=30, choices=DivisionType.choices)
     phone_code = models.CharField(_("phone code"), max_length=5, blank=True)
     data_version = models.CharField(_("data version"), max_length=50)
+
+    objects = ProvinceQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
@@ -57,6 +87,8 @@ class Commune(models.Model):
     # Position within the province, assigned once by the loader and never reused (see BITS_PER_WORD).
     slot = models.PositiveSmallIntegerField(_("slot"))
     data_version = models.CharField(_("data version"), max_length=50)
+
+    objects = CommuneQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]

@@ -19,11 +19,11 @@ app.autodiscover_tasks(related_name="jobs")
 # The one place where periodic work is scheduled (times are Asia/Ho_Chi_Minh, CELERY_TIMEZONE).
 app.conf.beat_schedule = {
     # Rollups whose job was lost (broker down when the report was accepted).
-    "rollup-catch-up": {"task": "reports.jobs.rollup_catch_up", "schedule": crontab(minute="*/5")},
+    "rollup-catch-up": {"task": "dashboards.jobs.rollup_catch_up", "schedule": crontab(minute="*/5")},
     # Rows for days nobody has reported yet; yesterday's final state just after the 08:00 due time.
-    "rollup-recent": {"task": "reports.jobs.rollup_recent", "schedule": crontab(minute=5)},
+    "rollup-recent": {"task": "dashboards.jobs.rollup_recent", "schedule": crontab(minute=5)},
     # Nightly: rebuild the last week, compare with what is stored, alarm on any disagreement.
-    "rollup-verify": {"task": "reports.jobs.rollup_verify_window", "schedule": crontab(minute=30, hour=2)},
+    "rollup-verify": {"task": "dashboards.jobs.rollup_verify_window", "schedule": crontab(minute=30, hour=2)},
     # Task snapshots of today for the phase-deadline dashboards (also enqueued after each task update).
-    "task-snapshot": {"task": "reports.jobs.task_snapshot", "schedule": crontab(minute=15)},
+    "task-snapshot": {"task": "dashboards.jobs.task_snapshot", "schedule": crontab(minute=15)},
 }

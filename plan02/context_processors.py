@@ -1,6 +1,8 @@
 from functools import cache
 
 from plan02.navigation import nav_items
+from tasks.models import Task
+from tasks.roles import Role
 from tasks.scoping import scope_for_user
 
 
@@ -12,11 +14,7 @@ def portal(request):
     @cache
     def demo_catalogue():
         # Evaluated only by templates that list tasks, once per request.
-        from tasks.models import Task
-
         return Task.objects.filter(is_official=False).exists()
-
-    from tasks.models import Role
 
     role_label = Role(scope.role).label if scope.role else ""
     return {

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "localities",
     "tasks",
     "reports",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

@@ -9,7 +9,7 @@ api_v1 = [
     path("", include("localities.api_urls")),
     path("", include("tasks.api_urls")),
     path("", include("reports.api_urls")),
-    path("dashboard/", include("reports.dashboard_api_urls")),
+    path("dashboard/", include("dashboards.api_urls")),
 ]
 
 urlpatterns = [
@@ -21,7 +21,7 @@ urlpatterns = [
     path("localities/", include("localities.urls")),
     path("tasks/", include("tasks.urls")),
     path("reports/", include("reports.urls")),
-    path("dashboard/", include("reports.dashboard_urls")),
+    path("dashboard/", include("dashboards.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -2,10 +2,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from reports.models import ApiClient, DailyReport, LockException, ReportRevision, RollupAlarm, RollupRequest
+from reports.models import ApiClient, DailyReport, LockException, ReportRevision, RollupRequest
 from reports.services import api_client_issue, api_client_revoke
 
 
@@ -107,26 +106,9 @@ class ApiClientAdmin(admin.ModelAdmin):
         self.message_user(request, _("%(count)s key(s) revoked.") % {"count": revoked}, messages.SUCCESS)
 
 
-@admin.register(RollupAlarm)
-class RollupAlarmAdmin(admin.ModelAdmin):
-    """Disagreements found by the nightly verification (already repaired); an admin marks them resolved."""
-
-    list_display = ["created_at", "date", "province", "resolved_at"]
-    list_filter = ["resolved_at"]
-    readonly_fields = ["created_at", "date", "province", "differences"]
-    actions = ["mark_resolved"]
-
-    def has_add_permission(self, request):
-        return False
-
-    @admin.action(description=_("Mark as resolved"))
-    def mark_resolved(self, request, queryset):
-        queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
-
-
 @admin.register(RollupRequest)
 class RollupRequestAdmin(admin.ModelAdmin):
-    """Rebuilds waiting for the worker (or for the catch-up job, if the broker was down)."""
+    """The outbox: rebuilds waiting for the worker (or for the catch-up job, if the broker was down)."""
 
     list_display = ["province", "date", "requested_at"]
 

@@ -1,6 +1,5 @@
 """The daily-report API of DESIGN.md §5. Views parse, call one service or selector, and shape the answer."""
 
-import datetime
 from collections import Counter
 
 from django.conf import settings
@@ -15,11 +14,13 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from plan02.dates import DATE_MESSAGE, INVALID_DATE, parse_date_or_none
 from reports import openapi as doc
 from reports import services, validation
+from reports.completeness import report_completeness
 from reports.filters import DailyReportFilterSet
 from reports.models import ApiClient
-from reports.selectors import report_completeness, report_detail_queryset, reports_visible
+from reports.selectors import report_detail_queryset, reports_visible
 from reports.serializers import DailyReportDetailSerializer, DailyReportSerializer
 from reports.throttling import ApiKeyRateThrottle
 from tasks.scoping import scope_for_request
@@ -173,13 +174,6 @@ DETAIL_PARAMETERS = [
 ]
 
 
-def _day_or_none(value):
-    try:
-        return datetime.date.fromisoformat(value) if len(value) == 10 else None
-    except ValueError:
-        return None
-
-
 class DailyReportDetailView(ReportApiMixin, APIView):
     @extend_schema(
         summary="One daily report, its derived rates and its revisions",
@@ -193,7 +187,7 @@ class DailyReportDetailView(ReportApiMixin, APIView):
         },
     )
     def get(self, request, locality, date):
-        day = _day_or_none(date)
+        day = parse_date_or_none(date)
         if day is None:
             return Response({"code": "not_found", "detail": _("No such report.")}, status=404)
         report = get_object_or_404(report_detail_queryset(scope_for_request(request)), locality=locality, date=day)
@@ -298,15 +292,11 @@ class CompletenessView(ReportApiMixin, APIView):
     )
     def get(self, request):
         raw = request.query_params.get("date")
-        day = timezone.localdate() if not raw else _day_or_none(raw)
+        day = timezone.localdate() if not raw else parse_date_or_none(raw)
         if day is None:
-            message = _("Must be a date written YYYY-MM-DD.")
+            message = str(DATE_MESSAGE)
             return Response(
-                {
-                    "code": "invalid",
-                    "detail": message,
-                    "errors": {"date": [validation.error(validation.INVALID_DATE, message)]},
-                },
+                {"code": "invalid", "detail": message, "errors": {"date": [validation.error(INVALID_DATE, message)]}},
                 status=400,
             )
         body = report_completeness(

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class ReportsConfig(AppConfig):
     name = "reports"
-    verbose_name = _("Daily reports and dashboards")
+    verbose_name = _("Daily reports")
 
     def ready(self):
         from reports import schema  # noqa: F401 - registers the OpenAPI extensions

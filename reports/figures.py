@@ -1,6 +1,9 @@
 """The figures of one daily report (DESIGN.md §5), in one place: models, validation, rollups, exports and
 the OpenAPI schema are all built from these lists."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 
 # (field name, label) — integers >= 0, each for that day; pending_* are the stock at the end of the day.
@@ -55,18 +58,39 @@ TEXT_FIELDS = ["difficulties", "proposals"]
 ALL_FIELDS = ["locality", "date", *INTEGER_FIELDS, "outage_systems", *TEXT_FIELDS, "support_needed"]
 
 
-def rates(values):
-    """Derived rates of a report or a rollup (a mapping with the integer figures); None on a zero denominator."""
-    received_total = values["received_online"] + values["received_direct"] + values["received_postal"]
-    resolved_total = values["resolved_early"] + values["resolved_on_time"] + values["resolved_late"]
+RECEIVED = ("received_online", "received_direct", "received_postal")
+RESOLVED = ("resolved_early", "resolved_on_time", "resolved_late")
+RATE_NAMES = ("online", "fully_online", "on_time")
 
-    def ratio(numerator, denominator):
-        return None if not denominator else numerator / denominator
 
+def received_total(values: Mapping[str, int]) -> int:
+    """Dossiers received: online + at the desk + by post (DESIGN.md §5)."""
+    return sum(values[name] for name in RECEIVED)
+
+
+def resolved_total(values: Mapping[str, int]) -> int:
+    """Dossiers resolved: early + on time + late."""
+    return sum(values[name] for name in RESOLVED)
+
+
+def ratio(numerator: int | float, denominator: int | float) -> float | None:
+    return None if not denominator else numerator / denominator
+
+
+def rates(values: Mapping[str, int]) -> dict[str, Any]:
+    """Totals and rates of a report or a rollup (a mapping with the integer figures); a rate is None on a
+    zero denominator."""
+    received, resolved = received_total(values), resolved_total(values)
     return {
-        "received_total": received_total,
-        "resolved_total": resolved_total,
-        "online": ratio(values["received_online"], received_total),
-        "fully_online": ratio(values["received_fully_online"], received_total),
-        "on_time": ratio(values["resolved_early"] + values["resolved_on_time"], resolved_total),
+        "received_total": received,
+        "resolved_total": resolved,
+        "online": ratio(values["received_online"], received),
+        "fully_online": ratio(values["received_fully_online"], received),
+        "on_time": ratio(values["resolved_early"] + values["resolved_on_time"], resolved),
     }
+
+
+def rate_block(values: Mapping[str, int]) -> dict[str, float | None]:
+    """The three rates of the dashboards' JSON (`online`, `fully_online`, `on_time`)."""
+    derived = rates(values)
+    return {name: derived[name] for name in RATE_NAMES}

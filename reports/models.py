@@ -1,5 +1,5 @@
-"""Daily reports of communes and provinces, their revisions, lock exceptions and the API clients that send
-them."""
+"""Daily reports of communes and provinces, their revisions, lock exceptions, the API clients that send
+them, and the outbox of (province, day) pairs whose rollups must be rebuilt."""
 
 from django.conf import settings
 from django.db import models
@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from reports import figures
 from reports.figures import INTEGER_FIELDS
+from tasks.roles import Role, Scope
 
 
 class ReportFigures(models.Model):
@@ -103,6 +104,31 @@ class ApiClient(models.Model):
     def locality_code(self):
         return self.commune_id or self.province_id
 
+    def as_scope(self) -> Scope:
+        """A key acts for its commune, or for its province and the province's communes; it reads what they
+        read and changes no assignment (tasks.scoping.scope_for_request asks for this)."""
+        if self.commune_id:
+            return Scope(
+                role=Role.COMMUNE_CLERK,
+                commune_id=self.commune_id,
+                commune_province_id=self.commune.province_id,
+                client_id=self.pk,
+            )
+        return Scope(role=Role.PROVINCE_OFFICER, province_id=self.province_id, client_id=self.pk)
+
+
+class DailyReportQuerySet(models.QuerySet):
+    def visible_to(self, scope: Scope) -> "DailyReportQuerySet":
+        """All for read-all roles; a province officer (or key) its province's and its communes'; a commune its
+        own. Agencies follow tasks, not localities' daily figures: nothing."""
+        if scope.reads_all:
+            return self
+        if scope.is_province:
+            return self.filter(province_id=scope.province_id)
+        if scope.is_commune:
+            return self.filter(commune_id=scope.commune_id)
+        return self.none()
+
 
 class DailyReport(ReportFigures):
     """The figures of one locality (a commune or a province itself) for one day: the current revision.
@@ -157,6 +183,8 @@ class DailyReport(ReportFigures):
         verbose_name=_("API client"),
     )
 
+    objects = DailyReportQuerySet.as_manager()
+
     class Meta:
         ordering = ["-date", "locality"]
         verbose_name = _("daily report")
@@ -186,20 +214,22 @@ class DailyReport(ReportFigures):
     @property
     def derived(self):
         """received_total, resolved_total and the three rates of §5 (None on a zero denominator)."""
-        return figures.rates({name: getattr(self, name) for name in INTEGER_FIELDS})
+        return figures.rates(self.figures())
+
+    def figures(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in INTEGER_FIELDS}
 
     @property
     def received_total(self):
-        return self.received_online + self.received_direct + self.received_postal
+        return figures.received_total(self.figures())
 
     @property
     def resolved_total(self):
-        return self.resolved_early + self.resolved_on_time + self.resolved_late
+        return figures.resolved_total(self.figures())
 
     @property
     def rates(self):
-        derived = self.derived
-        return {name: derived[name] for name in ("online", "fully_online", "on_time")}
+        return figures.rate_block(self.figures())
 
 
 class ReportRevision(models.Model):
@@ -261,10 +291,24 @@ class LockException(models.Model):
         return f"{self.locality} {self.date}"
 
 
-from reports.rollup_models import (  # noqa: E402,F401
-    NationDayRollup,
-    ProvinceDayRollup,
-    RollupAlarm,
-    RollupRequest,
-    TaskSnapshot,
-)
+class RollupRequest(models.Model):
+    """The outbox of intake: a (province, day) whose rollup must be rebuilt, written in the same transaction
+    as the report that changed it (reports.outbox) and deleted by the rebuild (dashboards.rollups). If the
+    broker is down when the job is enqueued, the row stays and the catch-up job rebuilds it later, so no
+    accepted report is left out of the dashboards. `requested_at` is the first request still pending: a
+    request that has waited longer than the catch-up's bound is picked up whatever keeps arriving."""
+
+    province = models.ForeignKey("localities.Province", on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    requested_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["requested_at"]
+        verbose_name = _("pending rollup")
+        verbose_name_plural = _("pending rollups")
+        constraints = [
+            models.UniqueConstraint(fields=["province", "date"], name="rollup_request_province_date_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.province_id} {self.date}"

@@ -1,8 +1,8 @@
 """Writes of daily reports, lock exceptions and API clients (DESIGN.md §5).
 
 Each service runs in one transaction, writes its own history (ReportRevision for every accepted version,
-the first included) and asks for the rollup of the (province, day) it touched with
-`rollup_request_many`, which enqueues the rebuild after commit; a down broker never loses a report.
+the first included) and records the (province, day) it touched in the outbox (reports.outbox), whose new
+requests are announced after commit for the dashboards to rebuild; a down broker never loses a report.
 
 The single POST is a batch of one: both go through `daily_report_submit_batch`, whose cost is a fixed
 number of statements whatever the batch size (one locality lookup, at most one lock-exception lookup,
@@ -10,7 +10,6 @@ one INSERT … ON CONFLICT DO NOTHING RETURNING, at most one read of the rows th
 INSERT of the revisions, one upsert of the rollup requests).
 """
 
-import datetime
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -22,13 +21,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from localities.models import locality_kind
+from plan02.dates import DATE_MESSAGE, INVALID_DATE, parse_date_or_none
 from reports import validation
 from reports.auth import hash_key
-from reports.figures import INTEGER_FIELDS, TEXT_FIELDS
+from reports.completeness import due_at, is_late, lock_date
+from reports.figures import INTEGER_FIELDS, TEXT_FIELDS, received_total, resolved_total
 from reports.models import ApiClient, DailyReport, LockException, ReportRevision
-from reports.rollups import REQUEST_UPSERT_SQL, rollup_enqueue_after_commit, rollup_request_many
-from tasks.models import Role
-from tasks.scoping import may_act_for_locality, scope_for_client, scope_for_user
+from reports.outbox import REQUEST_UPSERT_SQL, announce_after_commit, request_rollups
+from tasks.roles import Role, Scope
+from tasks.scoping import scope_for_user
 
 # Outcomes of one submitted report (the batch's per-item `status`) and of a correction.
 CREATED = "created"
@@ -69,47 +70,29 @@ class Outcome:
 # --- rules ------------------------------------------------------------------------------------------------
 
 
-def scope_of(*, client=None, user=None):
+def scope_of(*, client=None, user=None) -> Scope:
     if client is not None:
-        return scope_for_client(client)
+        return client.as_scope()
     if user is not None:
         return scope_for_user(user)
     raise ValueError("a report is sent by an API client or by a user")
 
 
-def may_submit(scope, *, province_id, commune_id=None):
+def may_submit(scope: Scope, *, province_id: str, commune_id: str | None = None) -> bool:
     """May the scope submit or correct this locality's report? A province (officer or key) for itself and its
     communes, a commune for itself; and the national admin for any locality (DESIGN.md §3 gives the admin
     the whole country and, unlike steering and inspectors, does not make it read-only), which is also what
     lets one request carry a national day. Steering, inspectors and agencies submit nothing."""
     if scope.is_admin and not scope.is_api_client:
         return True
-    return may_act_for_locality(scope, province_id=province_id, commune_id=commune_id)
+    return scope.may_act_for_locality(province_id=province_id, commune_id=commune_id)
 
 
-def may_grant_exceptions(scope, *, province_id):
+def may_grant_exceptions(scope: Scope, *, province_id: str) -> bool:
     """Lock exceptions are granted by a province officer for its province and communes, or the admin."""
     if scope.is_api_client:
         return False
     return scope.is_admin or (scope.role == Role.PROVINCE_OFFICER and scope.province_id == province_id)
-
-
-def due_at(day):
-    """A report for `day` is on time until REPORT_DUE_HOUR (local time) of the next day."""
-    return datetime.datetime.combine(
-        day + datetime.timedelta(days=1),
-        datetime.time(settings.REPORT_DUE_HOUR),
-        tzinfo=timezone.get_default_timezone(),
-    )
-
-
-def is_late(day, received_at):
-    return received_at > due_at(day)
-
-
-def lock_date(today):
-    """Reports for days before this date are locked (older than REPORT_LOCK_DAYS)."""
-    return today - datetime.timedelta(days=settings.REPORT_LOCK_DAYS)
 
 
 def _lock_exceptions(keys):
@@ -137,9 +120,7 @@ def _warnings(data, *, late, day, exception_used):
                 "lock_exception", _("Accepted past the lock window under an exception granted by the province.")
             )
         )
-    received = data["received_online"] + data["received_direct"] + data["received_postal"]
-    resolved = data["resolved_early"] + data["resolved_on_time"] + data["resolved_late"]
-    if not received and not resolved:
+    if not received_total(data) and not resolved_total(data):
         warnings.append(
             validation.error("no_dossiers", _("No dossier was received or resolved that day: is that right?"))
         )
@@ -285,8 +266,8 @@ UNION ALL SELECT NULL, province_id, date, inserted FROM req
                 inserted[(code, str(day))] = pk
             elif request_is_new:
                 new_requests.append((code, day))
-    # The same rule as rollup_request_many: only a new request gets a job; a pending one already has it.
-    rollup_enqueue_after_commit(sorted(new_requests))
+    # The same rule as reports.outbox.request_rollups: only a new request gets a job; a pending one has it.
+    announce_after_commit(new_requests)
     return inserted
 
 
@@ -378,7 +359,7 @@ def daily_report_submit_batch(*, payloads, client=None, user=None):
         for key in inserted:
             stored[key] = {**rows[key], "revision": 1}
         if inserted and connection.vendor != "postgresql":  # PostgreSQL: requested in the insert statement
-            rollup_request_many({(rows[key]["province_id"], validated[first_of[key]].day) for key in inserted})
+            request_rollups({(rows[key]["province_id"], validated[first_of[key]].day) for key in inserted})
 
     for index, item, key, digest in accepted:
         current = stored.get(key)
@@ -433,7 +414,7 @@ def daily_report_correct(*, locality, date, payload, reason, client=None, user=N
     """Replace a stored report's content, with a reason. Returns an Outcome: corrected (new receipt),
     unchanged (same content, nothing written), invalid, forbidden, not_found or locked."""
     scope = scope_of(client=client, user=user)
-    day = date if isinstance(date, datetime.date) else _parse_day(date)
+    day = parse_date_or_none(date)
     found = validation.lookup_localities([locality]) if isinstance(locality, str) else {}
     if day is None or locality not in found:
         return Outcome(NOT_FOUND, locality=str(locality), date=str(date))
@@ -495,7 +476,7 @@ def daily_report_correct(*, locality, date, payload, reason, client=None, user=N
             author=user,
             client=client,
         )
-        rollup_request_many([(report.province_id, day)])
+        request_rollups([(report.province_id, day)])
     return Outcome(
         CORRECTED,
         **base,
@@ -505,13 +486,6 @@ def daily_report_correct(*, locality, date, payload, reason, client=None, user=N
         previous_receipt=previous,
         warnings=_warnings(item.data, late=False, day=day, exception_used=exception_used),
     )
-
-
-def _parse_day(value):
-    try:
-        return datetime.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
-    except ValueError:
-        return None
 
 
 # --- lock exceptions --------------------------------------------------------------------------------------
@@ -527,9 +501,9 @@ def lock_exception_grant(*, locality, date, user, reason=""):
     province_id, _commune_id, _slot = found[locality]
     if not may_grant_exceptions(scope, province_id=province_id):
         raise PermissionDenied(_("You may not grant exceptions for this locality."))
-    day = date if isinstance(date, datetime.date) else _parse_day(date)
+    day = parse_date_or_none(date)
     if day is None:
-        raise ValidationError(_("Must be a date written YYYY-MM-DD."), code=validation.INVALID_DATE)
+        raise ValidationError(DATE_MESSAGE, code=INVALID_DATE)
     if day < validation.first_date() or day > timezone.localdate():
         raise ValidationError(_("No report can exist for this date."), code=validation.DATE_IN_FUTURE)
     with transaction.atomic():

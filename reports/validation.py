@@ -25,6 +25,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from localities.services import locality_index
+from plan02.dates import DATE_MESSAGE, INVALID_DATE, parse_date, parse_date_or_none
 from reports.figures import (
     INTEGER_FIELDS,
     INTEGER_MAX,
@@ -42,7 +44,6 @@ WRONG_TYPE = "wrong_type"
 NEGATIVE = "negative"
 TOO_LARGE = "too_large"
 UNKNOWN_FIELD = "unknown_field"
-INVALID_DATE = "invalid_date"
 DATE_TOO_EARLY = "date_too_early"
 DATE_IN_FUTURE = "date_in_future"
 UNKNOWN_VALUE = "unknown_value"
@@ -77,12 +78,11 @@ NON_FIELD = "non_field_errors"
 FIELDS = frozenset(["locality", "date", *INTEGER_FIELDS, "outage_systems", *TEXT_FIELDS, "support_needed"])
 _INTEGER_LIMITS = {name: OUTAGE_MINUTES_MAX if name == "outage_minutes" else INTEGER_MAX for name in INTEGER_FIELDS}
 _OUTAGE_CODES = frozenset(OUTAGE_SYSTEM_CODES)
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MISSING = object()
 
 
 def first_date():
-    return datetime.date.fromisoformat(settings.REPORTS_FIRST_DATE)
+    return parse_date(settings.REPORTS_FIRST_DATE)
 
 
 def error(code, message):
@@ -142,13 +142,11 @@ def _check_report(raw, *, today, start):
     day = raw.get("date", _MISSING)
     if day is _MISSING or day is None or day == "":
         result.add("date", REQUIRED, _("Required."))
-    elif not isinstance(day, str) or not _DATE_RE.fullmatch(day):
-        result.add("date", INVALID_DATE, _("Must be a date written YYYY-MM-DD."))
     else:
-        try:
-            parsed = datetime.date.fromisoformat(day)
-        except ValueError:
-            result.add("date", INVALID_DATE, _("Must be a date written YYYY-MM-DD."))
+        # Text only: a date object cannot come from JSON, and the form and uploads send text (payload_from_text).
+        parsed = parse_date_or_none(day) if isinstance(day, str) and day == day.strip() else None
+        if parsed is None:
+            result.add("date", INVALID_DATE, str(DATE_MESSAGE))
         else:
             if parsed < start:
                 result.add("date", DATE_TOO_EARLY, _("Must not be before %(first)s.") % {"first": start.isoformat()})
@@ -241,8 +239,6 @@ def lookup_localities(codes):
     """{code: (province_id, commune_id or None, slot or None)} for the known codes among `codes`, from the
     process's locality index (localities.services). The slot is the commune's position in its province
     (reports.rollups records who reported by it)."""
-    from localities.services import locality_index
-
     index = locality_index()
     if any(code not in index for code in codes):
         index = locality_index(refresh=True)  # a unit loaded since, or really unknown

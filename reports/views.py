@@ -1,14 +1,13 @@
 """Browser pages of daily reports. Views parse, call one service or selector, and render; scoping comes from
-reports.selectors and the services."""
+the querysets (DailyReport.objects.visible_to) through reports.selectors, and from the services."""
 
-import csv
 import datetime
 from collections import Counter
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +16,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from localities.models import Commune, Province
+from plan02.dates import parse_date_or_none
+from plan02.exports import csv_response
 from reports import services, uploads
+from reports.completeness import Completeness, lock_date
 from reports.figures import ALL_FIELDS, INTEGER_FIELDS, OUTAGE_SYSTEMS
 from reports.filters import DailyReportFilterSet
 from reports.forms import ApiKeyForm, DailyReportForm, LockExceptionForm, UploadForm
@@ -32,10 +34,7 @@ def _scope(request):
 
 
 def _day_param(value, default):
-    try:
-        return datetime.date.fromisoformat(value) if value else default
-    except ValueError:
-        return default
+    return (parse_date_or_none(value) if value else None) or default
 
 
 def _may_submit_somewhere(scope):
@@ -77,14 +76,7 @@ EXPORT_COLUMNS = [
 ]
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def _export_rows(queryset):
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(EXPORT_COLUMNS)
     model_fields = [name for name in ALL_FIELDS if name != "date"]
     export = queryset.select_related(None).only(*model_fields, "date", "receipt", "revision", "late", "received_at")
     for report in export.iterator(chunk_size=2000):
@@ -92,18 +84,16 @@ def _export_rows(queryset):
         values = [getattr(report, name) for name in ALL_FIELDS]
         values[ALL_FIELDS.index("outage_systems")] = ";".join(report.outage_systems)
         rate = [derived[k] for k in ("online", "fully_online", "on_time")]
-        yield writer.writerow(
-            [
-                *values,
-                derived["received_total"],
-                derived["resolved_total"],
-                *("" if r is None else f"{r:.4f}" for r in rate),
-                report.receipt,
-                report.revision,
-                "true" if report.late else "false",
-                timezone.localtime(report.received_at).isoformat(),
-            ]
-        )
+        yield [
+            *values,
+            derived["received_total"],
+            derived["resolved_total"],
+            *("" if r is None else f"{r:.4f}" for r in rate),
+            report.receipt,
+            report.revision,
+            "true" if report.late else "false",
+            timezone.localtime(report.received_at).isoformat(),
+        ]
 
 
 def _report_list(request, *, template, mine):
@@ -111,9 +101,7 @@ def _report_list(request, *, template, mine):
     queryset = reports_visible(scope).select_related("province", "commune")
     filterset = DailyReportFilterSet(request.GET, queryset=queryset)
     if request.GET.get("format") == "csv":
-        response = StreamingHttpResponse(_export_rows(filterset.qs), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="daily-reports.csv"'
-        return response
+        return csv_response("daily-reports.csv", EXPORT_COLUMNS, _export_rows(filterset.qs), streaming=True)
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
     export_query = request.GET.copy()
     export_query.pop("page", None)
@@ -338,8 +326,11 @@ def province_page(request):
     today = timezone.localdate()
     day = _day_param(request.GET.get("date"), today - datetime.timedelta(days=1))
     rows = province_day_status(scope=scope, province_id=province_id, day=day)
-    received = sum(1 for row in rows if row["report"])
-    late = sum(1 for row in rows if row["report"] and row["report"].late)
+    completeness = Completeness(
+        expected=len(rows),
+        received=sum(1 for row in rows if row["report"]),
+        late=sum(1 for row in rows if row["report"] and row["report"].late),
+    )
     return render(
         request,
         "reports/province.html",
@@ -347,8 +338,8 @@ def province_page(request):
             "province": Province.objects.get(code=province_id),
             "day": day,
             "rows": rows,
-            "counts": {"expected": len(rows), "received": received, "late": late, "missing": len(rows) - received},
-            "locked": day < services.lock_date(today),
+            "counts": completeness.as_dict(),
+            "locked": day < lock_date(today),
             "exception_form": LockExceptionForm(),
         },
     )

@@ -7,7 +7,6 @@ apply writes exactly what the user reviewed; the service re-checks versions and 
 """
 
 import dataclasses
-import datetime
 import io
 
 from django.core import signing
@@ -15,6 +14,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from plan02.dates import DateError, parse_date
 from tasks.catalogue import cell_text
 from tasks.models import Agency
 from tasks.scoping import scope_for_user
@@ -90,13 +90,7 @@ def _read(upload):
 
 
 def _date(value):
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    return datetime.date.fromisoformat(cell_text(value))
+    return None if value in (None, "") else parse_date(value if not isinstance(value, str) else cell_text(value))
 
 
 def _int(value):
@@ -136,8 +130,8 @@ def _plan_row(number, raw, assignments, agencies, today):
         errors.append(_("progress: a whole number from 0 to 100 is required."))
     try:
         completed_on = _date(raw.get("completed_on"))
-    except ValueError:
-        errors.append(_("completed_on: not a date (YYYY-MM-DD)."))
+    except DateError as exc:
+        errors.append(f"completed_on: {exc}")
         completed_on = None
     blocked_code = cell_text(raw.get("blocked_by")).upper()
     blocked_by = agencies.get(blocked_code) if blocked_code else None
@@ -214,7 +208,7 @@ def unsign_plan(token, *, actor):
         rows.append(
             {
                 **row,
-                "completed_on": datetime.date.fromisoformat(row["completed_on"]) if row["completed_on"] else None,
+                "completed_on": parse_date(row["completed_on"]) if row["completed_on"] else None,
                 "blocked_by": agencies.get(row["blocked_by"]) if row["blocked_by"] else None,
             }
         )

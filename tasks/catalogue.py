@@ -23,7 +23,6 @@ commune. Re-importing the same file changes nothing.
 """
 
 import csv
-import datetime
 import hashlib
 import io
 import re
@@ -31,8 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import translation
 
 from localities.models import Commune, Province
+from plan02.dates import DATE_MESSAGE, DateError, parse_date
 from tasks.models import Agency, Assignment, CatalogueImport, Level, Phase, StatusUpdate, Task, TaskGroup
 
 COLUMNS = [
@@ -172,11 +173,7 @@ def cell_text(value):
 
 
 def _date(value):
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    return datetime.date.fromisoformat(cell_text(value))
+    return parse_date(value if not isinstance(value, str) else cell_text(value))
 
 
 def plan_import(path_or_file, *, filename=None):
@@ -247,8 +244,10 @@ def plan_import(path_or_file, *, filename=None):
         if raw.get("deadline") not in (None, ""):
             try:
                 deadline = _date(raw["deadline"])
-            except ValueError:
-                err("deadline", f"{values['deadline']!r} is not a date (YYYY-MM-DD)")
+            except DateError:
+                # The import's messages are English, like the column names (DATE_MESSAGE in English).
+                with translation.override("en"):
+                    err("deadline", f"{values['deadline']!r}: {DATE_MESSAGE}")
         elif phase is not None:
             deadline = phase.deadline
         official_word = values["is_official"].lower() or "true"  # absent or empty: official

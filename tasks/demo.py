@@ -1,12 +1,16 @@
 """Demo users of DESIGN.md §2, one per role, with fixed usernames."""
 
+import datetime
+import random
 import secrets
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 
 from localities.models import Commune, Province
-from tasks.models import Agency, Membership, Role
+from tasks.models import Agency, Assignment, AssignmentStatus, Membership, Role, StatusUpdate
 
 # username -> (role, unit kind, unit code, full name)
 DEMO_USERS = {
@@ -72,14 +76,6 @@ def seed_task_history(*, end, seed=2025):
     (a share of it late), the breakthrough phase further behind, provinces differing in how many of their
     communes are green. Writes StatusUpdate rows version by version and the assignments' final state.
     Does nothing when any history exists. Returns the number of history rows written."""
-    import datetime
-    import random
-
-    from django.db.models import OuterRef, Subquery
-    from django.utils import timezone
-
-    from tasks.models import Assignment, AssignmentStatus, StatusUpdate
-
     if StatusUpdate.objects.exists():
         return 0
     rng = random.Random(seed)

@@ -1,12 +1,13 @@
-"""Export of a filtered assignment list as XLSX or CSV. The XLSX is also the bulk-update template: its first
-sheet goes back in through tasks.bulk with edited `status`, `progress`, … columns (`id` and `version` untouched).
+"""Export of a filtered assignment list as XLSX or CSV, written by the project's export writer
+(plan02.exports: text that a spreadsheet would run as a formula is neutralised). The XLSX is also the
+bulk-update template: its first sheet goes back in through tasks.bulk with edited `status`, `progress`, …
+columns (`id` and `version` untouched).
 """
-
-import csv
-import io
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from plan02.exports import Sheet, csv_bytes, xlsx_bytes
 
 # Machine-readable headers (never translated: the bulk upload reads them back).
 COLUMNS = [
@@ -78,26 +79,10 @@ def help_rows():
 
 
 def export_xlsx(assignments, *, today):
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("assignments")
-    sheet.append(COLUMNS)
-    for assignment in assignments.iterator(chunk_size=2000):
-        sheet.append(_row(assignment, today))
-    help_sheet = workbook.create_sheet("help")
-    for row in help_rows():
-        help_sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    rows = (_row(assignment, today) for assignment in assignments.iterator(chunk_size=2000))
+    # The first sheet's first row stays the header: the bulk update reads it back.
+    return xlsx_bytes([Sheet("assignments", COLUMNS, rows), Sheet("help", help_rows()[0], help_rows()[1:])])
 
 
 def export_csv(assignments, *, today):
-    out = io.StringIO()
-    out.write("\ufeff")  # BOM: Excel then reads the Vietnamese names as UTF-8
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    for assignment in assignments.iterator(chunk_size=2000):
-        writer.writerow("" if v is None else v for v in _row(assignment, today))
-    return out.getvalue().encode("utf-8")
+    return csv_bytes(COLUMNS, (_row(assignment, today) for assignment in assignments.iterator(chunk_size=2000)))

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from localities.models import Province
 from tasks.models import Agency, Assignment, AssignmentStatus, DisplayStatus, Level, Phase, Task, TaskGroup
+from tasks.scoping import NO_SCOPE, scope_for_request
 
 
 class TaskGroupFilterSet(django_filters.FilterSet):
@@ -142,9 +143,8 @@ class AssignmentFilterSet(django_filters.FilterSet):
         return queryset.exclude(display_status=DisplayStatus.OVERDUE)
 
     def filter_mine(self, queryset, name, value):
-        from tasks.scoping import NO_SCOPE, scope_for_request, updatable_q
-
-        condition = updatable_q(scope_for_request(self.request) if self.request is not None else NO_SCOPE)
+        scope = scope_for_request(self.request) if self.request is not None else NO_SCOPE
+        condition = Assignment.objects.updatable_q(scope)
         if condition is None:
             return queryset.none() if value else queryset
         return queryset.filter(condition) if value else queryset.exclude(condition)

@@ -6,8 +6,18 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from tasks.roles import Role, Scope
+from tasks.status import (  # noqa: F401 - the status vocabulary is part of the models' interface
+    DISPLAY_COLOURS,
+    AssignmentStatus,
+    DisplayStatus,
+    display_status,
+    display_status_sql,
+)
 
 
 def _localized(obj, field):
@@ -65,6 +75,16 @@ class Phase(models.Model):
         return _localized(self, "name")
 
 
+class AgencyQuerySet(models.QuerySet):
+    def followed_by(self, scope: Scope) -> "AgencyQuerySet":
+        """The agencies whose task pages a scope follows: every one for read-all roles, an officer's own."""
+        if scope.reads_all:
+            return self
+        if scope.is_agency:
+            return self.filter(pk=scope.agency_id)
+        return self.none()
+
+
 class Agency(models.Model):
     """A central agency that presides over or coordinates tasks."""
 
@@ -81,6 +101,8 @@ class Agency(models.Model):
     name_en = models.CharField(_("name (English)"), max_length=200)
     short_name = models.CharField(_("short name"), max_length=30, blank=True)
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+
+    objects = AgencyQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
@@ -140,69 +162,51 @@ class Task(models.Model):
         return _localized(self, "title")
 
 
-class AssignmentStatus(models.TextChoices):
-    NOT_STARTED = "not_started", _("not started")
-    IN_PROGRESS = "in_progress", _("in progress")
-    BLOCKED = "blocked", _("blocked")
-    COMPLETED = "completed", _("completed")
-
-
-class DisplayStatus(models.TextChoices):
-    """Derived from status, deadline, completion date and today; never stored."""
-
-    COMPLETED_ON_TIME = "completed_on_time", _("completed on time")
-    COMPLETED_LATE = "completed_late", _("completed late")
-    ON_TRACK = "on_track", _("on track")
-    OVERDUE = "overdue", _("overdue")
-    NOT_STARTED = "not_started", _("not started")
-
-
-DISPLAY_COLOURS = {
-    DisplayStatus.COMPLETED_ON_TIME: "green",
-    DisplayStatus.COMPLETED_LATE: "green",
-    DisplayStatus.ON_TRACK: "amber",
-    DisplayStatus.NOT_STARTED: "amber",
-    DisplayStatus.OVERDUE: "red",
-}
-
-
-def display_status(*, status, deadline, completed_on, today: datetime.date, progress=0):
-    """Python twin of AssignmentQuerySet.with_display_status(); keep the two in step."""
-    if status == AssignmentStatus.COMPLETED:
-        if completed_on and completed_on > deadline:
-            return DisplayStatus.COMPLETED_LATE
-        return DisplayStatus.COMPLETED_ON_TIME
-    if today > deadline:
-        return DisplayStatus.OVERDUE
-    if status == AssignmentStatus.NOT_STARTED and not progress:
-        return DisplayStatus.NOT_STARTED
-    return DisplayStatus.ON_TRACK
-
-
 class AssignmentQuerySet(models.QuerySet):
-    def with_display_status(self, today: datetime.date):
-        """Annotate `display_status` in SQL so lists can filter, sort and count by it."""
-        deadline = models.F("task__deadline")
-        return self.annotate(
-            display_status=models.Case(
-                models.When(
-                    status=AssignmentStatus.COMPLETED,
-                    completed_on__gt=deadline,
-                    then=models.Value(DisplayStatus.COMPLETED_LATE.value),
-                ),
-                models.When(
-                    status=AssignmentStatus.COMPLETED, then=models.Value(DisplayStatus.COMPLETED_ON_TIME.value)
-                ),
-                models.When(task__deadline__lt=today, then=models.Value(DisplayStatus.OVERDUE.value)),
-                models.When(
-                    status=AssignmentStatus.NOT_STARTED,
-                    progress=0,
-                    then=models.Value(DisplayStatus.NOT_STARTED.value),
-                ),
-                default=models.Value(DisplayStatus.ON_TRACK.value),
-                output_field=models.CharField(),
+    """Who may see and change which assignments (DESIGN.md §3), and the derived display status."""
+
+    def with_display_status(self, today: datetime.date) -> "AssignmentQuerySet":
+        """Annotate `display_status` in SQL (tasks.status) so lists can filter, sort and count by it."""
+        return self.annotate(display_status=display_status_sql(today))
+
+    def visible_to(self, scope: Scope) -> "AssignmentQuerySet":
+        """Everything for read-all roles; for an agency officer its own assignments, those of the tasks it
+        leads or coordinates, and those it is named as blocking (its head answers for the blocker); a
+        province's and its communes'; a commune's own."""
+        if scope.reads_all:
+            return self
+        if scope.is_agency:
+            coordinated = Task.objects.filter(coordinating_agencies=scope.agency_id).values("pk")
+            return self.filter(
+                Q(agency_id=scope.agency_id)
+                | Q(task__lead_agency_id=scope.agency_id)
+                | Q(task__in=coordinated)
+                | Q(blocked_by_id=scope.agency_id)
             )
-        )
+        if scope.is_province:
+            return self.filter(province_id=scope.province_id)  # province and commune assignments carry it
+        if scope.is_commune:
+            return self.filter(commune_id=scope.commune_id)
+        return self.none()
+
+    @staticmethod
+    def updatable_q(scope: Scope) -> Q | None:
+        """The rule of updatable_by() as a Q, so a list can annotate "may update" per row in SQL. None when
+        the scope may change nothing (read-only roles and API keys)."""
+        if scope.is_api_client:
+            return None
+        if scope.is_agency:
+            return Q(agency_id=scope.agency_id)
+        if scope.is_province:
+            return Q(province_id=scope.province_id)
+        if scope.is_commune:
+            return Q(commune_id=scope.commune_id)
+        return None
+
+    def updatable_by(self, scope: Scope) -> "AssignmentQuerySet":
+        """Its own unit's; a province officer also its communes' (on their behalf)."""
+        condition = self.updatable_q(scope)
+        return self.none() if condition is None else self.filter(condition)
 
 
 class Assignment(models.Model):
@@ -304,9 +308,7 @@ class Assignment(models.Model):
     def unit(self):
         return self.agency or self.commune or self.province
 
-    def get_display_status(self, today=None):
-        from django.utils import timezone
-
+    def get_display_status(self, today: datetime.date | None = None) -> str:
         if hasattr(self, "display_status"):
             return self.display_status
         return display_status(
@@ -387,15 +389,6 @@ class StatusUpdate(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("status updates are append-only: they cannot be deleted")
-
-
-class Role(models.TextChoices):
-    ADMIN = "admin", _("national admin")
-    STEERING = "steering", _("steering committee")
-    INSPECTOR = "inspector", _("inspector")
-    AGENCY_OFFICER = "agency_officer", _("agency officer")
-    PROVINCE_OFFICER = "province_officer", _("province officer")
-    COMMUNE_CLERK = "commune_clerk", _("commune clerk")
 
 
 class Membership(models.Model):

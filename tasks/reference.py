@@ -4,13 +4,13 @@ Missing rows are created; existing rows are left as they are, because their word
 admin (the official names may differ from the short forms shipped here). Running it twice changes nothing.
 """
 
-import datetime
 import json
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 
+from plan02.dates import parse_date
 from tasks.models import Agency, Phase, TaskGroup
 
 REFERENCE_FILE = Path(settings.BASE_DIR) / "fixtures" / "reference.json"
@@ -26,8 +26,8 @@ def reference_load(*, path=REFERENCE_FILE):
     for item in data["phases"]:
         values = {
             **item,
-            "starts_on": datetime.date.fromisoformat(item["starts_on"]),
-            "deadline": datetime.date.fromisoformat(item["deadline"]),
+            "starts_on": parse_date(item["starts_on"]),
+            "deadline": parse_date(item["deadline"]),
         }
         _, was_created = Phase.objects.get_or_create(code=item["code"], defaults=values)
         created["phases"] += was_created

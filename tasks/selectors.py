@@ -1,14 +1,14 @@
 """Reads of tasks and assignments for pages, exports and the API. Every function takes the caller's scope and
-goes through tasks.scoping; each runs a fixed number of queries whatever the number of assignments (a
-commune-level task has 3,321), because counting and grouping happen in SQL."""
+reads through the querysets' scoping (`Assignment.objects.visible_to(scope)`); each runs a fixed number of
+queries whatever the number of assignments (a commune-level task has 3,321), because counting and grouping
+happen in SQL."""
 
 import dataclasses
 import datetime
 
-from django.db.models import BooleanField, Case, Count, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import BooleanField, Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from tasks.models import (
-    DISPLAY_COLOURS,
     Assignment,
     AssignmentStatus,
     DisplayStatus,
@@ -16,16 +16,17 @@ from tasks.models import (
     StatusUpdate,
     Task,
 )
-from tasks.scoping import assignments_updatable, assignments_visible, updatable_q
+from tasks.roles import Scope
+from tasks.status import DISPLAY_COLOURS, GREEN, colour, task_rollup_aggregates, task_status_sql
 
 ASSIGNMENT_JOINS = ["task", "task__group", "task__phase", "agency", "province", "commune", "updated_by", "blocked_by"]
 
 
-def assignment_list(*, scope, today: datetime.date, queryset=None):
+def assignment_list(*, scope: Scope, today: datetime.date, queryset: QuerySet | None = None) -> QuerySet:
     """Assignments the scope may see, with the joins every list needs, the derived `display_status`, whether
     the scope `may_update` each one, and whether its last change was made `last_on_behalf` of a commune."""
-    qs = assignments_visible(scope, Assignment.objects.all() if queryset is None else queryset)
-    condition = updatable_q(scope)
+    qs = (Assignment.objects.all() if queryset is None else queryset).visible_to(scope)
+    condition = Assignment.objects.updatable_q(scope)
     last_update = StatusUpdate.objects.filter(assignment=OuterRef("pk")).order_by("-version")
     return (
         qs.select_related(*ASSIGNMENT_JOINS)
@@ -39,9 +40,9 @@ def assignment_list(*, scope, today: datetime.date, queryset=None):
     )
 
 
-def my_assignments(*, scope, today):
+def my_assignments(*, scope: Scope, today: datetime.date) -> QuerySet:
     """The assignments the scope may update (`?mine=true`)."""
-    return assignment_list(scope=scope, today=today, queryset=assignments_updatable(scope))
+    return assignment_list(scope=scope, today=today, queryset=Assignment.objects.updatable_by(scope))
 
 
 # --- rollups --------------------------------------------------------------------------------------------
@@ -49,71 +50,61 @@ def my_assignments(*, scope, today):
 
 @dataclasses.dataclass
 class Rollup:
-    """A task's status and progress rolled up from the assignments the scope sees."""
+    """A task's status and progress rolled up (tasks.status) from the assignments the scope sees."""
 
     total: int = 0
     counts: dict = dataclasses.field(default_factory=dict)  # display status -> number of assignments
     progress_sum: int = 0
     blocked: int = 0
+    status: str | None = None
 
     @property
-    def progress(self):
+    def progress(self) -> int:
         return round(self.progress_sum / self.total) if self.total else 0
 
     @property
-    def green(self):
-        return self.counts.get(DisplayStatus.COMPLETED_ON_TIME, 0) + self.counts.get(DisplayStatus.COMPLETED_LATE, 0)
+    def green(self) -> int:
+        return sum(self.counts.get(s, 0) for s in GREEN)
 
     @property
-    def green_share(self):
+    def green_share(self) -> float:
         return self.green / self.total if self.total else 0
 
     @property
-    def status(self):
-        """All completed: completed (late if any was late); any overdue: overdue; none started: not started;
-        otherwise on track."""
-        if not self.total:
-            return None
-        if self.green == self.total:
-            late = self.counts.get(DisplayStatus.COMPLETED_LATE, 0)
-            return DisplayStatus.COMPLETED_LATE if late else DisplayStatus.COMPLETED_ON_TIME
-        if self.counts.get(DisplayStatus.OVERDUE):
-            return DisplayStatus.OVERDUE
-        if self.counts.get(DisplayStatus.NOT_STARTED, 0) == self.total:
-            return DisplayStatus.NOT_STARTED
-        return DisplayStatus.ON_TRACK
+    def colour(self) -> str:
+        return colour(self.status)
 
-    @property
-    def colour(self):
-        return DISPLAY_COLOURS.get(self.status, "grey")
-
-    def breakdown(self):
+    def breakdown(self) -> list[tuple[str, str, str, int]]:
         """(display status, label, colour, count) for every display status, in a fixed order."""
         return [(s.value, s.label, DISPLAY_COLOURS[s], self.counts.get(s.value, 0)) for s in DisplayStatus]
 
 
-def task_rollups(*, scope, task_ids, today):
-    """{task id: Rollup} for the given tasks, in one query."""
+def task_rollups(*, scope: Scope, task_ids, today: datetime.date) -> dict[int, Rollup]:
+    """{task id: Rollup} for the given tasks, in one query: the task's rolled-up status in SQL
+    (tasks.status.task_status_sql) and its assignments counted by display status."""
+    per_status = {f"n_{s.value}": Count("pk", filter=Q(display_status=s.value)) for s in DisplayStatus}
     rows = (
-        assignments_visible(scope, Assignment.objects.filter(task_id__in=list(task_ids)))
+        Assignment.objects.filter(task_id__in=list(task_ids))
+        .visible_to(scope)
         .with_display_status(today)
-        .values("task_id", "display_status")
-        .annotate(
-            n=Count("pk"), progress=Sum("progress"), blocked=Count("pk", filter=Q(status=AssignmentStatus.BLOCKED))
-        )
+        .values("task_id")
+        .annotate(**task_rollup_aggregates(), **per_status)
+        .annotate(rolled=task_status_sql(today))
         .order_by()
     )
-    rollups = {}
-    for row in rows:
-        rollup = rollups.setdefault(row["task_id"], Rollup())
-        rollup.total += row["n"]
-        rollup.counts[row["display_status"]] = row["n"]
-        rollup.progress_sum += row["progress"] or 0
-        rollup.blocked += row["blocked"]
-    return rollups
+    return {
+        row["task_id"]: Rollup(
+            total=row["total"],
+            counts={s.value: row[f"n_{s.value}"] for s in DisplayStatus if row[f"n_{s.value}"]},
+            progress_sum=row["progress_sum"] or 0,
+            blocked=row["blocked"],
+            status=row["rolled"],
+        )
+        for row in rows
+    }
 
 
-def task_rollup(*, scope, task, today):
+def task_rollup(*, scope: Scope, task: Task, today: datetime.date) -> Rollup:
     return task_rollups(scope=scope, task_ids=[task.pk], today=today).get(task.pk, Rollup())
 
 
@@ -141,12 +132,14 @@ def commune_green_shares(*, scope, task, today):
     """Share of green (completed) communes per province for a commune-level task, and the national total,
     over the communes the scope sees: one GROUP BY query (34 rows), whatever the 3,321 communes."""
     rows = (
-        assignments_visible(scope, Assignment.objects.filter(task=task, level=Level.COMMUNE))
+        Assignment.objects.filter(task=task, level=Level.COMMUNE)
+        .visible_to(scope)
+        .with_display_status(today)
         .values("province_id", "province__name")
         .annotate(
             total=Count("pk"),
             green=Count("pk", filter=Q(status=AssignmentStatus.COMPLETED)),
-            overdue=Count("pk", filter=~Q(status=AssignmentStatus.COMPLETED) & Q(task__deadline__lt=today)),
+            overdue=Count("pk", filter=Q(display_status=DisplayStatus.OVERDUE)),
         )
         .order_by("province_id")
     )
@@ -190,12 +183,14 @@ def province_commune_summary(*, scope, province, today):
     overdue, blocked and not started. Two queries (the tasks, one GROUP BY)."""
     tasks = list(Task.objects.filter(level=Level.COMMUNE).order_by("code"))
     rows = (
-        assignments_visible(scope, Assignment.objects.filter(level=Level.COMMUNE, province=province))
+        Assignment.objects.filter(level=Level.COMMUNE, province=province)
+        .visible_to(scope)
+        .with_display_status(today)
         .values("task_id")
         .annotate(
             total=Count("pk"),
             green=Count("pk", filter=Q(status=AssignmentStatus.COMPLETED)),
-            overdue=Count("pk", filter=~Q(status=AssignmentStatus.COMPLETED) & Q(task__deadline__lt=today)),
+            overdue=Count("pk", filter=Q(display_status=DisplayStatus.OVERDUE)),
             blocked=Count("pk", filter=Q(status=AssignmentStatus.BLOCKED)),
             not_started=Count("pk", filter=Q(status=AssignmentStatus.NOT_STARTED)),
         )
@@ -232,7 +227,7 @@ def assignment_history(*, assignment):
 
 def task_history(*, scope, task):
     """Every change of the task's assignments the scope sees, newest first (for pagination)."""
-    visible = assignments_visible(scope, Assignment.objects.filter(task=task)).values("pk")
+    visible = Assignment.objects.filter(task=task).visible_to(scope).values("pk")
     return (
         StatusUpdate.objects.filter(assignment__in=visible)
         .select_related(*HISTORY_JOINS)
@@ -242,7 +237,7 @@ def task_history(*, scope, task):
 
 def visible_status_update(*, scope, pk):
     """A history row whose assignment the scope sees, or None (for evidence downloads)."""
-    visible = assignments_visible(scope).values("pk")
+    visible = Assignment.objects.visible_to(scope).values("pk")
     return StatusUpdate.objects.filter(pk=pk, assignment__in=visible).select_related("assignment").first()
 
 

@@ -30,9 +30,10 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from reports.snapshots import snapshot_request
 from tasks.models import Assignment, AssignmentStatus, StatusUpdate
-from tasks.scoping import acts_on_behalf, assignments_updatable, assignments_visible, scope_for_user
+from tasks.scoping import acts_on_behalf, scope_for_user
+from tasks.selectors import assignment_changes_since
+from tasks.signals import assignments_changed_after_commit
 
 S = AssignmentStatus
 ALLOWED_TRANSITIONS = {
@@ -241,15 +242,16 @@ def assignment_update(
 
     Raises UpdateNotAllowed (403/404), StaleVersion (409) or ValidationError (400, by field). Returns the new
     StatusUpdate; `assignment` is refreshed to the new state. `on_behalf` is derived from the scope (a province
-    officer updating a commune); passing True where it does not apply is a programming error. After commit the
-    task snapshots of today are rebuilt (the dashboards' numbers), unless the caller does it once for many.
+    officer updating a commune); passing True where it does not apply is a programming error. After commit it
+    announces the change (tasks.signals.assignments_changed: the dashboards' task snapshots follow), unless
+    the caller does it once for many.
     """
     scope = scope_for_user(actor)
     derived_on_behalf = acts_on_behalf(scope, assignment)
     if on_behalf and not derived_on_behalf:
         raise ValueError("on_behalf applies only to a province officer updating one of its communes")
-    if not assignments_updatable(scope).filter(pk=assignment.pk).exists():
-        raise UpdateNotAllowed(visible=assignments_visible(scope).filter(pk=assignment.pk).exists())
+    if not Assignment.objects.updatable_by(scope).filter(pk=assignment.pk).exists():
+        raise UpdateNotAllowed(visible=Assignment.objects.visible_to(scope).filter(pk=assignment.pk).exists())
 
     note, blocked_reason, evidence_url = (
         (note or "").strip(),
@@ -307,7 +309,7 @@ def assignment_update(
             update.evidence_file = evidence_file
         update.save()
         if refresh_dashboards:
-            transaction.on_commit(snapshot_request)
+            assignments_changed_after_commit([current.pk])
 
     assignment.status, assignment.progress, assignment.completed_on = status, progress, completed_on
     assignment.blocked_by, assignment.blocked_reason = blocked_by, blocked_reason
@@ -318,8 +320,6 @@ def assignment_update(
 
 
 def _stale(current, version):
-    from tasks.selectors import assignment_changes_since
-
     changes, updates = assignment_changes_since(assignment=current, version=version)
     return StaleVersion(assignment=current, version=version, changes=changes, updates=updates)
 
@@ -354,7 +354,7 @@ def assignments_bulk_update(*, actor, rows):
                 )
             except (UpdateNotAllowed, StaleVersion, ValidationError) as exc:
                 raise BulkRowError(index, exc) from exc
-        transaction.on_commit(snapshot_request)  # once for the whole upload
+        assignments_changed_after_commit([u.assignment_id for u in updates])  # once for the whole upload
     return updates
 
 

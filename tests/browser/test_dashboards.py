@@ -2,9 +2,9 @@ import datetime
 
 from django.utils import timezone
 
+from dashboards.rollups import rollup_rebuild_range
+from dashboards.snapshots import snapshot_build
 from reports.demo import seed_reports
-from reports.rollups import rollup_rebuild_range
-from reports.snapshots import snapshot_build
 from tasks.models import Role
 from tests.conftest import make_user
 

@@ -4,9 +4,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from dashboards.models import ProvinceDayRollup
 from localities.models import Commune, Province
-from reports.models import DailyReport, ReportRevision
-from reports.rollup_models import ProvinceDayRollup, RollupRequest
+from reports.models import DailyReport, ReportRevision, RollupRequest
 from tests.reports.helpers import days_ago, payload
 
 pytestmark = pytest.mark.django_db

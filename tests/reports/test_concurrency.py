@@ -12,8 +12,7 @@ from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from localities.services import localities_load
-from reports.models import DailyReport, ReportRevision
-from reports.rollup_models import RollupRequest
+from reports.models import DailyReport, ReportRevision, RollupRequest
 from reports.services import api_client_issue
 from tests.reports.helpers import payload
 

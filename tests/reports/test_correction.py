@@ -6,9 +6,9 @@ import datetime
 import pytest
 from django.conf import settings
 
+from dashboards.models import ProvinceDayRollup
 from reports import services
-from reports.models import DailyReport, ReportRevision
-from reports.rollup_models import ProvinceDayRollup, RollupRequest
+from reports.models import DailyReport, ReportRevision, RollupRequest
 from tests.reports.conftest import local
 from tests.reports.helpers import days_ago, payload
 

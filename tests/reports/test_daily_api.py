@@ -9,10 +9,10 @@ from django.conf import settings
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from dashboards.models import ProvinceDayRollup
 from plan02.celery import app as celery_app
 from reports import services
-from reports.models import ApiClient, DailyReport
-from reports.rollup_models import ProvinceDayRollup, RollupRequest
+from reports.models import ApiClient, DailyReport, RollupRequest
 from tests.reports.conftest import local
 from tests.reports.helpers import days_ago, payload
 
@@ -383,7 +383,7 @@ def test_submission_succeeds_when_the_broker_is_unreachable(
         response = api_for(commune_key[1]).post(URL, payload(), format="json")
     assert response.status_code == 201
     assert len(callbacks) == 1
-    assert "could not enqueue 1 rollup(s)" in caplog.text  # the enqueue ran after commit and failed
+    assert "1 rollup job(s) not enqueued" in caplog.text  # the enqueue ran after commit and failed
     assert DailyReport.objects.filter(receipt=response.json()["receipt"]).exists()
     assert RollupRequest.objects.filter(province_id="01", date=days_ago(1)).exists()  # the catch-up job's work
     assert not ProvinceDayRollup.objects.exists()

@@ -6,9 +6,9 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from dashboards.models import ProvinceDayRollup
 from reports import services
-from reports.models import DailyReport, LockException, ReportRevision
-from reports.rollup_models import ProvinceDayRollup, RollupRequest
+from reports.models import DailyReport, LockException, ReportRevision, RollupRequest
 from tests.reports.conftest import local
 from tests.reports.helpers import days_ago, payload
 
@@ -37,7 +37,7 @@ def test_rollup_is_rebuilt_after_commit(commune_key, django_capture_on_commit_ca
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.daily_report_submit(payload=payload(), client=commune_key[0])
     # The rebuild's job, then (run by it) the renewal of the dashboards' cache generation.
-    assert [c.__qualname__ for c in callbacks] == ["rollup_enqueue_after_commit.<locals>.<lambda>", "invalidate"]
+    assert [c.__qualname__ for c in callbacks] == ["announce_after_commit.<locals>.<lambda>", "invalidate"]
     rollup = ProvinceDayRollup.objects.get(province_id="01", date=days_ago(1))
     assert (rollup.localities_received, rollup.received_online) == (1, 120)
     assert not RollupRequest.objects.exists()

@@ -123,7 +123,10 @@ BAD_CASES = [
     # (rows after a good first row, expected error); the good row is row 2, so the first bad row is row 3.
     ([{**GOOD_ROW, "lead_agency": "NOPE"}], "row 3, column lead_agency: unknown agency 'NOPE'"),
     ([{**GOOD_ROW, "coordinating_agencies": "BTC;XYZ"}], "row 3, column coordinating_agencies: unknown agency 'XYZ'"),
-    ([{**GOOD_ROW, "deadline": "2025-13-01"}], "row 3, column deadline: '2025-13-01' is not a date"),
+    (
+        [{**GOOD_ROW, "deadline": "2025-13-01"}],
+        "row 3, column deadline: '2025-13-01': Must be a date written YYYY-MM-DD.",
+    ),
     ([GOOD_ROW, {**GOOD_ROW, "title_vi": "khác"}], "row 4, column code: duplicate code X01 (first on row 3)"),
     ([{**GOOD_ROW, "phase": "later"}], "row 3, column phase: unknown phase 'later'"),
     ([{**GOOD_ROW, "level": "district"}], "row 3, column level: unknown level 'district'"),

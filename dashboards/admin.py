@@ -1,0 +1,35 @@
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from dashboards.models import RollupAlarm, SnapshotRequest
+
+
+@admin.register(RollupAlarm)
+class RollupAlarmAdmin(admin.ModelAdmin):
+    """Disagreements found by the nightly verification (already repaired); an admin marks them resolved."""
+
+    list_display = ["created_at", "date", "province", "resolved_at"]
+    list_filter = ["resolved_at"]
+    readonly_fields = ["created_at", "date", "province", "differences"]
+    actions = ["mark_resolved"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Mark as resolved"))
+    def mark_resolved(self, request, queryset):
+        queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
+
+
+@admin.register(SnapshotRequest)
+class SnapshotRequestAdmin(admin.ModelAdmin):
+    """Task snapshots waiting for the worker (or for the catch-up job, if the broker was down)."""
+
+    list_display = ["date", "requested_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,110 @@
+"""JSON twins of the dashboards (DESIGN.md §6): the same selectors and numbers as the pages."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dashboards import cache as dashboard_cache
+from dashboards import selectors
+from reports.figures import INTEGER_FIELDS
+
+DATE_PARAMETER = OpenApiParameter(
+    "date", OpenApiTypes.DATE, description="Day (YYYY-MM-DD, not in the future). Default: the latest day with data."
+)
+_rates = inline_serializer(
+    "DashboardRates",
+    {
+        k: serializers.FloatField(allow_null=True, help_text="fraction 0–1; null when the denominator is 0")
+        for k in ("online", "fully_online", "on_time")
+    },
+)
+_completeness = inline_serializer(
+    "DashboardCompleteness",
+    {k: serializers.IntegerField() for k in ("expected", "received", "on_time", "late", "missing")},
+)
+_totals = inline_serializer("DashboardTotals", {f: serializers.IntegerField() for f in INTEGER_FIELDS})
+_figures = {
+    "date": serializers.DateField(),
+    "as_of": serializers.DateTimeField(allow_null=True, help_text="when the rollup was built; null if never"),
+    "totals": _totals,
+    "rates": _rates,
+    "completeness": _completeness,
+}
+NationalSchema = inline_serializer("DashboardNational", _figures)
+ProvinceSchema = inline_serializer("DashboardProvince", {"province": serializers.CharField(), **_figures}, many=True)
+PhaseSchema = inline_serializer(
+    "DashboardPhase",
+    many=True,
+    fields={
+        "code": serializers.CharField(),
+        "deadline": serializers.DateField(),
+        "days_left": serializers.IntegerField(help_text="negative when the deadline has passed"),
+        "tasks": inline_serializer(
+            "DashboardPhaseTasks",
+            {k: serializers.IntegerField() for k in selectors.STATUS_KEYS},
+        ),
+        "forecast": inline_serializer(
+            "DashboardForecast",
+            {
+                "date": serializers.DateField(allow_null=True),
+                "risk": serializers.ChoiceField(choices=["green", "amber", "red"]),
+                "reason": serializers.CharField(),
+            },
+        ),
+    },
+)
+
+
+def _day(request):
+    try:
+        return selectors.day_param(request.query_params.get("date"))
+    except selectors.BadDay as exc:
+        raise ValidationError({"date": [str(exc)]}, code=exc.code) from None
+
+
+class NationalDashboard(APIView):
+    @extend_schema(
+        parameters=[DATE_PARAMETER],
+        responses={200: NationalSchema},
+        summary="National figures of one day",
+        description="Totals of every integer figure over all localities, rates and reporting completeness "
+        "(localities: 3,321 communes + 34 provinces), read from the rollups.",
+        examples=[
+            OpenApiExample(
+                "bad date",
+                value={"date": ["Must be a date written YYYY-MM-DD."]},
+                response_only=True,
+                status_codes=["400"],
+            )
+        ],
+    )
+    def get(self, request):
+        day = _day(request)
+        return Response(dashboard_cache.cached("api-national", [day], lambda: selectors.national_figures(day)))
+
+
+class ProvincesDashboard(APIView):
+    @extend_schema(
+        parameters=[DATE_PARAMETER],
+        responses={200: ProvinceSchema},
+        summary="Each province's figures of one day (its communes and its own report)",
+    )
+    def get(self, request):
+        day = _day(request)
+        return Response(dashboard_cache.cached("api-provinces", [day], lambda: selectors.provinces_figures(day)))
+
+
+class PhasesDashboard(APIView):
+    @extend_schema(
+        responses={200: PhaseSchema},
+        summary="Phase deadlines: task counts by status and the forecast completion date",
+    )
+    def get(self, request):
+        return Response(
+            dashboard_cache.cached(
+                "api-phases", [], lambda: [selectors.phase_json(item) for item in selectors.phases()["phases"]]
+            )
+        )

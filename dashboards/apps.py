@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DashboardsConfig(AppConfig):
+    """Rollups, task snapshots and their jobs; the dashboards that read them. Intake (reports) and the task
+    workflow (tasks) announce their changes with signals; this app listens, so they never import it."""
+
+    name = "dashboards"
+    verbose_name = _("Dashboards")
+
+    def ready(self):
+        from dashboards import receivers  # noqa: F401 - connects to reports' and tasks' signals

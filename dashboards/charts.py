@@ -1,0 +1,116 @@
+"""Server-rendered SVG charts: they print, work without JavaScript, and are cheap to test."""
+
+from django.utils.formats import date_format
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from reports.figures import rates, received_total
+
+WIDTH, HEIGHT = 640, 190
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 14, 26
+
+
+def _scale(values, y_max):
+    top = y_max if y_max is not None else max([v for v in values if v is not None] or [0]) or 1
+    return top
+
+
+def _fmt(value, percent):
+    if percent:
+        return f"{value * 100:.0f}%"
+    if value >= 10_000:
+        return f"{value / 1000:.0f}k"
+    return f"{value:.0f}"
+
+
+def chart(points, *, title, kind="line", percent=False, y_max=None, target=None, target_label=""):
+    """points: [(date, value or None)]. kind: "line" or "bar". Returns safe SVG markup."""
+    values = [v for _, v in points]
+    top = _scale(values + ([target] if target is not None else []), y_max)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    n = max(len(points), 1)
+    step = plot_w / n
+
+    def x(i):
+        return LEFT + step * (i + 0.5)
+
+    def y(v):
+        return TOP + plot_h * (1 - min(v, top) / top)
+
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
+        f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" y2="{TOP + plot_h}" class="axis"/>',
+    ]
+    for fraction in (0, 0.5, 1):
+        value = top * fraction
+        parts.append(
+            f'<text x="{LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end" class="tick">{_fmt(value, percent)}</text>'
+            f'<line x1="{LEFT}" y1="{y(value):.1f}" x2="{WIDTH - RIGHT}" y2="{y(value):.1f}" class="grid"/>'
+        )
+    if kind == "bar":
+        for i, (_day, value) in enumerate(points):
+            if value is None:
+                continue
+            parts.append(
+                f'<rect x="{x(i) - step * 0.4:.1f}" y="{y(value):.1f}" width="{step * 0.8:.1f}" '
+                f'height="{TOP + plot_h - y(value):.1f}" class="bar"><title>{_fmt(value, percent)}</title></rect>'
+            )
+    else:
+        segment = []
+        for i, (_day, value) in enumerate(points):
+            if value is None:
+                if len(segment) > 1:
+                    parts.append(f'<polyline points="{" ".join(segment)}" class="line"/>')
+                segment = []
+                continue
+            segment.append(f"{x(i):.1f},{y(value):.1f}")
+            parts.append(
+                f'<circle cx="{x(i):.1f}" cy="{y(value):.1f}" r="2" class="dot">'
+                f"<title>{_fmt(value, percent)}</title></circle>"
+            )
+        if len(segment) > 1:
+            parts.append(f'<polyline points="{" ".join(segment)}" class="line"/>')
+    if target is not None:
+        parts.append(
+            f'<line x1="{LEFT}" y1="{y(target):.1f}" x2="{WIDTH - RIGHT}" y2="{y(target):.1f}" class="target"/>'
+            f'<text x="{WIDTH - RIGHT}" y="{y(target) - 4:.1f}" text-anchor="end" class="target-label">'
+            f"{escape(target_label)}</text>"
+        )
+    if points:
+        for i in sorted({0, n // 2, n - 1}):
+            parts.append(
+                f'<text x="{x(i):.1f}" y="{HEIGHT - 8}" text-anchor="middle" class="tick">'
+                f"{date_format(points[i][0], 'd/m')}</text>"
+            )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))
+
+
+def trend_charts(trend, *, target=None, limit=4):
+    """The dashboards' trend charts over rollup rows (or a commune's reports shaped like them): dossiers
+    received per day, share fully online (with the target line), share resolved on time, completeness."""
+    derived = [(r["date"], rates(r)) for r in trend]
+    charts = [
+        chart([(r["date"], received_total(r)) for r in trend], title=_("Dossiers received per day"), kind="bar"),
+        chart(
+            [(d, x["fully_online"]) for d, x in derived],
+            title=_("Share received fully online"),
+            percent=True,
+            y_max=1,
+            target=target,
+            target_label=_("target %(value)s%%") % {"value": f"{target * 100:.0f}"} if target is not None else "",
+        ),
+        chart([(d, x["on_time"]) for d, x in derived], title=_("Resolved early or on time"), percent=True, y_max=1),
+        chart(
+            [
+                (r["date"], r["localities_received"] / r["localities_expected"] if r["localities_expected"] else None)
+                for r in trend
+            ],
+            title=_("Reporting completeness"),
+            percent=True,
+            y_max=1,
+        ),
+    ]
+    return charts[:limit]

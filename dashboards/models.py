@@ -1,0 +1,186 @@
+"""What the dashboards read: province/day and nation/day rollups of the daily reports, task snapshots, the
+alarms of the nightly verification, and the snapshot outbox.
+
+The tables were created by the reports app and keep their names (`db_table`): the models moved here with
+migrations that change Django's state only (dashboards/migrations/0001_initial.py), so no row was copied.
+Rows are rebuilt, never edited: rollups by dashboards.rollups (province/day, nation/day), task snapshots by
+dashboards.snapshots; the benchmark and the verification read them too.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from reports.figures import INTEGER_FIELDS
+
+
+class RollupFigures(models.Model):
+    """Sums of the integer figures of §5 (64-bit: a national sum can pass 2^31), plus completeness."""
+
+    received_online = models.BigIntegerField(default=0)
+    received_direct = models.BigIntegerField(default=0)
+    received_postal = models.BigIntegerField(default=0)
+    received_fully_online = models.BigIntegerField(default=0)
+    resolved_early = models.BigIntegerField(default=0)
+    resolved_on_time = models.BigIntegerField(default=0)
+    resolved_late = models.BigIntegerField(default=0)
+    returned = models.BigIntegerField(default=0)
+    pending_within_deadline = models.BigIntegerField(default=0)
+    pending_overdue = models.BigIntegerField(default=0)
+    online_payments = models.BigIntegerField(default=0)
+    digitized_dossiers = models.BigIntegerField(default=0)
+    e_results_issued = models.BigIntegerField(default=0)
+    staff_assigned = models.BigIntegerField(default=0)
+    staff_present = models.BigIntegerField(default=0)
+    staff_with_digital_signature = models.BigIntegerField(default=0)
+    documents_issued = models.BigIntegerField(default=0)
+    documents_e_signed = models.BigIntegerField(default=0)
+    outage_minutes = models.BigIntegerField(default=0)
+
+    # Completeness. A locality is a commune or a province itself (the province's own report).
+    localities_expected = models.IntegerField(default=0)
+    localities_received = models.IntegerField(default=0)
+    localities_late = models.IntegerField(default=0)
+    communes_expected = models.IntegerField(default=0)
+    communes_received = models.IntegerField(default=0)
+    communes_late = models.IntegerField(default=0)
+    support_needed = models.IntegerField(default=0)
+    built_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+assert [f.name for f in RollupFigures._meta.fields][: len(INTEGER_FIELDS)] == INTEGER_FIELDS
+
+
+class ProvinceDayRollup(RollupFigures):
+    """One province's figures for one day: its communes' reports plus its own report."""
+
+    province = models.ForeignKey("localities.Province", on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    # Which communes reported: bit (slot % 62) of word (slot // 62), by localities.Commune.slot. The
+    # dashboards list who has not reported from these, without reading the reports.
+    reported_0 = models.BigIntegerField(default=0)
+    reported_1 = models.BigIntegerField(default=0)
+    reported_2 = models.BigIntegerField(default=0)
+    reported_3 = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "reports_provincedayrollup"
+        ordering = ["date", "province"]
+        verbose_name = _("province/day rollup")
+        verbose_name_plural = _("province/day rollups")
+        constraints = [
+            models.UniqueConstraint(fields=["province", "date"], name="province_day_rollup_uniq"),
+        ]
+        indexes = [
+            # Dashboards read one day across provinces, or one province over a period.
+            models.Index(fields=["date", "province"], name="pdr_date_province_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.province_id} {self.date}"
+
+
+class NationDayRollup(RollupFigures):
+    """The nation's figures for one day: the sum of the province/day rollups."""
+
+    date = models.DateField(unique=True)
+
+    class Meta:
+        db_table = "reports_nationdayrollup"
+        ordering = ["date"]
+        verbose_name = _("nation/day rollup")
+        verbose_name_plural = _("nation/day rollups")
+
+    def __str__(self):
+        return str(self.date)
+
+
+class Dimension(models.TextChoices):
+    PHASE = "phase", _("phase")
+    GROUP = "group", _("group")
+    AGENCY = "agency", _("lead agency")
+    PROVINCE = "province", _("province")
+    TASK = "task", _("task")
+    # One commune-level task within one province (key "01:T09"): that province's share of green communes.
+    PROVINCE_TASK = "province_task", _("province and task")
+
+
+class TaskSnapshot(models.Model):
+    """Task progress as of the end of one day, for one phase, group, lead agency, province or task.
+
+    Task counts (`completed_on_time` … `not_started`) classify each task of the slice by its rolled-up
+    display status; for the province and task slices they classify assignments instead. `assignments` and
+    `green` count the slice's assignments and the completed ones (the share of green units).
+    """
+
+    date = models.DateField()
+    dimension = models.CharField(max_length=15, choices=Dimension.choices)
+    key = models.CharField(max_length=20)
+    completed_on_time = models.IntegerField(default=0)
+    completed_late = models.IntegerField(default=0)
+    on_track = models.IntegerField(default=0)
+    overdue = models.IntegerField(default=0)
+    not_started = models.IntegerField(default=0)
+    assignments = models.IntegerField(default=0)
+    green = models.IntegerField(default=0)
+    # For the province slice: communes of the province green on commune-level tasks, and the total of
+    # (commune, commune-level task) pairs — the ratio the national monitoring system compares provinces by.
+    commune_green = models.IntegerField(default=0)
+    commune_total = models.IntegerField(default=0)
+    # For the task slice: the task's own rolled-up display status.
+    status = models.CharField(max_length=20, blank=True)
+    built_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "reports_tasksnapshot"
+        ordering = ["date", "dimension", "key"]
+        verbose_name = _("task snapshot")
+        verbose_name_plural = _("task snapshots")
+        constraints = [
+            models.UniqueConstraint(fields=["date", "dimension", "key"], name="task_snapshot_date_dim_key_uniq"),
+        ]
+        indexes = [
+            # Trend of one slice over time (forecast): WHERE dimension = ? AND key = ? ORDER BY date.
+            models.Index(fields=["dimension", "key", "date"], name="snapshot_dim_key_date_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.dimension}:{self.key}"
+
+
+class RollupAlarm(models.Model):
+    """Stored rollups disagreed with a fresh rebuild (found by the nightly check, then repaired)."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    date = models.DateField()
+    province = models.ForeignKey("localities.Province", null=True, on_delete=models.CASCADE, related_name="+")
+    differences = models.JSONField(default=dict)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "reports_rollupalarm"
+        ordering = ["-created_at"]
+        verbose_name = _("rollup alarm")
+        verbose_name_plural = _("rollup alarms")
+
+    def __str__(self):
+        return f"{self.date} {self.province_id or 'nation'}"
+
+
+class SnapshotRequest(models.Model):
+    """A day whose task snapshots must be rebuilt: written (after commit) when assignments change, deleted by
+    the rebuild, like reports' RollupRequest. Updates arriving while it is pending share one rebuild; if the
+    broker is down the row stays and the catch-up rebuilds it."""
+
+    date = models.DateField(unique=True)
+    requested_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["requested_at"]
+        verbose_name = _("pending task snapshot")
+        verbose_name_plural = _("pending task snapshots")
+
+    def __str__(self):
+        return str(self.date)

@@ -1,0 +1,318 @@
+"""Rollups of daily reports: province/day and nation/day sums of every figure, completeness, and which
+communes reported (a bitmap by commune slot, from which the dashboards list who has not reported).
+
+- `rollup_rebuild(*, province_id, day)`: one transaction that deletes and re-inserts the (province, day)
+  rollup with INSERT … SELECT, then re-sums that day's nation row. Running it twice, or again after a
+  crash, gives the same rows.
+- `rollup_rebuild_range(*, start, end)`: the same for every province over a period, set-based, one
+  transaction per chunk of days.
+- `rollup_catch_up()`: rebuild the (province, day) pairs whose request (reports.outbox) has waited too long.
+- `rollup_verify(*, start, end)`: recompute, compare with what is stored, record a RollupAlarm for each
+  disagreement (telling the admins), then repair by rebuilding.
+
+Concurrency: rebuilds of the same day are serialised by a transaction-level advisory lock on the day
+(PostgreSQL; SQLite serialises every writer anyway). Without it, two workers rebuilding two provinces of
+one day both delete and re-insert that day's nation row — a duplicate key for one of them, and a nation
+sum that misses the other's province. With it, a rebuild waits for the one before and reads its rows.
+
+Rows exist for every (province, day) that was built, with zeros when nobody reported.
+"""
+
+import datetime
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.core.mail import mail_admins
+from django.db import connection, transaction
+from django.utils import timezone
+
+from dashboards import cache as dashboard_cache
+from dashboards.locks import ROLLUP_DAY, lock_days
+from dashboards.models import ProvinceDayRollup, RollupAlarm
+from localities.models import BITS_PER_WORD, SLOT_WORDS, Commune, Province
+from plan02.dates import parse_date
+from reports.completeness import expected_sql
+from reports.figures import INTEGER_FIELDS
+from reports.models import RollupRequest
+
+logger = logging.getLogger(__name__)
+
+COMPLETENESS_FIELDS = [
+    "localities_expected",
+    "localities_received",
+    "localities_late",
+    "communes_expected",
+    "communes_received",
+    "communes_late",
+    "support_needed",
+]
+ROLLUP_FIELDS = [*INTEGER_FIELDS, *COMPLETENESS_FIELDS]
+
+
+# --- SQL ------------------------------------------------------------------------------------------------
+# Portable SQL (PostgreSQL and SQLite); only code constants are interpolated, values are parameters.
+# A rebuild of consecutive days (for one province or all) is:
+#   1. one GROUP BY pass over the reports of those days: sums, completeness counts and the bitmap of the
+#      communes that reported (each report carries its commune's slot, so no join per report);
+#   2. zero rows for the (province, day) pairs nobody reported, so every built day has all its rows;
+#   3. the nation rows, summed from the province rows.
+
+REPORTED_FIELDS = [f"reported_{k}" for k in range(SLOT_WORDS)]
+_PROVINCE_COLUMNS = ", ".join([*ROLLUP_FIELDS, *REPORTED_FIELDS, "province_id", "date", "built_at"])
+_EXPECTED = "(SELECT province_id, COUNT(*) AS communes FROM localities_commune GROUP BY province_id)"
+
+
+def _days_sql(days):
+    return "(" + " UNION ALL ".join(["SELECT %s AS day"] * len(days)) + ")"
+
+
+def _grouped_sql(where):
+    """Per (province, day): the sums, the counts and the bitmap words; one pass, no join."""
+    sums = ", ".join(f"SUM(r.{f}) AS {f}" for f in INTEGER_FIELDS)
+    words = ", ".join(
+        f"SUM(CASE WHEN r.slot / {BITS_PER_WORD} = {k} THEN CAST(1 AS BIGINT) << (r.slot %% {BITS_PER_WORD}) "
+        f"ELSE 0 END) AS reported_{k}"
+        for k in range(SLOT_WORDS)
+    )
+    return f"""
+SELECT r.province_id, r.date, {sums},
+    COUNT(*) AS received,
+    COUNT(*) FILTER (WHERE r.late = TRUE) AS late,
+    COUNT(r.commune_id) AS communes_received,
+    COUNT(r.commune_id) FILTER (WHERE r.late = TRUE) AS communes_late,
+    COUNT(*) FILTER (WHERE r.support_needed = TRUE) AS support_needed,
+    {words}
+FROM reports_dailyreport r
+WHERE {where}
+GROUP BY r.province_id, r.date
+"""
+
+
+def _province_select_sql(where, *, built_at=True):
+    """The rollup values in _PROVINCE_COLUMNS order (built_at as a parameter when asked)."""
+    sums = ", ".join(f"g.{f}" for f in INTEGER_FIELDS)
+    words = ", ".join(f"g.{f}" for f in REPORTED_FIELDS)
+    return f"""
+SELECT {sums},
+    {expected_sql("COALESCE(e.communes, 0)")}, g.received, g.late, COALESCE(e.communes, 0), g.communes_received,
+    g.communes_late, g.support_needed, {words}, g.province_id, g.date{", %s" if built_at else ""}
+FROM ({_grouped_sql(where)}) g
+LEFT JOIN {_EXPECTED} e ON e.province_id = g.province_id
+"""
+
+
+def _zero_rows_sql(days, province_filter):
+    zeros = ", ".join(["0"] * len(INTEGER_FIELDS))
+    words = ", ".join(["0"] * SLOT_WORDS)
+    return f"""
+INSERT INTO reports_provincedayrollup ({_PROVINCE_COLUMNS})
+SELECT {zeros}, {expected_sql("COALESCE(e.communes, 0)")}, 0, 0, COALESCE(e.communes, 0), 0, 0, 0, {words}, p.code,
+    d.day, %s
+FROM localities_province p
+CROSS JOIN {_days_sql(days)} d
+LEFT JOIN {_EXPECTED} e ON e.province_id = p.code
+WHERE {province_filter or "1 = 1"}
+  AND NOT EXISTS (SELECT 1 FROM reports_provincedayrollup x WHERE x.province_id = p.code AND x.date = d.day)
+"""
+
+
+def _nation_insert_sql(where):
+    sums = ", ".join(f"SUM({f})" for f in ROLLUP_FIELDS)
+    columns = ", ".join([*ROLLUP_FIELDS, "date", "built_at"])
+    return f"""
+INSERT INTO reports_nationdayrollup ({columns})
+SELECT {sums}, date, %s
+FROM reports_provincedayrollup
+WHERE {where}
+GROUP BY date
+"""
+
+
+def _rebuild(days, province_id=None):
+    """Delete and re-insert the rollups of these consecutive days (one province, or all) and the days'
+    nation rows."""
+    now = timezone.now()
+    first, last = days[0], days[-1]
+    span = "date BETWEEN %s AND %s"
+    scope = [province_id] if province_id else []
+    with connection.cursor() as cursor:
+        one = "AND province_id = %s" if province_id else ""
+        cursor.execute(f"DELETE FROM reports_provincedayrollup WHERE {span} {one}", [first, last, *scope])
+        where = "r.date BETWEEN %s AND %s" + (" AND r.province_id = %s" if province_id else "")
+        select, params = _province_select_sql(where), [now, first, last, *scope]
+        if province_id:
+            cursor.execute(f"INSERT INTO reports_provincedayrollup ({_PROVINCE_COLUMNS})\n{select}", params)
+        else:
+            # PostgreSQL never runs the query of an INSERT … SELECT in parallel, but does for CREATE TABLE AS:
+            # over a long period the GROUP BY pass is about twice as fast through a temporary table.
+            cursor.execute(f"CREATE TEMPORARY TABLE rollup_rebuild_tmp AS {select}", params)
+            cursor.execute(
+                f"INSERT INTO reports_provincedayrollup ({_PROVINCE_COLUMNS}) SELECT * FROM rollup_rebuild_tmp"
+            )
+            cursor.execute("DROP TABLE rollup_rebuild_tmp")
+        cursor.execute(_zero_rows_sql(days, "p.code = %s" if province_id else ""), [now, *days, *scope])
+        cursor.execute(f"DELETE FROM reports_nationdayrollup WHERE {span}", [first, last])
+        cursor.execute(_nation_insert_sql(span), [now, first, last])
+    transaction.on_commit(dashboard_cache.invalidate)
+
+
+def reported_slots(row):
+    """The slots of the communes that reported, from a ProvinceDayRollup (or a dict with its fields)."""
+    words = [row[f] if isinstance(row, dict) else getattr(row, f) for f in REPORTED_FIELDS]
+    return {k * BITS_PER_WORD + bit for k, word in enumerate(words) for bit in range(BITS_PER_WORD) if word >> bit & 1}
+
+
+def missing_localities(rows, communes):
+    """(province code, locality code) of who has not reported, from province rollups of one day.
+
+    `communes`: {province code: [(slot, commune code), ...]}; a province without a row has nobody reported.
+    """
+    by_province = {r.province_id: r for r in rows}
+    result = []
+    for province_id in sorted(communes):
+        row = by_province.get(province_id)
+        seen = reported_slots(row) if row else set()
+        if row is None or row.localities_received == row.communes_received:
+            result.append((province_id, province_id))  # the province's own report is missing
+        result.extend((province_id, code) for slot, code in communes[province_id] if slot not in seen)
+    return result
+
+
+def communes_by_slot(province_id=None):
+    """{province code: [(slot, commune code), ...]} for decoding the bitmaps (one province, or all)."""
+    provinces = Province.objects.filter(code=province_id) if province_id else Province.objects.all()
+    result = {code: [] for code in provinces.values_list("code", flat=True)}
+    communes = Commune.objects.filter(province_id__in=list(result)) if province_id else Commune.objects.all()
+    for province, slot, code in communes.order_by("province_id", "code").values_list("province_id", "slot", "code"):
+        result[province].append((slot, code))
+    return result
+
+
+def rollup_rebuild(*, province_id: str, day: datetime.date, only_if_requested: bool = False) -> bool:
+    """Rebuild one (province, day) and that day's nation row. Idempotent.
+
+    With `only_if_requested` (the job), nothing is done when no request is pending: an earlier job took it
+    and its rebuild already included every report committed before it started."""
+    with transaction.atomic():
+        lock_days(ROLLUP_DAY, [day])
+        # The request is cleared first, in this transaction: a report committed after this point upserts a
+        # new request (waiting on this transaction's row lock), so its own rebuild is never lost, and no
+        # clock is compared across the machines that write requests and run rebuilds.
+        deleted, _ = RollupRequest.objects.filter(province_id=province_id, date=day).delete()
+        if only_if_requested and not deleted:
+            return False
+        if not ProvinceDayRollup.objects.filter(date=day).exclude(province_id=province_id).exists():
+            # First rollup of this day: build every province so the day's nation row covers all of them.
+            _rebuild([day])
+        else:
+            _rebuild([day], province_id)
+    return True
+
+
+def _days(start, end):
+    return [start + datetime.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def rollup_rebuild_range(
+    *,
+    start: datetime.date,
+    end: datetime.date,
+    chunk_days: int = 731,
+    progress: Callable[[int], Any] | None = None,
+) -> None:
+    """Rebuild every province and the nation from `start` to `end` (inclusive), one transaction per chunk
+    of days (two years: one GROUP BY pass over the reports is cheaper than several, and the work is done in
+    the database, not in this process's memory). `progress(days_done)` is called after each chunk."""
+    all_days = _days(start, end)
+    for i in range(0, len(all_days), chunk_days):
+        chunk = all_days[i : i + chunk_days]
+        with transaction.atomic():
+            lock_days(ROLLUP_DAY, chunk)
+            RollupRequest.objects.filter(date__range=(chunk[0], chunk[-1])).delete()
+            _rebuild(chunk)
+        if progress:
+            progress(len(chunk))
+
+
+# A request waits this long for the job queued with it before the catch-up takes it over: the job's delay
+# (ROLLUP_DELAY) plus a queue under load. A request that waited longer lost its job (the broker was down,
+# the worker was killed, the job failed): the catch-up, every 5 minutes on the beat, rebuilds it.
+CATCH_UP_AFTER = datetime.timedelta(minutes=2)
+
+
+def pending_pairs(*, older_than: datetime.timedelta | None = CATCH_UP_AFTER, limit: int | None = None):
+    """(province code, date) of the pending requests, oldest first (those older than `older_than`)."""
+    pending = RollupRequest.objects.order_by("requested_at")
+    if older_than is not None:
+        pending = pending.filter(requested_at__lt=timezone.now() - older_than)
+    pairs = pending.values_list("province_id", "date")
+    return list(pairs[:limit] if limit else pairs)
+
+
+def rollup_catch_up(*, older_than: datetime.timedelta | None = CATCH_UP_AFTER, limit: int | None = 500) -> int:
+    """Rebuild the pending (province, day) pairs whose job never ran, or all pending ones (`older_than=None`,
+    `manage.py rollup --pending`). Returns the number rebuilt."""
+    pairs = pending_pairs(older_than=older_than, limit=limit)
+    done = 0
+    for province_id, day in pairs:
+        done += rollup_rebuild(province_id=province_id, day=day, only_if_requested=True)
+    return done
+
+
+def _fresh_rows(days):
+    with connection.cursor() as cursor:
+        cursor.execute(_province_select_sql("r.date BETWEEN %s AND %s", built_at=False), [days[0], days[-1]])
+        rows = cursor.fetchall()
+    fresh = {}
+    for row in rows:
+        province_id, day = row[-2], row[-1]
+        if isinstance(day, str):
+            day = parse_date(day)
+        fields = [*ROLLUP_FIELDS, *REPORTED_FIELDS]
+        fresh[(province_id, day)] = dict(zip(fields, row[: len(fields)], strict=True))
+    return fresh
+
+
+def rollup_verify(*, start: datetime.date, end: datetime.date) -> list[RollupAlarm]:
+    """Compare stored province rollups of a window with a fresh computation; record an alarm for each
+    (province, day) that differs or is missing and tell the admins, then rebuild the window. Pairs whose
+    rebuild is still pending are skipped: they are expected to differ until their job runs."""
+    days = _days(start, end)
+    pending = set(RollupRequest.objects.filter(date__range=(start, end)).values_list("province_id", "date"))
+    fresh = _fresh_rows(days)
+    stored = {
+        (r["province_id"], r["date"]): r
+        for r in ProvinceDayRollup.objects.filter(date__in=days).values(
+            "province_id", "date", *ROLLUP_FIELDS, *REPORTED_FIELDS
+        )
+    }
+    alarms = []
+    for key in sorted((set(fresh) | set(stored)) - pending):
+        have, values = stored.get(key), fresh.get(key)
+        if have is None:
+            differences: dict[str, Any] = {"row": "missing"}
+        elif values is None:  # nobody reported: only a row of zeros is right
+            differences = {f: {"stored": have[f], "fresh": 0} for f in INTEGER_FIELDS if have[f]}
+            if have["localities_received"]:
+                differences["localities_received"] = {"stored": have["localities_received"], "fresh": 0}
+        else:
+            differences = {f: {"stored": have[f], "fresh": values[f]} for f, v in values.items() if have[f] != v}
+        if differences:
+            alarms.append(RollupAlarm(date=key[1], province_id=key[0], differences=differences))
+    RollupAlarm.objects.bulk_create(alarms)
+    if alarms:
+        logger.error("rollup verification: %d (province, day) rollups disagreed with a fresh rebuild", len(alarms))
+        _tell_admins(alarms)
+    rollup_rebuild_range(start=start, end=end)
+    return alarms
+
+
+def _tell_admins(alarms: Iterable[RollupAlarm]) -> None:
+    lines = [f"{a.date} {a.province_id}: {', '.join(sorted(a.differences))}" for a in alarms]
+    mail_admins(
+        f"plan02: {len(lines)} rollup(s) disagreed with a fresh rebuild (repaired)",
+        "The nightly verification found stored rollups that differ from the daily reports; they were "
+        "rebuilt. Each (day, province) and the fields that differed:\n\n" + "\n".join(lines),
+        fail_silently=True,
+    )

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from dashboards import views
+
+app_name = "dashboard"
+urlpatterns = [
+    path("", views.national, name="national"),
+    path("phases/", views.phases, name="phases"),
+    path("provinces/", views.provinces, name="provinces"),
+    path("provinces/<str:code>/", views.province, name="province"),
+    path("communes/<str:code>/", views.commune, name="commune"),
+    path("agencies/", views.agencies, name="agencies"),
+    path("agencies/<str:code>/", views.agency, name="agency"),
+]

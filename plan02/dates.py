@@ -1,0 +1,56 @@
+"""The one date parser of the portal: report fields, query parameters, spreadsheet cells, commands and job
+arguments all read dates here, so every channel accepts the same text and says the same thing when it is
+wrong.
+
+Only `YYYY-MM-DD` is a date. Python's `date.fromisoformat` also takes `20250701` and `2025-W27-2`; a
+person or a client sending those almost certainly meant something else, so they are refused.
+
+A foundation module: it imports no app, so every app may use it.
+"""
+
+import datetime
+import re
+
+from django.utils.translation import gettext_lazy as _
+
+INVALID_DATE = "invalid_date"
+DATE_MESSAGE = _("Must be a date written YYYY-MM-DD.")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class DateError(ValueError):
+    """Not a date written YYYY-MM-DD. `code` is the API's stable error code; str() the translated message."""
+
+    code = INVALID_DATE
+
+    def __init__(self, value: object = None) -> None:
+        self.value = value
+        super().__init__(str(DATE_MESSAGE))
+
+    def __str__(self) -> str:
+        return str(DATE_MESSAGE)  # translated when shown, not when raised
+
+
+def parse_date(value: object) -> datetime.date:
+    """A date from `YYYY-MM-DD` text, or from a date or datetime (spreadsheet cells). Raises DateError."""
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if not isinstance(value, str):
+        raise DateError(value)
+    text = value.strip()
+    if not _DATE_RE.fullmatch(text):
+        raise DateError(value)
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:  # 2025-13-01, 2025-02-30
+        raise DateError(value) from None
+
+
+def parse_date_or_none(value: object) -> datetime.date | None:
+    """parse_date(), or None for anything that is not a date (addresses whose date part is wrong: 404)."""
+    try:
+        return parse_date(value)
+    except DateError:
+        return None

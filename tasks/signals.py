@@ -1,0 +1,22 @@
+"""What the tasks app announces to the apps above it (which it may not import).
+
+`assignments_changed` is sent after the transaction that changed assignments commits, with the ids of the
+assignments. The dashboards app rebuilds its task snapshots from it (coalesced), the alerts app may close
+alerts whose condition ended. Receivers must not raise: the change is committed whatever they do.
+"""
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.dispatch import Signal
+
+assignments_changed = Signal()  # kwargs: assignment_ids (list of int)
+
+
+def assignments_changed_after_commit(assignment_ids: Iterable[int]) -> None:
+    """Call inside the transaction that changes the assignments."""
+    ids = sorted(set(assignment_ids))
+    if ids:
+        # send_robust: a receiver's failure is logged (logger django.dispatch, which reaches the admins) and the
+        # other receivers still run; it never turns a committed change into an error answer.
+        transaction.on_commit(lambda: assignments_changed.send_robust(sender=None, assignment_ids=ids))

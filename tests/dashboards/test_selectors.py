@@ -1,0 +1,108 @@
+"""The dashboards' selectors: pinned query counts (an N+1 shows as a failing number), and the permission
+checks of the detail pages, which go through the querysets' scoping (`followed_by`)."""
+
+import datetime
+
+import pytest
+from django.http import Http404
+from django.utils import timezone
+
+from dashboards import selectors
+from dashboards.rollups import rollup_rebuild_range
+from dashboards.snapshots import snapshot_build
+from tasks.scoping import scope_for_user
+from tests.dashboards.test_dashboards import seed
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def day():
+    end = timezone.localdate() - datetime.timedelta(days=1)
+    seed(2, end=end)
+    rollup_rebuild_range(start=end - datetime.timedelta(days=3), end=end)
+    snapshot_build(end)
+    snapshot_build(end - datetime.timedelta(days=1))
+    return end
+
+
+def test_each_selector_runs_a_fixed_number_of_queries(day, steering, django_assert_num_queries):
+    scope = scope_for_user(steering)
+    calls = [
+        (1, lambda: selectors.national_figures(day)),
+        (2, lambda: selectors.provinces_figures(day)),
+        (8, lambda: selectors.national_page(day)),
+        (6, lambda: selectors.provinces_page(day, rank_by="green")),
+        (7, lambda: selectors.phases_page()),
+        (8, lambda: selectors.province_page(scope=scope, code="01", day=day)),
+        (3, lambda: selectors.commune_page(scope=scope, code="00004", today=day)),
+        (3, lambda: selectors.agencies_page()),
+        (4, lambda: selectors.agency_page(scope=scope, code="BCA")),
+    ]
+    for expected, call in calls:
+        with django_assert_num_queries(expected):
+            call()
+
+
+def test_the_national_json_twin_does_not_pay_for_the_page(day, django_assert_max_num_queries):
+    with django_assert_max_num_queries(1):
+        figures = selectors.national_figures(day)
+    assert figures == selectors.national(day)["figures"]
+
+
+def test_a_day_before_the_first_rollup_counts_every_locality_as_missing(django_assert_num_queries):
+    with django_assert_num_queries(2):
+        figures = selectors.national_figures(selectors.PLAN_DATE)
+    assert figures["completeness"] == {"expected": 3355, "received": 0, "on_time": 0, "late": 0, "missing": 3355}
+    assert figures["as_of"] is None
+
+
+@pytest.mark.parametrize(
+    ("persona", "page", "code", "visible"),
+    [
+        ("steering", "province", "01", True),
+        ("province_officer", "province", "01", True),
+        ("outsider_province_officer", "province", "01", False),
+        ("commune_clerk", "province", "01", False),
+        ("agency_officer", "province", "01", False),
+        ("province_officer", "commune", "00004", True),
+        ("outsider_province_officer", "commune", "00004", False),
+        ("commune_clerk", "commune", "00004", True),
+        ("other_commune_clerk", "commune", "00004", False),
+        ("agency_officer", "agency", "BCA", True),
+        ("other_agency_officer", "agency", "BCA", False),
+        ("inspector", "agency", "BCA", True),
+        ("province_officer", "agency", "BCA", False),
+    ],
+)
+def test_detail_pages_follow_the_querysets_scoping(request, persona, page, code, visible):
+    scope = scope_for_user(request.getfixturevalue(persona))
+    today = timezone.localdate()
+    call = {
+        "province": lambda: selectors.province_page(scope=scope, code=code, day=today),
+        "commune": lambda: selectors.commune_page(scope=scope, code=code, today=today),
+        "agency": lambda: selectors.agency_page(scope=scope, code=code),
+    }[page]
+    if visible:
+        assert call()
+    else:
+        with pytest.raises(Http404):
+            call()
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("2025-13-01", "invalid_date"),
+        ("20250701", "invalid_date"),
+        ("yesterday", "invalid_date"),
+        ("2999-01-01", "date_in_future"),
+        ("0001-01-01", "date_too_early"),
+        ("2025-06-18", "date_too_early"),
+    ],
+)
+def test_the_date_parameter_is_refused_with_a_code(value, code):
+    with pytest.raises(selectors.BadDay) as refused:
+        selectors.day_param(value)
+    assert refused.value.code == code
+    assert selectors.day_param("2025-06-19") == selectors.PLAN_DATE
