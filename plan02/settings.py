@@ -189,8 +189,27 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 # Fail fast when the broker is down: the submission is already committed and the catch-up job rebuilds.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "socket_connect_timeout": 2, "socket_timeout": 5}
+# Redis hands an unacknowledged job (its worker was killed) to another worker after this many seconds
+# (kombu's default is an hour). It must exceed the longest job plus its countdown, or a job still running
+# is delivered twice (harmless: rebuilds are idempotent and serialised, but wasted). The catch-up rebuilds
+# a lost job's pending request long before (dashboards.rollups.CATCH_UP_AFTER, every 5 minutes).
+BROKER_VISIBILITY_TIMEOUT = env_int(
+    "PLAN02_BROKER_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 300, minimum=CELERY_TASK_TIME_LIMIT + 60
+)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker that loses Redis keeps trying to reconnect instead of exiting (a supervisor restarts it anyway).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# On a lost broker connection, cancel the late-acknowledged jobs in flight instead of acknowledging them on
+# the dead connection: that acknowledgement is where kombu's Redis transport raised AttributeError
+# ("'NoneType' object has no attribute 'hostname'") and took the worker down. Cancelled jobs are
+# redelivered; they are idempotent.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 
 # --- cache ------------------------------------------------------------------------------------------------
 # Per-key API throttling counts in the cache, so it must be shared by every web process: Redis when

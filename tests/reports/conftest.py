@@ -1,51 +1,10 @@
-"""Fixtures of the report tests: API keys of each kind, API clients that use them, and a frozen clock."""
+"""Fixtures of the report tests: fast password hashing and a frozen clock (API keys and `api_for` are shared:
+tests/conftest.py)."""
 
 import datetime
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
-
-from reports.services import api_client_issue
-
-
-@pytest.fixture
-def commune_key(db):
-    """A key of Phường Ba Đình (00004, Hà Nội): (ApiClient, key)."""
-    return api_client_issue(name="Ba Đình one-stop desk", locality="00004")
-
-
-@pytest.fixture
-def other_commune_key(db):
-    """A key of Phường Ngọc Hà (00008, Hà Nội)."""
-    return api_client_issue(name="Ngọc Hà one-stop desk", locality="00008")
-
-
-@pytest.fixture
-def province_key(db):
-    """A key of Hà Nội (01): may send for the province and its 126 communes."""
-    return api_client_issue(name="Hà Nội procedure system", locality="01")
-
-
-@pytest.fixture
-def outsider_province_key(db):
-    """A key of Hồ Chí Minh City (79): must not send for Hà Nội."""
-    return api_client_issue(name="HCMC procedure system", locality="79")
-
-
-@pytest.fixture
-def api_for():
-    """api_for(key) -> an APIClient sending `Authorization: Token <key>`; api_for(user=...) a session."""
-
-    def make(key=None, *, user=None, language="en"):
-        client = APIClient(HTTP_ACCEPT_LANGUAGE=language)
-        if key is not None:
-            client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-        if user is not None:
-            client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture(autouse=True)
