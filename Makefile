@@ -35,6 +35,7 @@ run: migrate
 ## The whole suite (browser tests included when /usr/bin/chromium exists). Uses DATABASE_URL/REDIS_URL if set.
 test: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	DATABASE_URL=sqlite://:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 

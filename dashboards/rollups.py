@@ -63,11 +63,11 @@ _PROVINCE_COLUMNS = ", ".join([*ROLLUP_FIELDS, *REPORTED_FIELDS, "province_id", 
 _EXPECTED = "(SELECT province_id, COUNT(*) AS communes FROM localities_commune GROUP BY province_id)"
 
 
-def _days_sql(days):
+def _days_sql(days: list[datetime.date]) -> str:
     return "(" + " UNION ALL ".join(["SELECT %s AS day"] * len(days)) + ")"
 
 
-def _grouped_sql(where):
+def _grouped_sql(where: str) -> str:
     """Per (province, day): the sums, the counts and the bitmap words; one pass, no join."""
     sums = ", ".join(f"SUM(r.{f}) AS {f}" for f in INTEGER_FIELDS)
     words = ", ".join(
@@ -89,7 +89,7 @@ GROUP BY r.province_id, r.date
 """
 
 
-def _province_select_sql(where, *, built_at=True):
+def _province_select_sql(where: str, *, built_at: bool = True) -> str:
     """The rollup values in _PROVINCE_COLUMNS order (built_at as a parameter when asked)."""
     sums = ", ".join(f"g.{f}" for f in INTEGER_FIELDS)
     words = ", ".join(f"g.{f}" for f in REPORTED_FIELDS)
@@ -102,7 +102,7 @@ LEFT JOIN {_EXPECTED} e ON e.province_id = g.province_id
 """
 
 
-def _zero_rows_sql(days, province_filter):
+def _zero_rows_sql(days: list[datetime.date], province_filter: str) -> str:
     zeros = ", ".join(["0"] * len(INTEGER_FIELDS))
     words = ", ".join(["0"] * SLOT_WORDS)
     return f"""
@@ -117,7 +117,7 @@ WHERE {province_filter or "1 = 1"}
 """
 
 
-def _nation_insert_sql(where):
+def _nation_insert_sql(where: str) -> str:
     sums = ", ".join(f"SUM({f})" for f in ROLLUP_FIELDS)
     columns = ", ".join([*ROLLUP_FIELDS, "date", "built_at"])
     return f"""
@@ -129,13 +129,13 @@ GROUP BY date
 """
 
 
-def _rebuild(days, province_id=None):
+def _rebuild(days: list[datetime.date], province_id: str | None = None) -> None:
     """Delete and re-insert the rollups of these consecutive days (one province, or all) and the days'
     nation rows."""
     now = timezone.now()
     first, last = days[0], days[-1]
     span = "date BETWEEN %s AND %s"
-    scope = [province_id] if province_id else []
+    scope: list[Any] = [province_id] if province_id else []
     with connection.cursor() as cursor:
         one = "AND province_id = %s" if province_id else ""
         cursor.execute(f"DELETE FROM reports_provincedayrollup WHERE {span} {one}", [first, last, *scope])
@@ -157,13 +157,13 @@ def _rebuild(days, province_id=None):
     transaction.on_commit(dashboard_cache.invalidate)
 
 
-def reported_slots(row):
+def reported_slots(row: Any) -> set[int]:
     """The slots of the communes that reported, from a ProvinceDayRollup (or a dict with its fields)."""
     words = [row[f] if isinstance(row, dict) else getattr(row, f) for f in REPORTED_FIELDS]
     return {k * BITS_PER_WORD + bit for k, word in enumerate(words) for bit in range(BITS_PER_WORD) if word >> bit & 1}
 
 
-def missing_localities(rows, communes):
+def missing_localities(rows: Iterable[Any], communes: dict[str, list[tuple[int, str]]]) -> list[tuple[str, str]]:
     """(province code, locality code) of who has not reported, from province rollups of one day.
 
     `communes`: {province code: [(slot, commune code), ...]}; a province without a row has nobody reported.
@@ -179,10 +179,10 @@ def missing_localities(rows, communes):
     return result
 
 
-def communes_by_slot(province_id=None):
+def communes_by_slot(province_id: str | None = None) -> dict[str, list[tuple[int, str]]]:
     """{province code: [(slot, commune code), ...]} for decoding the bitmaps (one province, or all)."""
     provinces = Province.objects.filter(code=province_id) if province_id else Province.objects.all()
-    result = {code: [] for code in provinces.values_list("code", flat=True)}
+    result: dict[str, list[tuple[int, str]]] = {code: [] for code in provinces.values_list("code", flat=True)}
     communes = Commune.objects.filter(province_id__in=list(result)) if province_id else Commune.objects.all()
     for province, slot, code in communes.order_by("province_id", "code").values_list("province_id", "slot", "code"):
         result[province].append((slot, code))
@@ -210,7 +210,7 @@ def rollup_rebuild(*, province_id: str, day: datetime.date, only_if_requested: b
     return True
 
 
-def _days(start, end):
+def _days(start: datetime.date, end: datetime.date) -> list[datetime.date]:
     return [start + datetime.timedelta(days=i) for i in range((end - start).days + 1)]
 
 
@@ -241,7 +241,9 @@ def rollup_rebuild_range(
 CATCH_UP_AFTER = datetime.timedelta(minutes=2)
 
 
-def pending_pairs(*, older_than: datetime.timedelta | None = CATCH_UP_AFTER, limit: int | None = None):
+def pending_pairs(
+    *, older_than: datetime.timedelta | None = CATCH_UP_AFTER, limit: int | None = None
+) -> list[tuple[str, datetime.date]]:
     """(province code, date) of the pending requests, oldest first (those older than `older_than`)."""
     pending = RollupRequest.objects.order_by("requested_at")
     if older_than is not None:
@@ -260,7 +262,7 @@ def rollup_catch_up(*, older_than: datetime.timedelta | None = CATCH_UP_AFTER, l
     return done
 
 
-def _fresh_rows(days):
+def _fresh_rows(days: list[datetime.date]) -> dict[tuple[str, datetime.date], dict[str, Any]]:
     with connection.cursor() as cursor:
         cursor.execute(_province_select_sql("r.date BETWEEN %s AND %s", built_at=False), [days[0], days[-1]])
         rows = cursor.fetchall()

@@ -7,11 +7,12 @@ The one page that reads raw reports is a commune's own history: one locality, at
 """
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Subquery, Sum
+from django.db.models import Count, Max, QuerySet, Subquery, Sum
 from django.http import Http404
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
@@ -68,17 +69,17 @@ def day_param(value: str | None) -> datetime.date:
     return day
 
 
-def default_day():
+def default_day() -> datetime.date:
     """The latest day with a national rollup (today, or yesterday before anyone reports), else yesterday."""
     latest = NationDayRollup.objects.filter(date__lte=timezone.localdate()).aggregate(d=Max("date"))["d"]
     return latest or timezone.localdate() - datetime.timedelta(days=1)
 
 
-def _totals(row):
+def _totals(row: Any) -> dict[str, int]:
     return {f: int(getattr(row, f)) if row else 0 for f in INTEGER_FIELDS}
 
 
-def figures_block(row, *, day, expected_default=0):
+def figures_block(row: Any, *, day: datetime.date, expected_default: int = 0) -> dict[str, Any]:
     """The JSON shape of DESIGN.md §6 for one rollup row (national or province)."""
     totals = _totals(row)
     return {
@@ -101,7 +102,7 @@ class Coverage:
     provinces_received: int
     provinces_expected: int
 
-    def __str__(self):
+    def __str__(self) -> str:
         if self.as_of is None:
             return _("no rollup yet for this day")
         return _("as of %(time)s · %(received)s of %(expected)s communes reported · %(late)s late") % {
@@ -112,7 +113,7 @@ class Coverage:
         }
 
 
-def coverage(row, provinces_expected):
+def coverage(row: Any, provinces_expected: int) -> Coverage:
     if row is None:
         return Coverage(None, 0, 0, 0, 0, provinces_expected)
     provinces_received = row.localities_received - row.communes_received
@@ -126,7 +127,7 @@ def coverage(row, provinces_expected):
     )
 
 
-def national(day):
+def national(day: datetime.date) -> dict[str, Any]:
     """Everything the national dashboard shows for `day` (7 queries)."""
     row = NationDayRollup.objects.filter(date=day).first()
     provinces = list(Province.objects.all())
@@ -169,7 +170,7 @@ def national(day):
     }
 
 
-def provinces(day):
+def provinces(day: datetime.date) -> list[dict[str, Any]]:
     """One figures block per province for `day`, plus the province's green share on commune-level tasks, ranked."""
     rows = {r.province_id: r for r in ProvinceDayRollup.objects.filter(date=day)}
     snapshot_day = latest_snapshot_day()
@@ -200,7 +201,7 @@ def provinces(day):
     return result
 
 
-def rank(items, key):
+def rank(items: list[dict[str, Any]], key: Callable[[dict[str, Any]], float | None]) -> list[dict[str, Any]]:
     """Items sorted best first by `key` (None last), each with its rank."""
     ordered = sorted(items, key=lambda i: (key(i) is None, -(key(i) or 0), i["province"].code))
     return [{**item, "rank": n} for n, item in enumerate(ordered, start=1)]
@@ -209,15 +210,17 @@ def rank(items, key):
 # --- tasks and phases -------------------------------------------------------------------------------------
 
 
-def latest_snapshot_day():
+def latest_snapshot_day() -> datetime.date | None:
     return TaskSnapshot.objects.filter(date__lte=timezone.localdate()).aggregate(d=Max("date"))["d"]
 
 
-def _counts(snapshot):
+def _counts(snapshot: TaskSnapshot | None) -> dict[str, int]:
     return {k: getattr(snapshot, k) if snapshot else 0 for k in STATUS_KEYS}
 
 
-def forecast(*, phase, current, earlier, today):
+def forecast(
+    *, phase: Phase, current: TaskSnapshot | None, earlier: TaskSnapshot | None, today: datetime.date
+) -> dict[str, Any]:
     """Completion date of the phase's assignments from the pace of the last FORECAST_WINDOW days.
 
     Returns {"date", "risk" (green|amber|red), "reason"}."""
@@ -274,19 +277,20 @@ def forecast(*, phase, current, earlier, today):
     return {"date": finish, "risk": risk, "reason": reason}
 
 
-def phases(today=None):
+def phases(today: datetime.date | None = None) -> dict[str, Any]:
     """Per phase: deadline, days left, task counts by display status, forecast; and the breakdowns by
     group, lead agency and province (6 queries)."""
     today = today or timezone.localdate()
     day = latest_snapshot_day()
-    # Always the same queries, with or without snapshots, so the count never depends on history.
-    snaps = list(TaskSnapshot.objects.filter(date=day).exclude(dimension=Dimension.PROVINCE_TASK))
+    # Always the same queries, with or without snapshots (date=None matches nothing), so the count never
+    # depends on history.
+    snaps = list(TaskSnapshot.objects.filter(date=day).exclude(dimension=Dimension.PROVINCE_TASK))  # type: ignore[misc]
     cutoff = (day or today) - datetime.timedelta(days=FORECAST_WINDOW)
     earlier_day = (
         TaskSnapshot.objects.filter(dimension=Dimension.PHASE, date__lte=cutoff).order_by("-date").values("date")[:1]
     )
     earlier = {s.key: s for s in TaskSnapshot.objects.filter(dimension=Dimension.PHASE, date=Subquery(earlier_day))}
-    by_dimension = {}
+    by_dimension: dict[str, dict[str, TaskSnapshot]] = {}
     for s in snaps:
         by_dimension.setdefault(s.dimension, {})[s.key] = s
     result = []
@@ -319,7 +323,7 @@ def phases(today=None):
     }
 
 
-def phase_json(item):
+def phase_json(item: dict[str, Any]) -> dict[str, Any]:
     f = item["forecast"]
     return {
         "code": item["code"],
@@ -331,7 +335,7 @@ def phase_json(item):
 
 
 def status_labels() -> list[tuple[str, str]]:
-    return [(key, DisplayStatus(key).label) for key in STATUS_KEYS]
+    return [(key, str(DisplayStatus(key).label)) for key in STATUS_KEYS]
 
 
 # --- pages and their JSON twins ---------------------------------------------------------------------------
@@ -396,7 +400,7 @@ def phases_page() -> dict[str, Any]:
     return {**data, "province_rows": province_rows, "status_labels": status_labels()}
 
 
-def _followed_or_404(queryset, **lookup):
+def _followed_or_404(queryset: QuerySet, **lookup: Any) -> Any:
     found = queryset.filter(**lookup).first()
     if found is None:
         raise Http404
@@ -418,7 +422,7 @@ def province_page(*, scope: Scope, code: str, day: datetime.date) -> dict[str, A
     missing = [c for _p, c in missing_localities([row] if row else [], by_slot)]
     names = {c: name for c, name, _slot in communes}
     snapshot_day = latest_snapshot_day()
-    snaps = TaskSnapshot.objects.filter(date=snapshot_day)
+    snaps = TaskSnapshot.objects.filter(date=snapshot_day)  # type: ignore[misc]  # None: no snapshot yet
     summary = snaps.filter(dimension=Dimension.PROVINCE, key=code).first()
     tasks = {t.code: t for t in Task.objects.filter(level="commune")}
     per_task = [

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from dashboards import cache as dashboard_cache
@@ -45,7 +45,7 @@ def end_of_day(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(midnight, timezone.get_current_timezone())
 
 
-def assignment_states(day: datetime.date):
+def assignment_states(day: datetime.date) -> QuerySet:
     """(task_id, province_id, level, status, progress, completed_on) of every assignment as of `day`:
     replayed from history for a past day, the assignments' own rows for today (the same thing, cheaper)."""
     if day >= timezone.localdate():
@@ -67,11 +67,11 @@ def assignment_states(day: datetime.date):
 class _Slice:
     __slots__ = ("assignments", "commune_green", "commune_total", "counts", "green")
 
-    def __init__(self):
-        self.counts = Counter()
+    def __init__(self) -> None:
+        self.counts: Counter = Counter()
         self.assignments = self.green = self.commune_total = self.commune_green = 0
 
-    def row(self, day, dimension, key, now):
+    def row(self, day: datetime.date, dimension: str, key: str, now: datetime.datetime) -> TaskSnapshot:
         return TaskSnapshot(
             date=day,
             dimension=dimension,
@@ -85,15 +85,15 @@ class _Slice:
         )
 
 
-def snapshot_rows(day):
+def snapshot_rows(day: datetime.date) -> list[TaskSnapshot]:
     """The TaskSnapshot rows of one day (not saved)."""
     now = timezone.now()
     tasks = {t.pk: t for t in Task.objects.select_related("phase", "group", "lead_agency")}
-    per_task = defaultdict(_Slice)
+    per_task: defaultdict[int, _Slice] = defaultdict(_Slice)
     started: Counter = Counter()
     late: Counter = Counter()
-    per_province = defaultdict(_Slice)
-    per_province_task = defaultdict(_Slice)
+    per_province: defaultdict[str, _Slice] = defaultdict(_Slice)
+    per_province_task: defaultdict[tuple[str, str], _Slice] = defaultdict(_Slice)
     for task_id, province_id, level, status, progress, completed_on in assignment_states(day):
         task = tasks[task_id]
         status = status or AssignmentStatus.NOT_STARTED
@@ -117,10 +117,10 @@ def snapshot_rows(day):
         late[task_id] += shown == DisplayStatus.COMPLETED_LATE
 
     rows = []
-    by_dimension = defaultdict(_Slice)
+    by_dimension: defaultdict[tuple[str, str], _Slice] = defaultdict(_Slice)
     for task_id, item in per_task.items():
         task = tasks[task_id]
-        shown = task_status(
+        rolled = task_status(
             total=item.assignments,
             completed=item.green,
             completed_late=late[task_id],
@@ -129,7 +129,7 @@ def snapshot_rows(day):
             day=day,
         )
         row = item.row(day, Dimension.TASK, task.code, now)
-        row.status = shown.value
+        row.status = rolled.value if rolled else ""
         rows.append(row)
         for key in (
             (Dimension.PHASE, task.phase.code),
@@ -137,7 +137,7 @@ def snapshot_rows(day):
             (Dimension.AGENCY, task.lead_agency.code),
         ):
             target = by_dimension[key]
-            target.counts[shown] += 1
+            target.counts[rolled] += 1
             target.assignments += item.assignments
             target.green += item.green
     rows += [item.row(day, dimension, key, now) for (dimension, key), item in by_dimension.items()]

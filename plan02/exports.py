@@ -16,7 +16,7 @@ import csv
 import datetime
 import io
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -29,6 +29,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"  # Excel then reads the Vietnamese names as UTF-8
+_Response = TypeVar("_Response", HttpResponse, StreamingHttpResponse)
 
 
 class Sheet(NamedTuple):
@@ -68,7 +69,7 @@ def csv_text(value: Any) -> Any:
     return value
 
 
-def _xlsx_row(sheet, values: Sequence[Any], *, bold: bool = False) -> list[Any]:
+def _xlsx_row(sheet: Any, values: Sequence[Any], *, bold: bool = False) -> list[Any]:
     cells = []
     for raw in values:
         value = cell_value(raw)
@@ -104,7 +105,7 @@ def xlsx_bytes(sheets: Iterable[Sheet]) -> bytes:
     return buffer.getvalue()
 
 
-def _attachment(response: HttpResponse | StreamingHttpResponse, filename: str):
+def _attachment(response: _Response, filename: str) -> _Response:
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
@@ -145,9 +146,5 @@ def csv_response(
 ) -> HttpResponse | StreamingHttpResponse:
     """A CSV download; `streaming` for long lists (rows are read from an iterator as they are sent)."""
     if streaming:
-        response: HttpResponse | StreamingHttpResponse = StreamingHttpResponse(
-            csv_lines(header, rows, notes=notes), content_type=CSV
-        )
-    else:
-        response = HttpResponse(csv_bytes(header, rows, notes=notes), content_type=CSV)
-    return _attachment(response, filename)
+        return _attachment(StreamingHttpResponse(csv_lines(header, rows, notes=notes), content_type=CSV), filename)
+    return _attachment(HttpResponse(csv_bytes(header, rows, notes=notes), content_type=CSV), filename)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from localities.models import Commune, Province
@@ -85,7 +85,7 @@ class Completeness:
         return cls(expected=row.localities_expected, received=row.localities_received, late=row.localities_late)
 
 
-def _localities_in_scope(scope: Scope, province_id: str | None = None):
+def _localities_in_scope(scope: Scope, province_id: str | None = None) -> tuple[QuerySet, QuerySet, bool]:
     """(provinces, communes, whether the provinces' own reports are in scope) as querysets."""
     if scope.reads_all:
         provinces, communes, own = Province.objects.all(), Commune.objects.all(), True

@@ -10,9 +10,12 @@ one INSERT … ON CONFLICT DO NOTHING RETURNING, at most one read of the rows th
 INSERT of the revisions, one upsert of the rollup requests).
 """
 
+import datetime
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,6 +45,8 @@ CORRECTED = "corrected"
 NOT_FOUND = "not_found"
 SUBMIT_STATUSES = [CREATED, UNCHANGED, CONFLICT, INVALID, FORBIDDEN, LOCKED]
 
+Key = tuple[str, str]  # (locality code, ISO date) of a report
+
 # Fields compared for a conflict's diff and stored as the payload (everything but locality and date).
 CONTENT_FIELDS = [*INTEGER_FIELDS, "outage_systems", *TEXT_FIELDS, "support_needed"]
 
@@ -70,7 +75,7 @@ class Outcome:
 # --- rules ------------------------------------------------------------------------------------------------
 
 
-def scope_of(*, client=None, user=None) -> Scope:
+def scope_of(*, client: ApiClient | None = None, user: Any = None) -> Scope:
     if client is not None:
         return client.as_scope()
     if user is not None:
@@ -95,7 +100,7 @@ def may_grant_exceptions(scope: Scope, *, province_id: str) -> bool:
     return scope.is_admin or (scope.role == Role.PROVINCE_OFFICER and scope.province_id == province_id)
 
 
-def _lock_exceptions(keys):
+def _lock_exceptions(keys: set[Key]) -> set[Key]:
     """The (locality, iso date) pairs among `keys` that have a lock exception, in one query."""
     if not keys:
         return set()
@@ -105,7 +110,7 @@ def _lock_exceptions(keys):
     return {(locality, day.isoformat()) for locality, day in rows} & set(keys)
 
 
-def _warnings(data, *, late, day, exception_used):
+def _warnings(data: dict[str, Any], *, late: bool, day: datetime.date, exception_used: bool) -> list[dict]:
     warnings = []
     if late:
         due = timezone.localtime(due_at(day)).strftime("%Y-%m-%d %H:%M")
@@ -127,7 +132,7 @@ def _warnings(data, *, late, day, exception_used):
     return warnings
 
 
-def _diff(stored, submitted):
+def _diff(stored: Mapping[str, Any], submitted: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         name: {"stored": stored[name], "submitted": submitted[name]}
         for name in CONTENT_FIELDS
@@ -170,7 +175,14 @@ _PG_TYPES = {
 }
 
 
-def _insert_sql(table, json_columns, shared_columns, *, conflict=None, returning=None):
+def _insert_sql(
+    table: str,
+    json_columns: list[str],
+    shared_columns: list[str],
+    *,
+    conflict: list[str] | None = None,
+    returning: list[str] | None = None,
+) -> str:
     q = connection.ops.quote_name
     columns = ", ".join(q(c) for c in [*json_columns, *shared_columns])
     shared = ", ".join(["%s"] * len(shared_columns))
@@ -190,7 +202,9 @@ def _insert_sql(table, json_columns, shared_columns, *, conflict=None, returning
     return sql
 
 
-def _insert_reports(rows, *, now, user_id, client_id):
+def _insert_reports(
+    rows: list[dict[str, Any]], *, now: datetime.datetime, user_id: int | None, client_id: int | None
+) -> dict[Key, int]:
     """Insert new reports; returns {(locality, iso date): id} of the rows this statement inserted."""
     sql = _insert_sql(
         DailyReport._meta.db_table,
@@ -205,7 +219,9 @@ def _insert_reports(rows, *, now, user_id, client_id):
         return {(locality, str(day)): pk for pk, locality, day in cursor.fetchall()}
 
 
-def _insert_new_reports(rows, *, now, user_id, client_id):
+def _insert_new_reports(
+    rows: list[dict[str, Any]], *, now: datetime.datetime, user_id: int | None, client_id: int | None
+) -> dict[Key, int]:
     """Insert new reports and their revision 1 (the row's `payload`); returns {(locality, iso date): id} of
     the reports this call really inserted. On PostgreSQL one statement (data-modifying CTEs) also requests
     the rollups of the inserted reports' (province, day): one round trip per submission instead of three."""
@@ -271,7 +287,15 @@ UNION ALL SELECT NULL, province_id, date, inserted FROM req
     return inserted
 
 
-def _insert_revisions(rows, *, number, reason, now, user_id, client_id):
+def _insert_revisions(
+    rows: list[dict[str, Any]],
+    *,
+    number: int,
+    reason: str,
+    now: datetime.datetime,
+    user_id: int | None,
+    client_id: int | None,
+) -> None:
     sql = _insert_sql(ReportRevision._meta.db_table, _REVISION_JSON_COLUMNS, _REVISION_SHARED_COLUMNS)
     stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
@@ -281,12 +305,14 @@ def _insert_revisions(rows, *, number, reason, now, user_id, client_id):
 # --- submission -------------------------------------------------------------------------------------------
 
 
-def daily_report_submit(*, payload, client=None, user=None):
+def daily_report_submit(*, payload: Any, client: ApiClient | None = None, user: Any = None) -> Outcome:
     """Submit one report. Returns an Outcome: created, unchanged, conflict, invalid, forbidden or locked."""
     return daily_report_submit_batch(payloads=[payload], client=client, user=user)[0]
 
 
-def daily_report_submit_batch(*, payloads, client=None, user=None):
+def daily_report_submit_batch(
+    *, payloads: list[Any], client: ApiClient | None = None, user: Any = None
+) -> list[Outcome]:
     """Submit up to REPORT_BATCH_MAX reports; one Outcome per item, in order. One bad item never rejects the
     others. Raises BatchTooLarge above the limit."""
     if len(payloads) > settings.REPORT_BATCH_MAX:
@@ -299,8 +325,8 @@ def daily_report_submit_batch(*, payloads, client=None, user=None):
     first_unlocked = lock_date(today)
 
     validated = validation.validate_reports(payloads, today=today)
-    outcomes = [None] * len(validated)
-    accepted = []  # (index, Validated, key, digest)
+    outcomes: list[Any] = [None] * len(validated)  # every item gets its Outcome below
+    accepted: list[tuple[int, validation.Validated, Key, str]] = []
     for index, item in enumerate(validated):
         if not item.ok:
             # Echo the locality and date as sent (when they are text) so a client can match the answer.
@@ -318,17 +344,18 @@ def daily_report_submit_batch(*, payloads, client=None, user=None):
     if not accepted:
         return outcomes
 
-    old_keys = {key for _i, item, key, _d in accepted if item.day < first_unlocked}
+    old_keys = {key for _i, item, key, _d in accepted if item.valid_day < first_unlocked}
     excepted = _lock_exceptions(old_keys)
     locked = old_keys - excepted
 
     # The first item of each (locality, date) is the one inserted; later duplicates in the batch are
     # answered against what is stored after it. Rows go in sorted by key, so that two batches touching the
     # same reports take their unique-index locks in the same order and cannot deadlock.
-    first_of = {}
+    first_of: dict[Key, int] = {}
     for index, _item, key, _digest in accepted:
         first_of.setdefault(key, index)
-    rows, contents = {}, {}
+    rows: dict[Key, dict[str, Any]] = {}
+    contents: dict[Key, dict[str, Any]] = {}
     for index, item, key, digest in accepted:
         if key in locked or first_of[key] != index:
             continue
@@ -340,7 +367,7 @@ def daily_report_submit_batch(*, payloads, client=None, user=None):
             "slot": item.slot,
             "receipt": validation.receipt_for(digest),
             "payload_hash": digest,
-            "late": is_late(item.day, now),
+            "late": is_late(item.valid_day, now),
         }
 
     with transaction.atomic():
@@ -362,8 +389,8 @@ def daily_report_submit_batch(*, payloads, client=None, user=None):
             request_rollups({(rows[key]["province_id"], validated[first_of[key]].day) for key in inserted})
 
     for index, item, key, digest in accepted:
-        current = stored.get(key)
-        base = {"locality": key[0], "date": key[1]}
+        current: Any = stored.get(key)
+        base: dict[str, Any] = {"locality": key[0], "date": key[1]}
         if key in inserted and first_of[key] == index:
             outcomes[index] = Outcome(
                 CREATED,
@@ -371,7 +398,7 @@ def daily_report_submit_batch(*, payloads, client=None, user=None):
                 receipt=current["receipt"],
                 revision=1,
                 late=current["late"],
-                warnings=_warnings(item.data, late=current["late"], day=item.day, exception_used=key in excepted),
+                warnings=_warnings(item.data, late=current["late"], day=item.valid_day, exception_used=key in excepted),
             )
         elif current is not None and current["payload_hash"] == digest:
             outcomes[index] = Outcome(
@@ -394,7 +421,7 @@ def daily_report_submit_batch(*, payloads, client=None, user=None):
     return outcomes
 
 
-def _existing(keys):
+def _existing(keys: set[Key]) -> dict[Key, dict[str, Any]]:
     """The stored reports of these (locality, iso date) keys, as dicts, in one query."""
     rows = DailyReport.objects.filter(locality__in={k[0] for k in keys}, date__in={k[1] for k in keys}).values(
         "locality", "date", "receipt", "payload_hash", "revision", "late", *CONTENT_FIELDS
@@ -410,7 +437,15 @@ def _existing(keys):
 # --- correction -------------------------------------------------------------------------------------------
 
 
-def daily_report_correct(*, locality, date, payload, reason, client=None, user=None):
+def daily_report_correct(
+    *,
+    locality: str,
+    date: str | datetime.date,
+    payload: Any,
+    reason: Any,
+    client: ApiClient | None = None,
+    user: Any = None,
+) -> Outcome:
     """Replace a stored report's content, with a reason. Returns an Outcome: corrected (new receipt),
     unchanged (same content, nothing written), invalid, forbidden, not_found or locked."""
     scope = scope_of(client=client, user=user)
@@ -419,7 +454,7 @@ def daily_report_correct(*, locality, date, payload, reason, client=None, user=N
     if day is None or locality not in found:
         return Outcome(NOT_FOUND, locality=str(locality), date=str(date))
     province_id, commune_id, _slot = found[locality]
-    base = {"locality": locality, "date": day.isoformat()}
+    base: dict[str, Any] = {"locality": locality, "date": day.isoformat()}
     if not may_submit(scope, province_id=province_id, commune_id=commune_id):
         return Outcome(FORBIDDEN, **base)
     if not DailyReport.objects.filter(locality=locality, date=day).exists():
@@ -491,7 +526,7 @@ def daily_report_correct(*, locality, date, payload, reason, client=None, user=N
 # --- lock exceptions --------------------------------------------------------------------------------------
 
 
-def lock_exception_grant(*, locality, date, user, reason=""):
+def lock_exception_grant(*, locality: str, date: str | datetime.date, user: Any, reason: str = "") -> LockException:
     """Let `locality` submit or correct its report of `date` past the lock window. Idempotent: granting it
     again keeps the first grant. Raises PermissionDenied or ValidationError."""
     scope = scope_for_user(user)
@@ -516,9 +551,10 @@ def lock_exception_grant(*, locality, date, user, reason=""):
 # --- API clients ------------------------------------------------------------------------------------------
 
 KEY_START = "p02_"
+NAME_MAX = 200  # ApiClient.name
 
 
-def may_manage_key(scope, *, province_id, commune_id):
+def may_manage_key(scope: Scope, *, province_id: str, commune_id: str | None) -> bool:
     """Keys are issued and revoked by the national admin, or by a province officer for its communes."""
     if scope.is_api_client:
         return False
@@ -527,13 +563,13 @@ def may_manage_key(scope, *, province_id, commune_id):
     return scope.role == Role.PROVINCE_OFFICER and commune_id is not None and province_id == scope.province_id
 
 
-def api_client_issue(*, name, locality, created_by=None):
+def api_client_issue(*, name: str, locality: str, created_by: Any = None) -> tuple[ApiClient, str]:
     """Create an API client for one commune or province and return (client, key). The key is shown once:
     only its SHA-256 and its first characters are stored. `created_by=None` is the command line."""
     name = (name or "").strip()
     if not name:
         raise ValidationError(_("Give the key a name (the system or clerk that uses it)."), code="required")
-    if len(name) > ApiClient._meta.get_field("name").max_length:
+    if len(name) > NAME_MAX:
         raise ValidationError(_("The name is too long."), code=validation.TOO_LONG)
     found = validation.lookup_localities([locality]) if isinstance(locality, str) else {}
     if locality not in found:
@@ -555,10 +591,10 @@ def api_client_issue(*, name, locality, created_by=None):
     return client, key
 
 
-def api_client_revoke(*, client, revoked_by=None):
+def api_client_revoke(*, client: ApiClient, revoked_by: Any = None) -> bool:
     """Revoke a key; its next request is refused with 401. Returns False if it was already revoked."""
     if revoked_by is not None:
-        province_id = client.province_id or client.commune.province_id
+        province_id = client.province_id or (client.commune.province_id if client.commune else "")
         if not may_manage_key(scope_for_user(revoked_by), province_id=province_id, commune_id=client.commune_id):
             raise PermissionDenied(_("You may not revoke this key."))
     now = timezone.now()

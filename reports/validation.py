@@ -106,6 +106,13 @@ class Validated:
         return not self.errors
 
     @property
+    def valid_day(self) -> datetime.date:
+        """The date of a report that passed validation."""
+        if self.day is None:
+            raise ValueError("the report has no valid date")
+        return self.day
+
+    @property
     def locality(self):
         value = self.data.get("locality")
         return value if isinstance(value, str) else None

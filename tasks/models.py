@@ -189,8 +189,7 @@ class AssignmentQuerySet(models.QuerySet):
             return self.filter(commune_id=scope.commune_id)
         return self.none()
 
-    @staticmethod
-    def updatable_q(scope: Scope) -> Q | None:
+    def updatable_q(self, scope: Scope) -> Q | None:
         """The rule of updatable_by() as a Q, so a list can annotate "may update" per row in SQL. None when
         the scope may change nothing (read-only roles and API keys)."""
         if scope.is_api_client:
@@ -308,6 +307,11 @@ class Assignment(models.Model):
     def unit(self):
         return self.agency or self.commune or self.province
 
+    @property
+    def blocked_by_code(self) -> str | None:
+        """The blocking agency's code (no query when there is none)."""
+        return getattr(self.blocked_by, "code", None) if self.blocked_by_id else None
+
     def get_display_status(self, today: datetime.date | None = None) -> str:
         if hasattr(self, "display_status"):
             return self.display_status
@@ -389,6 +393,10 @@ class StatusUpdate(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("status updates are append-only: they cannot be deleted")
+
+    @property
+    def blocked_by_code(self) -> str | None:
+        return getattr(self.blocked_by, "code", None) if self.blocked_by_id else None
 
 
 class Membership(models.Model):

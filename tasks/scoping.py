@@ -27,7 +27,7 @@ def scope_for_user(user: Any) -> Scope:
             agency_id=membership.agency_id,
             province_id=membership.province_id,
             commune_id=membership.commune_id,
-            commune_province_id=membership.commune.province_id if membership.commune_id else None,
+            commune_province_id=membership.commune.province_id if membership.commune is not None else None,
             user_id=user.pk,
         )
     user._plan02_scope = scope
@@ -37,9 +37,9 @@ def scope_for_user(user: Any) -> Scope:
 def scope_for_request(request: Any) -> Scope:
     """The scope of an API request: the key's client when it authenticated with one (request.auth offers
     `as_scope()`: reports.models.ApiClient, which this app may not import), else the session's user."""
-    auth = getattr(request, "auth", None)
-    if hasattr(auth, "as_scope"):
-        return auth.as_scope()
+    as_scope = getattr(getattr(request, "auth", None), "as_scope", None)
+    if as_scope is not None:
+        return as_scope()
     return scope_for_user(request.user)
 
 

@@ -5,11 +5,14 @@ happen in SQL."""
 
 import dataclasses
 import datetime
+from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import BooleanField, Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from tasks.models import (
     Assignment,
+    AssignmentQuerySet,
     AssignmentStatus,
     DisplayStatus,
     Level,
@@ -22,7 +25,9 @@ from tasks.status import DISPLAY_COLOURS, GREEN, colour, task_rollup_aggregates,
 ASSIGNMENT_JOINS = ["task", "task__group", "task__phase", "agency", "province", "commune", "updated_by", "blocked_by"]
 
 
-def assignment_list(*, scope: Scope, today: datetime.date, queryset: QuerySet | None = None) -> QuerySet:
+def assignment_list(
+    *, scope: Scope, today: datetime.date, queryset: AssignmentQuerySet | None = None
+) -> AssignmentQuerySet:
     """Assignments the scope may see, with the joins every list needs, the derived `display_status`, whether
     the scope `may_update` each one, and whether its last change was made `last_on_behalf` of a commune."""
     qs = (Assignment.objects.all() if queryset is None else queryset).visible_to(scope)
@@ -76,10 +81,10 @@ class Rollup:
 
     def breakdown(self) -> list[tuple[str, str, str, int]]:
         """(display status, label, colour, count) for every display status, in a fixed order."""
-        return [(s.value, s.label, DISPLAY_COLOURS[s], self.counts.get(s.value, 0)) for s in DisplayStatus]
+        return [(s.value, str(s.label), DISPLAY_COLOURS[s], self.counts.get(s.value, 0)) for s in DisplayStatus]
 
 
-def task_rollups(*, scope: Scope, task_ids, today: datetime.date) -> dict[int, Rollup]:
+def task_rollups(*, scope: Scope, task_ids: Iterable[int], today: datetime.date) -> dict[int, Rollup]:
     """{task id: Rollup} for the given tasks, in one query: the task's rolled-up status in SQL
     (tasks.status.task_status_sql) and its assignments counted by display status."""
     per_status = {f"n_{s.value}": Count("pk", filter=Q(display_status=s.value)) for s in DisplayStatus}
@@ -120,15 +125,17 @@ class ProvinceShare:
     overdue: int
 
     @property
-    def share(self):
+    def share(self) -> float:
         return self.green / self.total if self.total else 0
 
     @property
-    def not_done(self):
+    def not_done(self) -> int:
         return self.total - self.green
 
 
-def commune_green_shares(*, scope, task, today):
+def commune_green_shares(
+    *, scope: Scope, task: Task, today: datetime.date
+) -> tuple[ProvinceShare, list[ProvinceShare]]:
     """Share of green (completed) communes per province for a commune-level task, and the national total,
     over the communes the scope sees: one GROUP BY query (34 rows), whatever the 3,321 communes."""
     rows = (
@@ -156,7 +163,7 @@ def commune_green_shares(*, scope, task, today):
     return nation, provinces
 
 
-def communes_not_done(*, scope, task, today, province=None):
+def communes_not_done(*, scope: Scope, task: Task, today: datetime.date, province: str | None = None) -> QuerySet:
     """The communes that have not completed a commune-level task (for pagination), in a province or all."""
     qs = Assignment.objects.filter(task=task, level=Level.COMMUNE).exclude(status=AssignmentStatus.COMPLETED)
     if province is not None:
@@ -174,11 +181,11 @@ class ProvinceTaskSummary:
     not_started: int = 0
 
     @property
-    def share(self):
+    def share(self) -> float:
         return self.green / self.total if self.total else 0
 
 
-def province_commune_summary(*, scope, province, today):
+def province_commune_summary(*, scope: Scope, province: Any, today: datetime.date) -> list[ProvinceTaskSummary]:
     """For a province officer: each commune-level task with how many of the province's communes are green,
     overdue, blocked and not started. Two queries (the tasks, one GROUP BY)."""
     tasks = list(Task.objects.filter(level=Level.COMMUNE).order_by("code"))
@@ -209,7 +216,7 @@ def province_commune_summary(*, scope, province, today):
     return summaries
 
 
-def province_commune_assignments(*, scope, province, task, today):
+def province_commune_assignments(*, scope: Scope, province: Any, task: Task, today: datetime.date) -> QuerySet:
     """The province's communes for one commune-level task (paginated by the caller)."""
     qs = Assignment.objects.filter(task=task, level=Level.COMMUNE, province=province)
     return assignment_list(scope=scope, today=today, queryset=qs).order_by("commune_id")
@@ -220,12 +227,12 @@ def province_commune_assignments(*, scope, province, task, today):
 HISTORY_JOINS = ["actor", "blocked_by", "assignment__agency", "assignment__province", "assignment__commune"]
 
 
-def assignment_history(*, assignment):
+def assignment_history(*, assignment: Assignment) -> QuerySet:
     """Every change of one assignment, newest first."""
     return StatusUpdate.objects.filter(assignment=assignment).select_related(*HISTORY_JOINS).order_by("-version")
 
 
-def task_history(*, scope, task):
+def task_history(*, scope: Scope, task: Task) -> QuerySet:
     """Every change of the task's assignments the scope sees, newest first (for pagination)."""
     visible = Assignment.objects.filter(task=task).visible_to(scope).values("pk")
     return (
@@ -235,7 +242,7 @@ def task_history(*, scope, task):
     )
 
 
-def visible_status_update(*, scope, pk):
+def visible_status_update(*, scope: Scope, pk: int) -> StatusUpdate | None:
     """A history row whose assignment the scope sees, or None (for evidence downloads)."""
     visible = Assignment.objects.visible_to(scope).values("pk")
     return StatusUpdate.objects.filter(pk=pk, assignment__in=visible).select_related("assignment").first()
@@ -250,40 +257,40 @@ class FieldChange:
     new: object
 
     @property
-    def label(self):
-        return Assignment._meta.get_field(self.field).verbose_name
+    def label(self) -> str:
+        return str(getattr(Assignment._meta.get_field(self.field), "verbose_name", self.field))
 
     @staticmethod
-    def _display(field, value):
+    def _display(field: str, value: object) -> str:
         if value is None or value == "":
             return "—"
         if field == "status":
-            return AssignmentStatus(value).label
+            return str(AssignmentStatus(str(value)).label)
         if isinstance(value, datetime.date):
             return value.strftime("%d/%m/%Y")
         return str(value)
 
     @property
-    def old_display(self):
+    def old_display(self) -> str:
         return self._display(self.field, self.old)
 
     @property
-    def new_display(self):
+    def new_display(self) -> str:
         return self._display(self.field, self.new)
 
 
-def assignment_state(assignment):
+def assignment_state(assignment: Assignment) -> dict[str, Any]:
     """The fields a version fixes, with the blocking agency as its code."""
     return {
         "status": assignment.status,
         "progress": assignment.progress,
         "completed_on": assignment.completed_on,
-        "blocked_by": assignment.blocked_by.code if assignment.blocked_by_id else None,
+        "blocked_by": assignment.blocked_by_code,
         "blocked_reason": assignment.blocked_reason or "",
     }
 
 
-def assignment_changes_since(*, assignment, version):
+def assignment_changes_since(*, assignment: Assignment, version: int) -> tuple[list[FieldChange], list[StatusUpdate]]:
     """What changed between `version` and the assignment's current version, field by field, and the history
     rows written since (oldest first). Two queries.
 
@@ -305,14 +312,14 @@ def assignment_changes_since(*, assignment, version):
         "status": updates[0].old_status,
         "progress": updates[0].old_progress,
         "completed_on": at_version.completed_on if at_version else None,
-        "blocked_by": at_version.blocked_by.code if at_version and at_version.blocked_by_id else None,
+        "blocked_by": at_version.blocked_by_code if at_version else None,
         "blocked_reason": at_version.blocked_reason if at_version else "",
     }
     after = {
         "status": updates[-1].new_status,
         "progress": updates[-1].new_progress,
         "completed_on": updates[-1].completed_on,
-        "blocked_by": updates[-1].blocked_by.code if updates[-1].blocked_by_id else None,
+        "blocked_by": updates[-1].blocked_by_code,
         "blocked_reason": updates[-1].blocked_reason,
     }
     changes = [FieldChange(f, before[f], after[f]) for f in before if before[f] != after[f]]

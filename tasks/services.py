@@ -19,10 +19,13 @@ Transition rules (enforced here, for the browser form, the API and the bulk uplo
 - progress is 0–100 (also a database check); an update that changes nothing needs a note or evidence.
 """
 
+import datetime
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F
@@ -30,13 +33,13 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tasks.models import Assignment, AssignmentStatus, StatusUpdate
+from tasks.models import Agency, Assignment, AssignmentStatus, StatusUpdate
 from tasks.scoping import acts_on_behalf, scope_for_user
 from tasks.selectors import assignment_changes_since
 from tasks.signals import assignments_changed_after_commit
 
 S = AssignmentStatus
-ALLOWED_TRANSITIONS = {
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.NOT_STARTED: {S.NOT_STARTED, S.IN_PROGRESS, S.BLOCKED, S.COMPLETED},
     S.IN_PROGRESS: {S.IN_PROGRESS, S.BLOCKED, S.COMPLETED},
     S.BLOCKED: {S.BLOCKED, S.IN_PROGRESS, S.COMPLETED},
@@ -62,7 +65,7 @@ EVIDENCE_SIGNATURES = {
 class UpdateNotAllowed(PermissionDenied):
     """The actor may see the assignment but not change it (403), or may not see it at all (404)."""
 
-    def __init__(self, *, visible):
+    def __init__(self, *, visible: bool) -> None:
         self.visible = visible
         super().__init__(_("You may not update this assignment."))
 
@@ -75,7 +78,7 @@ class StaleVersion(Exception):
 
     code = "stale_version"
 
-    def __init__(self, *, assignment, version, changes, updates):
+    def __init__(self, *, assignment: Assignment, version: int, changes: list, updates: list) -> None:
         self.assignment = assignment
         self.version = version
         self.changes = changes
@@ -83,7 +86,7 @@ class StaleVersion(Exception):
         super().__init__(f"assignment {assignment.pk}: version {version} is stale (current {assignment.version})")
 
 
-def validate_evidence_file(evidence_file):
+def validate_evidence_file(evidence_file: UploadedFile) -> list[ValidationError]:
     """Type by extension and by content, size limit, name length. Returns a list of ValidationErrors."""
     errors = []
     name = Path(evidence_file.name or "").name
@@ -97,13 +100,13 @@ def validate_evidence_file(evidence_file):
                 params={"type": extension or "?", "allowed": ", ".join(allowed)},
             )
         )
-    if evidence_file.size > settings.EVIDENCE_MAX_BYTES:
+    if (evidence_file.size or 0) > settings.EVIDENCE_MAX_BYTES:
         errors.append(
             ValidationError(
                 _("The file is %(size)s; the limit is %(limit)s."),
                 code="file_size",
                 params={
-                    "size": filesizeformat(evidence_file.size),
+                    "size": filesizeformat(evidence_file.size or 0),
                     "limit": filesizeformat(settings.EVIDENCE_MAX_BYTES),
                 },
             )
@@ -133,23 +136,23 @@ def validate_evidence_file(evidence_file):
 
 def validate_update(
     *,
-    current,
-    status,
-    progress,
-    note="",
-    evidence_url="",
-    evidence_file=None,
-    completed_on=None,
-    blocked_by=None,
-    blocked_reason="",
-    today=None,
-):
+    current: Assignment,
+    status: str,
+    progress: int | None,
+    note: str = "",
+    evidence_url: str = "",
+    evidence_file: UploadedFile | None = None,
+    completed_on: datetime.date | None = None,
+    blocked_by: Agency | None = None,
+    blocked_reason: str = "",
+    today: datetime.date | None = None,
+) -> None:
     """Check a proposed change of `current` against the rules above. Raises ValidationError with a dict of
     field -> errors (each with a stable code); writes nothing. Used by the service and by the bulk dry run."""
     today = today or timezone.localdate()
-    errors = {}
+    errors: dict[str, list[ValidationError]] = {}
 
-    def add(field, message, code, **params):
+    def add(field: str, message: str, code: str, **params: Any) -> None:
         errors.setdefault(field, []).append(ValidationError(message, code=code, params=params or None))
 
     if status not in S.values:
@@ -224,20 +227,20 @@ def validate_update(
 
 def assignment_update(
     *,
-    assignment,
-    actor,
-    version,
-    status,
-    progress,
-    note="",
-    evidence_url="",
-    evidence_file=None,
-    completed_on=None,
-    blocked_by=None,
-    blocked_reason="",
-    on_behalf=False,
-    refresh_dashboards=True,
-):
+    assignment: Assignment,
+    actor: Any,
+    version: int,
+    status: str,
+    progress: int,
+    note: str = "",
+    evidence_url: str = "",
+    evidence_file: UploadedFile | None = None,
+    completed_on: datetime.date | None = None,
+    blocked_by: Agency | None = None,
+    blocked_reason: str = "",
+    on_behalf: bool = False,
+    refresh_dashboards: bool = True,
+) -> StatusUpdate:
     """Change an assignment's status and progress and write its history row, in one transaction.
 
     Raises UpdateNotAllowed (403/404), StaleVersion (409) or ValidationError (400, by field). Returns the new
@@ -319,12 +322,12 @@ def assignment_update(
     return update
 
 
-def _stale(current, version):
+def _stale(current: Assignment, version: int) -> "StaleVersion":
     changes, updates = assignment_changes_since(assignment=current, version=version)
     return StaleVersion(assignment=current, version=version, changes=changes, updates=updates)
 
 
-def assignments_bulk_update(*, actor, rows):
+def assignments_bulk_update(*, actor: Any, rows: list[dict[str, Any]]) -> list[StatusUpdate]:
     """Apply the rows of a checked bulk upload in one transaction: all of them, each with its own history row,
     or none. `rows` are dicts with `assignment_id`, `version` and the new values. A row that became stale
     or invalid since the dry run makes the whole upload fail with that error (and the row's index)."""
@@ -361,7 +364,7 @@ def assignments_bulk_update(*, actor, rows):
 class BulkRowError(Exception):
     """One row of a bulk apply failed; the transaction was rolled back and nothing was written."""
 
-    def __init__(self, index, error):
+    def __init__(self, index: int, error: Exception) -> None:
         self.index = index
         self.error = error
         super().__init__(f"row {index}: {error}")
