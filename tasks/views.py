@@ -1,5 +1,5 @@
 """Task pages. Thin: parse the request, call a selector or a service, render. Scoping: 404 for what one may not
-see, 403 for what one may not do (tasks.scoping)."""
+see, 403 for what one may not do (the querysets' visible_to and updatable_by)."""
 
 from django.contrib import messages
 from django.core import signing
