@@ -27,3 +27,28 @@ app.conf.beat_schedule = {
     # Task snapshots of today for the phase-deadline dashboards (also enqueued after each task update).
     "task-snapshot": {"task": "dashboards.jobs.task_snapshot", "schedule": crontab(minute=15)},
 }
+
+
+@app.on_after_configure.connect
+def _schedule_from_settings(sender, source, **kwargs):
+    """Entries whose hour is a Django setting: read once the app is configured (from those settings), not at
+    import, when plan02.settings may still be loading."""
+    from django.conf import settings
+
+    source.beat_schedule.update(
+        {
+            # Early warning: every rule once a day, before office hours.
+            "alerts-daily": {
+                "task": "alerts.jobs.alerts_run",
+                "schedule": crontab(minute=0, hour=settings.ALERTS_DAILY_HOUR),
+            },
+            # The missing-report ladder, just after yesterday's reports became due.
+            "alerts-missing-reports": {
+                "task": "alerts.jobs.alerts_run",
+                "schedule": crontab(minute=5, hour=settings.REPORT_DUE_HOUR),
+                "kwargs": {"rules": ["missing_report_1", "missing_report_3", "missing_report_7"]},
+            },
+            # Digests whose sending failed are retried (each is sent at most once: alerts.services.digests_send).
+            "alerts-digests-retry": {"task": "alerts.jobs.digests_send", "schedule": crontab(minute="*/15")},
+        }
+    )

@@ -19,6 +19,7 @@ NAV = [
     ("tasks:list", _("Tasks"), EVERYONE),
     ("reports:mine", _("Daily reports"), LOCAL),
     ("reports:list", _("Daily reports"), READ_ALL),
+    ("alerts:list", _("Early warning"), EVERYONE),
     ("localities:provinces", _("Provinces"), EVERYONE),
     ("api-docs", _("API"), EVERYONE),
     ("admin:index", _("Administration"), {Role.ADMIN}),

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "tasks",
     "reports",
     "dashboards",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -77,6 +78,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "plan02.context_processors.portal",
+                "alerts.context_processors.bell",
             ],
         },
     },
@@ -237,6 +239,50 @@ REPORT_BATCH_MAX = 5000
 ROLLUP_DELAY = env_int("PLAN02_ROLLUP_DELAY", 1, minimum=0, maximum=60)
 DEMO_DAYS = env_int("DEMO_DAYS", 30, minimum=0, maximum=2000)
 DEMO_PASSWORD = env_str("DEMO_PASSWORD")
+
+# --- alerts -----------------------------------------------------------------------------------------------
+# Early warning (DESIGN.md §8; README "Early warning"). Thresholds are days; changing one starts the alerts of
+# that step afresh (the threshold is part of an alert's identity). E-mail itself uses Django's EMAIL_* settings.
+ALERTS_DEADLINE_EARLY_DAYS = env_int("PLAN02_ALERTS_DEADLINE_EARLY_DAYS", 7, minimum=1, maximum=90)  # deadline_7d
+ALERTS_DEADLINE_LAST_DAYS = env_int("PLAN02_ALERTS_DEADLINE_LAST_DAYS", 1, minimum=0, maximum=30)  # deadline_1d
+if ALERTS_DEADLINE_LAST_DAYS >= ALERTS_DEADLINE_EARLY_DAYS:
+    raise ImproperlyConfigured("PLAN02_ALERTS_DEADLINE_LAST_DAYS must be below PLAN02_ALERTS_DEADLINE_EARLY_DAYS.")
+# Days past the deadline before the task's lead agency is told too.
+ALERTS_OVERDUE_ESCALATION_DAYS = env_int("PLAN02_ALERTS_OVERDUE_ESCALATION_DAYS", 14, minimum=1, maximum=365)
+# Days without any update before an open assignment is stagnant.
+ALERTS_STAGNANT_DAYS = env_int("PLAN02_ALERTS_STAGNANT_DAYS", 14, minimum=1, maximum=365)
+# Days blocked before the blocking agency's head is told (its users are told at once).
+ALERTS_BLOCKED_ESCALATION_DAYS = env_int("PLAN02_ALERTS_BLOCKED_ESCALATION_DAYS", 7, minimum=1, maximum=365)
+# The missing-report ladder: days in a row → its clerks, its province's officers, the steering committee.
+_ladder = env_list("PLAN02_ALERTS_MISSING_REPORT_DAYS", ["1", "3", "7"])
+try:
+    ALERTS_MISSING_REPORT_DAYS = tuple(int(step) for step in _ladder)
+except ValueError:
+    raise ImproperlyConfigured(f"PLAN02_ALERTS_MISSING_REPORT_DAYS={_ladder!r} must be three integers, e.g. 1,3,7.")
+_increasing = sorted(set(ALERTS_MISSING_REPORT_DAYS)) == list(ALERTS_MISSING_REPORT_DAYS)
+if len(ALERTS_MISSING_REPORT_DAYS) != 3 or not _increasing or ALERTS_MISSING_REPORT_DAYS[0] < 1:
+    raise ImproperlyConfigured(
+        f"PLAN02_ALERTS_MISSING_REPORT_DAYS={_ladder!r} must be three increasing integers from 1, e.g. 1,3,7."
+    )
+# The first day every commune is expected to report (a deployment that starts later sets its go-live day, so
+# the months before it are not counted as silence).
+ALERTS_REPORTS_EXPECTED_FROM = env_str("PLAN02_ALERTS_REPORTS_EXPECTED_FROM", REPORTS_FIRST_DATE)
+try:
+    from plan02.dates import parse_date as _parse_date
+
+    _parse_date(ALERTS_REPORTS_EXPECTED_FROM)
+except ValueError:
+    raise ImproperlyConfigured(
+        f"PLAN02_ALERTS_REPORTS_EXPECTED_FROM={ALERTS_REPORTS_EXPECTED_FROM!r} is not a date written YYYY-MM-DD."
+    )
+# The daily run of every rule (local time); the missing-report run follows the due hour (plan02/celery.py).
+ALERTS_DAILY_HOUR = env_int("PLAN02_ALERTS_DAILY_HOUR", 7, minimum=0, maximum=23)
+# Links in the e-mail digests point here.
+ALERTS_PORTAL_URL = env_str("PLAN02_PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
+if not ALERTS_PORTAL_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"PLAN02_PORTAL_URL={ALERTS_PORTAL_URL!r} must start with http:// or https://.")
+# A digest whose sending failed this many times is left for an administrator (admin: "send again").
+ALERTS_DIGEST_MAX_ATTEMPTS = env_int("PLAN02_ALERTS_DIGEST_MAX_ATTEMPTS", 5, minimum=1, maximum=100)
 
 # --- mail and logging -------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

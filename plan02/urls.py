@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("tasks.api_urls")),
     path("", include("reports.api_urls")),
     path("dashboard/", include("dashboards.api_urls")),
+    path("", include("alerts.api_urls")),
 ]
 
 urlpatterns = [
@@ -22,6 +23,7 @@ urlpatterns = [
     path("tasks/", include("tasks.urls")),
     path("reports/", include("reports.urls")),
     path("dashboard/", include("dashboards.urls")),
+    path("alerts/", include("alerts.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -22,6 +22,8 @@ DEMO_USERS = {
     "commune": (Role.COMMUNE_CLERK, "commune", "00004", "Công chức Phường Ba Đình"),
 }
 
+DEMO_EMAIL_DOMAIN = "plan02-demo.example"  # reserved for examples (RFC 6761): mail to it goes nowhere
+
 
 @transaction.atomic
 def demo_users_ensure(*, password=None):
@@ -41,6 +43,7 @@ def demo_users_ensure(*, password=None):
             password=password,
             first_name=first,
             last_name=last,
+            email=f"{username}@{DEMO_EMAIL_DOMAIN}",  # so the embedded mode shows their digests in the console
             is_staff=role == Role.ADMIN,
             is_superuser=role == Role.ADMIN,
         )

@@ -209,8 +209,9 @@ def test_steering_reads_the_national_list_with_the_shared_filters(browser, steer
 def test_list_query_count_is_fixed(browser, steering, reports, django_assert_num_queries):
     browser.force_login(steering)
     browser.get("/reports/")
-    # session, user, membership (scope), provinces (filter form), count, page with provinces and communes
-    with django_assert_num_queries(6):
+    # session, user, membership (scope), provinces (filter form), count, page with provinces and communes, the
+    # bell's unread count
+    with django_assert_num_queries(7):
         browser.get("/reports/")
 
 

@@ -91,10 +91,10 @@ def test_read_only_roles_are_sent_from_my_tasks_to_all_assignments(browse, steer
 @pytest.mark.django_db
 def test_my_tasks_runs_a_fixed_number_of_queries(browse, agency_officer, commune_clerk, django_assert_num_queries):
     # session, user, membership; the filter form's choices (group, phase, task, agency, province); count, page;
-    # the demo banner.
+    # the demo banner; the bell's unread count.
     for user, rows in ((agency_officer, 16), (commune_clerk, 7)):
         client = browse(user)
-        with django_assert_num_queries(11):
+        with django_assert_num_queries(12):
             response = client.get("/tasks/mine/", **EN)
         assert len(response.context["page"].object_list) == rows
 
@@ -148,15 +148,15 @@ def test_commune_level_task_page_runs_a_fixed_number_of_queries(
     browse, steering, commune_clerk, province_officer, django_assert_num_queries, today
 ):
     # session, user, membership; task, its coordinating agencies; rollup; history count and page; province
-    # shares; not-done count and page; demo banner — whatever the number of communes and of history rows.
+    # shares; not-done count and page; demo banner; the bell — whatever the number of communes and of history rows.
     client = browse(steering)
     task = set_deadline("T23", 10)
     complete(Assignment.objects.get(task=task, commune_id="00004"), commune_clerk, today)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         client.get("/tasks/T23/", **EN)
     for assignment in Assignment.objects.filter(task=task, province_id="01", status="not_started")[:39]:
         complete(assignment, province_officer, today)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         response = client.get("/tasks/T23/", {"province": "01", "hpage": 2}, **EN)
     assert response.context["history"].paginator.count == 40
     assert response.context["page"].paginator.count == 86
@@ -165,7 +165,7 @@ def test_commune_level_task_page_runs_a_fixed_number_of_queries(
 @pytest.mark.django_db
 def test_task_list_shows_each_tasks_rolled_up_status(browse, steering, django_assert_num_queries):
     client = browse(steering)
-    with django_assert_num_queries(12):  # + the one rollup query for the whole page
+    with django_assert_num_queries(13):  # + the one rollup query for the whole page, + the bell
         response = client.get("/tasks/", **EN)
     rows = dict((task.code, rollup) for task, rollup in response.context["rows"])
     assert rows["T23"].total == 3321 and rows["T23"].status == "overdue"
@@ -211,8 +211,8 @@ def test_communes_page_is_for_province_officers_and_read_all_roles(browse, agenc
 @pytest.mark.django_db
 def test_communes_page_runs_a_fixed_number_of_queries(browse, province_officer, django_assert_num_queries):
     client = browse(province_officer)
-    # session, user, membership; province; commune tasks; summary; count, page; demo banner.
-    with django_assert_num_queries(9):
+    # session, user, membership; province; commune tasks; summary; count, page; demo banner; the bell.
+    with django_assert_num_queries(10):
         client.get("/tasks/communes/", {"task": "T23"}, **EN)
 
 

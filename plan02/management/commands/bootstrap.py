@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from alerts.demo import demo_alerts_ensure
 from tasks.demo import demo_users_ensure
 from tasks.models import Task
 
@@ -13,7 +14,7 @@ DEMO_CATALOGUE = settings.BASE_DIR / "fixtures" / "demo_tasks.csv"
 
 
 class Command(BaseCommand):
-    help = "Load reference data, the demo task catalogue, demo users and DEMO_DAYS days of demo history."
+    help = "Load reference data, the demo task catalogue, demo users, DEMO_DAYS days of demo history and demo alerts."
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=settings.DEMO_DAYS, help="days of demo history (DEMO_DAYS)")
@@ -38,3 +39,5 @@ class Command(BaseCommand):
             self.stdout.write("DEMO_DAYS=0: no demo history")
             return
         call_command("seed_demo", days=days, if_empty=True, stdout=self.stdout)
+        # Demo contacts and a first run of the early-warning rules, so the bell has alerts (once).
+        demo_alerts_ensure(write=self.stdout.write)

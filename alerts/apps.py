@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AlertsConfig(AppConfig):
+    """Early warning: contacts, the alert rules and their job, notifications, e-mail digests, the blocker
+    register and support requests. The apps below announce their changes with signals; this app listens
+    (alerts.receivers), so none of them imports it."""
+
+    name = "alerts"
+    verbose_name = _("Early warning")
+
+    def ready(self):
+        from alerts import receivers  # noqa: F401 - connects to tasks' signal

@@ -1,0 +1,60 @@
+"""One FilterSet per list, shared by the API and the HTML pages (and their exports), so the two never drift.
+Querysets come from alerts.selectors, already scoped."""
+
+import django_filters
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+
+from alerts.models import Alert, Notification
+from alerts.rules import Rule, SubjectKind
+from localities.models import Province
+from reports.models import DailyReport
+from tasks.models import Agency, Assignment, Task
+
+COMMUNE_CODE = RegexValidator(r"^\d{5}$", _("A commune code has 5 digits, e.g. 00004."))
+
+
+class AlertFilterSet(django_filters.FilterSet):
+    rule = django_filters.ChoiceFilter(choices=Rule.choices, label=_("rule"))
+    open = django_filters.BooleanFilter(method="filter_open", label=_("open"))
+    kind = django_filters.ChoiceFilter(field_name="subject_kind", choices=SubjectKind.choices, label=_("subject"))
+    province = django_filters.ModelChoiceFilter(queryset=Province.objects.all(), label=_("province"))
+    agency = django_filters.ModelChoiceFilter(queryset=Agency.objects.all(), to_field_name="code", label=_("agency"))
+
+    class Meta:
+        model = Alert
+        fields = ["rule", "open", "kind", "province", "agency"]
+
+    def filter_open(self, queryset, name, value):
+        return queryset.filter(closed_at__isnull=value)
+
+
+class NotificationFilterSet(django_filters.FilterSet):
+    unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label=_("unread only"))
+    rule = django_filters.ChoiceFilter(field_name="alert__rule", choices=Rule.choices, label=_("rule"))
+
+    class Meta:
+        model = Notification
+        fields = ["unread", "rule"]
+
+
+class BlockerFilterSet(django_filters.FilterSet):
+    agency = django_filters.ModelChoiceFilter(
+        field_name="blocked_by", queryset=Agency.objects.all(), to_field_name="code", label=_("blocking agency")
+    )
+    province = django_filters.ModelChoiceFilter(queryset=Province.objects.all(), label=_("province"))
+    task = django_filters.ModelChoiceFilter(queryset=Task.objects.all(), to_field_name="code", label=_("task"))
+
+    class Meta:
+        model = Assignment
+        fields = ["agency", "province", "task"]
+
+
+class SupportRequestFilterSet(django_filters.FilterSet):
+    open = django_filters.BooleanFilter(field_name="support_resolution", lookup_expr="isnull", label=_("open"))
+    province = django_filters.ModelChoiceFilter(queryset=Province.objects.all(), label=_("province"))
+    commune = django_filters.CharFilter(field_name="commune_id", label=_("commune code"), validators=[COMMUNE_CODE])
+
+    class Meta:
+        model = DailyReport
+        fields = ["open", "province", "commune"]

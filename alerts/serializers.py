@@ -1,0 +1,230 @@
+"""The shapes of DESIGN.md §8. Rows come from alerts.selectors with their joins made there (none per row here)."""
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
+
+from alerts.display import alert_title, alert_url, subject
+from alerts.models import Alert, Notification
+from alerts.rules import Rule, SubjectKind
+from reports.models import DailyReport
+from tasks.models import Assignment
+from tasks.schema import NamedChoiceField
+from tasks.serializers import UnitSerializer
+
+RULE_ENUM = "AlertRuleEnum"
+
+
+def _absolute(serializer: serializers.Serializer, path: str) -> str:
+    request = serializer.context.get("request")
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+class SubjectSerializer(serializers.Serializer):
+    kind = NamedChoiceField(choices=SubjectKind.choices, enum_name="AlertSubjectKindEnum")
+    id = serializers.JSONField(help_text="The assignment's or the report's id (integer), or the commune's code.")
+    code = serializers.CharField(help_text="The task's code, the commune's code, or the report's locality code.")
+    label = serializers.CharField()
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    rule = NamedChoiceField(choices=Rule.choices, enum_name=RULE_ENUM, read_only=True)
+    threshold = serializers.IntegerField(read_only=True, help_text="Days: 7 or 1 before the deadline, 14 overdue, …")
+    subject = serializers.SerializerMethodField()
+    title = serializers.SerializerMethodField()
+    province = serializers.PrimaryKeyRelatedField(read_only=True, help_text="Province code, e.g. `01`.")
+    agency = serializers.SlugRelatedField(
+        slug_field="code",
+        read_only=True,
+        help_text="The agency that has to act: a central assignment's agency, the blocking agency, or the lead "
+        "agency of an escalated overdue task.",
+    )
+    open = serializers.BooleanField(source="is_open", read_only=True)
+    notified = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "rule",
+            "threshold",
+            "subject",
+            "title",
+            "province",
+            "agency",
+            "since",
+            "open",
+            "raised_at",
+            "closed_at",
+            "notified",
+            "url",
+        ]
+
+    @extend_schema_field(SubjectSerializer)
+    def get_subject(self, obj):
+        return subject(obj)
+
+    @extend_schema_field(serializers.CharField(help_text="One line, in the language of the request."))
+    def get_title(self, obj):
+        return alert_title(obj)
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.CharField(), help_text="Usernames told in the portal.")
+    )
+    def get_notified(self, obj):
+        return sorted(n.user.username for n in obj.notifications.all())
+
+    @extend_schema_field(serializers.URLField(help_text="The page of the alert's subject."))
+    def get_url(self, obj):
+        return _absolute(self, alert_url(obj))
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    rule = NamedChoiceField(source="alert.rule", choices=Rule.choices, enum_name=RULE_ENUM, read_only=True)
+    title = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+    alert = serializers.PrimaryKeyRelatedField(read_only=True)
+    read = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Notification
+        fields = ["id", "rule", "title", "url", "alert", "created_at", "read"]
+
+    @extend_schema_field(serializers.CharField(help_text="One line, in the language of the request."))
+    def get_title(self, obj):
+        return alert_title(obj.alert)
+
+    @extend_schema_field(serializers.URLField(help_text="The page of the alert's subject."))
+    def get_url(self, obj):
+        return _absolute(self, alert_url(obj.alert))
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_read(self, obj):
+        return obj.read_at is not None
+
+
+class BlockerSerializer(serializers.ModelSerializer):
+    """One row of the blocker register: who blocks whom, since when, days waiting."""
+
+    assignment = serializers.IntegerField(source="pk", read_only=True)
+    task = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    unit = serializers.SerializerMethodField()
+    province = serializers.PrimaryKeyRelatedField(read_only=True)
+    blocking_agency = serializers.SlugRelatedField(source="blocked_by", slug_field="code", read_only=True)
+    since = serializers.SerializerMethodField()
+    days_waiting = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "assignment",
+            "task",
+            "unit",
+            "province",
+            "blocking_agency",
+            "blocked_reason",
+            "since",
+            "days_waiting",
+            "url",
+        ]
+
+    @extend_schema_field(UnitSerializer(help_text="The blocked unit."))
+    def get_unit(self, obj):
+        if obj.agency_id:
+            return {"kind": "agency", "code": obj.agency.code, "name": obj.agency.name}
+        if obj.commune_id:
+            return {"kind": "commune", "code": obj.commune_id, "name": obj.commune.name}
+        return {"kind": "province", "code": obj.province_id, "name": obj.province.name}
+
+    @extend_schema_field(serializers.DateField(help_text="The day the block began (from the history)."))
+    def get_since(self, obj):
+        return timezone.localtime(obj.blocked_since).date() if obj.blocked_since else None
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_days_waiting(self, obj):
+        since = self.get_since(obj)
+        return (self.context["today"] - since).days if since else None
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, obj):
+        return _absolute(self, reverse("tasks:assignment", args=[obj.pk]))
+
+
+class SupportRequestSerializer(serializers.ModelSerializer):
+    """A report that asked for support (`support_needed`), open until a province officer closes it."""
+
+    province = serializers.PrimaryKeyRelatedField(read_only=True)
+    commune = serializers.PrimaryKeyRelatedField(read_only=True)
+    open = serializers.SerializerMethodField()
+    resolution = serializers.SerializerMethodField()
+    closed_by = serializers.SerializerMethodField()
+    closed_at = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DailyReport
+        fields = [
+            "id",
+            "locality",
+            "province",
+            "commune",
+            "date",
+            "difficulties",
+            "proposals",
+            "received_at",
+            "open",
+            "resolution",
+            "closed_by",
+            "closed_at",
+            "url",
+        ]
+
+    def _closure(self, obj):
+        return getattr(obj, "support_resolution", None)
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_open(self, obj):
+        return self._closure(obj) is None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_resolution(self, obj):
+        closure = self._closure(obj)
+        return closure.resolution if closure else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="Username of the officer who closed it."))
+    def get_closed_by(self, obj):
+        closure = self._closure(obj)
+        return closure.closed_by.username if closure else None
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_closed_at(self, obj):
+        closure = self._closure(obj)
+        return serializers.DateTimeField().to_representation(closure.closed_at) if closure else None
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, obj):
+        return _absolute(self, reverse("alerts:support_request", args=[obj.pk]))
+
+
+class SupportCloseInputSerializer(serializers.Serializer):
+    """Body of POST /api/v1/support-requests/{id}/close/."""
+
+    resolution = serializers.CharField(max_length=2000, help_text="How the request was resolved; the clerk reads it.")
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [ErrorDetail(_("Unknown field."), code="unknown_field")] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class MarkedSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(help_text="How many notifications were unread and are now read.")

@@ -1,0 +1,134 @@
+"""Contacts: `manage.py import_contacts` (dry run, --apply, errors by row and column, all or nothing), the
+admin's import page (400 naming the problem) and the units without a head."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from openpyxl import Workbook
+
+from alerts.models import Contact, ContactImport
+
+pytestmark = pytest.mark.django_db
+HEADER = "unit_kind,unit_code,role,name,title,email,phone,language\n"
+GOOD = (
+    HEADER + "agency,BCA,head,Nguyễn Văn An,Thứ trưởng,an@bca.example,024 1234,vi\n"
+    "province,01,head,Lê Văn Cường,Phó Chủ tịch,cuong@hanoi.example,,en\n"
+    "province,01,focal_point,Phạm Thị Dung,Chuyên viên,dung@hanoi.example,,\n"
+    "commune,00004,head,Hoàng Văn Em,Chủ tịch,em@badinh.example,,\n"
+)
+
+
+@pytest.fixture
+def contacts_file(tmp_path):
+    def write(text, name="contacts.csv"):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+def test_a_dry_run_writes_nothing_and_apply_writes_everything(contacts_file, capsys):
+    path = contacts_file(GOOD)
+    call_command("import_contacts", path)
+    assert "Dry run: 4 to create" in capsys.readouterr().out
+    assert not Contact.objects.exists()
+    call_command("import_contacts", path, apply=True, user="standing-agency")
+    assert Contact.objects.count() == 4
+    hanoi = Contact.objects.get(province_id="01", role="head")
+    assert (hanoi.name, hanoi.language, hanoi.email) == ("Lê Văn Cường", "en", "cuong@hanoi.example")
+    assert ContactImport.objects.get().imported_by == "standing-agency"
+    call_command("import_contacts", path, apply=True)  # the same file again changes nothing
+    assert "0 to create, 0 to update, 4 unchanged" in capsys.readouterr().out
+    assert Contact.objects.count() == 4
+
+
+def test_a_new_head_replaces_the_units_head(contacts_file):
+    call_command("import_contacts", contacts_file(GOOD), apply=True)
+    call_command(
+        "import_contacts",
+        contacts_file(HEADER + "province,01,head,Trần Mới,Chủ tịch,moi@hanoi.example,,vi\n"),
+        apply=True,
+    )
+    heads = Contact.objects.filter(province_id="01", role="head")
+    assert [h.email for h in heads] == ["moi@hanoi.example"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("agency,XYZ,head,A,,a@x.example,,", "row 2, column unit_code: unknown agency 'XYZ'"),
+        ("province,1,head,A,,a@x.example,,", "row 2, column unit_code: '1': a province code is written with 2 digits"),
+        ("commune,99999,head,A,,a@x.example,,", "row 2, column unit_code: unknown commune '99999'"),
+        ("ward,00004,head,A,,a@x.example,,", "row 2, column unit_kind: unknown kind 'ward'"),
+        (
+            "commune,00004,head,A,,not-an-address,,",
+            "row 2, column email: 'not-an-address' is not a valid e-mail address",
+        ),
+        ("commune,00004,boss,A,,a@x.example,,", "row 2, column role: unknown role 'boss'"),
+        ("commune,00004,head,,,a@x.example,,", "row 2, column name: is required"),
+        ("commune,00004,head,A,,a@x.example,,fr", "row 2, column language: unknown language 'fr'"),
+    ],
+)
+def test_bad_rows_are_named_by_row_and_column_and_nothing_is_written(contacts_file, capsys, line, expected):
+    path = contacts_file(GOOD.replace(HEADER, HEADER + line + "\n"))
+    with pytest.raises(CommandError, match="nothing was written"):
+        call_command("import_contacts", path, apply=True)
+    assert expected in capsys.readouterr().err
+    assert not Contact.objects.exists()
+
+
+def test_two_heads_for_one_unit_are_refused(contacts_file, capsys):
+    path = contacts_file(GOOD + "commune,00004,head,Người Khác,,khac@badinh.example,,\n")
+    with pytest.raises(CommandError):
+        call_command("import_contacts", path, apply=True)
+    assert "row 6, column role: duplicated head: this unit's head is already on row 5" in capsys.readouterr().err
+    assert not Contact.objects.exists()
+
+
+def test_unknown_columns_and_unreadable_files_are_refused(contacts_file, capsys):
+    with pytest.raises(CommandError):
+        call_command("import_contacts", contacts_file(HEADER.replace("phone", "mobile") + "x\n"))
+    assert "row 1, column mobile: unknown column" in capsys.readouterr().err
+    with pytest.raises(CommandError, match="unsupported file type"):
+        call_command("import_contacts", contacts_file(GOOD, name="contacts.txt"))
+
+
+def test_xlsx_files_are_read_and_their_numeric_codes_refused_unpadded(tmp_path, capsys):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER.strip().split(","))
+    sheet.append(["province", 1, "head", "A", "", "a@x.example", "", "vi"])  # a number: Excel dropped the 0
+    sheet.append(["commune", "00004", "head", "B", "", "b@x.example", "", "vi"])
+    path = tmp_path / "contacts.xlsx"
+    workbook.save(path)
+    with pytest.raises(CommandError):
+        call_command("import_contacts", str(path))
+    assert "row 2, column unit_code: '1'" in capsys.readouterr().err
+
+
+def test_the_admin_import_page_answers_400_naming_the_problem(client, admin_user):
+    client.force_login(admin_user)
+    bad = io.BytesIO((GOOD + "commune,00004,head,X,,x@badinh.example,,\n").encode())
+    bad.name = "contacts.csv"
+    response = client.post("/admin/alerts/contact/import/", {"file": bad, "apply": "on"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert "duplicated head" in response.content.decode()
+    assert not Contact.objects.exists()
+    good = io.BytesIO(GOOD.encode())
+    good.name = "contacts.csv"
+    response = client.post("/admin/alerts/contact/import/", {"file": good, "apply": "on"})
+    assert response.status_code == 302
+    assert Contact.objects.count() == 4
+
+
+def test_the_admin_lists_the_units_without_a_head(client, admin_user, contacts_file):
+    call_command("import_contacts", contacts_file(GOOD), apply=True)
+    client.force_login(admin_user)
+    changelist = client.get("/admin/alerts/contact/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Units without an accountable head: 10 agencies, 33 provinces, 3320 communes." in changelist
+    page = client.get("/admin/alerts/contact/without-head/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<li>BCA ·" not in page and "<li>VPCP ·" in page
+    assert "<li>79 ·" in page and "<li>01 ·" not in page
+    assert "<li>00004 ·" not in page and "<li>00008 ·" in page

@@ -1,0 +1,68 @@
+"""The run is set-based: the same number of queries whatever the number of communes, assignments or alerts
+(on SQLite, Django splits an insert past ~70 rows because of SQLite's parameter limit; PostgreSQL sends one
+statement for any number of rows, which the benchmark measures at national scale)."""
+
+import datetime
+
+import pytest
+from django.db import connection
+
+from tests.alerts.conftest import assignment, history, local, reports_for_all
+from tests.reports.factories import make_report
+
+pytestmark = pytest.mark.django_db
+HANOI = ["00004", "00008", "00025", "00070", "00082", "00091"]
+
+
+@pytest.fixture
+def people(steering, province_officer, other_agency_officer, commune_clerk, email, head):
+    for user in (steering, province_officer, other_agency_officer, commune_clerk):
+        email(user)
+    head("agency", "TANDTC", "head.tandtc@example.org")
+    return province_officer
+
+
+def scenario(n, *, today, settings, officer):
+    """n silent communes, n support requests and n assignments blocked by TANDTC for 9 days."""
+    yesterday = today - datetime.timedelta(days=1)
+    settings.ALERTS_REPORTS_EXPECTED_FROM = yesterday.isoformat()
+    reports_for_all([yesterday], silent=HANOI)
+    for code in HANOI[n:]:
+        make_report(code, yesterday)
+    for code in HANOI[:n]:
+        make_report(code, yesterday - datetime.timedelta(days=1), support_needed=True)
+        history(
+            assignment("T30", commune=code),
+            officer,
+            [(local(today - datetime.timedelta(days=9), 9), "blocked", 10, "TANDTC")],
+        )
+
+
+# savepoint; the run row; task facts, assignment states (history subqueries included), last reports, communes,
+# open support requests; open alerts of the rules; insert the new ones, count those this run inserted, read
+# them; preferences, memberships, heads; insert notifications, digests, read the digests' ids, insert their
+# items; the run's counts; release.
+FIRST_RUN = 20
+# savepoint; the run row; the five inputs; open alerts; the run's counts; release.
+QUIET_RUN = 10
+
+
+@pytest.mark.parametrize("silent", [2, 6])
+def test_a_run_costs_the_same_queries_for_2_or_6_of_everything(
+    run, quiet, today, settings, people, django_assert_num_queries, silent
+):
+    scenario(silent, today=today, settings=settings, officer=people)
+    with django_assert_num_queries(FIRST_RUN):
+        result = run()
+    assert result.raised == silent * 4  # missing_report_1, support_needed, blocked at 0 and at 7 days
+    with django_assert_num_queries(QUIET_RUN):
+        assert run().raised == 0
+
+
+def test_closing_costs_one_statement_whatever_closes(run, quiet, today, settings, people, django_assert_num_queries):
+    scenario(6, today=today, settings=settings, officer=people)
+    run()
+    settings.ALERTS_REPORTS_EXPECTED_FROM = today.isoformat()  # nobody is expected any more: every streak ends
+    with django_assert_num_queries(QUIET_RUN + 1):
+        assert run().closed == 6
+    assert connection.vendor in {"sqlite", "postgresql"}
