@@ -12,11 +12,25 @@ from reports.models import DailyReport
 from tasks.models import Agency, Assignment, Task
 
 COMMUNE_CODE = RegexValidator(r"^\d{5}$", _("A commune code has 5 digits, e.g. 00004."))
+YES_NO = [("true", _("yes")), ("false", _("no"))]
+
+
+class YesNoFilter(django_filters.ChoiceFilter):
+    """`true` or `false` (empty: no filter); anything else is a 400 naming the parameter, where django-filter's
+    BooleanFilter would silently ignore `?open=maybe`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, choices=YES_NO, **kwargs)
+
+    def filter(self, qs, value):
+        if value in ("", None):
+            return qs
+        return qs.filter(**{f"{self.field_name}__{self.lookup_expr}": value == "true"})
 
 
 class AlertFilterSet(django_filters.FilterSet):
     rule = django_filters.ChoiceFilter(choices=Rule.choices, label=_("rule"))
-    open = django_filters.BooleanFilter(method="filter_open", label=_("open"))
+    open = YesNoFilter(field_name="closed_at", lookup_expr="isnull", label=_("open"))
     kind = django_filters.ChoiceFilter(field_name="subject_kind", choices=SubjectKind.choices, label=_("subject"))
     province = django_filters.ModelChoiceFilter(queryset=Province.objects.all(), label=_("province"))
     agency = django_filters.ModelChoiceFilter(queryset=Agency.objects.all(), to_field_name="code", label=_("agency"))
@@ -25,12 +39,9 @@ class AlertFilterSet(django_filters.FilterSet):
         model = Alert
         fields = ["rule", "open", "kind", "province", "agency"]
 
-    def filter_open(self, queryset, name, value):
-        return queryset.filter(closed_at__isnull=value)
-
 
 class NotificationFilterSet(django_filters.FilterSet):
-    unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label=_("unread only"))
+    unread = YesNoFilter(field_name="read_at", lookup_expr="isnull", label=_("unread only"))
     rule = django_filters.ChoiceFilter(field_name="alert__rule", choices=Rule.choices, label=_("rule"))
 
     class Meta:
@@ -51,7 +62,7 @@ class BlockerFilterSet(django_filters.FilterSet):
 
 
 class SupportRequestFilterSet(django_filters.FilterSet):
-    open = django_filters.BooleanFilter(field_name="support_resolution", lookup_expr="isnull", label=_("open"))
+    open = YesNoFilter(field_name="support_resolution", lookup_expr="isnull", label=_("open"))
     province = django_filters.ModelChoiceFilter(queryset=Province.objects.all(), label=_("province"))
     commune = django_filters.CharFilter(field_name="commune_id", label=_("commune code"), validators=[COMMUNE_CODE])
 

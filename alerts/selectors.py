@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, Count, Exists, F, Max, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, Max, OuterRef, Prefetch, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -255,7 +255,7 @@ def alert_list(*, scope: Scope) -> QuerySet:
     return (
         Alert.objects.visible_to(scope)
         .select_related(*ALERT_JOINS)
-        .prefetch_related("notifications__user")
+        .prefetch_related(Prefetch("notifications", queryset=Notification.objects.select_related("user")))
         .order_by(F("closed_at").desc(nulls_first=True), "-since", "-id")
     )
 

@@ -264,17 +264,26 @@ if len(ALERTS_MISSING_REPORT_DAYS) != 3 or not _increasing or ALERTS_MISSING_REP
     raise ImproperlyConfigured(
         f"PLAN02_ALERTS_MISSING_REPORT_DAYS={_ladder!r} must be three increasing integers from 1, e.g. 1,3,7."
     )
+
+
+def _date_setting(name, default):
+    """A YYYY-MM-DD setting, checked here (plan02.dates translates its message: too early for the settings)."""
+    import datetime
+    import re
+
+    raw = env_str(name, default)
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            raise ValueError(raw)
+        datetime.date.fromisoformat(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a date written YYYY-MM-DD.") from None
+    return raw
+
+
 # The first day every commune is expected to report (a deployment that starts later sets its go-live day, so
 # the months before it are not counted as silence).
-ALERTS_REPORTS_EXPECTED_FROM = env_str("PLAN02_ALERTS_REPORTS_EXPECTED_FROM", REPORTS_FIRST_DATE)
-try:
-    from plan02.dates import parse_date as _parse_date
-
-    _parse_date(ALERTS_REPORTS_EXPECTED_FROM)
-except ValueError:
-    raise ImproperlyConfigured(
-        f"PLAN02_ALERTS_REPORTS_EXPECTED_FROM={ALERTS_REPORTS_EXPECTED_FROM!r} is not a date written YYYY-MM-DD."
-    )
+ALERTS_REPORTS_EXPECTED_FROM = _date_setting("PLAN02_ALERTS_REPORTS_EXPECTED_FROM", REPORTS_FIRST_DATE)
 # The daily run of every rule (local time); the missing-report run follows the due hour (plan02/celery.py).
 ALERTS_DAILY_HOUR = env_int("PLAN02_ALERTS_DAILY_HOUR", 7, minimum=0, maximum=23)
 # Links in the e-mail digests point here.
