@@ -586,6 +586,11 @@ def run(args):
     finally:
         for process in (web, floor_web, celery):
             process.stop()
+    # 6. Early warning: alerts_run at national scale with 30 days of reports (the second database; the smoke
+    # dataset itself), then a second run that must send nothing.
+    from bench.alerts import alerts_rows
+
+    alerts_rows(row, database_url=f"{server}/{args.db}_30" if args.days > 30 else os.environ["DATABASE_URL"])
     report(rows, notes, args)
     return rows
 

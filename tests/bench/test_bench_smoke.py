@@ -54,6 +54,7 @@ def test_bench_smoke_prints_the_table_and_writes_json():
     whats = " ".join(r["what"] for r in rows)
     for part in ("batch", "single POST", "full rebuild", "worker peak memory", "freshness", "dashboard national"):
         assert part in whats
+    assert "alerts_run" in whats  # the early-warning rows (bench/alerts.py)
     assert all(r["ours"] is not None for r in rows)
     batch = next(r for r in rows if r["what"].startswith("batch"))
     assert "3,355 created" in batch["detail"]
