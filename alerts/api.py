@@ -48,15 +48,12 @@ ALERT_EXAMPLE = {
     "rule": "blocked",
     "threshold": 7,
     "subject": {"kind": "assignment", "id": 812, "code": "T30", "label": "T30 · Phường Ba Đình"},
-    "title": "Blocked by your agency for 7 days (since 20/11/2026): T30 · Phường Ba Đình",
     "province": "01",
     "agency": "BTC",
     "since": "2026-11-20",
     "open": True,
-    "raised_at": "2026-11-27T07:00:02+07:00",
     "closed_at": None,
     "notified": ["officer-btc"],
-    "url": "https://plan02.example.gov.vn/tasks/assignments/812/",
 }
 BLOCKER_EXAMPLE = {
     "assignment": 812,

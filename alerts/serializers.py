@@ -34,7 +34,6 @@ class AlertSerializer(serializers.ModelSerializer):
     rule = NamedChoiceField(choices=Rule.choices, enum_name=RULE_ENUM, read_only=True)
     threshold = serializers.IntegerField(read_only=True, help_text="Days: 7 or 1 before the deadline, 14 overdue, …")
     subject = serializers.SerializerMethodField()
-    title = serializers.SerializerMethodField()
     province = serializers.PrimaryKeyRelatedField(read_only=True, help_text="Province code, e.g. `01`.")
     agency = serializers.SlugRelatedField(
         slug_field="code",
@@ -44,25 +43,11 @@ class AlertSerializer(serializers.ModelSerializer):
     )
     open = serializers.BooleanField(source="is_open", read_only=True)
     notified = serializers.SerializerMethodField()
-    url = serializers.SerializerMethodField()
 
     class Meta:
         model = Alert
-        fields = [
-            "id",
-            "rule",
-            "threshold",
-            "subject",
-            "title",
-            "province",
-            "agency",
-            "since",
-            "open",
-            "raised_at",
-            "closed_at",
-            "notified",
-            "url",
-        ]
+        # The shape of DESIGN.md §8, plus the threshold.
+        fields = ["id", "rule", "threshold", "subject", "province", "agency", "since", "open", "closed_at", "notified"]
 
     @extend_schema_field(SubjectSerializer)
     def get_subject(self, obj):

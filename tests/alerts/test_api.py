@@ -12,21 +12,7 @@ from tests.reports.factories import make_report
 
 pytestmark = pytest.mark.django_db
 NOTIFICATION_KEYS = {"id", "rule", "title", "url", "alert", "created_at", "read"}
-ALERT_KEYS = {
-    "id",
-    "rule",
-    "threshold",
-    "subject",
-    "title",
-    "province",
-    "agency",
-    "since",
-    "open",
-    "raised_at",
-    "closed_at",
-    "notified",
-    "url",
-}
+ALERT_KEYS = {"id", "rule", "threshold", "subject", "province", "agency", "since", "open", "closed_at", "notified"}
 
 
 @pytest.fixture
