@@ -62,12 +62,60 @@ def phases_sheets(data: dict[str, Any], *, notes=()) -> list[Sheet]:
             ],
             notes,
         ),
-        Sheet(_("By group"), [_("Group"), *labels], [(str(g), *_counts(s)) for g, s in data["groups"]], notes),
-        Sheet(_("By lead agency"), [_("Agency"), *labels], [(str(a), *_counts(s)) for a, s in data["agencies"]], notes),
+        Sheet(
+            _("By group"),
+            [_("Phase"), _("Group"), *labels, _("Done (weighted)"), _("Tasks")],
+            [(p["phase"].name, str(g), *_counts(s), s.done, s.tasks) for p in data["phases"] for g, s in p["groups"]],
+            notes,
+        ),
+        Sheet(
+            _("By lead agency"),
+            [_("Phase"), _("Agency"), *labels, _("Forecast"), _("Risk"), _("Reason")],
+            [
+                (p["phase"].name, str(a), *_counts(s), f["date"], f["risk"], f["reason"])
+                for p in data["phases"]
+                for a, s, f in p["agencies"]
+            ],
+            notes,
+        ),
         Sheet(
             _("By province"),
-            [_("Province"), *labels, _("Assignments"), _("Completed")],
-            [(p.name, *_counts(s), s.assignments, s.green) for p, s in data["province_rows"]],
+            [_("Phase"), _("Province"), *labels, _("Done (weighted)"), _("Tasks")],
+            [
+                (p["phase"].name, province.name if province else s.key, *_counts(s), s.done, s.tasks)
+                for p in data["phases"]
+                for province, s in p["provinces"]
+            ],
+            notes,
+        ),
+        Sheet(
+            _("Tasks"),
+            [
+                _("Phase"),
+                _("Code"),
+                _("Task"),
+                _("Status"),
+                _("Assignments"),
+                _("Completed"),
+                _("Forecast"),
+                _("Risk"),
+                _("Reason"),
+            ],
+            [
+                (
+                    p["phase"].name,
+                    t.code,
+                    t.title,
+                    DisplayStatus(s.status).label if s and s.status else "",
+                    s.assignments if s else None,
+                    s.green if s else None,
+                    f["date"],
+                    f["risk"],
+                    f["reason"],
+                )
+                for p in data["phases"]
+                for t, s, f in p["task_rows"]
+            ],
             notes,
         ),
     ]
@@ -112,7 +160,12 @@ def province_sheets(data: dict[str, Any], *, notes=()) -> list[Sheet]:
         Sheet(
             _("Totals"), [_("Figure"), _("Value")], figure_rows(data["figures"]["totals"]), [coverage(data["row"], 1)]
         ),
-        Sheet(_("Not reported"), [_("Code"), _("Name")], data["missing"]),
+        Sheet(
+            _("Not reported"),
+            [_("Code"), _("Name")],
+            data["missing"],
+            [_("%(n)s not reported") % {"n": data["missing_count"]}],
+        ),
         Sheet(
             _("Commune-level tasks"),
             [_("Task"), _("Communes"), _("Green")],

@@ -72,3 +72,9 @@ def task_snapshot(day: str | None = None, only_if_requested: bool = False) -> in
     return snapshots.snapshot_build(
         parse_date(day) if day else timezone.localdate(), only_if_requested=only_if_requested
     )
+
+
+@shared_task(**RETRY)
+def task_snapshot_yesterday() -> int:
+    """Just after midnight: the final snapshot of the day that ended (the hourly one missed its last hour)."""
+    return snapshots.snapshot_build(timezone.localdate() - datetime.timedelta(days=1))

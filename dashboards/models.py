@@ -103,21 +103,44 @@ class Dimension(models.TextChoices):
     AGENCY = "agency", _("lead agency")
     PROVINCE = "province", _("province")
     TASK = "task", _("task")
-    # One commune-level task within one province (key "01:T09"): that province's share of green communes.
+    # One task within one province (key "01:T09"): the province's own assignment of a province-level task,
+    # or its communes' assignments of a commune-level task (that province's share of green communes).
     PROVINCE_TASK = "province_task", _("province and task")
+    # Inside one phase (key "urgent:3", "urgent:BCA", "urgent:01"): the breakdowns of the phase dashboard.
+    PHASE_GROUP = "phase_group", _("phase and group")
+    PHASE_AGENCY = "phase_agency", _("phase and lead agency")
+    PHASE_PROVINCE = "phase_province", _("phase and province")
+
+
+# Slices whose status counts classify tasks (each task of the slice by its rolled-up status); the others
+# (task, province, province and task) classify assignments.
+TASK_SLICES = frozenset(
+    {
+        Dimension.PHASE,
+        Dimension.GROUP,
+        Dimension.AGENCY,
+        Dimension.PHASE_GROUP,
+        Dimension.PHASE_AGENCY,
+        Dimension.PHASE_PROVINCE,
+    }
+)
 
 
 class TaskSnapshot(models.Model):
-    """Task progress as of the end of one day, for one phase, group, lead agency, province or task.
+    """Task progress as of the end of one day, for one slice: a phase, group, lead agency, province, task,
+    a task within a province, or a group, lead agency or province within a phase.
 
-    Task counts (`completed_on_time` … `not_started`) classify each task of the slice by its rolled-up
-    display status; for the province and task slices they classify assignments instead. `assignments` and
-    `green` count the slice's assignments and the completed ones (the share of green units).
+    Status counts (`completed_on_time` … `not_started`) classify the slice's tasks by their rolled-up status
+    (TASK_SLICES; within a province, a task's status rolls up that province's own assignments of it), or the
+    slice's assignments for the task, province and province-and-task slices. `assignments` and `green` count
+    the slice's assignments and the completed ones. `tasks` counts the slice's tasks and `done` weighs them:
+    the sum over those tasks of the share of their assignments (in the slice) that are green, so a
+    commune-level task counts once, by its share of green communes, not 3,321 times. The forecasts read it.
     """
 
     date = models.DateField()
     dimension = models.CharField(max_length=15, choices=Dimension.choices)
-    key = models.CharField(max_length=20)
+    key = models.CharField(max_length=40)
     completed_on_time = models.IntegerField(default=0)
     completed_late = models.IntegerField(default=0)
     on_track = models.IntegerField(default=0)
@@ -129,7 +152,9 @@ class TaskSnapshot(models.Model):
     # (commune, commune-level task) pairs — the ratio the national monitoring system compares provinces by.
     commune_green = models.IntegerField(default=0)
     commune_total = models.IntegerField(default=0)
-    # For the task slice: the task's own rolled-up display status.
+    tasks = models.IntegerField(default=0)
+    done = models.FloatField(default=0)
+    # For the task and the province-and-task slices: the task's rolled-up display status (there).
     status = models.CharField(max_length=20, blank=True)
     built_at = models.DateTimeField()
 

@@ -14,6 +14,7 @@ from dashboards import exports, selectors
 from dashboards.charts import trend_charts
 from plan02.exports import xlsx_response
 from tasks.scoping import scope_for_user
+from tasks.selectors import demo_notes
 
 
 def _day_or_error(request: HttpRequest):
@@ -61,13 +62,28 @@ def national(request):
     return _cached_page(request, "national", _("National dashboard"), lambda: _national_context(request))
 
 
+def _as_of_or_error(request: HttpRequest):
+    """An as-of view's day (None: the latest snapshot) and the message shown when the parameter is refused."""
+    if not request.GET.get("date"):
+        return None, None
+    try:
+        return selectors.day_param(request.GET["date"]), None
+    except selectors.BadDay as exc:
+        return None, _("date: %(value)s — %(error)s") % {"value": request.GET["date"], "error": exc}
+
+
+def _phases_context(request: HttpRequest) -> dict:
+    day, error = _as_of_or_error(request)
+    return {**selectors.phases_page(day), "error": error, "section": "phases"}
+
+
 @require_GET
 def phases(request):
     if request.GET.get("export") == "xlsx":
-        return xlsx_response("plan02-phases.xlsx", exports.phases_sheets(selectors.phases_page()))
-    return _cached_page(
-        request, "phases", _("Phase deadlines"), lambda: {**selectors.phases_page(), "section": "phases"}
-    )
+        data = _phases_context(request)
+        sheets = exports.phases_sheets(data, notes=demo_notes())
+        return xlsx_response(f"plan02-phases-{data['day'] or 'latest'}.xlsx", sheets)
+    return _cached_page(request, "phases", _("Phase deadlines"), lambda: _phases_context(request))
 
 
 def _provinces_context(request: HttpRequest) -> dict:
@@ -80,7 +96,7 @@ def _provinces_context(request: HttpRequest) -> dict:
 def provinces(request):
     if request.GET.get("export") == "xlsx":
         data = _provinces_context(request)
-        return xlsx_response(f"plan02-provinces-{data['day']}.xlsx", exports.provinces_sheets(data))
+        return xlsx_response(f"plan02-provinces-{data['day']}.xlsx", exports.provinces_sheets(data, notes=demo_notes()))
     return _cached_page(request, "provinces", _("Provinces compared"), lambda: _provinces_context(request))
 
 
@@ -89,7 +105,7 @@ def province(request, code):
     day, error = _day_or_error(request)
     data = selectors.province_page(scope=scope_for_user(request.user), code=code, day=day)
     if request.GET.get("export") == "xlsx":
-        return xlsx_response(f"plan02-province-{code}-{day}.xlsx", exports.province_sheets(data))
+        return xlsx_response(f"plan02-province-{code}-{day}.xlsx", exports.province_sheets(data, notes=demo_notes()))
     context = {**data, "error": error, "charts": trend_charts(data["trend"], target=selectors.ONLINE_TARGET)}
     return render(request, "dashboards/province.html", {**context, "section": "provinces"})
 
@@ -106,7 +122,7 @@ def commune(request, code):
 def agencies(request):
     data = selectors.agencies_page()
     if request.GET.get("export") == "xlsx":
-        return xlsx_response("plan02-agencies.xlsx", exports.agencies_sheets(data))
+        return xlsx_response("plan02-agencies.xlsx", exports.agencies_sheets(data, notes=demo_notes()))
     return render(request, "dashboards/agencies.html", {**data, "section": "agencies"})
 
 
@@ -114,5 +130,5 @@ def agencies(request):
 def agency(request, code):
     data = selectors.agency_page(scope=scope_for_user(request.user), code=code)
     if request.GET.get("export") == "xlsx":
-        return xlsx_response(f"plan02-agency-{code}.xlsx", exports.agency_sheets(data))
+        return xlsx_response(f"plan02-agency-{code}.xlsx", exports.agency_sheets(data, notes=demo_notes()))
     return render(request, "dashboards/agency.html", {**data, "section": "agencies"})

@@ -11,6 +11,7 @@ A foundation module: it imports no app, so every app may use it.
 import datetime
 import re
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 INVALID_DATE = "invalid_date"
@@ -54,3 +55,10 @@ def parse_date_or_none(value: object) -> datetime.date | None:
         return parse_date(value)
     except DateError:
         return None
+
+
+def end_of_day(day: datetime.date) -> datetime.datetime:
+    """The midnight (in the portal's time zone, Asia/Ho_Chi_Minh) that ends `day`: what was recorded before
+    it is the state "as of" that day."""
+    midnight = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time())
+    return timezone.make_aware(midnight, timezone.get_default_timezone())

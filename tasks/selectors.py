@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import BooleanField, Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.utils.translation import gettext_lazy as _
 
 from tasks.models import (
     Assignment,
@@ -324,3 +325,22 @@ def assignment_changes_since(*, assignment: Assignment, version: int) -> tuple[l
     }
     changes = [FieldChange(f, before[f], after[f]) for f in before if before[f] != after[f]]
     return changes, updates
+
+
+# --- the demo catalogue -------------------------------------------------------------------------------------
+
+DEMO_NOTE = _(
+    "Demo catalogue: these tasks are built from public facts and are not the official list of Plan 02. An "
+    "administrator can import the official catalogue with manage.py import_tasks."
+)
+
+
+def demo_catalogue() -> bool:
+    """Is any task of the loaded catalogue not official (the demo catalogue)? Every page, export and JSON
+    that shows tasks says so while it is."""
+    return Task.objects.filter(is_official=False).exists()
+
+
+def demo_notes() -> list[str]:
+    """The note for the exports that show tasks: the demo label, or nothing for an official catalogue."""
+    return [str(DEMO_NOTE)] if demo_catalogue() else []

@@ -33,8 +33,8 @@ def test_each_selector_runs_a_fixed_number_of_queries(day, steering, django_asse
         (2, lambda: selectors.provinces_figures(day)),
         (8, lambda: selectors.national_page(day)),
         (6, lambda: selectors.provinces_page(day, rank_by="green")),
-        (7, lambda: selectors.phases_page()),
-        (8, lambda: selectors.province_page(scope=scope, code="01", day=day)),
+        (9, lambda: selectors.phases_page()),
+        (9, lambda: selectors.province_page(scope=scope, code="01", day=day)),
         (3, lambda: selectors.commune_page(scope=scope, code="00004", today=day)),
         (3, lambda: selectors.agencies_page()),
         (4, lambda: selectors.agency_page(scope=scope, code="BCA")),
@@ -60,11 +60,6 @@ def test_a_day_before_the_first_rollup_counts_every_locality_as_missing(django_a
 @pytest.mark.parametrize(
     ("persona", "page", "code", "visible"),
     [
-        ("steering", "province", "01", True),
-        ("province_officer", "province", "01", True),
-        ("outsider_province_officer", "province", "01", False),
-        ("commune_clerk", "province", "01", False),
-        ("agency_officer", "province", "01", False),
         ("province_officer", "commune", "00004", True),
         ("outsider_province_officer", "commune", "00004", False),
         ("commune_clerk", "commune", "00004", True),
@@ -79,7 +74,6 @@ def test_detail_pages_follow_the_querysets_scoping(request, persona, page, code,
     scope = scope_for_user(request.getfixturevalue(persona))
     today = timezone.localdate()
     call = {
-        "province": lambda: selectors.province_page(scope=scope, code=code, day=today),
         "commune": lambda: selectors.commune_page(scope=scope, code=code, today=today),
         "agency": lambda: selectors.agency_page(scope=scope, code=code),
     }[page]
@@ -106,3 +100,26 @@ def test_the_date_parameter_is_refused_with_a_code(value, code):
         selectors.day_param(value)
     assert refused.value.code == code
     assert selectors.day_param("2025-06-19") == selectors.PLAN_DATE
+
+
+@pytest.mark.parametrize(
+    ("persona", "follows"),
+    [
+        ("steering", True),
+        ("province_officer", True),
+        ("outsider_province_officer", False),
+        ("commune_clerk", False),
+        ("agency_officer", False),
+    ],
+)
+def test_a_provinces_aggregate_is_open_to_every_reader_but_its_communes_are_not(request, day, persona, follows):
+    """The ranking links every province, so its page opens for every reader; who has not reported and the
+    communes' histories are shown only to those who follow the province."""
+    scope = scope_for_user(request.getfixturevalue(persona))
+    data = selectors.province_page(scope=scope, code="01", day=day)
+    assert data["follows"] is follows
+    assert data["per_task"]  # the commune-level tasks' shares, for everyone
+    assert data["missing_count"] > 0
+    assert bool(data["missing"]) is follows and bool(data["communes"]) is follows
+    with pytest.raises(Http404):
+        selectors.province_page(scope=scope, code="99", day=day)
