@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from dashboards import cache as dashboard_cache
 from dashboards import selectors
+from plan02.dates import BadDay
 from reports.figures import INTEGER_FIELDS
 
 DATE_PARAMETER = OpenApiParameter(
@@ -67,7 +68,7 @@ PhaseSchema = inline_serializer(
 def _day(request):
     try:
         return selectors.day_param(request.query_params.get("date"))
-    except selectors.BadDay as exc:
+    except BadDay as exc:
         raise ValidationError({"date": [str(exc)]}, code=exc.code) from None
 
 

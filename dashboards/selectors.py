@@ -24,7 +24,7 @@ from dashboards.models import Dimension, NationDayRollup, ProvinceDayRollup, Rol
 from dashboards.rollups import communes_by_slot, missing_localities
 from dashboards.snapshots import snapshot_ensure
 from localities.models import Commune, Province
-from plan02.dates import DateError, parse_date
+from plan02.dates import view_day
 from reports.completeness import Completeness, expected_for_province
 from reports.figures import INTEGER_FIELDS, rate_block
 from reports.models import DailyReport
@@ -38,36 +38,10 @@ ONLINE_TARGET = 0.8
 STATUS_KEYS = ["completed_on_time", "completed_late", "on_track", "overdue", "not_started"]
 
 
-# The first day a dashboard can show: the plan's date (DOMAIN.md). Earlier days hold nothing, and the
-# trend windows of a day centuries ago would not even be dates.
-PLAN_DATE = datetime.date(2025, 6, 19)
-
-
-class BadDay(ValueError):
-    """The `date` parameter of a dashboard is refused: `code` for the API, str() the translated message."""
-
-    def __init__(self, code: str, message: str) -> None:
-        self.code = code
-        super().__init__(message)
-
-
 def day_param(value: str | None) -> datetime.date:
-    """The `date` parameter of the dashboards: YYYY-MM-DD, from the plan's date to today; empty means the
-    latest day with data. Raises BadDay."""
-    if not value:
-        return default_day()
-    try:
-        day = parse_date(value)
-    except DateError as exc:
-        raise BadDay(exc.code, str(exc)) from None
-    if day > timezone.localdate():
-        raise BadDay(
-            "date_in_future",
-            _("Must not be after today (%(today)s in Asia/Ho_Chi_Minh).") % {"today": timezone.localdate().isoformat()},
-        )
-    if day < PLAN_DATE:
-        raise BadDay("date_too_early", _("Must not be before %(first)s.") % {"first": PLAN_DATE.isoformat()})
-    return day
+    """The `date` parameter of the dashboards (plan02.dates.view_day); empty means the latest day with data.
+    Raises plan02.dates.BadDay."""
+    return view_day(value) if value else default_day()
 
 
 def default_day() -> datetime.date:

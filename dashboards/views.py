@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from dashboards import cache as dashboard_cache
 from dashboards import exports, selectors
 from dashboards.charts import trend_charts
+from plan02.dates import BadDay
 from plan02.exports import xlsx_response
 from tasks.scoping import scope_for_user
 from tasks.selectors import demo_notes
@@ -21,7 +22,7 @@ def _day_or_error(request: HttpRequest):
     """The page's day and, when the parameter was refused, the message shown above the latest day's page."""
     try:
         return selectors.day_param(request.GET.get("date")), None
-    except selectors.BadDay as exc:
+    except BadDay as exc:
         return selectors.default_day(), _("date: %(value)s — %(error)s") % {"value": request.GET["date"], "error": exc}
 
 
@@ -68,7 +69,7 @@ def _as_of_or_error(request: HttpRequest):
         return None, None
     try:
         return selectors.day_param(request.GET["date"]), None
-    except selectors.BadDay as exc:
+    except BadDay as exc:
         return None, _("date: %(value)s — %(error)s") % {"value": request.GET["date"], "error": exc}
 
 

@@ -191,7 +191,7 @@ class AssignmentQuerySet(models.QuerySet):
             progress_at=Coalesce(last("new_progress"), Value(0)),
             completed_on_at=last("completed_on"),
             blocked_by_at=last("blocked_by"),
-            blocked_reason_at=Coalesce(last("blocked_reason"), Value("")),
+            blocked_reason_at=Coalesce(last("blocked_reason"), Value(""), output_field=models.TextField()),
             version_at=Coalesce(last("version"), Value(1)),
             updated_at_at=last("created_at"),
             updated_by_at=last("actor"),

@@ -10,6 +10,7 @@ from django.utils import timezone
 from dashboards import selectors
 from dashboards.rollups import rollup_rebuild_range
 from dashboards.snapshots import snapshot_build
+from plan02.dates import PLAN_DATE, BadDay
 from tasks.scoping import scope_for_user
 from tests.dashboards.test_dashboards import seed
 
@@ -52,7 +53,7 @@ def test_the_national_json_twin_does_not_pay_for_the_page(day, django_assert_max
 
 def test_a_day_before_the_first_rollup_counts_every_locality_as_missing(django_assert_num_queries):
     with django_assert_num_queries(2):
-        figures = selectors.national_figures(selectors.PLAN_DATE)
+        figures = selectors.national_figures(PLAN_DATE)
     assert figures["completeness"] == {"expected": 3355, "received": 0, "on_time": 0, "late": 0, "missing": 3355}
     assert figures["as_of"] is None
 
@@ -96,10 +97,10 @@ def test_detail_pages_follow_the_querysets_scoping(request, persona, page, code,
     ],
 )
 def test_the_date_parameter_is_refused_with_a_code(value, code):
-    with pytest.raises(selectors.BadDay) as refused:
+    with pytest.raises(BadDay) as refused:
         selectors.day_param(value)
     assert refused.value.code == code
-    assert selectors.day_param("2025-06-19") == selectors.PLAN_DATE
+    assert selectors.day_param("2025-06-19") == PLAN_DATE
 
 
 @pytest.mark.parametrize(
