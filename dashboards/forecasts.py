@@ -122,7 +122,7 @@ SLIPPED_RISKS = {"green": 0, "amber": 1, "red": 2}
 
 def slipped(before: dict[str, Any], after: dict[str, Any]) -> bool:
     """Did a forecast get worse between two meetings: a higher risk, or a later date at the same risk?"""
-    b, a = SLIPPED_RISKS.get(before.get("risk"), 1), SLIPPED_RISKS.get(after.get("risk"), 1)
+    b, a = SLIPPED_RISKS.get(str(before.get("risk")), 1), SLIPPED_RISKS.get(str(after.get("risk")), 1)
     if a != b:
         return a > b
     return bool(before.get("date") and after.get("date") and after["date"] > before["date"])

@@ -7,10 +7,13 @@ Rows are rebuilt, never edited: rollups by dashboards.rollups (province/day, nat
 dashboards.snapshots; the benchmark and the verification read them too.
 """
 
+from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from reports.figures import INTEGER_FIELDS
+from tasks.models import AppendOnlyError
 
 
 class RollupFigures(models.Model):
@@ -209,3 +212,181 @@ class SnapshotRequest(models.Model):
 
     def __str__(self):
         return str(self.date)
+
+
+# --- targets ------------------------------------------------------------------------------------------------
+
+
+class Target(models.Model):
+    """One of the plan's measurable targets (DOMAIN.md), as data: what is measured, the value to reach, by when,
+    at which level, and how it is measured — computed from the rollups over a stated period (`measure`,
+    `period`), or entered by the responsible agency with evidence (TargetValue). Loaded by load_reference
+    from fixtures/targets.json; editable in the admin."""
+
+    class Level(models.TextChoices):
+        NATIONAL = "national", _("national")
+        PROVINCE = "province", _("each province")
+
+    class Method(models.TextChoices):
+        COMPUTED = "computed", _("computed from the daily reports")
+        ENTERED = "entered", _("entered by the responsible agency")
+
+    class Period(models.TextChoices):
+        DAY = "day", _("the day")
+        LAST_30_DAYS = "last_30_days", _("the last 30 days")
+        SINCE_START = "since_start", _("since 1 July 2025")
+
+    class Comparison(models.TextChoices):
+        AT_LEAST = "at_least", "≥"
+        AT_MOST = "at_most", "≤"
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    title_vi = models.CharField(_("title (Vietnamese)"), max_length=300)
+    title_en = models.CharField(_("title (English)"), max_length=300)
+    unit = models.CharField(_("unit"), max_length=40, help_text=_("e.g. share, services, procedures"))
+    target_value = models.FloatField(_("target value"))
+    comparison = models.CharField(_("comparison"), max_length=10, choices=Comparison.choices, default="at_least")
+    deadline = models.DateField(_("deadline"))
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    method = models.CharField(_("measured"), max_length=10, choices=Method.choices)
+    # Computed targets: a ratio of figures of the daily reports (dashboards.targets.MEASURES) over a period.
+    measure = models.CharField(_("measure"), max_length=40, blank=True)
+    period = models.CharField(_("period"), max_length=20, choices=Period.choices, blank=True)
+    # Entered targets: the agency whose officers enter the measured values.
+    agency = models.ForeignKey(
+        "tasks.Agency",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="targets",
+        verbose_name=_("agency"),
+    )
+    source = models.CharField(_("source"), max_length=300, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("target")
+        verbose_name_plural = _("targets")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(method="computed", period__gt="") & ~models.Q(measure="")
+                | models.Q(method="entered", agency__isnull=False),
+                name="target_measured_somehow",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.title}"
+
+    @property
+    def title(self):
+        return self.title_en if (get_language() or "vi")[:2] == "en" and self.title_en else self.title_vi
+
+    def is_met(self, value: float | None) -> bool | None:
+        """None when nothing was measured: a missing measurement is missing, never 0."""
+        if value is None:
+            return None
+        if self.comparison == self.Comparison.AT_MOST:
+            return value <= self.target_value + 1e-9
+        return value >= self.target_value - 1e-9
+
+
+class TargetValueQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("target values are append-only: enter a new value instead")
+
+    def delete(self):
+        raise AppendOnlyError("target values are append-only: they cannot be deleted")
+
+
+class TargetValue(models.Model):
+    """A measured value of an entered target, with its evidence: append-only, like assignment updates — a
+    correction is a new value. The value as of a day is the latest one measured by then and entered before
+    the day ended."""
+
+    target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="values", verbose_name=_("target"))
+    province = models.ForeignKey(
+        "localities.Province",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("province"),
+        help_text=_("for a target of each province; empty for the national value"),
+    )
+    value = models.FloatField(_("value"))
+    measured_on = models.DateField(_("measured on"))
+    evidence_url = models.URLField(_("evidence link"), max_length=500, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("entered by")
+    )
+    entered_at = models.DateTimeField(_("entered at"))
+
+    objects = TargetValueQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-entered_at", "-id"]
+        verbose_name = _("target value")
+        verbose_name_plural = _("target values")
+        indexes = [
+            # The value as of a day: WHERE target = ? AND entered_at < ? ORDER BY measured_on, entered_at.
+            models.Index(fields=["target", "province", "entered_at"], name="target_value_latest_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.target_id} {self.province_id or 'nation'} {self.value} ({self.measured_on})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("target values are append-only: enter a new value instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("target values are append-only: they cannot be deleted")
+
+
+# --- meetings -----------------------------------------------------------------------------------------------
+
+
+class MeetingQuerySet(models.QuerySet):
+    def visible_to(self, scope) -> "MeetingQuerySet":
+        """The steering committee's packs: read by steering members, inspectors and the national admin."""
+        return self if scope.reads_all else self.none()
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("a meeting never changes: freeze a new one instead")
+
+
+class Meeting(models.Model):
+    """A steering-committee meeting's pack: the state as of `date`, frozen under a title when it was created —
+    phases, targets, the province ranking, the overdue, blocked and non-reporting lists (`content`, built by
+    dashboards.meetings). What was shown is stored, not recomputed, so a meeting never changes afterwards,
+    whatever is corrected later."""
+
+    title = models.CharField(_("title"), max_length=200)
+    date = models.DateField(_("as of"))
+    content = models.JSONField(_("content"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"))
+
+    objects = MeetingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-date", "-created_at", "-id"]
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
+
+    def __str__(self):
+        return f"{self.title} ({self.date})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("a meeting never changes: freeze a new one instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("a meeting is a record of what the committee was shown: it cannot be deleted")

@@ -23,6 +23,7 @@ from dashboards.forecasts import FORECAST_WINDOW
 from dashboards.models import Dimension, NationDayRollup, ProvinceDayRollup, RollupAlarm, TaskSnapshot
 from dashboards.rollups import communes_by_slot, missing_localities
 from dashboards.snapshots import snapshot_ensure
+from dashboards.targets import target_values
 from localities.models import Commune, Province
 from plan02.dates import view_day
 from reports.completeness import Completeness, expected_for_province
@@ -334,8 +335,10 @@ def _communes_per_province() -> list[int]:
 
 
 def national_page(day: datetime.date, *, page: str | None = None) -> dict[str, Any]:
-    """national() plus one page of the communes that have not reported, with their names (8 queries)."""
+    """national() plus one page of the communes that have not reported, with their names, and the plan's
+    targets as of the day (13 queries)."""
     data = national(day)
+    data["targets"] = target_values(day)
     missing = Paginator(data["missing_communes"], 50).get_page(page)
     names = dict(Commune.objects.filter(code__in=[code for _p, code in missing]).values_list("code", "name"))
     provinces = data["province_names"]
@@ -456,9 +459,10 @@ def tasks_total(snapshot: TaskSnapshot) -> int:
 
 
 def agency_page(*, scope: Scope, code: str) -> dict[str, Any]:
-    """The tasks an agency leads with their snapshot status (3 queries). 404 when the scope does not follow
-    the agency."""
-    agency = _followed_or_404(Agency.objects.followed_by(scope), code=code)
+    """The tasks an agency leads with their snapshot status (3 queries), open to every reader like the phase
+    dashboard that links to it (what an agency leads is no secret; its units' lists are in the task pages,
+    scoped there)."""
+    agency = _followed_or_404(Agency.objects.all(), code=code)
     day = latest_snapshot_day()
     led = list(Task.objects.filter(lead_agency=agency).select_related("phase", "group"))
     snaps = (

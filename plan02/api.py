@@ -1,5 +1,6 @@
 """Shared pieces of the REST API: pagination and the error body."""
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -33,3 +34,15 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField(help_text="Stable, untranslated code, e.g. `not_found`, `permission_denied`.")
     detail = serializers.CharField(help_text="Translated explanation.")
+
+
+def field_errors(errors: dict, *, detail: str) -> dict:
+    """{"code": "invalid", "detail", "errors": {field: [{"code", "message"}]}} from a Django ValidationError's
+    error_dict: the error body of every write in the API, so clients match on stable codes."""
+    body: dict = {}
+    for field, items in errors.items():
+        name = "non_field_errors" if field == NON_FIELD_ERRORS else field
+        for item in items:
+            message = item.message % item.params if item.params else item.message
+            body.setdefault(name, []).append({"code": item.code or "invalid", "message": str(message)})
+    return {"code": "invalid", "detail": detail, "errors": body}

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("tasks.api_urls")),
     path("", include("reports.api_urls")),
     path("dashboard/", include("dashboards.api_urls")),
+    path("", include("dashboards.steering_api_urls")),
 ]
 
 urlpatterns = [
