@@ -60,7 +60,7 @@ TargetSchema = inline_serializer(
         "target": serializers.FloatField(help_text="the value to reach"),
         "comparison": serializers.ChoiceField(choices=["at_least", "at_most"]),
         "deadline": serializers.DateField(),
-        "level": serializers.ChoiceField(choices=["national", "province"]),
+        "level": serializers.CharField(help_text="national, or province: one value per province too"),
         "method": serializers.ChoiceField(choices=["computed", "entered"]),
         "period": serializers.CharField(allow_null=True, help_text="computed targets: day, last_30_days, since_start"),
         "date": serializers.DateField(),

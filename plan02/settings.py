@@ -172,8 +172,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # Two choice sets share a field name: the level a task is carried out at, and a target's level.
-    "ENUM_NAME_OVERRIDES": {"TargetLevelEnum": ["national", "province"]},
 }
 
 # --- Celery -----------------------------------------------------------------------------------------------
