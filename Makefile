@@ -28,6 +28,8 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 ## Embedded mode: SQLite in var/, Celery in-process, demo data; serves on 127.0.0.1:$(PORT).
+## DEBUG is off unless asked for: the laptop mode asks for it (an explicit DJANGO_DEBUG wins).
+run: export DJANGO_DEBUG ?= True
 run: migrate
 	$(BIN)/python manage.py bootstrap
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
@@ -35,7 +37,7 @@ run: migrate
 ## The whole suite (browser tests included when /usr/bin/chromium exists). Uses DATABASE_URL/REDIS_URL if set.
 test: install-dev
 	$(BIN)/ruff check .
-	DATABASE_URL=sqlite://:memory: $(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=True DATABASE_URL=sqlite://:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
 lint: install-dev

@@ -71,6 +71,8 @@ def configure(args):
             "DJANGO_SECRET_KEY": "plan02-bench-" + "x" * 40,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DJANGO_SECURE_COOKIES": "false",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",  # the benchmark speaks plain HTTP to gunicorn
+            "PLAN02_ALLOW_DEMO_DATA": "true",  # bootstrap and seed_demo fill this throwaway database
             "PLAN02_LOG_LEVEL": "WARNING",
             # The load test sends thousands of reports a minute per province key.
             "PLAN02_API_KEY_RATE": "1000000/min",

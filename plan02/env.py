@@ -1,6 +1,7 @@
 """Read settings from the environment; a bad value stops the process with the variable's name."""
 
 import os
+import re
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -80,3 +81,22 @@ def env_redis_url(name):
     except ValueError:
         raise ImproperlyConfigured(f"{name} has an invalid port: {raw!r}.") from None
     return raw
+
+
+_META_NAME_RE = re.compile(r"HTTP_[A-Z0-9_]+")
+
+
+def env_proxy_ssl_header(name):
+    """SECURE_PROXY_SSL_HEADER from `HTTP_X_FORWARDED_PROTO` (value `https`) or `HTTP_X_FORWARDED_PROTO=https`;
+    unset means no proxy header is trusted."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    header, _sep, value = raw.partition("=")
+    header, value = header.strip(), (value.strip() or "https")
+    if not _META_NAME_RE.fullmatch(header):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} must name a request header as Django sees it, e.g. HTTP_X_FORWARDED_PROTO "
+            "(optionally =https)."
+        )
+    return (header, value)

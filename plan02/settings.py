@@ -11,17 +11,20 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from plan02.env import env_bool, env_database, env_int, env_list, env_redis_url, env_str
+from plan02.env import env_bool, env_database, env_int, env_list, env_proxy_ssl_header, env_redis_url, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PLAN02_VAR_DIR", str(BASE_DIR / "var")))
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Off unless asked for: a forgotten variable must not expose tracebacks and settings. `make run` asks for it.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false.")
     SECRET_KEY = "plan02-insecure-development-key-do-not-use-in-production"  # noqa: S105 - DEBUG only
+# Rotation: the new key in DJANGO_SECRET_KEY, the old ones here until their sessions and signatures expire.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -127,10 +130,11 @@ STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed, compressed names need `collectstatic` first; the test suite serves the files as they are.
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env_bool("DJANGO_STATIC_MANIFEST", not DEBUG)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 MEDIA_URL = "/media/"
@@ -216,6 +220,8 @@ REPORT_BATCH_MAX = 5000
 # Seconds between an accepted report and its rollup job: reports arriving meanwhile share the rebuild.
 ROLLUP_DELAY = env_int("PLAN02_ROLLUP_DELAY", 1, minimum=0, maximum=60)
 DEMO_DAYS = env_int("DEMO_DAYS", 30, minimum=0, maximum=2000)
+# Demo data creates users with a known or printed password: with DEBUG off only when asked for explicitly.
+DEMO_DATA_ALLOWED = env_bool("PLAN02_ALLOW_DEMO_DATA", DEBUG)
 DEMO_PASSWORD = env_str("DEMO_PASSWORD")
 
 # --- mail and logging -------------------------------------------------------------------------------------
@@ -232,8 +238,16 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_CONTENT_TYPE_NOSNIFF = True
+# --- HTTPS ------------------------------------------------------------------------------------------------
+# On by default when DEBUG is off (`manage.py check --deploy` is clean with the defaults); each can be turned
+# off, e.g. DJANGO_SECURE_SSL_REDIRECT=false where a front server already redirects, or for the test suite.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Trusted only when the deployment says a proxy sets it (and strips it from clients): otherwise any client
+# could claim HTTPS with one header.
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("DJANGO_SECURE_PROXY_SSL_HEADER")

@@ -1,6 +1,6 @@
 import pytest
 from django.contrib.auth import authenticate, get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from tasks.demo import DEMO_USERS
 from tasks.models import Membership, Role
@@ -42,3 +42,27 @@ def test_generated_password_is_printed_once(settings, capsys):
     assert authenticate(username="inspector", password=password) is not None
     call_command("bootstrap", days=0)
     assert "generated demo password" not in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_bootstrap_refuses_demo_data_with_debug_off_unless_asked_for(settings):
+    from reports.models import DailyReport
+
+    settings.DEMO_DATA_ALLOWED = False  # DJANGO_DEBUG off and PLAN02_ALLOW_DEMO_DATA unset: production
+    with pytest.raises(CommandError, match="--allow-demo-data"):
+        call_command("bootstrap", days=0)
+    assert not get_user_model().objects.filter(username__in=DEMO_USERS).exists()
+
+    call_command("bootstrap", days=1, allow_demo_data=True)  # the flag also covers the seed_demo it runs
+    assert get_user_model().objects.get(username="admin").is_superuser
+    assert DailyReport.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_with_debug_off_unless_allowed(settings):
+    from reports.models import DailyReport
+
+    settings.DEMO_DATA_ALLOWED = False
+    with pytest.raises(CommandError, match="PLAN02_ALLOW_DEMO_DATA=true"):
+        call_command("seed_demo", days=1, no_progress=True)
+    assert not DailyReport.objects.exists()
