@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
     "plan02",
     "localities",
     "tasks",
@@ -59,6 +60,7 @@ MIDDLEWARE = [
     "plan02.middleware.PortalLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -144,6 +146,25 @@ EVIDENCE_MAX_BYTES = env_int("PLAN02_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, mini
 EVIDENCE_EXTENSIONS = ["pdf", "png", "jpg", "jpeg", "docx", "xlsx", "odt", "ods", "zip"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PLAN02_UPLOAD_MAX_BYTES", 30 * 1024 * 1024, minimum=1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Content-Security-Policy (django-csp) -----------------------------------------------------------------
+# Everything from this origin, no inline script, no eval: behaviour lives in static/js/ (data-action
+# handlers), htmx is configured not to inject its indicator <style>. Inline style *attributes* stay allowed
+# (style-src-attr): server-rendered widths of progress bars and the dashboards' tables use them, and a style
+# attribute cannot run script. Swagger UI's icons are data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- REST API ---------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
