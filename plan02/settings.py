@@ -5,6 +5,7 @@ DATABASE_URL=postgres://... and REDIS_URL=redis://... switch to the services. A 
 with a message naming the variable (see plan02/env.py).
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "csp",
+    "axes",
     "plan02",
     "localities",
     "tasks",
@@ -62,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a login refused by throttling into the login page with the reason (see AXES_* below).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "plan02.urls"
@@ -113,6 +117,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes): after PLAN02_LOGIN_FAILURE_LIMIT failed logins an account is refused, even
+# with the right password, for PLAN02_LOGIN_COOLOFF_MINUTES (each new failure meanwhile restarts the wait);
+# `manage.py axes_reset_username USERNAME` unlocks it at once. Counted per username, not per address: the
+# provinces' offices reach the portal through shared proxies and NAT, so an address lockout would lock out a
+# whole office, and it would not stop guessing spread over many addresses. API keys never pass through
+# authenticate() and are not counted.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("PLAN02_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("PLAN02_LOGIN_COOLOFF_MINUTES", 30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "plan02.views.login_locked_out"
+# axes.W006 asks for the address among the lockout parameters, because a username+user-agent combination can
+# be dodged by rotating user agents; a lockout by username alone cannot, and an address lockout would lock
+# out shared offices (above).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 # Paths served without a session: the API authenticates itself (session or API key), the health check is
 # for load balancers, the language switch works on the login page.
 LOGIN_EXEMPT_PREFIXES = ("/api/", "/healthz", "/static/", "/i18n/", "/accounts/")

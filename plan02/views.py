@@ -1,9 +1,11 @@
 import logging
 
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -62,3 +64,23 @@ def healthz(request):
             healthy = False
     body["status"] = "ok" if healthy else "error"
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def login_locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer when a login is refused by throttling (AXES_LOCKOUT_CALLABLE): the login page
+    again, saying why and for how long, with 429."""
+    minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    message = ngettext(
+        "Too many failed logins for this account: it is locked for %(minutes)s minute. Try again later, or "
+        "ask an administrator to unlock it.",
+        "Too many failed logins for this account: it is locked for %(minutes)s minutes. Try again later, or "
+        "ask an administrator to unlock it.",
+        minutes,
+    ) % {"minutes": minutes}
+    context = {
+        "form": AuthenticationForm(request, initial={"username": username}),
+        "locked_out": message,
+        "next": request.POST.get("next", ""),
+    }
+    return render(request, "registration/login.html", context, status=429)

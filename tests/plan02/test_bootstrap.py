@@ -1,5 +1,5 @@
 import pytest
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from tasks.demo import DEMO_USERS
@@ -15,7 +15,7 @@ def test_bootstrap_creates_demo_users_with_their_roles_and_units(settings, capsy
     assert memberships["agency"].role == Role.AGENCY_OFFICER and memberships["agency"].agency.code == "BCA"
     assert memberships["province"].province_id == "01"
     assert memberships["commune"].commune_id == "00004"
-    assert authenticate(username="commune", password="demo-pass-123") is not None
+    assert get_user_model().objects.get(username="commune").check_password("demo-pass-123")
     assert get_user_model().objects.get(username="admin").is_superuser
 
 
@@ -29,7 +29,7 @@ def test_second_bootstrap_keeps_users_and_data(settings, capsys):
     out = capsys.readouterr().out
     assert "kept as they are" in out
     assert get_user_model().objects.count() == users_before
-    assert authenticate(username="steering", password="first-password-1") is not None
+    assert get_user_model().objects.get(username="steering").check_password("first-password-1")
 
 
 @pytest.mark.django_db
@@ -39,7 +39,7 @@ def test_generated_password_is_printed_once(settings, capsys):
     first = capsys.readouterr().out
     assert "generated demo password" in first
     password = first.split("(shown once): ")[1].split()[0]
-    assert authenticate(username="inspector", password=password) is not None
+    assert get_user_model().objects.get(username="inspector").check_password(password)
     call_command("bootstrap", days=0)
     assert "generated demo password" not in capsys.readouterr().out
 
