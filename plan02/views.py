@@ -2,12 +2,15 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework import exceptions
 
 from localities.models import Commune, Province
 from localities.services import current_data_version
@@ -84,3 +87,14 @@ def login_locked_out(request, original_response=None, credentials=None):
         "next": request.POST.get("next", ""),
     }
     return render(request, "registration/login.html", context, status=429)
+
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI (its init script as a separate file, for the Content-Security-Policy), for logged-in users
+    and key holders (SPECTACULAR_SETTINGS SERVE_*). A person who is not logged in is sent to the login page
+    rather than shown a JSON 401: this is a page for browsers."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+            return redirect_to_login(self.request.get_full_path())
+        return super().handle_exception(exc)

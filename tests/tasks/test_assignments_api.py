@@ -280,7 +280,8 @@ def test_province_officer_update_of_a_commune_is_recorded_on_its_behalf(as_user,
 
 
 @pytest.mark.django_db
-def test_openapi_schema_documents_the_update_answers(client):
+def test_openapi_schema_documents_the_update_answers(client, agency_officer):
+    client.force_login(agency_officer)
     schema = client.get("/api/schema/", {"format": "json"}).json()
     post_op = schema["paths"]["/api/v1/assignments/{id}/updates/"]["post"]
     assert set(post_op["responses"]) == {"201", "400", "403", "404", "409"}
