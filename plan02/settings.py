@@ -168,6 +168,17 @@ MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(VAR_DIR / "media")))
 EVIDENCE_MAX_BYTES = env_int("PLAN02_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 EVIDENCE_EXTENSIONS = ["pdf", "png", "jpg", "jpeg", "docx", "xlsx", "odt", "ods", "zip"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PLAN02_UPLOAD_MAX_BYTES", 30 * 1024 * 1024, minimum=1024 * 1024)
+# A CSV/XLSX of daily reports (at most REPORT_BATCH_MAX rows; a national day is well under 1 MB).
+REPORT_UPLOAD_MAX_BYTES = env_int("PLAN02_REPORT_UPLOAD_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+# What an XLSX may expand to when opened (plan02.spreadsheets): in total, per part of the archive, and the
+# compression ratio of a large part. A 5,000-row workbook expands to about 10 MB at a ratio of 15–200.
+SPREADSHEET_MAX_UNCOMPRESSED_BYTES = env_int(
+    "PLAN02_SPREADSHEET_MAX_UNCOMPRESSED_BYTES", 64 * 1024 * 1024, minimum=1024 * 1024
+)
+SPREADSHEET_MAX_MEMBER_BYTES = SPREADSHEET_MAX_UNCOMPRESSED_BYTES // 2
+SPREADSHEET_MAX_RATIO = 250
+# Empty rows skipped in an uploaded file before it is refused (a sheet formatted down to row 1,048,576).
+SPREADSHEET_MAX_BLANK_ROWS = 10_000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Content-Security-Policy (django-csp) -----------------------------------------------------------------

@@ -8,13 +8,14 @@ apply writes exactly what the user reviewed; the service re-checks versions and 
 
 import dataclasses
 import datetime
-import io
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from plan02.spreadsheets import SpreadsheetError, xlsx_rows
 from tasks.catalogue import cell_text
 from tasks.models import Agency
 from tasks.scoping import scope_for_user
@@ -61,31 +62,35 @@ class BulkPlan:
 
 
 def _read(upload):
-    from openpyxl import load_workbook
-
+    """[(row number, {column: cell})] of the upload's first sheet; streamed, so reading stops at MAX_ROWS."""
     if not (upload.name or "").lower().endswith(".xlsx"):
         raise BulkFileError(_("Upload the XLSX file exported from this portal (.xlsx)."))
     if upload.size > MAX_BYTES:
         raise BulkFileError(_("The file is larger than %(max)s MB.") % {"max": MAX_BYTES // 1048576})
     try:
-        workbook = load_workbook(io.BytesIO(upload.read()), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for a damaged or foreign file
-        raise BulkFileError(_("The file cannot be read as XLSX.")) from None
-    lines = list(workbook.worksheets[0].iter_rows(values_only=True))
-    workbook.close()
-    if not lines:
-        raise BulkFileError(_("The file is empty."))
-    header = [cell_text(h) for h in lines[0]]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise BulkFileError(_("Missing columns: %(columns)s.") % {"columns": ", ".join(missing)})
-    rows = []
-    for number, line in enumerate(lines[1:], start=2):
-        if all(v is None or cell_text(v) == "" for v in line):
-            continue
-        rows.append((number, {h: (line[i] if i < len(line) else None) for i, h in enumerate(header) if h}))
-    if len(rows) > MAX_ROWS:
-        raise BulkFileError(_("At most %(max)s rows per upload.") % {"max": MAX_ROWS})
+        lines = xlsx_rows(upload, name=upload.name)
+        try:
+            header = [cell_text(h) for h in next(lines)]
+        except StopIteration:
+            raise BulkFileError(_("The file is empty.")) from None
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            raise BulkFileError(_("Missing columns: %(columns)s.") % {"columns": ", ".join(missing)})
+        rows, blank = [], 0
+        for number, line in enumerate(lines, start=2):
+            if all(v is None or cell_text(v) == "" for v in line):
+                blank += 1
+                if blank > settings.SPREADSHEET_MAX_BLANK_ROWS:
+                    raise BulkFileError(
+                        _("The file has more than %(limit)s empty rows; delete them and upload it again.")
+                        % {"limit": f"{settings.SPREADSHEET_MAX_BLANK_ROWS:,}"}
+                    )
+                continue
+            rows.append((number, {h: (line[i] if i < len(line) else None) for i, h in enumerate(header) if h}))
+            if len(rows) > MAX_ROWS:
+                raise BulkFileError(_("At most %(max)s rows per upload.") % {"max": MAX_ROWS})
+    except SpreadsheetError as exc:
+        raise BulkFileError(str(exc)) from None
     return rows
 
 
