@@ -1,7 +1,11 @@
-"""Shared pieces of the REST API: pagination and the error body."""
+"""Shared pieces of the REST API: pagination and the error body (the JSON parser is plan02.parsers)."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -13,6 +17,15 @@ class Pagination(PageNumberPagination):
 
 def exception_handler(exc, context):
     """DRF's handler, plus a stable `code` on simple errors so clients need not parse prose."""
+    if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, else an HTML 400
+        return Response(
+            {
+                "code": "request_too_large",
+                "detail": _("The request body is larger than %(limit)s bytes.")
+                % {"limit": f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,}"},
+            },
+            status=413,
+        )
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:
         code = getattr(getattr(exc, "detail", None), "code", None) or getattr(exc, "default_code", None)

@@ -530,7 +530,12 @@ def lock_exception_grant(*, locality, date, user, reason=""):
     day = date if isinstance(date, datetime.date) else _parse_day(date)
     if day is None:
         raise ValidationError(_("Must be a date written YYYY-MM-DD."), code=validation.INVALID_DATE)
-    if day < validation.first_date() or day > timezone.localdate():
+    if day < validation.first_date():
+        raise ValidationError(
+            _("Must not be before %(first)s.") % {"first": validation.first_date().isoformat()},
+            code=validation.DATE_TOO_EARLY,
+        )
+    if day > timezone.localdate():
         raise ValidationError(_("No report can exist for this date."), code=validation.DATE_IN_FUTURE)
     with transaction.atomic():
         exception, _created = LockException.objects.get_or_create(

@@ -106,7 +106,16 @@ def _date(value):
 
 def _int(value):
     text = cell_text(value)
-    return int(text) if text.lstrip("-").isdigit() else None
+    return int(text) if text.lstrip("-").isdigit() and len(text) <= 20 else None
+
+
+# Ids are bigints: one outside their range names no assignment (and would overflow the query).
+_ID_MAX = 2**63 - 1
+
+
+def _assignment_id(value):
+    number = _int(value)
+    return number if number is not None and 0 < number <= _ID_MAX else None
 
 
 def bulk_plan(*, actor, upload):
@@ -114,7 +123,7 @@ def bulk_plan(*, actor, upload):
     rows = _read(upload)
     scope = scope_for_user(actor)
     today = timezone.localdate()
-    ids = {i for i in (_int(raw.get("id")) for _, raw in rows) if i is not None}
+    ids = {i for i in (_assignment_id(raw.get("id")) for _, raw in rows) if i is not None}
     assignments = assignment_list(scope=scope, today=today).in_bulk(ids)
     agencies = {a.code.upper(): a for a in Agency.objects.all()}
     plan = BulkPlan(rows=[])
@@ -124,8 +133,7 @@ def bulk_plan(*, actor, upload):
 
 
 def _plan_row(number, raw, assignments, agencies, today):
-    assignment_id = _int(raw.get("id"))
-    assignment = assignments.get(assignment_id)
+    assignment = assignments.get(_assignment_id(raw.get("id")))
     if assignment is None:
         return BulkRow(number, "forbidden", errors=[_("id: no assignment you may see has this id.")])
     if not assignment.may_update:

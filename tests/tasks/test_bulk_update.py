@@ -218,3 +218,16 @@ def test_reading_stops_at_the_row_limit(client, agency_officer, monkeypatch):
     assert response.status_code == 400
     assert response.context["form"].errors["file"] == ["At most 100 rows per upload."]
     assert len(read) <= 102
+
+
+@pytest.mark.django_db
+def test_an_id_beyond_the_database_range_is_refused_as_unknown(client, agency_officer, bca_assignment):
+    client.force_login(agency_officer)
+    content = export(client, task="T15")
+    upload = edit(content, {}, extra_rows=[{"id": 10**30, "version": 1, "status": "in_progress", "progress": 10}])
+    response = client.post(URL, {"file": upload}, **EN)
+    assert response.status_code == 200
+    refused = [row for row in response.context["plan"].rows if row.assignment is None]
+    assert [(row.outcome, row.errors) for row in refused] == [
+        ("forbidden", ["id: no assignment you may see has this id."])
+    ]
