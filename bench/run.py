@@ -287,7 +287,7 @@ def run(args):
     from reports.figures import INTEGER_FIELDS
     from reports.models import DailyReport, NationDayRollup, RollupRequest
     from reports.rollups import rollup_rebuild, rollup_rebuild_range
-    from reports.services import api_client_issue
+    from reports.services import api_client_issue, daily_reports_purge
     from tasks.demo import demo_users_ensure
 
     today = timezone.localdate()
@@ -306,7 +306,7 @@ def run(args):
     # Fresh slots for the ingestion benchmarks: today (never seeded) for the batch, the last days of the
     # lock window for the single POSTs (their seeded reports are removed, then rebuilt into the rollups).
     single_days = [today - datetime.timedelta(days=i) for i in range(1, 6)]
-    DailyReport.objects.filter(date__gte=single_days[-1]).delete()
+    daily_reports_purge(queryset=DailyReport.objects.filter(date__gte=single_days[-1]))
     rollup_rebuild_range(start=single_days[-1], end=today)
 
     password = "bench-" + "p" * 12
@@ -354,7 +354,7 @@ def run(args):
         )
         runs, floor_runs = [], []
         for _attempt in range(3):
-            DailyReport.objects.filter(date=today).delete()
+            daily_reports_purge(queryset=DailyReport.objects.filter(date=today))
             status, body, seconds = post_json(
                 f"{base}/api/v1/reports/daily/batch/",
                 {"reports": batch},
@@ -527,7 +527,9 @@ def run(args):
         waits = []
         free_units = [u for u in all_units if u.commune_id][-5:]
         fresh_day = today - datetime.timedelta(days=6)
-        DailyReport.objects.filter(date=fresh_day, locality__in=[u.code for u in free_units]).delete()
+        daily_reports_purge(
+            queryset=DailyReport.objects.filter(date=fresh_day, locality__in=[u.code for u in free_units])
+        )
         rollup_rebuild_range(start=fresh_day, end=fresh_day)
         for unit in free_units:
             before = dashboard_total(base, fresh_day, steering_header)
