@@ -59,9 +59,9 @@ def env_database(name, default):
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
         raise ImproperlyConfigured(f"{name} must be a postgres:// or sqlite:// URL, got scheme {scheme or '(none)'!r}.")
     try:
-        # Persistent connections; no health check per request (a round trip on every request): a connection
-        # broken by a database restart fails one request and is replaced at the end of it.
-        config = dj_database_url.parse(raw, conn_max_age=60)
+        # Persistent connections, checked before reuse: a connection broken by a database restart is replaced
+        # instead of failing the next request, so the portal recovers without restarting gunicorn.
+        config = dj_database_url.parse(raw, conn_max_age=60, conn_health_checks=True)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} is not a valid database URL: {exc}") from None
     if not config.get("NAME"):

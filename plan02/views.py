@@ -1,19 +1,23 @@
 import logging
+import sys
 
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import server_error as default_server_error
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import exceptions
 
 from localities.models import Commune, Province
 from localities.services import current_data_version
+from plan02.api import DATABASE_UNAVAILABLE, RETRY_AFTER, service_unavailable_body
 from tasks.models import Agency, Assignment, Phase, Task, TaskGroup
 from tasks.scoping import scope_for_user
 
@@ -98,3 +102,18 @@ class ApiDocsView(SpectacularSwaggerSplitView):
         if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
             return redirect_to_login(self.request.get_full_path())
         return super().handle_exception(exc)
+
+
+def server_error(request):
+    """handler500. Django calls it while handling the exception, so sys.exception() is that exception: when
+    the database is unreachable (a restart; the session or user lookup in a middleware is often the first
+    query) the answer is a 503 with Retry-After — JSON under /api/, a plain page elsewhere, rendered without
+    the context processors, which would query the database again. Anything else is Django's 500 page."""
+    if not isinstance(sys.exception(), DATABASE_UNAVAILABLE):
+        return default_server_error(request)
+    if request.path.startswith("/api/"):
+        response = JsonResponse(service_unavailable_body(), status=503)
+    else:
+        response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(RETRY_AFTER)
+    return response
