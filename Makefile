@@ -49,7 +49,8 @@ format: install-dev
 ## Production-like processes (need DATABASE_URL, REDIS_URL, DJANGO_SECRET_KEY, DJANGO_DEBUG=False).
 serve: install
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	$(BIN)/gunicorn plan02.wsgi --bind 127.0.0.1:$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile -
+	$(BIN)/gunicorn plan02.wsgi --bind 127.0.0.1:$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile - \
+	  --access-logformat '%(t)s %(h)s "%(r)s" %(s)s %(b)s %(M)sms [%({x-request-id}o)s]'
 
 worker: install
 	$(BIN)/celery -A plan02 worker --loglevel INFO --concurrency $${WORKER_CONCURRENCY:-2}

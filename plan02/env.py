@@ -2,6 +2,7 @@
 
 import os
 import re
+from email.utils import parseaddr
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -100,3 +101,34 @@ def env_proxy_ssl_header(name):
             "(optionally =https)."
         )
     return (header, value)
+
+
+def env_email_backend(name, *, alias, default="django.core.mail.backends.console.EmailBackend"):
+    """EMAIL_BACKEND, or its older name; both set to different values is an error, not a silent choice."""
+    value, old = os.environ.get(name), os.environ.get(alias)
+    if value and old and value != old:
+        raise ImproperlyConfigured(f"{name}={value!r} and {alias}={old!r} disagree: set only {name}.")
+    return value or old or default
+
+
+def env_admins(name):
+    """ADMINS from "Name <address>, Other Name <address>" (a bare address is its own name)."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    admins = []
+    for item in os.environ.get(name, "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        realname, address = parseaddr(item)
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an address; write Name <address@example.gov.vn>, separated by commas."
+            ) from None
+        if "<" in item and not realname:
+            raise ImproperlyConfigured(f"{name}: {item!r} has no name before <address>.")
+        admins.append((realname or address, address))
+    return admins

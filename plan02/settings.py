@@ -12,7 +12,17 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from plan02.env import env_bool, env_database, env_int, env_list, env_proxy_ssl_header, env_redis_url, env_str
+from plan02.env import (
+    env_admins,
+    env_bool,
+    env_database,
+    env_email_backend,
+    env_int,
+    env_list,
+    env_proxy_ssl_header,
+    env_redis_url,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PLAN02_VAR_DIR", str(BASE_DIR / "var")))
@@ -52,6 +62,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "plan02.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -262,6 +273,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The worker logs through LOGGING above (its lines carry the job id), not through a format of its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- cache ------------------------------------------------------------------------------------------------
 # Per-key API throttling counts in the cache, so it must be shared by every web process: Redis when
@@ -293,18 +306,67 @@ DEMO_DATA_ALLOWED = env_bool("PLAN02_ALLOW_DEMO_DATA", DEBUG)
 DEMO_PASSWORD = env_str("DEMO_PASSWORD")
 
 # --- mail and logging -------------------------------------------------------------------------------------
-EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Django's own names. DJANGO_EMAIL_BACKEND is the older name of EMAIL_BACKEND, still read.
+EMAIL_BACKEND = env_email_backend("EMAIL_BACKEND", alias="DJANGO_EMAIL_BACKEND")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+SERVER_EMAIL = env_str("SERVER_EMAIL", "root@localhost")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH")
+if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend" and not EMAIL_FILE_PATH:
+    raise ImproperlyConfigured("EMAIL_FILE_PATH must name a directory when EMAIL_BACKEND is the file backend.")
+# Who receives the errors: "Name <address>, Other <address>".
+ADMINS = env_admins("DJANGO_ADMINS")
+
 LOG_LEVEL = env_str("PLAN02_LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"PLAN02_LOG_LEVEL={LOG_LEVEL!r} is not a log level.")
+# Errors reach the admins by mail (with DEBUG off): failed requests (django.request), security events, a
+# Celery job that raised (celery.app.trace), and every ERROR of the project's own loggers — the convention
+# is logging.getLogger(__name__) in any module of these packages, so logger.exception() in a job mails its
+# traceback. Keys and passwords are never logged: API keys travel in a header Django's error reports
+# cleanse (HTTP_AUTHORIZATION), ApiKeyAuthentication marks its locals sensitive, django-axes masks
+# credentials, and no code of the portal logs a key.
+PROJECT_LOGGERS = ["plan02", "localities", "tasks", "reports", "dashboards", "alerts"]
+_MAIL_ADMINS = {"handlers": ["mail_admins"], "propagate": True}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "plan02.log.RequestIdFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        "skip_service_unavailable": {"()": "plan02.log.SkipServiceUnavailable"},
+    },
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "request_id", "skip_service_unavailable"],
+        },
+    },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Replaces Django's default handlers of "django" (console, mail): its records reach the root's.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.request": _MAIL_ADMINS,
+        "django.security": _MAIL_ADMINS,
+        "celery.app.trace": _MAIL_ADMINS,
+        **{name: _MAIL_ADMINS for name in PROJECT_LOGGERS},
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # every login is INFO there; failures and lockouts are warnings
+    },
 }
+del _MAIL_ADMINS  # not a setting
 
 # --- HTTPS ------------------------------------------------------------------------------------------------
 # On by default when DEBUG is off (`manage.py check --deploy` is clean with the defaults); each can be turned
