@@ -267,3 +267,15 @@ def test_a_failed_request_with_a_key_logs_and_mails_no_key(browser, admins, monk
     assert len(mail.outbox) == 1 and "ZeroDivisionError" in mail.outbox[0].body
     assert _leaks(key, everything_logged) == []
     assert _leaks(key[4:20], everything_logged) == []
+
+
+@pytest.mark.django_db
+def test_a_failed_page_mails_no_session_cookie(browser, admins, steering, monkeypatch):
+    from plan02 import views
+
+    monkeypatch.setattr(views, "current_data_version", lambda: 1 / 0)
+    browser.force_login(steering)
+    session = browser.cookies["sessionid"].value
+    assert browser.get("/").status_code == 500
+    assert len(mail.outbox) == 1 and "ZeroDivisionError" in mail.outbox[0].body
+    assert session not in mail.outbox[0].body
