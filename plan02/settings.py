@@ -372,6 +372,8 @@ del _MAIL_ADMINS  # not a setting
 # On by default when DEBUG is off (`manage.py check --deploy` is clean with the defaults); each can be turned
 # off, e.g. DJANGO_SECURE_SSL_REDIRECT=false where a front server already redirects, or for the test suite.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers probe the health check over plain HTTP on the internal port; it carries no session.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
