@@ -11,7 +11,9 @@ import hashlib
 from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 from rest_framework import authentication, exceptions
 
 from localities.models import Commune
@@ -76,6 +78,8 @@ def lookup_client(key_hash):
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
+    # An error raised during the lookup (the database down) must not put the key in an error report.
+    @method_decorator(sensitive_variables("header", "key"))
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != KEYWORD.lower().encode():

@@ -1,6 +1,9 @@
 """Task pages. Thin: parse the request, call a selector or a service, render. Scoping: 404 for what one may not
 see, 403 for what one may not do (the querysets' visible_to and updatable_by)."""
 
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -359,4 +362,15 @@ def evidence_download(request, pk):
     update = visible_status_update(scope=scope_for_user(request.user), pk=pk)
     if update is None or not update.evidence_file:
         raise Http404(_("No such evidence file."))
-    return FileResponse(update.evidence_file.open("rb"), as_attachment=True)
+    name = Path(update.evidence_file.name).name
+    # Only the accepted evidence types keep their content type; anything else (a file stored before the
+    # checks, a renamed one) is plain bytes, so a browser never renders it as HTML or SVG.
+    known = Path(name).suffix.lower().lstrip(".") in settings.EVIDENCE_EXTENSIONS
+    response = FileResponse(
+        update.evidence_file.open("rb"),
+        as_attachment=True,
+        filename=name,
+        content_type=None if known else "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

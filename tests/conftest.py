@@ -171,3 +171,16 @@ def api_for():
         return client
 
     return make
+def inflated_xlsx(workbook_bytes, *, padding_bytes=3 * 1024 * 1024):
+    """A workbook with one more part: `padding_bytes` zeros that deflate to a few kilobytes, as the parts of
+    a decompression bomb do (a ratio near 1000 to 1)."""
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(workbook_bytes))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            target.writestr(member, source.read(member))
+        target.writestr("xl/media/padding.bin", b"\0" * padding_bytes)
+    return out.getvalue()
