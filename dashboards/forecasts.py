@@ -20,6 +20,9 @@ from django.utils.translation import ngettext
 
 FORECAST_WINDOW = 28
 GRACE_DAYS = 30
+# Beyond this, a date at the recent pace says nothing (a trickle of progress puts it in the next century):
+# the forecast gives no date and says how long it would take.
+HORIZON_DAYS = 3 * 365
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,18 @@ def forecast(
         )
         return {"date": None, "risk": "red", "reason": reason}
     pace = done / days
-    finish = current.day + datetime.timedelta(days=int(current.remaining / pace + 0.999))
+    needed = int(current.remaining / pace + 0.999)
+    if needed > HORIZON_DAYS:
+        values |= {"pace": _amount(pace * 7, current.unit), "days": days, "years": HORIZON_DAYS // 365}
+        reason = (
+            _(
+                "%(remaining)s of %(total)s %(unit)s remain; at the pace of the last %(days)s days (%(pace)s a week) "
+                "they would take more than %(years)s years."
+            )
+            % values
+        )
+        return {"date": None, "risk": "red", "reason": reason}
+    finish = current.day + datetime.timedelta(days=needed)
     values |= {
         "pace": _amount(pace * 7, current.unit),
         "finish": date_format(finish, "SHORT_DATE_FORMAT"),

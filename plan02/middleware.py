@@ -3,6 +3,8 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
 
 from plan02.log import request_id
 
@@ -41,3 +43,19 @@ class PortalLoginRequiredMiddleware(LoginRequiredMiddleware):
         if request.path_info.startswith(settings.LOGIN_EXEMPT_PREFIXES):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+class PortalLocaleMiddleware(LocaleMiddleware):
+    """A Vietnamese government portal opens in Vietnamese unless the reader chooses English (the VI/EN
+    switch, which sets the language cookie): a browser's Accept-Language does not choose for them. The API
+    keeps following Accept-Language (its messages are documented that way for the systems that call it)."""
+
+    def process_request(self, request):
+        if request.path_info.startswith("/api/"):
+            return super().process_request(request)
+        language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if language not in dict(settings.LANGUAGES):
+            language = settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        return None

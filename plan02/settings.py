@@ -67,7 +67,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "plan02.middleware.PortalLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -238,6 +238,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "plan02.api.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Filter forms: the empty choice of a select reads "All" (django-filter's default is "---------").
+FILTERS_EMPTY_CHOICE_LABEL = _("All")
 SPECTACULAR_SETTINGS = {
     "TITLE": "plan02 API",
     "DESCRIPTION": "Plan 02 (Kế hoạch 02-KH/BCĐTW) tracking portal: reference data, tasks and assignments, "

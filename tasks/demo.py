@@ -95,7 +95,7 @@ def demo_users_ensure(*, password=None):
 HISTORY_USERNAME = "demo-history"
 
 
-def _history_actor():
+def demo_history_actor():
     """The actor of seeded history rows for units without a demo user (cannot log in)."""
     User = get_user_model()
     user, created = User.objects.get_or_create(
@@ -117,7 +117,7 @@ def seed_task_history(*, end, seed=2025):
         return 0
     rng = random.Random(seed)
     tz = timezone.get_current_timezone()
-    fallback = _history_actor()
+    fallback = demo_history_actor()
     actors = {}
     for m in Membership.objects.filter(user__username__in=list(DEMO_USERS)).select_related("user"):
         actors[m.agency_id or m.province_id or m.commune_id] = m.user

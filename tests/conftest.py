@@ -171,6 +171,8 @@ def api_for():
         return client
 
     return make
+
+
 def inflated_xlsx(workbook_bytes, *, padding_bytes=3 * 1024 * 1024):
     """A workbook with one more part: `padding_bytes` zeros that deflate to a few kilobytes, as the parts of
     a decompression bomb do (a ratio near 1000 to 1)."""

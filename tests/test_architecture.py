@@ -22,6 +22,7 @@ FOUNDATION = {
     "plan02.exports",
     "plan02.spreadsheets",
     "plan02.parsers",
+    "plan02.filters",
 }
 
 

@@ -132,7 +132,8 @@ def test_dashboard_query_count_does_not_grow_with_history(api, url):
 @pytest.mark.django_db
 def test_every_number_shows_its_freshness_and_coverage(api):
     _, day = seed(1)
-    page = api.get("/dashboard/", {"date": day.isoformat()}, HTTP_ACCEPT_LANGUAGE="en")
+    api.cookies["django_language"] = "en"
+    page = api.get("/dashboard/", {"date": day.isoformat()})
     received = DailyReport.objects.filter(date=day, commune__isnull=False).count()
     assert "of 3,321 communes reported" in page.text
     assert f"{received:,} of 3,321" in page.text

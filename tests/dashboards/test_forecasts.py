@@ -60,3 +60,10 @@ def test_a_forecast_slips_when_its_risk_rises_or_its_date_moves_later():
     assert slipped(green, {"risk": "green", "date": datetime.date(2026, 2, 10)})
     assert not slipped(green, {"risk": "green", "date": datetime.date(2026, 1, 20)})
     assert not slipped({"risk": "red", "date": None}, green)
+
+
+def test_a_trickle_of_progress_gives_no_date_in_the_next_century():
+    with translation.override("en"):
+        trickle = forecast(current=at(20.01), earlier=EARLIER, deadline=DEADLINE, today=TODAY)
+    assert trickle["risk"] == "red" and trickle["date"] is None
+    assert "would take more than 3 years" in trickle["reason"]

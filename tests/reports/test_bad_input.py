@@ -94,7 +94,8 @@ def test_a_5000_digit_figure_in_the_form_is_too_large_not_a_crash(client, commun
     client.force_login(commune_clerk)
     data = {k: str(v) for k, v in payload().items() if k not in ("outage_systems", "support_needed", "locality")}
     data |= {"locality": "00004", "received_direct": "9" * 5000, "returned": "-" + "9" * 5000}
-    response = client.post("/reports/submit/", data, HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"
+    response = client.post("/reports/submit/", data)
     assert response.status_code == 400
     errors = response.context["form"].errors
     assert errors["received_direct"] == ["Must be at most 1000000."]

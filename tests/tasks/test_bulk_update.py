@@ -4,6 +4,7 @@ one transaction with one history row per change."""
 import io
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tasks.models import Assignment, StatusUpdate
@@ -12,6 +13,12 @@ from tests.tasks.conftest import set_deadline
 
 URL = "/tasks/assignments/bulk/"
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+@pytest.fixture(autouse=True)
+def _english(client):
+    """These pages are read by someone who chose English (the portal opens in Vietnamese otherwise)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
 
 
 def export(client, **params):

@@ -5,12 +5,21 @@ import datetime
 import re
 
 import pytest
+from django.conf import settings
 
 from tasks.models import Assignment, StatusUpdate
 from tasks.services import assignment_update
 from tests.tasks.conftest import PDF_BYTES, set_deadline
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+@pytest.fixture(autouse=True)
+def _english(client):
+    """These pages are read by someone who chose English (the portal opens in Vietnamese otherwise)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+
 HTMX = {"HTTP_HX_REQUEST": "true", **EN}
 
 
