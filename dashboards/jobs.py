@@ -32,8 +32,9 @@ RETRY = {
 
 
 @shared_task(**RETRY)
-def rollup_province_day(province_id: str, day: str) -> bool:
-    """Rebuild one (province, day) rollup; enqueued after commit by every accepted or corrected report."""
+def rollup_province_day(province_id: str, day: str) -> int:
+    """Rebuild one (province, day) rollup, and the day's other pending ones with it; enqueued after commit by
+    every newly requested (province, day). Returns the number of requests taken (0: an earlier job did)."""
     return rollups.rollup_rebuild(province_id=province_id, day=parse_date(day), only_if_requested=True)
 
 
