@@ -320,6 +320,9 @@ REPORT_DUE_HOUR = env_int("PLAN02_REPORT_DUE_HOUR", 8, minimum=0, maximum=23)
 # Reports for days older than this many days are locked unless a province officer grants an exception.
 REPORT_LOCK_DAYS = env_int("PLAN02_REPORT_LOCK_DAYS", 7, minimum=0)
 REPORT_BATCH_MAX = 5000
+# The single-report POST of an API key answered in front of Django's middleware stack (reports.fastpath);
+# off sends it through the full stack like every other request.
+REPORT_FAST_PATH = env_bool("PLAN02_REPORT_FAST_PATH", True)
 # Seconds between an accepted report and its rollup job: reports arriving meanwhile share the rebuild.
 ROLLUP_DELAY = env_int("PLAN02_ROLLUP_DELAY", 1, minimum=0, maximum=60)
 DEMO_DAYS = env_int("DEMO_DAYS", 30, minimum=0, maximum=2000)

@@ -10,6 +10,7 @@ one INSERT … ON CONFLICT DO NOTHING RETURNING, at most one read of the rows th
 INSERT of the revisions, one upsert of the rollup requests).
 """
 
+import contextlib
 import datetime
 import json
 import secrets
@@ -32,6 +33,7 @@ from reports.completeness import due_at, is_late, lock_date
 from reports.figures import INTEGER_FIELDS, TEXT_FIELDS, received_total, resolved_total
 from reports.models import ApiClient, DailyReport, LockException, ReportRevision
 from reports.outbox import REQUEST_UPSERT_SQL, announce_after_commit, request_rollups
+from reports.throttling import keys_changed
 from tasks.roles import Role, Scope
 from tasks.scoping import scope_for_user
 
@@ -371,7 +373,10 @@ def daily_report_submit_batch(
             "late": is_late(item.valid_day, now),
         }
 
-    with transaction.atomic():
+    # On PostgreSQL the submission's writes are one statement (reports, revisions, rollup requests), atomic
+    # by itself: no transaction around it, which saves two round trips (BEGIN, COMMIT) on the hot path.
+    # SQLite takes three statements, in one transaction.
+    with transaction.atomic() if connection.vendor != "postgresql" else contextlib.nullcontext():
         inserted = (
             _insert_new_reports(
                 [{**rows[k], "payload": contents[k]} for k in sorted(rows)],
@@ -618,6 +623,7 @@ def api_client_issue(*, name: str, locality: str, created_by: Any = None) -> tup
         key_hash=hash_key(key),
         created_by=created_by,
     )
+    transaction.on_commit(keys_changed)
     return client, key
 
 
@@ -632,4 +638,6 @@ def api_client_revoke(*, client: ApiClient, revoked_by: Any = None) -> bool:
     done = ApiClient.objects.filter(pk=client.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_by=revoked_by)
     if done:
         client.revoked_at, client.revoked_by = now, revoked_by
+        # Every process drops its copy of the keys before the next request (reports.auth).
+        transaction.on_commit(keys_changed)
     return bool(done)

@@ -23,6 +23,7 @@ FOUNDATION = {
     "plan02.spreadsheets",
     "plan02.parsers",
     "plan02.filters",
+    "plan02.log",
 }
 
 
