@@ -28,6 +28,8 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 ## Embedded mode: SQLite in var/, Celery in-process, demo data; serves on 127.0.0.1:$(PORT).
+## DEBUG is off unless asked for: the laptop mode asks for it (an explicit DJANGO_DEBUG wins).
+run: export DJANGO_DEBUG ?= True
 run: migrate
 	$(BIN)/python manage.py bootstrap
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
@@ -35,8 +37,8 @@ run: migrate
 ## The whole suite (browser tests included when /usr/bin/chromium exists). Uses DATABASE_URL/REDIS_URL if set.
 test: install-dev
 	$(BIN)/ruff check .
-	$(BIN)/mypy
-	DATABASE_URL=sqlite://:memory: $(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=True $(BIN)/mypy
+	DJANGO_DEBUG=True DATABASE_URL=sqlite://:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
 lint: install-dev
@@ -48,7 +50,8 @@ format: install-dev
 ## Production-like processes (need DATABASE_URL, REDIS_URL, DJANGO_SECRET_KEY, DJANGO_DEBUG=False).
 serve: install
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	$(BIN)/gunicorn plan02.wsgi --bind 127.0.0.1:$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile -
+	$(BIN)/gunicorn plan02.wsgi --bind 127.0.0.1:$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile - \
+	  --access-logformat '%(t)s %(h)s "%(r)s" %(s)s %(b)s %(M)sms [%({x-request-id}o)s]'
 
 worker: install
 	$(BIN)/celery -A plan02 worker --loglevel INFO --concurrency $${WORKER_CONCURRENCY:-2}

@@ -71,6 +71,8 @@ def configure(args):
             "DJANGO_SECRET_KEY": "plan02-bench-" + "x" * 40,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DJANGO_SECURE_COOKIES": "false",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",  # the benchmark speaks plain HTTP to gunicorn
+            "PLAN02_ALLOW_DEMO_DATA": "true",  # bootstrap and seed_demo fill this throwaway database
             "PLAN02_LOG_LEVEL": "WARNING",
             # The load test sends thousands of reports a minute per province key.
             "PLAN02_API_KEY_RATE": "1000000/min",
@@ -286,7 +288,7 @@ def run(args):
     from reports.demo import units
     from reports.figures import INTEGER_FIELDS
     from reports.models import DailyReport, RollupRequest
-    from reports.services import api_client_issue
+    from reports.services import api_client_issue, daily_reports_purge
     from tasks.demo import demo_users_ensure
 
     today = timezone.localdate()
@@ -305,7 +307,7 @@ def run(args):
     # Fresh slots for the ingestion benchmarks: today (never seeded) for the batch, the last days of the
     # lock window for the single POSTs (their seeded reports are removed, then rebuilt into the rollups).
     single_days = [today - datetime.timedelta(days=i) for i in range(1, 6)]
-    DailyReport.objects.filter(date__gte=single_days[-1]).delete()
+    daily_reports_purge(queryset=DailyReport.objects.filter(date__gte=single_days[-1]))
     rollup_rebuild_range(start=single_days[-1], end=today)
 
     password = "bench-" + "p" * 12
@@ -353,7 +355,7 @@ def run(args):
         )
         runs, floor_runs = [], []
         for _attempt in range(3):
-            DailyReport.objects.filter(date=today).delete()
+            daily_reports_purge(queryset=DailyReport.objects.filter(date=today))
             status, body, seconds = post_json(
                 f"{base}/api/v1/reports/daily/batch/",
                 {"reports": batch},
@@ -526,7 +528,9 @@ def run(args):
         waits = []
         free_units = [u for u in all_units if u.commune_id][-5:]
         fresh_day = today - datetime.timedelta(days=6)
-        DailyReport.objects.filter(date=fresh_day, locality__in=[u.code for u in free_units]).delete()
+        daily_reports_purge(
+            queryset=DailyReport.objects.filter(date=fresh_day, locality__in=[u.code for u in free_units])
+        )
         rollup_rebuild_range(start=fresh_day, end=fresh_day)
         for unit in free_units:
             before = dashboard_total(base, fresh_day, steering_header)

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from dashboards import cache as dashboard_cache
 from dashboards import selectors
+from plan02.dates import BadDay
 from reports.figures import INTEGER_FIELDS
 
 DATE_PARAMETER = OpenApiParameter(
@@ -40,8 +41,14 @@ PhaseSchema = inline_serializer(
     many=True,
     fields={
         "code": serializers.CharField(),
+        "date": serializers.DateField(allow_null=True, help_text="the day shown; null before any snapshot"),
+        "as_of": serializers.DateTimeField(allow_null=True, help_text="when that day's task snapshot was built"),
         "deadline": serializers.DateField(),
         "days_left": serializers.IntegerField(help_text="negative when the deadline has passed"),
+        "catalogue": serializers.ChoiceField(
+            choices=["official", "demo"],
+            help_text="`demo` while the phase's tasks are the demo catalogue, not the official list of Plan 02",
+        ),
         "tasks": inline_serializer(
             "DashboardPhaseTasks",
             {k: serializers.IntegerField() for k in selectors.STATUS_KEYS},
@@ -61,7 +68,7 @@ PhaseSchema = inline_serializer(
 def _day(request):
     try:
         return selectors.day_param(request.query_params.get("date"))
-    except selectors.BadDay as exc:
+    except BadDay as exc:
         raise ValidationError({"date": [str(exc)]}, code=exc.code) from None
 
 
@@ -97,14 +104,28 @@ class ProvincesDashboard(APIView):
         return Response(dashboard_cache.cached("api-provinces", [day], lambda: selectors.provinces_figures(day)))
 
 
+AS_OF_PARAMETER = OpenApiParameter(
+    "date",
+    OpenApiTypes.DATE,
+    description="The state at the end of this day (YYYY-MM-DD, from 2025-06-19 to today), rebuilt from the "
+    "append-only history. Default: the latest task snapshot.",
+)
+
+
 class PhasesDashboard(APIView):
     @extend_schema(
+        parameters=[AS_OF_PARAMETER],
         responses={200: PhaseSchema},
         summary="Phase deadlines: task counts by status and the forecast completion date",
+        description="Per phase, as of the end of `date`: days left from that day, its tasks by rolled-up status "
+        "and the forecast, which weighs tasks (a commune-level task counts once, by its share of green "
+        "communes). `date` is the day shown and `as_of` when its snapshot was built.",
     )
     def get(self, request):
-        return Response(
-            dashboard_cache.cached(
-                "api-phases", [], lambda: [selectors.phase_json(item) for item in selectors.phases()["phases"]]
-            )
-        )
+        day = _day(request) if request.query_params.get("date") else None
+
+        def build():
+            data = selectors.phases(day)
+            return [selectors.phase_json(item, day=data["day"], as_of=data["as_of"]) for item in data["phases"]]
+
+        return Response(dashboard_cache.cached("api-phases", [day], build))

@@ -1,5 +1,7 @@
 """Server-rendered SVG charts: they print, work without JavaScript, and are cheap to test."""
 
+from dataclasses import dataclass
+
 from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -88,29 +90,61 @@ def chart(points, *, title, kind="line", percent=False, y_max=None, target=None,
     return mark_safe("".join(parts))
 
 
-def trend_charts(trend, *, target=None, limit=4):
+@dataclass(frozen=True)
+class Chart:
+    """A chart with the title and legend shown above it (the SVG's own <title> is only a tooltip)."""
+
+    svg: str
+    title: str
+    legend: list[tuple[str, str]]  # (swatch class: bar | line | target, text)
+
+
+def trend_charts(trend, *, target=None, limit=4, days=60):
     """The dashboards' trend charts over rollup rows (or a commune's reports shaped like them): dossiers
     received per day, share fully online (with the target line), share resolved on time, completeness."""
     derived = [(r["date"], rates(r)) for r in trend]
-    charts = [
-        chart([(r["date"], received_total(r)) for r in trend], title=_("Dossiers received per day"), kind="bar"),
-        chart(
-            [(d, x["fully_online"]) for d, x in derived],
-            title=_("Share received fully online"),
-            percent=True,
-            y_max=1,
-            target=target,
-            target_label=_("target %(value)s%%") % {"value": f"{target * 100:.0f}"} if target is not None else "",
+    period = _("each day of the last %(days)s days") % {"days": days}
+    target_label = _("target %(value)s%%") % {"value": f"{target * 100:.0f}"} if target is not None else ""
+    specs = [
+        (
+            _("Dossiers received per day"),
+            [("bar", _("dossiers received (online, at the desk, by post), %(period)s") % {"period": period})],
+            dict(points=[(r["date"], received_total(r)) for r in trend], kind="bar"),
         ),
-        chart([(d, x["on_time"]) for d, x in derived], title=_("Resolved early or on time"), percent=True, y_max=1),
-        chart(
-            [
-                (r["date"], r["localities_received"] / r["localities_expected"] if r["localities_expected"] else None)
-                for r in trend
-            ],
-            title=_("Reporting completeness"),
-            percent=True,
-            y_max=1,
+        (
+            _("Share received fully online"),
+            [("line", _("fully-online share of the dossiers received, %(period)s") % {"period": period})]
+            + ([("target", target_label)] if target is not None else []),
+            dict(
+                points=[(d, x["fully_online"]) for d, x in derived],
+                percent=True,
+                y_max=1,
+                target=target,
+                target_label=target_label,
+            ),
+        ),
+        (
+            _("Resolved early or on time"),
+            [("line", _("share of the dossiers resolved that were early or on time, %(period)s") % {"period": period})],
+            dict(points=[(d, x["on_time"]) for d, x in derived], percent=True, y_max=1),
+        ),
+        (
+            _("Reporting completeness"),
+            [("line", _("share of the expected localities that reported, %(period)s") % {"period": period})],
+            dict(
+                points=[
+                    (
+                        r["date"],
+                        r["localities_received"] / r["localities_expected"] if r["localities_expected"] else None,
+                    )
+                    for r in trend
+                ],
+                percent=True,
+                y_max=1,
+            ),
         ),
     ]
-    return charts[:limit]
+    return [
+        Chart(svg=chart(options.pop("points"), title=title, **options), title=title, legend=legend)
+        for title, legend, options in specs[:limit]
+    ]

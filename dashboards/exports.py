@@ -3,11 +3,13 @@ written by the project's one export writer (plan02.exports, which neutralises fo
 
 from typing import Any
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from dashboards.selectors import STATUS_KEYS, coverage, tasks_total
 from plan02.exports import Sheet
 from reports.figures import FIGURE_LABELS, INTEGER_FIELDS, received_total
+from tasks.selectors import DEMO_NOTE
 from tasks.status import DisplayStatus
 
 
@@ -62,12 +64,60 @@ def phases_sheets(data: dict[str, Any], *, notes=()) -> list[Sheet]:
             ],
             notes,
         ),
-        Sheet(_("By group"), [_("Group"), *labels], [(str(g), *_counts(s)) for g, s in data["groups"]], notes),
-        Sheet(_("By lead agency"), [_("Agency"), *labels], [(str(a), *_counts(s)) for a, s in data["agencies"]], notes),
+        Sheet(
+            _("By group"),
+            [_("Phase"), _("Group"), *labels, _("Done (weighted)"), _("Tasks")],
+            [(p["phase"].name, str(g), *_counts(s), s.done, s.tasks) for p in data["phases"] for g, s in p["groups"]],
+            notes,
+        ),
+        Sheet(
+            _("By lead agency"),
+            [_("Phase"), _("Agency"), *labels, _("Forecast"), _("Risk"), _("Reason")],
+            [
+                (p["phase"].name, str(a), *_counts(s), f["date"], f["risk"], f["reason"])
+                for p in data["phases"]
+                for a, s, f in p["agencies"]
+            ],
+            notes,
+        ),
         Sheet(
             _("By province"),
-            [_("Province"), *labels, _("Assignments"), _("Completed")],
-            [(p.name, *_counts(s), s.assignments, s.green) for p, s in data["province_rows"]],
+            [_("Phase"), _("Province"), *labels, _("Done (weighted)"), _("Tasks")],
+            [
+                (p["phase"].name, province.name if province else s.key, *_counts(s), s.done, s.tasks)
+                for p in data["phases"]
+                for province, s in p["provinces"]
+            ],
+            notes,
+        ),
+        Sheet(
+            _("Tasks"),
+            [
+                _("Phase"),
+                _("Code"),
+                _("Task"),
+                _("Status"),
+                _("Assignments"),
+                _("Completed"),
+                _("Forecast"),
+                _("Risk"),
+                _("Reason"),
+            ],
+            [
+                (
+                    p["phase"].name,
+                    t.code,
+                    t.title,
+                    DisplayStatus(s.status).label if s and s.status else "",
+                    s.assignments if s else None,
+                    s.green if s else None,
+                    f["date"],
+                    f["risk"],
+                    f["reason"],
+                )
+                for p in data["phases"]
+                for t, s, f in p["task_rows"]
+            ],
             notes,
         ),
     ]
@@ -112,7 +162,12 @@ def province_sheets(data: dict[str, Any], *, notes=()) -> list[Sheet]:
         Sheet(
             _("Totals"), [_("Figure"), _("Value")], figure_rows(data["figures"]["totals"]), [coverage(data["row"], 1)]
         ),
-        Sheet(_("Not reported"), [_("Code"), _("Name")], data["missing"]),
+        Sheet(
+            _("Not reported"),
+            [_("Code"), _("Name")],
+            data["missing"],
+            [_("%(n)s not reported") % {"n": data["missing_count"]}],
+        ),
         Sheet(
             _("Commune-level tasks"),
             [_("Task"), _("Communes"), _("Green")],
@@ -153,4 +208,238 @@ def agency_sheets(data: dict[str, Any], *, notes=()) -> list[Sheet]:
             ],
             [agency.name, *notes],
         )
+    ]
+
+
+# --- the steering pack ----------------------------------------------------------------------------------------
+
+
+def _language() -> str:
+    return "en" if (get_language() or "vi")[:2] == "en" else "vi"
+
+
+def _text(value: Any) -> Any:
+    """A frozen {"vi", "en"} text in the reader's language (or the value itself)."""
+    return value.get(_language(), value.get("vi")) if isinstance(value, dict) else value
+
+
+def targets_sheets(data: dict[str, Any]) -> list[Sheet]:
+    rows = []
+    for item in data["items"]:
+        t = item["target"]
+        rows.append(
+            [
+                t.code,
+                t.title,
+                t.unit,
+                t.get_comparison_display(),
+                t.target_value,
+                t.deadline,
+                t.get_method_display(),
+                item["value"],
+                _met(item["met"]),
+            ]
+        )
+    provinces = [
+        [item["target"].code, p["province"], p["name"], p["value"], _met(p["met"])]
+        for item in data["items"]
+        for p in item["provinces"]
+    ]
+    note = [_("As of the end of %(day)s; an empty value was not measured.") % {"day": data["day"]}]
+    return [
+        Sheet(
+            _("Targets"),
+            [
+                _("Code"),
+                _("Target"),
+                _("Unit"),
+                "",
+                _("Value to reach"),
+                _("Deadline"),
+                _("Measured"),
+                _("Value"),
+                _("Met"),
+            ],
+            rows,
+            note,
+        ),
+        Sheet(_("By province"), [_("Target"), _("Code"), _("Province"), _("Value"), _("Met")], provinces, note),
+    ]
+
+
+def _met(met: bool | None) -> str:
+    return "" if met is None else (_("yes") if met else _("no"))
+
+
+def meeting_sheets(meeting: Any) -> list[Sheet]:
+    c = meeting.content
+    notes = [f"{meeting.title} — {_('as of the end of %(day)s') % {'day': meeting.date}}"]
+    if c.get("catalogue") == "demo":
+        notes.append(str(DEMO_NOTE))
+    labels = _labels()
+    return [
+        Sheet(
+            _("Phases"),
+            [
+                _("Phase"),
+                _("Deadline"),
+                _("Days left"),
+                *labels,
+                _("Done (weighted)"),
+                _("Tasks"),
+                _("Forecast"),
+                _("Risk"),
+                _("Reason"),
+            ],
+            [
+                [
+                    _text(p["name"]),
+                    p["deadline"],
+                    p["days_left"],
+                    *[p["tasks"][k] for k in STATUS_KEYS],
+                    p["done"],
+                    p["total"],
+                    p["forecast"]["date"],
+                    p["forecast"]["risk"],
+                    _text(p["forecast"]["reason"]),
+                ]
+                for p in c["phases"]
+            ],
+            notes,
+        ),
+        Sheet(
+            _("Targets"),
+            [_("Code"), _("Target"), _("Value to reach"), _("Value"), _("Met")],
+            [[t["code"], _text(t["title"]), t["target"], t["value"], _met(t["met"])] for t in c["targets"]],
+            notes,
+        ),
+        Sheet(
+            _("Province ranking"),
+            [
+                _("Rank"),
+                _("Code"),
+                _("Province"),
+                _("Communes green on commune-level tasks"),
+                _("Reporting completeness"),
+            ],
+            [[r["rank"], r["province"], r["name"], r["green_share"], r["completeness_share"]] for r in c["ranking"]],
+            notes,
+        ),
+        Sheet(
+            _("Overdue tasks"),
+            [
+                _("Code"),
+                _("Task"),
+                _("Lead agency"),
+                _("Deadline"),
+                _("Overdue assignments"),
+                _("Completed"),
+                _("Assignments"),
+            ],
+            [
+                [
+                    t["code"],
+                    _text(t["title"]),
+                    t["lead_agency"],
+                    t["deadline"],
+                    t["overdue"],
+                    t["green"],
+                    t["assignments"],
+                ]
+                for t in c["overdue"]
+            ],
+            notes,
+        ),
+        Sheet(
+            _("Blocked"),
+            [
+                _("Task"),
+                _("Unit"),
+                _("Name"),
+                _("Province"),
+                _("Blocked by"),
+                _("Since"),
+                _("Days waiting"),
+                _("Reason"),
+            ],
+            [
+                [
+                    b["task"],
+                    b["unit"],
+                    b["unit_name"],
+                    b["province"],
+                    b["blocked_by"],
+                    b["since"],
+                    b["days"],
+                    b["reason"],
+                ]
+                for b in c["blocked"]
+            ],
+            notes,
+        ),
+        Sheet(
+            _("Not reporting"),
+            [_("Province"), _("Name"), _("Missing"), _("Province's own report missing"), _("Communes")],
+            [
+                [
+                    p["province"],
+                    p["name"],
+                    p["missing"],
+                    _met(p["province_missing"]),
+                    "; ".join(x["code"] for x in p["communes"]),
+                ]
+                for p in c["not_reporting"]["provinces"]
+            ],
+            notes,
+        ),
+    ]
+
+
+def changes_sheets(changes: dict[str, Any], *, meeting: Any, since: Any) -> list[Sheet]:
+    notes = [_("%(after)s compared with %(before)s") % {"after": meeting, "before": since}]
+
+    def tasks(key: str) -> list[list[Any]]:
+        return [[t["task"], _text(t["title"]), t["status"]] for t in changes[key]]
+
+    def blocked(key: str) -> list[list[Any]]:
+        return [[b["task"], b["unit"], b["unit_name"], b["blocked_by"], b["since"]] for b in changes[key]]
+
+    return [
+        Sheet(_("Completed"), [_("Task"), _("Title"), _("Status")], tasks("completed"), notes),
+        Sheet(_("Newly overdue"), [_("Task"), _("Title"), _("Status")], tasks("newly_overdue"), notes),
+        Sheet(
+            _("Newly blocked"),
+            [_("Task"), _("Unit"), _("Name"), _("Blocked by"), _("Since")],
+            blocked("newly_blocked"),
+            notes,
+        ),
+        Sheet(
+            _("Unblocked"), [_("Task"), _("Unit"), _("Name"), _("Blocked by"), _("Since")], blocked("unblocked"), notes
+        ),
+        Sheet(
+            _("Forecasts slipped"),
+            [_("Kind"), _("Code"), _("Before"), _("After")],
+            [
+                [
+                    f["kind"],
+                    f["code"],
+                    f"{f['before']['risk']} {f['before']['date'] or ''}",
+                    f"{f['after']['risk']} {f['after']['date'] or ''}",
+                ]
+                for f in changes["forecast_slipped"]
+            ],
+            notes,
+        ),
+        Sheet(
+            _("Targets"),
+            [_("Code"), _("Before"), _("After")],
+            [[t["code"], t["before"], t["after"]] for t in changes["targets"]],
+            notes,
+        ),
+        Sheet(
+            _("Provinces"),
+            [_("Province"), _("Name"), _("Rank before"), _("Rank after")],
+            [[p["province"], p["name"], p["rank_before"], p["rank_after"]] for p in changes["provinces"]],
+            notes,
+        ),
     ]

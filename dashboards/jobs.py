@@ -32,8 +32,9 @@ RETRY = {
 
 
 @shared_task(**RETRY)
-def rollup_province_day(province_id: str, day: str) -> bool:
-    """Rebuild one (province, day) rollup; enqueued after commit by every accepted or corrected report."""
+def rollup_province_day(province_id: str, day: str) -> int:
+    """Rebuild one (province, day) rollup, and the day's other pending ones with it; enqueued after commit by
+    every newly requested (province, day). Returns the number of requests taken (0: an earlier job did)."""
     return rollups.rollup_rebuild(province_id=province_id, day=parse_date(day), only_if_requested=True)
 
 
@@ -72,3 +73,9 @@ def task_snapshot(day: str | None = None, only_if_requested: bool = False) -> in
     return snapshots.snapshot_build(
         parse_date(day) if day else timezone.localdate(), only_if_requested=only_if_requested
     )
+
+
+@shared_task(**RETRY)
+def task_snapshot_yesterday() -> int:
+    """Just after midnight: the final snapshot of the day that ended (the hourly one missed its last hour)."""
+    return snapshots.snapshot_build(timezone.localdate() - datetime.timedelta(days=1))

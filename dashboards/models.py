@@ -7,10 +7,13 @@ Rows are rebuilt, never edited: rollups by dashboards.rollups (province/day, nat
 dashboards.snapshots; the benchmark and the verification read them too.
 """
 
+from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from reports.figures import INTEGER_FIELDS
+from tasks.models import AppendOnlyError
 
 
 class RollupFigures(models.Model):
@@ -103,21 +106,44 @@ class Dimension(models.TextChoices):
     AGENCY = "agency", _("lead agency")
     PROVINCE = "province", _("province")
     TASK = "task", _("task")
-    # One commune-level task within one province (key "01:T09"): that province's share of green communes.
+    # One task within one province (key "01:T09"): the province's own assignment of a province-level task,
+    # or its communes' assignments of a commune-level task (that province's share of green communes).
     PROVINCE_TASK = "province_task", _("province and task")
+    # Inside one phase (key "urgent:3", "urgent:BCA", "urgent:01"): the breakdowns of the phase dashboard.
+    PHASE_GROUP = "phase_group", _("phase and group")
+    PHASE_AGENCY = "phase_agency", _("phase and lead agency")
+    PHASE_PROVINCE = "phase_province", _("phase and province")
+
+
+# Slices whose status counts classify tasks (each task of the slice by its rolled-up status); the others
+# (task, province, province and task) classify assignments.
+TASK_SLICES = frozenset(
+    {
+        Dimension.PHASE,
+        Dimension.GROUP,
+        Dimension.AGENCY,
+        Dimension.PHASE_GROUP,
+        Dimension.PHASE_AGENCY,
+        Dimension.PHASE_PROVINCE,
+    }
+)
 
 
 class TaskSnapshot(models.Model):
-    """Task progress as of the end of one day, for one phase, group, lead agency, province or task.
+    """Task progress as of the end of one day, for one slice: a phase, group, lead agency, province, task,
+    a task within a province, or a group, lead agency or province within a phase.
 
-    Task counts (`completed_on_time` … `not_started`) classify each task of the slice by its rolled-up
-    display status; for the province and task slices they classify assignments instead. `assignments` and
-    `green` count the slice's assignments and the completed ones (the share of green units).
+    Status counts (`completed_on_time` … `not_started`) classify the slice's tasks by their rolled-up status
+    (TASK_SLICES; within a province, a task's status rolls up that province's own assignments of it), or the
+    slice's assignments for the task, province and province-and-task slices. `assignments` and `green` count
+    the slice's assignments and the completed ones. `tasks` counts the slice's tasks and `done` weighs them:
+    the sum over those tasks of the share of their assignments (in the slice) that are green, so a
+    commune-level task counts once, by its share of green communes, not 3,321 times. The forecasts read it.
     """
 
     date = models.DateField()
     dimension = models.CharField(max_length=15, choices=Dimension.choices)
-    key = models.CharField(max_length=20)
+    key = models.CharField(max_length=40)
     completed_on_time = models.IntegerField(default=0)
     completed_late = models.IntegerField(default=0)
     on_track = models.IntegerField(default=0)
@@ -129,7 +155,9 @@ class TaskSnapshot(models.Model):
     # (commune, commune-level task) pairs — the ratio the national monitoring system compares provinces by.
     commune_green = models.IntegerField(default=0)
     commune_total = models.IntegerField(default=0)
-    # For the task slice: the task's own rolled-up display status.
+    tasks = models.IntegerField(default=0)
+    done = models.FloatField(default=0)
+    # For the task and the province-and-task slices: the task's rolled-up display status (there).
     status = models.CharField(max_length=20, blank=True)
     built_at = models.DateTimeField()
 
@@ -184,3 +212,181 @@ class SnapshotRequest(models.Model):
 
     def __str__(self):
         return str(self.date)
+
+
+# --- targets ------------------------------------------------------------------------------------------------
+
+
+class Target(models.Model):
+    """One of the plan's measurable targets (DOMAIN.md), as data: what is measured, the value to reach, by when,
+    at which level, and how it is measured — computed from the rollups over a stated period (`measure`,
+    `period`), or entered by the responsible agency with evidence (TargetValue). Loaded by load_reference
+    from fixtures/targets.json; editable in the admin."""
+
+    class Level(models.TextChoices):
+        NATIONAL = "national", _("national")
+        PROVINCE = "province", _("each province")
+
+    class Method(models.TextChoices):
+        COMPUTED = "computed", _("computed from the daily reports")
+        ENTERED = "entered", _("entered by the responsible agency")
+
+    class Period(models.TextChoices):
+        DAY = "day", _("the day")
+        LAST_30_DAYS = "last_30_days", _("the last 30 days")
+        SINCE_START = "since_start", _("since 1 July 2025")
+
+    class Comparison(models.TextChoices):
+        AT_LEAST = "at_least", "≥"
+        AT_MOST = "at_most", "≤"
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    title_vi = models.CharField(_("title (Vietnamese)"), max_length=300)
+    title_en = models.CharField(_("title (English)"), max_length=300)
+    unit = models.CharField(_("unit"), max_length=40, help_text=_("e.g. share, services, procedures"))
+    target_value = models.FloatField(_("target value"))
+    comparison = models.CharField(_("comparison"), max_length=10, choices=Comparison.choices, default="at_least")
+    deadline = models.DateField(_("deadline"))
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    method = models.CharField(_("measured"), max_length=10, choices=Method.choices)
+    # Computed targets: a ratio of figures of the daily reports (dashboards.targets.MEASURES) over a period.
+    measure = models.CharField(_("measure"), max_length=40, blank=True)
+    period = models.CharField(_("period"), max_length=20, choices=Period.choices, blank=True)
+    # Entered targets: the agency whose officers enter the measured values.
+    agency = models.ForeignKey(
+        "tasks.Agency",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="targets",
+        verbose_name=_("agency"),
+    )
+    source = models.CharField(_("source"), max_length=300, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("target")
+        verbose_name_plural = _("targets")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(method="computed", period__gt="") & ~models.Q(measure="")
+                | models.Q(method="entered", agency__isnull=False),
+                name="target_measured_somehow",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.title}"
+
+    @property
+    def title(self):
+        return self.title_en if (get_language() or "vi")[:2] == "en" and self.title_en else self.title_vi
+
+    def is_met(self, value: float | None) -> bool | None:
+        """None when nothing was measured: a missing measurement is missing, never 0."""
+        if value is None:
+            return None
+        if self.comparison == self.Comparison.AT_MOST:
+            return value <= self.target_value + 1e-9
+        return value >= self.target_value - 1e-9
+
+
+class TargetValueQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("target values are append-only: enter a new value instead")
+
+    def delete(self):
+        raise AppendOnlyError("target values are append-only: they cannot be deleted")
+
+
+class TargetValue(models.Model):
+    """A measured value of an entered target, with its evidence: append-only, like assignment updates — a
+    correction is a new value. The value as of a day is the latest one measured by then and entered before
+    the day ended."""
+
+    target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="values", verbose_name=_("target"))
+    province = models.ForeignKey(
+        "localities.Province",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("province"),
+        help_text=_("for a target of each province; empty for the national value"),
+    )
+    value = models.FloatField(_("value"))
+    measured_on = models.DateField(_("measured on"))
+    evidence_url = models.URLField(_("evidence link"), max_length=500, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("entered by")
+    )
+    entered_at = models.DateTimeField(_("entered at"))
+
+    objects = TargetValueQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-entered_at", "-id"]
+        verbose_name = _("target value")
+        verbose_name_plural = _("target values")
+        indexes = [
+            # The value as of a day: WHERE target = ? AND entered_at < ? ORDER BY measured_on, entered_at.
+            models.Index(fields=["target", "province", "entered_at"], name="target_value_latest_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.target_id} {self.province_id or 'nation'} {self.value} ({self.measured_on})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("target values are append-only: enter a new value instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("target values are append-only: they cannot be deleted")
+
+
+# --- meetings -----------------------------------------------------------------------------------------------
+
+
+class MeetingQuerySet(models.QuerySet):
+    def visible_to(self, scope) -> "MeetingQuerySet":
+        """The steering committee's packs: read by steering members, inspectors and the national admin."""
+        return self if scope.reads_all else self.none()
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("a meeting never changes: freeze a new one instead")
+
+
+class Meeting(models.Model):
+    """A steering-committee meeting's pack: the state as of `date`, frozen under a title when it was created —
+    phases, targets, the province ranking, the overdue, blocked and non-reporting lists (`content`, built by
+    dashboards.meetings). What was shown is stored, not recomputed, so a meeting never changes afterwards,
+    whatever is corrected later."""
+
+    title = models.CharField(_("title"), max_length=200)
+    date = models.DateField(_("as of"))
+    content = models.JSONField(_("content"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"))
+
+    objects = MeetingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-date", "-created_at", "-id"]
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
+
+    def __str__(self):
+        return f"{self.title} ({self.date})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("a meeting never changes: freeze a new one instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("a meeting is a record of what the committee was shown: it cannot be deleted")

@@ -12,17 +12,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, QuerySet, Subquery, Sum
+from django.db.models import Count, Max, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
+from dashboards import forecasts
+from dashboards.forecasts import FORECAST_WINDOW
 from dashboards.models import Dimension, NationDayRollup, ProvinceDayRollup, RollupAlarm, TaskSnapshot
 from dashboards.rollups import communes_by_slot, missing_localities
+from dashboards.snapshots import snapshot_ensure
+from dashboards.targets import target_values
 from localities.models import Commune, Province
-from plan02.dates import DateError, parse_date
+from plan02.dates import view_day
 from reports.completeness import Completeness, expected_for_province
 from reports.figures import INTEGER_FIELDS, rate_block
 from reports.models import DailyReport
@@ -32,41 +35,14 @@ from tasks.status import DisplayStatus
 
 TREND_DAYS = 60
 PERIOD_DAYS = 30
-FORECAST_WINDOW = 28
 ONLINE_TARGET = 0.8
 STATUS_KEYS = ["completed_on_time", "completed_late", "on_track", "overdue", "not_started"]
 
 
-# The first day a dashboard can show: the plan's date (DOMAIN.md). Earlier days hold nothing, and the
-# trend windows of a day centuries ago would not even be dates.
-PLAN_DATE = datetime.date(2025, 6, 19)
-
-
-class BadDay(ValueError):
-    """The `date` parameter of a dashboard is refused: `code` for the API, str() the translated message."""
-
-    def __init__(self, code: str, message: str) -> None:
-        self.code = code
-        super().__init__(message)
-
-
 def day_param(value: str | None) -> datetime.date:
-    """The `date` parameter of the dashboards: YYYY-MM-DD, from the plan's date to today; empty means the
-    latest day with data. Raises BadDay."""
-    if not value:
-        return default_day()
-    try:
-        day = parse_date(value)
-    except DateError as exc:
-        raise BadDay(exc.code, str(exc)) from None
-    if day > timezone.localdate():
-        raise BadDay(
-            "date_in_future",
-            _("Must not be after today (%(today)s in Asia/Ho_Chi_Minh).") % {"today": timezone.localdate().isoformat()},
-        )
-    if day < PLAN_DATE:
-        raise BadDay("date_too_early", _("Must not be before %(first)s.") % {"first": PLAN_DATE.isoformat()})
-    return day
+    """The `date` parameter of the dashboards (plan02.dates.view_day); empty means the latest day with data.
+    Raises plan02.dates.BadDay."""
+    return view_day(value) if value else default_day()
 
 
 def default_day() -> datetime.date:
@@ -171,14 +147,11 @@ def national(day: datetime.date) -> dict[str, Any]:
 
 
 def provinces(day: datetime.date) -> list[dict[str, Any]]:
-    """One figures block per province for `day`, plus the province's green share on commune-level tasks, ranked."""
+    """One figures block per province for `day`, plus the province's green share on commune-level tasks as of
+    the end of that day."""
     rows = {r.province_id: r for r in ProvinceDayRollup.objects.filter(date=day)}
-    snapshot_day = latest_snapshot_day()
-    green = (
-        {s.key: s for s in TaskSnapshot.objects.filter(date=snapshot_day, dimension=Dimension.PROVINCE)}
-        if snapshot_day
-        else {}
-    )
+    snapshot_ensure([day])  # the green column follows the day shown, not the latest snapshot
+    green = {s.key: s for s in TaskSnapshot.objects.filter(date=day, dimension=Dimension.PROVINCE)}
     result = []
     communes = dict(Province.objects.annotate(n=Count("communes")).values_list("code", "n"))
     for province in Province.objects.all():
@@ -218,117 +191,124 @@ def _counts(snapshot: TaskSnapshot | None) -> dict[str, int]:
     return {k: getattr(snapshot, k) if snapshot else 0 for k in STATUS_KEYS}
 
 
-def forecast(
-    *, phase: Phase, current: TaskSnapshot | None, earlier: TaskSnapshot | None, today: datetime.date
-) -> dict[str, Any]:
-    """Completion date of the phase's assignments from the pace of the last FORECAST_WINDOW days.
+def snapshot_days(day: datetime.date | None) -> tuple[datetime.date | None, datetime.date | None]:
+    """(the snapshot day of a view as of `day`, the earlier day its forecasts compare with).
 
-    Returns {"date", "risk" (green|amber|red), "reason"}."""
-    deadline = phase.deadline
-    if current is None:
-        return {"date": None, "risk": "amber", "reason": _("No task snapshot yet.")}
-    remaining = current.assignments - current.green
-    if remaining == 0:
-        return {"date": None, "risk": "green", "reason": _("All assignments of the phase are completed.")}
-    done = current.green - (earlier.green if earlier else 0)
-    days = (current.date - earlier.date).days if earlier else 0
-    if done <= 0 or days <= 0:
-        reason = _("%(remaining)s assignments remain and none was completed in the last %(days)s days.") % {
-            "remaining": remaining,
-            "days": FORECAST_WINDOW,
-        }
-        return {"date": None, "risk": "red", "reason": reason}
-    pace = done / days
-    finish = current.date + datetime.timedelta(days=int(remaining / pace + 0.999))
-    values = {
-        "remaining": remaining,
-        "pace": f"{pace * 7:.0f}",
-        "finish": date_format(finish, "SHORT_DATE_FORMAT"),
-        "deadline": date_format(deadline, "SHORT_DATE_FORMAT"),
-    }
-    if finish <= deadline:
-        risk = "green"
-        reason = (
-            _(
-                "%(remaining)s assignments remain; at the recent pace (%(pace)s a week) they would be completed "
-                "by %(finish)s, before the deadline of %(deadline)s."
-            )
-            % values
-        )
-    elif today > deadline:
-        risk = "red"
-        reason = (
-            _(
-                "The deadline of %(deadline)s has passed with %(remaining)s assignments open; at the recent pace "
-                "(%(pace)s a week) they would be completed by %(finish)s."
-            )
-            % values
-        )
-    else:
-        late_days = (finish - deadline).days
-        risk = "amber" if late_days <= 30 else "red"
-        reason = ngettext(
-            "%(remaining)s assignments remain; at the recent pace (%(pace)s a week) they would be completed by "
-            "%(finish)s, %(late)s day after the deadline of %(deadline)s.",
-            "%(remaining)s assignments remain; at the recent pace (%(pace)s a week) they would be completed by "
-            "%(finish)s, %(late)s days after the deadline of %(deadline)s.",
-            late_days,
-        ) % {**values, "late": late_days}
-    return {"date": finish, "risk": risk, "reason": reason}
+    As of a given day: that day and FORECAST_WINDOW days before, built from history when no snapshot was
+    kept for them (dashboards.snapshots.snapshot_ensure). Without a day: the latest snapshot, and the latest
+    one at least FORECAST_WINDOW days older."""
+    if day is not None:
+        earlier = day - datetime.timedelta(days=FORECAST_WINDOW)
+        snapshot_ensure([day, earlier])
+        return day, earlier
+    latest = latest_snapshot_day()
+    if latest is None:
+        return None, None
+    cutoff = latest - datetime.timedelta(days=FORECAST_WINDOW)
+    earlier = TaskSnapshot.objects.filter(dimension=Dimension.PHASE, date__lte=cutoff).aggregate(d=Max("date"))["d"]
+    return latest, earlier
 
 
-def phases(today: datetime.date | None = None) -> dict[str, Any]:
-    """Per phase: deadline, days left, task counts by display status, forecast; and the breakdowns by
-    group, lead agency and province (6 queries)."""
-    today = today or timezone.localdate()
-    day = latest_snapshot_day()
+PHASE_SLICES = [Dimension.PHASE, Dimension.PHASE_GROUP, Dimension.PHASE_AGENCY, Dimension.PHASE_PROVINCE]
+
+
+def phases(day: datetime.date | None = None) -> dict[str, Any]:
+    """Per phase, as of the end of `day` (default: the latest snapshot): deadline, days left, its tasks by
+    rolled-up status, the task-weighted forecast, and inside the phase the breakdowns by group, lead agency
+    (with its forecast) and province, and each task with its forecast. A fixed number of queries (more, once,
+    to build the snapshots of an as-of day that has none)."""
+    snapshot_day, earlier_day = snapshot_days(day)
+    as_of = snapshot_day or timezone.localdate()
     # Always the same queries, with or without snapshots (date=None matches nothing), so the count never
     # depends on history.
-    snaps = list(TaskSnapshot.objects.filter(date=day).exclude(dimension=Dimension.PROVINCE_TASK))  # type: ignore[misc]
-    cutoff = (day or today) - datetime.timedelta(days=FORECAST_WINDOW)
-    earlier_day = (
-        TaskSnapshot.objects.filter(dimension=Dimension.PHASE, date__lte=cutoff).order_by("-date").values("date")[:1]
+    snaps = list(
+        TaskSnapshot.objects.filter(date=snapshot_day, dimension__in=[*PHASE_SLICES, Dimension.TASK])  # type: ignore[misc]
     )
-    earlier = {s.key: s for s in TaskSnapshot.objects.filter(dimension=Dimension.PHASE, date=Subquery(earlier_day))}
+    earlier_snaps = TaskSnapshot.objects.filter(
+        date=earlier_day,  # type: ignore[misc]
+        dimension__in=[Dimension.PHASE, Dimension.PHASE_AGENCY, Dimension.TASK],
+    )
+    earlier = {(s.dimension, s.key): s for s in earlier_snaps}
     by_dimension: dict[str, dict[str, TaskSnapshot]] = {}
     for s in snaps:
         by_dimension.setdefault(s.dimension, {})[s.key] = s
+    groups = {str(g.number): g for g in TaskGroup.objects.all()}
+    agencies = {a.code: a for a in Agency.objects.all()}
+    province_names = {p.code: p for p in Province.objects.all()}
+    tasks_by_phase: dict[int, list[Task]] = {}
+    for task in Task.objects.select_related("lead_agency").order_by("code"):
+        tasks_by_phase.setdefault(task.phase_id, []).append(task)
+
+    def inside(dimension: str, phase: Phase) -> list[tuple[str, TaskSnapshot]]:
+        prefix = f"{phase.code}:"
+        return [(k[len(prefix) :], s) for k, s in by_dimension.get(dimension, {}).items() if k.startswith(prefix)]
+
+    def weighted(snapshot: TaskSnapshot | None, dimension: str, key: str, deadline: datetime.date) -> dict[str, Any]:
+        return forecasts.forecast(
+            current=forecasts.of_tasks(snapshot),
+            earlier=forecasts.of_tasks(earlier.get((dimension, key))),
+            deadline=deadline,
+            today=as_of,
+        )
+
     result = []
     for phase in Phase.objects.all():
         current = by_dimension.get(Dimension.PHASE, {}).get(phase.code)
+        agency_rows = [
+            (agencies.get(code), s, weighted(s, Dimension.PHASE_AGENCY, s.key, phase.deadline))
+            for code, s in inside(Dimension.PHASE_AGENCY, phase)
+        ]
+        task_rows = []
+        for task in tasks_by_phase.get(phase.pk, []):
+            snap = by_dimension.get(Dimension.TASK, {}).get(task.code)
+            prediction = forecasts.forecast(
+                current=forecasts.of_assignments(snap),
+                earlier=forecasts.of_assignments(earlier.get((Dimension.TASK, task.code))),
+                deadline=task.deadline,
+                today=as_of,
+            )
+            task_rows.append((task, snap, prediction))
         result.append(
             {
                 "phase": phase,
                 "code": phase.code,
                 "deadline": phase.deadline,
-                "days_left": (phase.deadline - today).days,
+                "days_left": (phase.deadline - as_of).days,
                 "tasks": _counts(current),
                 "snapshot": current,
-                "forecast": forecast(phase=phase, current=current, earlier=earlier.get(phase.code), today=today),
+                "forecast": weighted(current, Dimension.PHASE, phase.code, phase.deadline),
+                "groups": sorted(
+                    ((groups.get(k), s) for k, s in inside(Dimension.PHASE_GROUP, phase)),
+                    key=lambda i: int(i[1].key.split(":")[1]),
+                ),
+                "agencies": sorted(agency_rows, key=lambda i: (-i[1].overdue, i[1].key)),
+                "provinces": sorted(
+                    ((province_names.get(k), s) for k, s in inside(Dimension.PHASE_PROVINCE, phase)),
+                    key=lambda i: (-(i[1].done / i[1].tasks if i[1].tasks else 0), i[1].key),
+                ),
+                "task_rows": task_rows,
+                # The demo catalogue's tasks are not the official list: every view of them says so.
+                "catalogue": "official" if all(t.is_official for t in tasks_by_phase.get(phase.pk, [])) else "demo",
             }
         )
-    groups = {str(g.number): g for g in TaskGroup.objects.all()}
-    group_rows = by_dimension.get(Dimension.GROUP, {})
-    agencies = {a.code: a for a in Agency.objects.all()}
     return {
-        "day": day,
+        "day": snapshot_day,
+        "earlier_day": earlier_day,
         "phases": result,
-        "groups": [(groups.get(k), s) for k, s in sorted(group_rows.items(), key=lambda i: int(i[0]))],
-        "agencies": sorted(
-            ((agencies.get(k), s) for k, s in by_dimension.get(Dimension.AGENCY, {}).items()),
-            key=lambda i: (-(i[1].overdue), i[1].key),
-        ),
-        "provinces": by_dimension.get(Dimension.PROVINCE, {}),
         "as_of": max((s.built_at for s in snaps), default=None),
     }
 
 
-def phase_json(item: dict[str, Any]) -> dict[str, Any]:
+def phase_json(item: dict[str, Any], *, day: datetime.date | None, as_of: datetime.datetime | None) -> dict[str, Any]:
+    """A phase in the JSON twin (DESIGN.md §6), with the day it shows and when that snapshot was built."""
     f = item["forecast"]
     return {
         "code": item["code"],
+        "date": day.isoformat() if day else None,
+        "as_of": timezone.localtime(as_of).isoformat() if as_of else None,
         "deadline": item["deadline"].isoformat(),
         "days_left": item["days_left"],
+        "catalogue": item["catalogue"],
         "tasks": item["tasks"],
         "forecast": {"date": f["date"].isoformat() if f["date"] else None, "risk": f["risk"], "reason": f["reason"]},
     }
@@ -355,8 +335,10 @@ def _communes_per_province() -> list[int]:
 
 
 def national_page(day: datetime.date, *, page: str | None = None) -> dict[str, Any]:
-    """national() plus one page of the communes that have not reported, with their names (8 queries)."""
+    """national() plus one page of the communes that have not reported, with their names, and the plan's
+    targets as of the day (13 queries)."""
     data = national(day)
+    data["targets"] = target_values(day)
     missing = Paginator(data["missing_communes"], 50).get_page(page)
     names = dict(Commune.objects.filter(code__in=[code for _p, code in missing]).values_list("code", "name"))
     provinces = data["province_names"]
@@ -390,14 +372,8 @@ def provinces_page(day: datetime.date, *, rank_by: str) -> dict[str, Any]:
     return {"items": ranked, "day": day, "rank_by": rank_by, "coverage": coverage(nation, len(ranked))}
 
 
-def phases_page() -> dict[str, Any]:
-    data = phases()
-    provinces_by_code = {p.code: p for p in Province.objects.all()}
-    province_rows = sorted(
-        ((provinces_by_code[k], s) for k, s in data["provinces"].items() if k in provinces_by_code),
-        key=lambda i: -(i[1].green / i[1].assignments if i[1].assignments else 0),
-    )
-    return {**data, "province_rows": province_rows, "status_labels": status_labels()}
+def phases_page(day: datetime.date | None = None) -> dict[str, Any]:
+    return {**phases(day), "status_labels": status_labels()}
 
 
 def _followed_or_404(queryset: QuerySet, **lookup: Any) -> Any:
@@ -408,9 +384,12 @@ def _followed_or_404(queryset: QuerySet, **lookup: Any) -> Any:
 
 
 def province_page(*, scope: Scope, code: str, day: datetime.date) -> dict[str, Any]:
-    """One province's figures, trend, commune-level tasks and who has not reported (8 queries). 404 when
-    the scope does not follow the province."""
-    province = _followed_or_404(Province.objects.followed_by(scope), code=code)
+    """One province as of `day`: its figures, trend and commune-level tasks (the share of its communes that
+    are green on each), open to every logged-in reader as the province ranking is; who has not reported and
+    the list of its communes (each commune's history), only to those who follow the province (read-all roles
+    and its officers). 9 queries."""
+    province = _followed_or_404(Province.objects.all(), code=code)
+    follows = Province.objects.followed_by(scope).filter(code=code).exists()
     row = ProvinceDayRollup.objects.filter(province=province, date=day).first()
     trend = list(
         ProvinceDayRollup.objects.filter(province=province, date__range=(day - datetime.timedelta(days=59), day))
@@ -421,26 +400,30 @@ def province_page(*, scope: Scope, code: str, day: datetime.date) -> dict[str, A
     by_slot = {province.code: [(slot, c) for c, _name, slot in communes]}
     missing = [c for _p, c in missing_localities([row] if row else [], by_slot)]
     names = {c: name for c, name, _slot in communes}
-    snapshot_day = latest_snapshot_day()
-    snaps = TaskSnapshot.objects.filter(date=snapshot_day)  # type: ignore[misc]  # None: no snapshot yet
+    snapshot_ensure([day])
+    snaps = TaskSnapshot.objects.filter(date=day)
     summary = snaps.filter(dimension=Dimension.PROVINCE, key=code).first()
-    tasks = {t.code: t for t in Task.objects.filter(level="commune")}
+    commune_tasks = {t.code: t for t in Task.objects.filter(level="commune")}
     per_task = [
-        (tasks.get(s.key.split(":")[1]), s)
-        for s in snaps.filter(dimension=Dimension.PROVINCE_TASK, key__startswith=f"{code}:").order_by("key")
+        (commune_tasks[s.key.split(":")[1]], s)
+        for s in snaps.filter(
+            dimension=Dimension.PROVINCE_TASK, key__in=[f"{code}:{task}" for task in commune_tasks]
+        ).order_by("key")
     ]
     return {
         "province": province,
+        "follows": follows,
         "day": day,
         "row": row,
         "figures": figures_block(row, day=day),
         "coverage": coverage(row, 1),
         "trend": trend,
-        "missing": [(c, names.get(c, province.name)) for c in missing],
+        "missing_count": len(missing),
+        "missing": [(c, names.get(c, province.name)) for c in missing] if follows else [],
         "summary": summary,
         "per_task": per_task,
         "status_labels": status_labels(),
-        "communes": [(c, name) for c, name, _slot in communes],
+        "communes": [(c, name) for c, name, _slot in communes] if follows else [],
     }
 
 
@@ -476,9 +459,10 @@ def tasks_total(snapshot: TaskSnapshot) -> int:
 
 
 def agency_page(*, scope: Scope, code: str) -> dict[str, Any]:
-    """The tasks an agency leads with their snapshot status (3 queries). 404 when the scope does not follow
-    the agency."""
-    agency = _followed_or_404(Agency.objects.followed_by(scope), code=code)
+    """The tasks an agency leads with their snapshot status (3 queries), open to every reader like the phase
+    dashboard that links to it (what an agency leads is no secret; its units' lists are in the task pages,
+    scoped there)."""
+    agency = _followed_or_404(Agency.objects.all(), code=code)
     day = latest_snapshot_day()
     led = list(Task.objects.filter(lead_agency=agency).select_related("phase", "group"))
     snaps = (

@@ -18,13 +18,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from dashboards import cache as dashboard_cache
 from dashboards.locks import SNAPSHOT_DAY, lock_days
 from dashboards.models import Dimension, SnapshotRequest, TaskSnapshot
-from tasks.models import Assignment, StatusUpdate, Task
+from plan02.dates import end_of_day
+from tasks.models import Assignment, Task
 from tasks.status import AssignmentStatus, DisplayStatus, display_status, is_started, task_status
 
 logger = logging.getLogger(__name__)
@@ -39,37 +40,63 @@ STATUS_FIELDS = {
 COMPLETED = AssignmentStatus.COMPLETED
 
 
-def end_of_day(day: datetime.date) -> datetime.datetime:
-    """The midnight (Asia/Ho_Chi_Minh) that ends `day`: history rows before it make the state as of `day`."""
-    midnight = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time())
-    return timezone.make_aware(midnight, timezone.get_current_timezone())
-
-
 def assignment_states(day: datetime.date) -> QuerySet:
     """(task_id, province_id, level, status, progress, completed_on) of every assignment as of `day`:
-    replayed from history for a past day, the assignments' own rows for today (the same thing, cheaper)."""
+    replayed from history for a past day (Assignment.objects.as_of), the assignments' own rows for today
+    (the same thing, cheaper)."""
+    columns = ["task_id", "province_id", "level"]
     if day >= timezone.localdate():
-        return Assignment.objects.values_list(
-            "task_id", "province_id", "level", "status", "progress", "completed_on"
-        ).order_by()
-    latest = StatusUpdate.objects.filter(assignment=OuterRef("pk"), created_at__lt=end_of_day(day)).order_by("-version")
-    return (
-        Assignment.objects.annotate(
-            s=Subquery(latest.values("new_status")[:1]),
-            p=Subquery(latest.values("new_progress")[:1]),
-            c=Subquery(latest.values("completed_on")[:1]),
+        return Assignment.objects.values_list(*columns, "status", "progress", "completed_on").order_by()
+    return Assignment.objects.as_of(day).values_list(*columns, "status_at", "progress_at", "completed_on_at").order_by()
+
+
+class _Counts:
+    """An assignment-level tally: how many, how many green (completed), completed late, started."""
+
+    __slots__ = ("completed_late", "green", "started", "total")
+
+    def __init__(self) -> None:
+        self.total = self.green = self.completed_late = self.started = 0
+
+    def add(self, *, green: bool, late: bool, started: bool) -> None:
+        self.total += 1
+        self.green += green
+        self.completed_late += late
+        self.started += started
+
+    @property
+    def share(self) -> float:
+        return self.green / self.total if self.total else 0.0
+
+    def rolled(self, *, deadline: datetime.date, day: datetime.date) -> DisplayStatus | None:
+        return task_status(
+            total=self.total,
+            completed=self.green,
+            completed_late=self.completed_late,
+            started=self.started,
+            deadline=deadline,
+            day=day,
         )
-        .values_list("task_id", "province_id", "level", "s", "p", "c")
-        .order_by()
-    )
 
 
 class _Slice:
-    __slots__ = ("assignments", "commune_green", "commune_total", "counts", "green")
+    """One snapshot row being counted."""
+
+    __slots__ = ("assignments", "commune_green", "commune_total", "counts", "done", "green", "status", "tasks")
 
     def __init__(self) -> None:
         self.counts: Counter = Counter()
-        self.assignments = self.green = self.commune_total = self.commune_green = 0
+        self.assignments = self.green = self.commune_total = self.commune_green = self.tasks = 0
+        self.done = 0.0
+        self.status = ""
+
+    def add_task(self, tally: _Counts, rolled: DisplayStatus | None) -> None:
+        """A task of a task-classifying slice: counted once, by its rolled-up status and its green share."""
+        self.counts[rolled] += 1
+        self.tasks += 1
+        self.done += tally.share
+        self.assignments += tally.total
+        self.green += tally.green
 
     def row(self, day: datetime.date, dimension: str, key: str, now: datetime.datetime) -> TaskSnapshot:
         return TaskSnapshot(
@@ -80,20 +107,24 @@ class _Slice:
             green=self.green,
             commune_total=self.commune_total,
             commune_green=self.commune_green,
+            tasks=self.tasks,
+            done=round(self.done, 6),
+            status=self.status,
             built_at=now,
             **{field: self.counts[status] for status, field in STATUS_FIELDS.items()},
         )
 
 
 def snapshot_rows(day: datetime.date) -> list[TaskSnapshot]:
-    """The TaskSnapshot rows of one day (not saved)."""
+    """The TaskSnapshot rows of one day (not saved): one pass over the assignments' states as of the day,
+    then every slice from the per-task and per-(province, task) tallies."""
     now = timezone.now()
     tasks = {t.pk: t for t in Task.objects.select_related("phase", "group", "lead_agency")}
-    per_task: defaultdict[int, _Slice] = defaultdict(_Slice)
-    started: Counter = Counter()
-    late: Counter = Counter()
-    per_province: defaultdict[str, _Slice] = defaultdict(_Slice)
-    per_province_task: defaultdict[tuple[str, str], _Slice] = defaultdict(_Slice)
+    per_task: defaultdict[int, _Counts] = defaultdict(_Counts)
+    per_province_task: defaultdict[tuple[str, int], _Counts] = defaultdict(_Counts)
+    task_slices: defaultdict[int, _Slice] = defaultdict(_Slice)  # assignment-classifying, by task
+    province_slices: defaultdict[str, _Slice] = defaultdict(_Slice)
+    province_task_slices: defaultdict[tuple[str, int], _Slice] = defaultdict(_Slice)
     for task_id, province_id, level, status, progress, completed_on in assignment_states(day):
         task = tasks[task_id]
         status = status or AssignmentStatus.NOT_STARTED
@@ -102,51 +133,73 @@ def snapshot_rows(day: datetime.date) -> list[TaskSnapshot]:
             status=status, deadline=task.deadline, completed_on=completed_on, today=day, progress=progress
         )
         green = status == COMPLETED
-        slices = [per_task[task_id]]
+        state = {
+            "green": green,
+            "late": shown == DisplayStatus.COMPLETED_LATE,
+            "started": is_started(status=status, progress=progress),
+        }
+        per_task[task_id].add(**state)
+        slices = [task_slices[task_id]]
         if province_id:
-            slices.append(per_province[province_id])
-        if level == "commune":
-            slices.append(per_province_task[(province_id, task.code)])
-            per_province[province_id].commune_total += 1
-            per_province[province_id].commune_green += green
+            per_province_task[(province_id, task_id)].add(**state)
+            slices += [province_slices[province_id], province_task_slices[(province_id, task_id)]]
+            if level == "commune":
+                province_slices[province_id].commune_total += 1
+                province_slices[province_id].commune_green += green
         for item in slices:
             item.counts[shown] += 1
             item.assignments += 1
             item.green += green
-        started[task_id] += is_started(status=status, progress=progress)
-        late[task_id] += shown == DisplayStatus.COMPLETED_LATE
 
     rows = []
-    by_dimension: defaultdict[tuple[str, str], _Slice] = defaultdict(_Slice)
-    for task_id, item in per_task.items():
+    by_task_slice: defaultdict[tuple[str, str], _Slice] = defaultdict(_Slice)
+    for task_id, tally in per_task.items():
         task = tasks[task_id]
-        rolled = task_status(
-            total=item.assignments,
-            completed=item.green,
-            completed_late=late[task_id],
-            started=started[task_id],
-            deadline=task.deadline,
-            day=day,
-        )
-        row = item.row(day, Dimension.TASK, task.code, now)
-        row.status = rolled.value if rolled else ""
-        rows.append(row)
+        rolled = tally.rolled(deadline=task.deadline, day=day)
+        item = task_slices[task_id]
+        item.tasks, item.done, item.status = 1, tally.share, rolled.value if rolled else ""
+        rows.append(item.row(day, Dimension.TASK, task.code, now))
+        phase = task.phase.code
         for key in (
-            (Dimension.PHASE, task.phase.code),
+            (Dimension.PHASE, phase),
             (Dimension.GROUP, str(task.group.number)),
             (Dimension.AGENCY, task.lead_agency.code),
+            (Dimension.PHASE_GROUP, f"{phase}:{task.group.number}"),
+            (Dimension.PHASE_AGENCY, f"{phase}:{task.lead_agency.code}"),
         ):
-            target = by_dimension[key]
-            target.counts[rolled] += 1
-            target.assignments += item.assignments
-            target.green += item.green
-    rows += [item.row(day, dimension, key, now) for (dimension, key), item in by_dimension.items()]
-    rows += [item.row(day, Dimension.PROVINCE, key, now) for key, item in per_province.items()]
-    rows += [
-        item.row(day, Dimension.PROVINCE_TASK, f"{province}:{code}", now)
-        for (province, code), item in per_province_task.items()
-    ]
+            by_task_slice[key].add_task(tally, rolled)
+    for (province_id, task_id), tally in per_province_task.items():
+        task = tasks[task_id]
+        rolled = tally.rolled(deadline=task.deadline, day=day)
+        item = province_task_slices[(province_id, task_id)]
+        item.tasks, item.done, item.status = 1, tally.share, rolled.value if rolled else ""
+        rows.append(item.row(day, Dimension.PROVINCE_TASK, f"{province_id}:{task.code}", now))
+        province_slices[province_id].tasks += 1
+        province_slices[province_id].done += tally.share
+        by_task_slice[(Dimension.PHASE_PROVINCE, f"{task.phase.code}:{province_id}")].add_task(tally, rolled)
+    rows += [item.row(day, dimension, key, now) for (dimension, key), item in by_task_slice.items()]
+    rows += [item.row(day, Dimension.PROVINCE, key, now) for key, item in province_slices.items()]
     return rows
+
+
+def snapshot_ensure(days: Iterable[datetime.date]) -> list[datetime.date]:
+    """Build the snapshots an as-of view needs: past days that have none (the beat never snapshotted them),
+    and past days whose snapshot was built before the day ended (the hourly job's last run of that day
+    missed what came after it). A past day's state never changes once the day is over — history is
+    append-only and stamped when written — so the snapshot built then is final. Returns the days built."""
+    today = timezone.localdate()
+    wanted = sorted({d for d in days if d <= today})
+    built_at = dict(
+        TaskSnapshot.objects.filter(date__in=wanted, dimension=Dimension.PHASE)
+        .values("date")
+        .annotate(at=Min("built_at"))
+        .values_list("date", "at")
+        .order_by()
+    )
+    stale = [d for d in wanted if d not in built_at or (d < today and built_at[d] < end_of_day(d))]
+    for day in stale:
+        snapshot_build(day)
+    return stale
 
 
 def snapshot_build(day: datetime.date, *, only_if_requested: bool = False) -> int:

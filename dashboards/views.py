@@ -1,26 +1,35 @@
 """Dashboard pages (HTML). Thin: parse the request, call one selector of dashboards.selectors (which also
 says who may see what, through the querysets), then render, or export with dashboards.exports."""
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboards import cache as dashboard_cache
-from dashboards import exports, selectors
+from dashboards import exports, meetings, selectors, targets
 from dashboards.charts import trend_charts
+from dashboards.models import Meeting, Target
+from localities.models import Province
+from plan02.dates import BadDay
 from plan02.exports import xlsx_response
 from tasks.scoping import scope_for_user
+from tasks.selectors import demo_notes
 
 
 def _day_or_error(request: HttpRequest):
     """The page's day and, when the parameter was refused, the message shown above the latest day's page."""
     try:
         return selectors.day_param(request.GET.get("date")), None
-    except selectors.BadDay as exc:
+    except BadDay as exc:
         return selectors.default_day(), _("date: %(value)s — %(error)s") % {"value": request.GET["date"], "error": exc}
 
 
@@ -35,6 +44,7 @@ def _cached_page(request: HttpRequest, name: str, title: str, build) -> HttpResp
     # Our own template's output, cached as a string: safe to insert as it is.
     context = {
         "content": mark_safe(content),
+        "section": name,
         "title": title,
         "alarms": selectors.open_alarms(scope_for_user(request.user)),
     }
@@ -61,13 +71,28 @@ def national(request):
     return _cached_page(request, "national", _("National dashboard"), lambda: _national_context(request))
 
 
+def _as_of_or_error(request: HttpRequest):
+    """An as-of view's day (None: the latest snapshot) and the message shown when the parameter is refused."""
+    if not request.GET.get("date"):
+        return None, None
+    try:
+        return selectors.day_param(request.GET["date"]), None
+    except BadDay as exc:
+        return None, _("date: %(value)s — %(error)s") % {"value": request.GET["date"], "error": exc}
+
+
+def _phases_context(request: HttpRequest) -> dict:
+    day, error = _as_of_or_error(request)
+    return {**selectors.phases_page(day), "error": error, "section": "phases"}
+
+
 @require_GET
 def phases(request):
     if request.GET.get("export") == "xlsx":
-        return xlsx_response("plan02-phases.xlsx", exports.phases_sheets(selectors.phases_page()))
-    return _cached_page(
-        request, "phases", _("Phase deadlines"), lambda: {**selectors.phases_page(), "section": "phases"}
-    )
+        data = _phases_context(request)
+        sheets = exports.phases_sheets(data, notes=demo_notes())
+        return xlsx_response(f"plan02-phases-{data['day'] or 'latest'}.xlsx", sheets)
+    return _cached_page(request, "phases", _("Phase deadlines"), lambda: _phases_context(request))
 
 
 def _provinces_context(request: HttpRequest) -> dict:
@@ -80,7 +105,7 @@ def _provinces_context(request: HttpRequest) -> dict:
 def provinces(request):
     if request.GET.get("export") == "xlsx":
         data = _provinces_context(request)
-        return xlsx_response(f"plan02-provinces-{data['day']}.xlsx", exports.provinces_sheets(data))
+        return xlsx_response(f"plan02-provinces-{data['day']}.xlsx", exports.provinces_sheets(data, notes=demo_notes()))
     return _cached_page(request, "provinces", _("Provinces compared"), lambda: _provinces_context(request))
 
 
@@ -89,7 +114,7 @@ def province(request, code):
     day, error = _day_or_error(request)
     data = selectors.province_page(scope=scope_for_user(request.user), code=code, day=day)
     if request.GET.get("export") == "xlsx":
-        return xlsx_response(f"plan02-province-{code}-{day}.xlsx", exports.province_sheets(data))
+        return xlsx_response(f"plan02-province-{code}-{day}.xlsx", exports.province_sheets(data, notes=demo_notes()))
     context = {**data, "error": error, "charts": trend_charts(data["trend"], target=selectors.ONLINE_TARGET)}
     return render(request, "dashboards/province.html", {**context, "section": "provinces"})
 
@@ -106,7 +131,7 @@ def commune(request, code):
 def agencies(request):
     data = selectors.agencies_page()
     if request.GET.get("export") == "xlsx":
-        return xlsx_response("plan02-agencies.xlsx", exports.agencies_sheets(data))
+        return xlsx_response("plan02-agencies.xlsx", exports.agencies_sheets(data, notes=demo_notes()))
     return render(request, "dashboards/agencies.html", {**data, "section": "agencies"})
 
 
@@ -114,5 +139,142 @@ def agencies(request):
 def agency(request, code):
     data = selectors.agency_page(scope=scope_for_user(request.user), code=code)
     if request.GET.get("export") == "xlsx":
-        return xlsx_response(f"plan02-agency-{code}.xlsx", exports.agency_sheets(data))
+        return xlsx_response(f"plan02-agency-{code}.xlsx", exports.agency_sheets(data, notes=demo_notes()))
     return render(request, "dashboards/agency.html", {**data, "section": "agencies"})
+
+
+# --- the steering pack: targets and meetings ------------------------------------------------------------------
+
+
+def _targets_context(request: HttpRequest) -> dict:
+    day, error = _day_or_error(request)
+    scope = scope_for_user(request.user)
+    items = targets.target_values(day)
+    return {
+        "items": items,
+        "day": day,
+        "error": error,
+        "section": "targets",
+        "may_enter": {item["target"].code for item in items if targets.may_enter(scope, item["target"])},
+    }
+
+
+@require_GET
+def target_list(request):
+    data = _targets_context(request)
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(f"plan02-targets-{data['day']}.xlsx", exports.targets_sheets(data))
+    return render(request, "dashboards/targets.html", data)
+
+
+@require_http_methods(["GET", "POST"])
+def target_detail(request, code):
+    """A target: its value as of a day, each province's, the history of entered values, and for its agency's
+    officers the form to enter a new measured value with its evidence."""
+    target = get_object_or_404(Target.objects.select_related("agency"), code=code)
+    scope = scope_for_user(request.user)
+    may_enter = targets.may_enter(scope, target)
+    form_errors, status = None, 200
+    if request.method == "POST":
+        if not may_enter:
+            raise PermissionDenied(_("Only the responsible agency enters this target's values."))
+        try:
+            targets.target_value_enter(
+                target=target,
+                actor=request.user,
+                scope=scope,
+                value=request.POST.get("value", "").replace(",", "."),
+                measured_on=request.POST.get("measured_on", ""),
+                evidence_url=request.POST.get("evidence_url", ""),
+                note=request.POST.get("note", ""),
+                province=request.POST.get("province") or None,
+            )
+        except ValidationError as exc:
+            form_errors, status = exc.message_dict, 400
+        else:
+            transaction.on_commit(dashboard_cache.invalidate)
+            messages.success(request, _("The value was recorded, with its evidence."))
+            return redirect("dashboard:target", code=code)
+    day, error = _day_or_error(request)
+    item = next(i for i in targets.target_values(day) if i["target"].pk == target.pk)
+    history = target.values.select_related("entered_by", "province")[:100]
+    context = {
+        "item": item,
+        "target": target,
+        "day": day,
+        "error": error,
+        "history": history,
+        "may_enter": may_enter,
+        "form_errors": form_errors,
+        "posted": request.POST if request.method == "POST" else {},
+        "provinces": Province.objects.all() if target.level == Target.Level.PROVINCE else [],
+        "section": "targets",
+    }
+    return render(request, "dashboards/target.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def meeting_list(request):
+    """The steering committee's meetings; steering members and the admin freeze a new one here."""
+    scope = scope_for_user(request.user)
+    if not scope.reads_all:
+        raise Http404
+    form_errors, status = None, 200
+    if request.method == "POST":
+        try:
+            meeting = meetings.meeting_create(
+                scope=scope, actor=request.user, title=request.POST.get("title"), date=request.POST.get("date")
+            )
+        except ValidationError as exc:
+            form_errors, status = exc.message_dict, 400
+        else:
+            messages.success(request, _("The meeting's pack was frozen as of %(day)s.") % {"day": meeting.date})
+            return redirect("dashboard:meeting", pk=meeting.pk)
+    rows = Meeting.objects.visible_to(scope).select_related("created_by").defer("content")
+    context = {
+        "meetings": rows,
+        "may_create": meetings.may_create(scope),
+        "form_errors": form_errors,
+        "posted": request.POST if request.method == "POST" else {},
+        "default_day": timezone.localdate() - datetime.timedelta(days=1),
+        "section": "meetings",
+    }
+    return render(request, "dashboards/meetings.html", context, status=status)
+
+
+def _meeting(request, pk) -> Meeting:
+    return get_object_or_404(Meeting.objects.visible_to(scope_for_user(request.user)), pk=pk)
+
+
+@require_GET
+def meeting_detail(request, pk):
+    meeting = _meeting(request, pk)
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(f"plan02-meeting-{meeting.pk}-{meeting.date}.xlsx", exports.meeting_sheets(meeting))
+    earlier = (
+        Meeting.objects.visible_to(scope_for_user(request.user))
+        .filter(date__lt=meeting.date)
+        .defer("content")
+        .order_by("-date", "-created_at")
+    )
+    context = {"meeting": meeting, "c": meeting.content, "earlier": earlier[:20], "section": "meetings"}
+    return render(request, "dashboards/meeting.html", context)
+
+
+@require_GET
+def meeting_compare(request, pk):
+    meeting = _meeting(request, pk)
+    since = request.GET.get("since", "")
+    earlier = (
+        Meeting.objects.visible_to(scope_for_user(request.user)).filter(pk=int(since)).first()
+        if since.isdigit() and len(since) < 19
+        else None
+    )
+    if earlier is None:
+        raise Http404(_("Choose an earlier meeting to compare with."))
+    changes = meetings.meeting_changes(meeting=meeting, since=earlier)
+    if request.GET.get("export") == "xlsx":
+        name = f"plan02-meeting-{meeting.pk}-since-{earlier.pk}.xlsx"
+        return xlsx_response(name, exports.changes_sheets(changes, meeting=meeting, since=earlier))
+    context = {"meeting": meeting, "since": earlier, "changes": changes, "section": "meetings"}
+    return render(request, "dashboards/meeting_compare.html", context)

@@ -1,8 +1,18 @@
-"""Shared pieces of the REST API: pagination and the error body."""
+"""Shared pieces of the REST API: pagination and the error body (the JSON parser is plan02.parsers)."""
 
+import logging
+
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
 
 
 class Pagination(PageNumberPagination):
@@ -11,8 +21,34 @@ class Pagination(PageNumberPagination):
     max_page_size = 1000
 
 
+# Seconds a client should wait before retrying while the database is unreachable (a restart takes seconds).
+RETRY_AFTER = 30
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def service_unavailable_body():
+    return {
+        "code": "service_unavailable",
+        "detail": _("The database cannot be reached at the moment; nothing was stored. Try again shortly."),
+    }
+
+
 def exception_handler(exc, context):
-    """DRF's handler, plus a stable `code` on simple errors so clients need not parse prose."""
+    """DRF's handler, plus a stable `code` on simple errors so clients need not parse prose, and a JSON 503
+    with Retry-After when the database is unreachable (e.g. the API-key lookup during a restart)."""
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        logger.warning("database unavailable: %s: %s", exc.__class__.__name__, exc)
+        set_rollback()
+        return Response(service_unavailable_body(), status=503, headers={"Retry-After": str(RETRY_AFTER)})
+    if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, else an HTML 400
+        return Response(
+            {
+                "code": "request_too_large",
+                "detail": _("The request body is larger than %(limit)s bytes.")
+                % {"limit": f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,}"},
+            },
+            status=413,
+        )
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:
         code = getattr(getattr(exc, "detail", None), "code", None) or getattr(exc, "default_code", None)
@@ -33,3 +69,15 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField(help_text="Stable, untranslated code, e.g. `not_found`, `permission_denied`.")
     detail = serializers.CharField(help_text="Translated explanation.")
+
+
+def field_errors(errors: dict, *, detail: str) -> dict:
+    """{"code": "invalid", "detail", "errors": {field: [{"code", "message"}]}} from a Django ValidationError's
+    error_dict: the error body of every write in the API, so clients match on stable codes."""
+    body: dict = {}
+    for field, items in errors.items():
+        name = "non_field_errors" if field == NON_FIELD_ERRORS else field
+        for item in items:
+            message = item.message % item.params if item.params else item.message
+            body.setdefault(name, []).append({"code": item.code or "invalid", "message": str(message)})
+    return {"code": "invalid", "detail": detail, "errors": body}

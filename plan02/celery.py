@@ -24,8 +24,13 @@ app.conf.beat_schedule = {
     "rollup-recent": {"task": "dashboards.jobs.rollup_recent", "schedule": crontab(minute=5)},
     # Nightly: rebuild the last week, compare with what is stored, alarm on any disagreement.
     "rollup-verify": {"task": "dashboards.jobs.rollup_verify_window", "schedule": crontab(minute=30, hour=2)},
-    # Task snapshots of today for the phase-deadline dashboards (also enqueued after each task update).
+    # Task snapshots of today for the phase-deadline dashboards (also requested after task updates), and the
+    # final snapshot of each day once it has ended (the as-of views and meetings read it).
     "task-snapshot": {"task": "dashboards.jobs.task_snapshot", "schedule": crontab(minute=15)},
+    "task-snapshot-yesterday": {
+        "task": "dashboards.jobs.task_snapshot_yesterday",
+        "schedule": crontab(minute=5, hour=0),
+    },
 }
 
 

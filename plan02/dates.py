@@ -11,7 +11,12 @@ A foundation module: it imports no app, so every app may use it.
 import datetime
 import re
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+# Kế hoạch 02-KH/BCĐTW is dated 19 June 2025 (DOMAIN.md): the first day an as-of view can show; nothing
+# was recorded before it.
+PLAN_DATE = datetime.date(2025, 6, 19)
 
 INVALID_DATE = "invalid_date"
 DATE_MESSAGE = _("Must be a date written YYYY-MM-DD.")
@@ -54,3 +59,36 @@ def parse_date_or_none(value: object) -> datetime.date | None:
         return parse_date(value)
     except DateError:
         return None
+
+
+def end_of_day(day: datetime.date) -> datetime.datetime:
+    """The midnight (in the portal's time zone, Asia/Ho_Chi_Minh) that ends `day`: what was recorded before
+    it is the state "as of" that day."""
+    midnight = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time())
+    return timezone.make_aware(midnight, timezone.get_default_timezone())
+
+
+class BadDay(ValueError):
+    """A view's `date` parameter is refused: `code` is the API's stable error code, str() the message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+def view_day(value: str) -> datetime.date:
+    """The `date` parameter of a view as of a day (dashboards, task pages, targets, meetings): YYYY-MM-DD,
+    from the plan's date to today in Asia/Ho_Chi_Minh. Raises BadDay."""
+    try:
+        day = parse_date(value)
+    except DateError as exc:
+        raise BadDay(exc.code, str(exc)) from None
+    today = timezone.localdate()
+    if day > today:
+        raise BadDay(
+            "date_in_future",
+            str(_("Must not be after today (%(today)s in Asia/Ho_Chi_Minh).") % {"today": today.isoformat()}),
+        )
+    if day < PLAN_DATE:
+        raise BadDay("date_too_early", str(_("Must not be before %(first)s.") % {"first": PLAN_DATE.isoformat()}))
+    return day

@@ -1,6 +1,8 @@
 """Read settings from the environment; a bad value stops the process with the variable's name."""
 
 import os
+import re
+from email.utils import parseaddr
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -58,9 +60,9 @@ def env_database(name, default):
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
         raise ImproperlyConfigured(f"{name} must be a postgres:// or sqlite:// URL, got scheme {scheme or '(none)'!r}.")
     try:
-        # Persistent connections; no health check per request (a round trip on every request): a connection
-        # broken by a database restart fails one request and is replaced at the end of it.
-        config = dj_database_url.parse(raw, conn_max_age=60)
+        # Persistent connections, checked before reuse: a connection broken by a database restart is replaced
+        # instead of failing the next request, so the portal recovers without restarting gunicorn.
+        config = dj_database_url.parse(raw, conn_max_age=60, conn_health_checks=True)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} is not a valid database URL: {exc}") from None
     if not config.get("NAME"):
@@ -80,3 +82,53 @@ def env_redis_url(name):
     except ValueError:
         raise ImproperlyConfigured(f"{name} has an invalid port: {raw!r}.") from None
     return raw
+
+
+_META_NAME_RE = re.compile(r"HTTP_[A-Z0-9_]+")
+
+
+def env_proxy_ssl_header(name):
+    """SECURE_PROXY_SSL_HEADER from `HTTP_X_FORWARDED_PROTO` (value `https`) or `HTTP_X_FORWARDED_PROTO=https`;
+    unset means no proxy header is trusted."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    header, _sep, value = raw.partition("=")
+    header, value = header.strip(), (value.strip() or "https")
+    if not _META_NAME_RE.fullmatch(header):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} must name a request header as Django sees it, e.g. HTTP_X_FORWARDED_PROTO "
+            "(optionally =https)."
+        )
+    return (header, value)
+
+
+def env_email_backend(name, *, alias, default="django.core.mail.backends.console.EmailBackend"):
+    """EMAIL_BACKEND, or its older name; both set to different values is an error, not a silent choice."""
+    value, old = os.environ.get(name), os.environ.get(alias)
+    if value and old and value != old:
+        raise ImproperlyConfigured(f"{name}={value!r} and {alias}={old!r} disagree: set only {name}.")
+    return value or old or default
+
+
+def env_admins(name):
+    """ADMINS from "Name <address>, Other Name <address>" (a bare address is its own name)."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    admins = []
+    for item in os.environ.get(name, "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        realname, address = parseaddr(item)
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an address; write Name <address@example.gov.vn>, separated by commas."
+            ) from None
+        if "<" in item and not realname:
+            raise ImproperlyConfigured(f"{name}: {item!r} has no name before <address>.")
+        admins.append((realname or address, address))
+    return admins

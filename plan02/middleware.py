@@ -1,5 +1,35 @@
+import re
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
+
+from plan02.log import request_id
+
+# An id from the client or the proxy is kept when it is a plain token; anything else (spaces, newlines,
+# markup, a novel) could forge or garble log lines, so a fresh one replaces it.
+_SANE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+class RequestIdMiddleware:
+    """Gives each request an id: the X-Request-ID it came with when sane, else a new one. Every log line
+    written while it is handled carries it (plan02.log), and the response returns it in X-Request-ID, so a
+    user's report or a proxy's log leads to the matching lines."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request.request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
+        # Not reset on the way out: Django logs 4xx/5xx answers after the middleware returns; it is reset
+        # when the request finishes (plan02.log).
+        request_id.set(request.request_id)
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        return response
 
 
 class PortalLoginRequiredMiddleware(LoginRequiredMiddleware):
@@ -13,3 +43,19 @@ class PortalLoginRequiredMiddleware(LoginRequiredMiddleware):
         if request.path_info.startswith(settings.LOGIN_EXEMPT_PREFIXES):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+class PortalLocaleMiddleware(LocaleMiddleware):
+    """A Vietnamese government portal opens in Vietnamese unless the reader chooses English (the VI/EN
+    switch, which sets the language cookie): a browser's Accept-Language does not choose for them. The API
+    keeps following Accept-Language (its messages are documented that way for the systems that call it)."""
+
+    def process_request(self, request):
+        if request.path_info.startswith("/api/"):
+            return super().process_request(request)
+        language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if language not in dict(settings.LANGUAGES):
+            language = settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        return None

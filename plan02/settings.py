@@ -5,23 +5,37 @@ DATABASE_URL=postgres://... and REDIS_URL=redis://... switch to the services. A 
 with a message naming the variable (see plan02/env.py).
 """
 
+import datetime
 import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from plan02.env import env_bool, env_database, env_int, env_list, env_redis_url, env_str
+from plan02.env import (
+    env_admins,
+    env_bool,
+    env_database,
+    env_email_backend,
+    env_int,
+    env_list,
+    env_proxy_ssl_header,
+    env_redis_url,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PLAN02_VAR_DIR", str(BASE_DIR / "var")))
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Off unless asked for: a forgotten variable must not expose tracebacks and settings. `make run` asks for it.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false.")
     SECRET_KEY = "plan02-insecure-development-key-do-not-use-in-production"  # noqa: S105 - DEBUG only
+# Rotation: the new key in DJANGO_SECRET_KEY, the old ones here until their sessions and signatures expire.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -39,6 +53,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
+    "axes",
     "plan02",
     "localities",
     "tasks",
@@ -48,17 +64,21 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "plan02.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "plan02.middleware.PortalLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "plan02.middleware.PortalLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a login refused by throttling into the login page with the reason (see AXES_* below).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "plan02.urls"
@@ -111,6 +131,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes): after PLAN02_LOGIN_FAILURE_LIMIT failed logins an account is refused, even
+# with the right password, for PLAN02_LOGIN_COOLOFF_MINUTES (each new failure meanwhile restarts the wait);
+# `manage.py axes_reset_username USERNAME` unlocks it at once. Counted per username, not per address: the
+# provinces' offices reach the portal through shared proxies and NAT, so an address lockout would lock out a
+# whole office, and it would not stop guessing spread over many addresses. API keys never pass through
+# authenticate() and are not counted.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("PLAN02_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("PLAN02_LOGIN_COOLOFF_MINUTES", 30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "plan02.views.login_locked_out"
+# axes.W006 asks for the address among the lockout parameters, because a username+user-agent combination can
+# be dodged by rotating user agents; a lockout by username alone cannot, and an address lockout would lock
+# out shared offices (above).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 # Paths served without a session: the API authenticates itself (session or API key), the health check is
 # for load balancers, the language switch works on the login page.
 LOGIN_EXEMPT_PREFIXES = ("/api/", "/healthz", "/static/", "/i18n/", "/accounts/")
@@ -130,10 +169,11 @@ STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed, compressed names need `collectstatic` first; the test suite serves the files as they are.
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env_bool("DJANGO_STATIC_MANIFEST", not DEBUG)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 MEDIA_URL = "/media/"
@@ -142,7 +182,37 @@ MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(VAR_DIR / "media")))
 EVIDENCE_MAX_BYTES = env_int("PLAN02_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 EVIDENCE_EXTENSIONS = ["pdf", "png", "jpg", "jpeg", "docx", "xlsx", "odt", "ods", "zip"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PLAN02_UPLOAD_MAX_BYTES", 30 * 1024 * 1024, minimum=1024 * 1024)
+# A CSV/XLSX of daily reports (at most REPORT_BATCH_MAX rows; a national day is well under 1 MB).
+REPORT_UPLOAD_MAX_BYTES = env_int("PLAN02_REPORT_UPLOAD_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+# What an XLSX may expand to when opened (plan02.spreadsheets): in total, per part of the archive, and the
+# compression ratio of a large part. A 5,000-row workbook expands to about 10 MB at a ratio of 15–200.
+SPREADSHEET_MAX_UNCOMPRESSED_BYTES = env_int(
+    "PLAN02_SPREADSHEET_MAX_UNCOMPRESSED_BYTES", 64 * 1024 * 1024, minimum=1024 * 1024
+)
+SPREADSHEET_MAX_MEMBER_BYTES = SPREADSHEET_MAX_UNCOMPRESSED_BYTES // 2
+SPREADSHEET_MAX_RATIO = 250
+# Empty rows skipped in an uploaded file before it is refused (a sheet formatted down to row 1,048,576).
+SPREADSHEET_MAX_BLANK_ROWS = 10_000
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Content-Security-Policy (django-csp) -----------------------------------------------------------------
+# Everything from this origin, no inline script, no eval: behaviour lives in static/js/ (data-action
+# handlers), htmx is configured not to inject its indicator <style>. Inline style *attributes* stay allowed
+# (style-src-attr): server-rendered widths of progress bars and the dashboards' tables use them, and a style
+# attribute cannot run script. Swagger UI's icons are data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- REST API ---------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -151,6 +221,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's JSON parser refusing what would fail later as a 500 (lone surrogates, deep nesting).
+    "DEFAULT_PARSER_CLASSES": [
+        "plan02.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -164,6 +240,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "plan02.api.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Filter forms: the empty choice of a select reads "All" (django-filter's default is "---------").
+FILTERS_EMPTY_CHOICE_LABEL = _("All")
 SPECTACULAR_SETTINGS = {
     "TITLE": "plan02 API",
     "DESCRIPTION": "Plan 02 (Kế hoạch 02-KH/BCĐTW) tracking portal: reference data, tasks and assignments, "
@@ -174,6 +252,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema and Swagger UI are for the portal's users and the key holders, not for anyone on the
+    # internet (plan02.api.ApiDocsView sends an anonymous browser to the login page).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_AUTHENTICATION": [
+        "reports.auth.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
 }
 
 # --- Celery -----------------------------------------------------------------------------------------------
@@ -212,6 +297,8 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # ("'NoneType' object has no attribute 'hostname'") and took the worker down. Cancelled jobs are
 # redelivered; they are idempotent.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# The worker logs through LOGGING above (its lines carry the job id), not through a format of its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- cache ------------------------------------------------------------------------------------------------
 # Per-key API throttling counts in the cache, so it must be shared by every web process: Redis when
@@ -235,9 +322,14 @@ REPORT_DUE_HOUR = env_int("PLAN02_REPORT_DUE_HOUR", 8, minimum=0, maximum=23)
 # Reports for days older than this many days are locked unless a province officer grants an exception.
 REPORT_LOCK_DAYS = env_int("PLAN02_REPORT_LOCK_DAYS", 7, minimum=0)
 REPORT_BATCH_MAX = 5000
+# The single-report POST of an API key answered in front of Django's middleware stack (reports.fastpath);
+# off sends it through the full stack like every other request.
+REPORT_FAST_PATH = env_bool("PLAN02_REPORT_FAST_PATH", True)
 # Seconds between an accepted report and its rollup job: reports arriving meanwhile share the rebuild.
 ROLLUP_DELAY = env_int("PLAN02_ROLLUP_DELAY", 1, minimum=0, maximum=60)
 DEMO_DAYS = env_int("DEMO_DAYS", 30, minimum=0, maximum=2000)
+# Demo data creates users with a known or printed password: with DEBUG off only when asked for explicitly.
+DEMO_DATA_ALLOWED = env_bool("PLAN02_ALLOW_DEMO_DATA", DEBUG)
 DEMO_PASSWORD = env_str("DEMO_PASSWORD")
 
 # --- alerts -----------------------------------------------------------------------------------------------
@@ -294,21 +386,80 @@ if not ALERTS_PORTAL_URL.startswith(("http://", "https://")):
 ALERTS_DIGEST_MAX_ATTEMPTS = env_int("PLAN02_ALERTS_DIGEST_MAX_ATTEMPTS", 5, minimum=1, maximum=100)
 
 # --- mail and logging -------------------------------------------------------------------------------------
-EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Django's own names. DJANGO_EMAIL_BACKEND is the older name of EMAIL_BACKEND, still read.
+EMAIL_BACKEND = env_email_backend("EMAIL_BACKEND", alias="DJANGO_EMAIL_BACKEND")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+SERVER_EMAIL = env_str("SERVER_EMAIL", "root@localhost")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH")
+if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend" and not EMAIL_FILE_PATH:
+    raise ImproperlyConfigured("EMAIL_FILE_PATH must name a directory when EMAIL_BACKEND is the file backend.")
+# Who receives the errors: "Name <address>, Other <address>".
+ADMINS = env_admins("DJANGO_ADMINS")
+
 LOG_LEVEL = env_str("PLAN02_LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"PLAN02_LOG_LEVEL={LOG_LEVEL!r} is not a log level.")
+# Errors reach the admins by mail (with DEBUG off): failed requests (django.request), security events, a
+# Celery job that raised (celery.app.trace), and every ERROR of the project's own loggers — the convention
+# is logging.getLogger(__name__) in any module of these packages, so logger.exception() in a job mails its
+# traceback. Keys and passwords are never logged: API keys travel in a header Django's error reports
+# cleanse (HTTP_AUTHORIZATION), ApiKeyAuthentication marks its locals sensitive, django-axes masks
+# credentials, and no code of the portal logs a key.
+PROJECT_LOGGERS = ["plan02", "localities", "tasks", "reports", "dashboards", "alerts"]
+_MAIL_ADMINS = {"handlers": ["mail_admins"], "propagate": True}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "plan02.log.RequestIdFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        "skip_service_unavailable": {"()": "plan02.log.SkipServiceUnavailable"},
+    },
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "request_id", "skip_service_unavailable"],
+        },
+    },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Replaces Django's default handlers of "django" (console, mail): its records reach the root's.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.request": _MAIL_ADMINS,
+        "django.security": _MAIL_ADMINS,
+        "celery.app.trace": _MAIL_ADMINS,
+        **{name: _MAIL_ADMINS for name in PROJECT_LOGGERS},
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # every login is INFO there; failures and lockouts are warnings
+    },
 }
+del _MAIL_ADMINS  # not a setting
 
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_CONTENT_TYPE_NOSNIFF = True
+# --- HTTPS ------------------------------------------------------------------------------------------------
+# On by default when DEBUG is off (`manage.py check --deploy` is clean with the defaults); each can be turned
+# off, e.g. DJANGO_SECURE_SSL_REDIRECT=false where a front server already redirects, or for the test suite.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers probe the health check over plain HTTP on the internal port; it carries no session.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Trusted only when the deployment says a proxy sets it (and strips it from clients): otherwise any client
+# could claim HTTPS with one header.
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("DJANGO_SECURE_PROXY_SSL_HEADER")

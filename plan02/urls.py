@@ -1,7 +1,6 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from plan02 import views
 
@@ -10,6 +9,7 @@ api_v1 = [
     path("", include("tasks.api_urls")),
     path("", include("reports.api_urls")),
     path("dashboard/", include("dashboards.api_urls")),
+    path("", include("dashboards.steering_api_urls")),
     path("", include("alerts.api_urls")),
 ]
 
@@ -26,10 +26,10 @@ urlpatterns = [
     path("alerts/", include("alerts.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", views.ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
+# Media (evidence files) is never served by URL, not even with DEBUG on: /media/ would bypass scoping. Evidence
+# is downloaded through tasks:evidence, which checks the caller's scope.
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+handler500 = "plan02.views.server_error"

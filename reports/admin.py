@@ -31,6 +31,9 @@ class DailyReportAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # reports are never deleted (no delete view, no delete action)
+
 
 @admin.register(ReportRevision)
 class ReportRevisionAdmin(admin.ModelAdmin):

@@ -10,11 +10,11 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from plan02.dates import DATE_MESSAGE, INVALID_DATE, parse_date_or_none
+from plan02.parsers import JSONParser
 from reports import openapi as doc
 from reports import services, validation
 from reports.completeness import report_completeness

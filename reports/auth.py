@@ -7,11 +7,14 @@ the ApiClient, from which tasks.scoping.scope_for_request builds the scope.
 
 import datetime
 import hashlib
+import time
 
 from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 from rest_framework import authentication, exceptions
 
 from localities.models import Commune
@@ -75,7 +78,49 @@ def lookup_client(key_hash):
     return client
 
 
+# --- the keys a process has looked up -----------------------------------------------------------------------
+# The hot endpoint (reports.fastpath) looks a key up once, then keeps it while the keys' generation it read
+# with it is current (renewed on every key issued or revoked: reports.throttling.keys_changed) and for at
+# most KEY_CACHE_TTL seconds (a bound for when Redis was unreachable as the generation changed). Unknown
+# keys are not kept: a wrong key costs a query each time, as it should.
+KEY_CACHE_TTL = 60.0
+KEY_CACHE_SIZE = 5000
+_known: dict[str, tuple[str | None, float, ApiClient]] = {}
+
+
+def lookup_client_cached(key_hash: str, *, generation: str | None) -> ApiClient | None:
+    """lookup_client(), from this process's copy while `generation` is the one it was read with; a None
+    generation (Redis unreachable) never trusts a copy."""
+    now = time.monotonic()
+    known = _known.get(key_hash)
+    if known is not None and generation is not None and known[0] == generation and now - known[1] < KEY_CACHE_TTL:
+        return known[2]
+    client = lookup_client(key_hash)
+    if client is None:
+        _known.pop(key_hash, None)
+        return None
+    if len(_known) >= KEY_CACHE_SIZE:
+        _known.clear()
+    _known[key_hash] = (generation, now, client)
+    return client
+
+
+def keys_forget() -> None:
+    _known.clear()
+
+
+def touch(client: ApiClient) -> None:
+    """Record the key's last use, at most once per LAST_USED_RESOLUTION, so a busy client costs no write per
+    request."""
+    now = timezone.now()
+    if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
+        ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
+        client.last_used_at = now
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
+    # An error raised during the lookup (the database down) must not put the key in an error report.
+    @method_decorator(sensitive_variables("header", "key"))
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != KEYWORD.lower().encode():
@@ -89,10 +134,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         client = lookup_client(hash_key(key))
         if client is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
-        now = timezone.now()
-        if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
-            ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
-            client.last_used_at = now
+        touch(client)
         return ApiClientUser(client), client
 
     def authenticate_header(self, request):

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from localities.models import Commune, Province
 from reports.figures import INTEGER_FIELDS, OUTAGE_SYSTEM_CODES
 from reports.receipts import payload_hash, receipt_for
+from tasks.demo import demo_data_check
 
 TZ = ZoneInfo(settings.TIME_ZONE)
 PLAN_START = datetime.date(2025, 7, 1)
@@ -241,7 +242,8 @@ FROM reports_dailyreport WHERE date BETWEEN %s AND %s
 
 def seed_reports(*, start, end, seed=2025, progress=None):
     """Insert demo reports for every day from start to end (inclusive); returns the number of reports.
-    The caller makes sure the period is empty."""
+    The caller makes sure the period is empty. Refused unless demo data is allowed (tasks.demo)."""
+    demo_data_check()
     rng = random.Random(seed)
     all_units = units(rng)
     write = _write_postgres if connection.vendor == "postgresql" else _write_sqlite

@@ -3,6 +3,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from localities.models import Province
+from plan02.filters import YesNoFilter
 from reports.models import DailyReport
 
 
@@ -18,7 +19,7 @@ class DailyReportFilterSet(django_filters.FilterSet):
     date_before = django_filters.DateFilter(
         field_name="date", lookup_expr="lte", label=_("until"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    late = django_filters.BooleanFilter(label=_("late"))
+    late = YesNoFilter(label=_("late"))
 
     class Meta:
         model = DailyReport

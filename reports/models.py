@@ -117,7 +117,22 @@ class ApiClient(models.Model):
         return Scope(role=Role.PROVINCE_OFFICER, province_id=self.province_id, client_id=self.pk)
 
 
-class DailyReportQuerySet(models.QuerySet):
+class ReportDeleteRefused(Exception):
+    """Reports and their revisions are never deleted (DESIGN.md §10): what was accepted stays on record."""
+
+
+class _UndeletableQuerySet(models.QuerySet):
+    """Refuses delete() of many rows, as the model refuses one (on PostgreSQL a trigger of migration 0003
+    also refuses DELETE for any SQL client). reports.services.daily_reports_purge is the one way around it,
+    for a benchmark's own database."""
+
+    def delete(self):
+        raise ReportDeleteRefused(f"{self.model._meta.verbose_name_plural} cannot be deleted")
+
+    delete.queryset_only = True
+
+
+class DailyReportQuerySet(_UndeletableQuerySet):
     def visible_to(self, scope: Scope) -> "DailyReportQuerySet":
         """All for read-all roles; a province officer (or key) its province's and its communes'; a commune its
         own. Agencies follow tasks, not localities' daily figures: nothing."""
@@ -211,6 +226,9 @@ class DailyReport(ReportFigures):
     def __str__(self):
         return f"{self.locality} {self.date}"
 
+    def delete(self, *args, **kwargs):
+        raise ReportDeleteRefused("daily reports cannot be deleted")
+
     @property
     def derived(self):
         """received_total, resolved_total and the three rates of §5 (None on a zero denominator)."""
@@ -236,7 +254,7 @@ class ReportRevision(models.Model):
     """Every accepted version of a report (the first submission is revision 1), never changed."""
 
     report = models.ForeignKey(
-        DailyReport, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("report")
+        DailyReport, on_delete=models.PROTECT, related_name="revisions", verbose_name=_("report")
     )
     number = models.PositiveIntegerField(_("revision"))
     payload = models.JSONField(_("payload"))
@@ -256,6 +274,8 @@ class ReportRevision(models.Model):
         ApiClient, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("API client")
     )
 
+    objects = _UndeletableQuerySet.as_manager()
+
     class Meta:
         ordering = ["report", "number"]
         verbose_name = _("report revision")
@@ -266,6 +286,9 @@ class ReportRevision(models.Model):
 
     def __str__(self):
         return f"{self.report} r{self.number}"
+
+    def delete(self, *args, **kwargs):
+        raise ReportDeleteRefused("report revisions cannot be deleted")
 
 
 class LockException(models.Model):

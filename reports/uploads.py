@@ -5,8 +5,10 @@ import csv
 import io
 
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from plan02.spreadsheets import CellTooLong, SpreadsheetError, csv_records, xlsx_rows
 from reports.figures import ALL_FIELDS, INTEGER_FIELDS
 from reports.validation import payload_from_text
 
@@ -19,19 +21,46 @@ class UploadError(ValueError):
 
 
 def read_upload(uploaded):
-    """[(row number, payload)] of a CSV or XLSX upload; empty rows are skipped. Raises UploadError."""
-    name = (uploaded.name or "").lower()
-    if name.endswith(".csv"):
-        rows = _csv_rows(uploaded)
-    elif name.endswith(".xlsx"):
-        rows = _xlsx_rows(uploaded)
-    else:
-        raise UploadError(_("Upload a .csv or .xlsx file."))
+    """[(row number, payload)] of a CSV or XLSX upload; empty rows are skipped. Raises UploadError.
+
+    Bounded: the file's size (REPORT_UPLOAD_MAX_BYTES), what an XLSX expands to (plan02.spreadsheets), the
+    number of reports (reading stops past REPORT_BATCH_MAX) and of empty rows skipped."""
+    name = uploaded.name or ""
+    if uploaded.size > settings.REPORT_UPLOAD_MAX_BYTES:
+        raise UploadError(
+            _("%(name)s is %(size)s; a file of reports may have at most %(limit)s.")
+            % {
+                "name": name,
+                "size": filesizeformat(uploaded.size),
+                "limit": filesizeformat(settings.REPORT_UPLOAD_MAX_BYTES),
+            }
+        )
+    header = []
     try:
-        header = next(rows)
-    except StopIteration:
-        raise UploadError(_("The file is empty.")) from None
-    header = [str(cell).strip().lower() if cell is not None else "" for cell in header]
+        if name.lower().endswith(".csv"):
+            rows = _csv_rows(uploaded)
+        elif name.lower().endswith(".xlsx"):
+            rows = xlsx_rows(uploaded, name=name)
+        else:
+            raise UploadError(_("Upload a .csv or .xlsx file."))
+        try:
+            header = next(rows)
+        except StopIteration:
+            raise UploadError(_("The file is empty.")) from None
+        header = _header(header)
+        return _reports(rows, header)
+    except CellTooLong as exc:
+        column = header[exc.column] if exc.row > 1 and exc.column < len(header) else exc.column + 1
+        raise UploadError(
+            _("row %(row)s, column %(column)s: a cell is longer than %(limit)s characters.")
+            % {"row": exc.row, "column": column, "limit": f"{csv.field_size_limit():,}"}
+        ) from None
+    except SpreadsheetError as exc:
+        raise UploadError(str(exc)) from None
+
+
+def _header(cells):
+    header = [str(cell).strip().lower() if cell is not None else "" for cell in cells]
     while header and header[-1] == "":
         header.pop()
     unknown = [c for c in header if c not in COLUMNS]
@@ -45,13 +74,23 @@ def read_upload(uploaded):
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise UploadError(_("Missing column(s): %(columns)s.") % {"columns": ", ".join(missing)})
-    result = []
+    return header
+
+
+def _reports(rows, header):
+    result, blank = [], 0
     for number, cells in enumerate(rows, start=2):
         cells = list(cells)[: len(header)]
         if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
+            blank += 1
+            if blank > settings.SPREADSHEET_MAX_BLANK_ROWS:
+                raise UploadError(
+                    _("The file has more than %(limit)s empty rows; delete them and upload it again.")
+                    % {"limit": f"{settings.SPREADSHEET_MAX_BLANK_ROWS:,}"}
+                )
             continue
         result.append((number, payload_from_text(dict(zip(header, cells, strict=False)))))
-        if len(result) > settings.REPORT_BATCH_MAX:
+        if len(result) > settings.REPORT_BATCH_MAX:  # stop reading: the rest of the file is not needed
             raise UploadError(_("A file carries at most %(limit)s reports.") % {"limit": settings.REPORT_BATCH_MAX})
     return result
 
@@ -64,18 +103,7 @@ def _csv_rows(uploaded):
     first_line = text.split("\n", 1)[0]
     # Spreadsheets set to Vietnamese write ";" between columns (the comma is the decimal mark).
     delimiter = max(",;\t", key=first_line.count)
-    return iter(csv.reader(io.StringIO(text), delimiter=delimiter))
-
-
-def _xlsx_rows(uploaded):
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(uploaded, read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-    except Exception:  # openpyxl raises many kinds of errors on a damaged or foreign file
-        raise UploadError(_("This file cannot be read as an XLSX workbook.")) from None
-    return sheet.iter_rows(values_only=True)
+    return csv_records(text, delimiter=delimiter)
 
 
 def template_csv(example=None):

@@ -199,16 +199,25 @@ def _check_report(raw, *, today, start):
     else:
         seen = set()
         for value in systems:
-            if not isinstance(value, str) or value not in _OUTAGE_CODES:
+            if not isinstance(value, str):
+                # Never hashed nor repr()'d: it may be a list or an object, nested deep.
+                result.add(
+                    "outage_systems",
+                    UNKNOWN_VALUE,
+                    _("Each system must be a code written as text; use one of: %(choices)s.")
+                    % {"choices": ", ".join(OUTAGE_SYSTEM_CODES)},
+                )
+            elif value not in _OUTAGE_CODES:
                 result.add(
                     "outage_systems",
                     UNKNOWN_VALUE,
                     _("Unknown system %(value)s; use one of: %(choices)s.")
-                    % {"value": repr(value), "choices": ", ".join(OUTAGE_SYSTEM_CODES)},
+                    % {"value": repr(value[:40]), "choices": ", ".join(OUTAGE_SYSTEM_CODES)},
                 )
             elif value in seen:
                 result.add("outage_systems", DUPLICATE_VALUE, _("%(value)s is listed twice.") % {"value": value})
-            seen.add(value)
+            else:
+                seen.add(value)
         if "outage_systems" not in result.errors:
             data["outage_systems"] = sorted(seen)
 
@@ -303,6 +312,17 @@ _INT_RE = re.compile(r"[+-]?\d+")
 _SPLIT_RE = re.compile(r"[;,\s]+")
 
 
+# More digits than any figure may have: such text becomes a number just as far out of range, so the
+# validator says `too_large` (or `negative`), where int() of over 4,300 digits would raise ValueError.
+_MAX_DIGITS = 18
+
+
+def _text_int(text):
+    if len(text.lstrip("+-").lstrip("0")) > _MAX_DIGITS:
+        return -(10**_MAX_DIGITS) if text.startswith("-") else 10**_MAX_DIGITS
+    return int(text)
+
+
 def payload_from_text(cells):
     """A report payload from text cells (a form or a spreadsheet row): the conversions a person expects,
     nothing more, so that the validator then speaks exactly as it does for the API.
@@ -322,7 +342,7 @@ def payload_from_text(cells):
                 continue
         if name in _INTEGER_LIMITS:
             if isinstance(value, str) and _INT_RE.fullmatch(value):
-                value = int(value)
+                value = _text_int(value)
             elif isinstance(value, float) and value.is_integer():
                 value = int(value)
         elif name == "date":

@@ -7,14 +7,15 @@ apply writes exactly what the user reviewed; the service re-checks versions and 
 """
 
 import dataclasses
-import io
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from plan02.dates import DateError, parse_date
+from plan02.spreadsheets import SpreadsheetError, xlsx_rows
 from tasks.catalogue import cell_text
 from tasks.models import Agency
 from tasks.scoping import scope_for_user
@@ -61,31 +62,35 @@ class BulkPlan:
 
 
 def _read(upload):
-    from openpyxl import load_workbook
-
+    """[(row number, {column: cell})] of the upload's first sheet; streamed, so reading stops at MAX_ROWS."""
     if not (upload.name or "").lower().endswith(".xlsx"):
         raise BulkFileError(_("Upload the XLSX file exported from this portal (.xlsx)."))
     if upload.size > MAX_BYTES:
         raise BulkFileError(_("The file is larger than %(max)s MB.") % {"max": MAX_BYTES // 1048576})
     try:
-        workbook = load_workbook(io.BytesIO(upload.read()), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for a damaged or foreign file
-        raise BulkFileError(_("The file cannot be read as XLSX.")) from None
-    lines = list(workbook.worksheets[0].iter_rows(values_only=True))
-    workbook.close()
-    if not lines:
-        raise BulkFileError(_("The file is empty."))
-    header = [cell_text(h) for h in lines[0]]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise BulkFileError(_("Missing columns: %(columns)s.") % {"columns": ", ".join(missing)})
-    rows = []
-    for number, line in enumerate(lines[1:], start=2):
-        if all(v is None or cell_text(v) == "" for v in line):
-            continue
-        rows.append((number, {h: (line[i] if i < len(line) else None) for i, h in enumerate(header) if h}))
-    if len(rows) > MAX_ROWS:
-        raise BulkFileError(_("At most %(max)s rows per upload.") % {"max": MAX_ROWS})
+        lines = xlsx_rows(upload, name=upload.name)
+        try:
+            header = [cell_text(h) for h in next(lines)]
+        except StopIteration:
+            raise BulkFileError(_("The file is empty.")) from None
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            raise BulkFileError(_("Missing columns: %(columns)s.") % {"columns": ", ".join(missing)})
+        rows, blank = [], 0
+        for number, line in enumerate(lines, start=2):
+            if all(v is None or cell_text(v) == "" for v in line):
+                blank += 1
+                if blank > settings.SPREADSHEET_MAX_BLANK_ROWS:
+                    raise BulkFileError(
+                        _("The file has more than %(limit)s empty rows; delete them and upload it again.")
+                        % {"limit": f"{settings.SPREADSHEET_MAX_BLANK_ROWS:,}"}
+                    )
+                continue
+            rows.append((number, {h: (line[i] if i < len(line) else None) for i, h in enumerate(header) if h}))
+            if len(rows) > MAX_ROWS:
+                raise BulkFileError(_("At most %(max)s rows per upload.") % {"max": MAX_ROWS})
+    except SpreadsheetError as exc:
+        raise BulkFileError(str(exc)) from None
     return rows
 
 
@@ -95,7 +100,16 @@ def _date(value):
 
 def _int(value):
     text = cell_text(value)
-    return int(text) if text.lstrip("-").isdigit() else None
+    return int(text) if text.lstrip("-").isdigit() and len(text) <= 20 else None
+
+
+# Ids are bigints: one outside their range names no assignment (and would overflow the query).
+_ID_MAX = 2**63 - 1
+
+
+def _assignment_id(value):
+    number = _int(value)
+    return number if number is not None and 0 < number <= _ID_MAX else None
 
 
 def bulk_plan(*, actor, upload):
@@ -103,7 +117,7 @@ def bulk_plan(*, actor, upload):
     rows = _read(upload)
     scope = scope_for_user(actor)
     today = timezone.localdate()
-    ids = {i for i in (_int(raw.get("id")) for _, raw in rows) if i is not None}
+    ids = {i for i in (_assignment_id(raw.get("id")) for _, raw in rows) if i is not None}
     assignments = assignment_list(scope=scope, today=today).in_bulk(ids)
     agencies = {a.code.upper(): a for a in Agency.objects.all()}
     plan = BulkPlan(rows=[])
@@ -113,8 +127,7 @@ def bulk_plan(*, actor, upload):
 
 
 def _plan_row(number, raw, assignments, agencies, today):
-    assignment_id = _int(raw.get("id"))
-    assignment = assignments.get(assignment_id)
+    assignment = assignments.get(_assignment_id(raw.get("id")))
     if assignment is None:
         return BulkRow(number, "forbidden", errors=[_("id: no assignment you may see has this id.")])
     if not assignment.may_update:

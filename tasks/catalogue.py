@@ -34,6 +34,7 @@ from django.utils import translation
 
 from localities.models import Commune, Province
 from plan02.dates import DATE_MESSAGE, DateError, parse_date
+from plan02.spreadsheets import CellTooLong, SpreadsheetError, csv_records, xlsx_rows
 from tasks.models import Agency, Assignment, CatalogueImport, Level, Phase, StatusUpdate, Task, TaskGroup
 
 COLUMNS = [
@@ -121,7 +122,7 @@ def read_rows(path_or_file, *, filename=None):
     checksum = hashlib.sha256(data).hexdigest()
     suffix = Path(filename or "").suffix.lower()
     if suffix == ".xlsx":
-        header, raw_rows = _read_xlsx(data)
+        header, raw_rows = _read_xlsx(data, filename)
     elif suffix == ".csv":
         header, raw_rows = _read_csv(data)
     else:
@@ -140,23 +141,25 @@ def _read_csv(data):
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise CatalogueFileError("the CSV file is not UTF-8 encoded") from None
-    reader = csv.reader(io.StringIO(text))
-    lines = list(reader)
+    lines = []
+    try:
+        lines.extend(csv_records(text))
+    except CellTooLong as exc:
+        header = lines[0] if lines else []
+        column = header[exc.column] if exc.row > 1 and exc.column < len(header) else f"#{exc.column + 1}"
+        raise CatalogueFileError(
+            f"row {exc.row}, column {column}: the cell is longer than {csv.field_size_limit():,} characters"
+        ) from None
     if not lines:
         raise CatalogueFileError("the file is empty")
     return lines[0], [(n, line) for n, line in enumerate(lines[1:], start=2)]
 
 
-def _read_xlsx(data):
-    from openpyxl import load_workbook
-
+def _read_xlsx(data, filename):
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises several types for a damaged file
-        raise CatalogueFileError(f"the XLSX file cannot be read: {exc}") from None
-    sheet = workbook.worksheets[0]
-    lines = list(sheet.iter_rows(values_only=True))
-    workbook.close()
+        lines = list(xlsx_rows(io.BytesIO(data), name=Path(filename or "").name))
+    except SpreadsheetError as exc:
+        raise CatalogueFileError(str(exc)) from None
     if not lines:
         raise CatalogueFileError("the file is empty")
     return list(lines[0]), [(n, list(line)) for n, line in enumerate(lines[1:], start=2)]

@@ -1,13 +1,18 @@
 """Demo users of DESIGN.md §2, one per role, with fixed usernames."""
 
+import contextlib
+import contextvars
 import datetime
 import random
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from localities.models import Commune, Province
 from tasks.models import Agency, Assignment, AssignmentStatus, Membership, Role, StatusUpdate
@@ -23,6 +28,38 @@ DEMO_USERS = {
 }
 
 DEMO_EMAIL_DOMAIN = "plan02-demo.example"  # reserved for examples (RFC 6761): mail to it goes nowhere
+
+
+class DemoDataRefused(CommandError):
+    """Demo data was asked for where it is not allowed (DEBUG off, no explicit permission)."""
+
+
+# Set by a command that was given --allow-demo-data, for the commands it calls in-process (bootstrap → seed_demo).
+_allowed_by_caller = contextvars.ContextVar("demo_data_allowed", default=False)
+
+
+@contextlib.contextmanager
+def demo_data_allowed():
+    token = _allowed_by_caller.set(True)
+    try:
+        yield
+    finally:
+        _allowed_by_caller.reset(token)
+
+
+def demo_data_check(*, allow=False):
+    """Refuse to seed demo data unless DEBUG is on, PLAN02_ALLOW_DEMO_DATA is true or the caller passes
+    allow=True (an explicit flag): demo users have a known or printed password and an admin among them, and
+    demo reports would mix with real ones."""
+    if allow or settings.DEMO_DATA_ALLOWED or _allowed_by_caller.get():
+        return
+    raise DemoDataRefused(
+        _(
+            "Demo data is not loaded when DJANGO_DEBUG is off: it creates demo users (an admin among them) with a "
+            "known password and invented reports. For a demo or benchmark database, pass --allow-demo-data or "
+            "set PLAN02_ALLOW_DEMO_DATA=true; for production, run load_reference instead."
+        )
+    )
 
 
 @transaction.atomic
@@ -61,7 +98,7 @@ def demo_users_ensure(*, password=None):
 HISTORY_USERNAME = "demo-history"
 
 
-def _history_actor():
+def demo_history_actor():
     """The actor of seeded history rows for units without a demo user (cannot log in)."""
     User = get_user_model()
     user, created = User.objects.get_or_create(
@@ -83,7 +120,7 @@ def seed_task_history(*, end, seed=2025):
         return 0
     rng = random.Random(seed)
     tz = timezone.get_current_timezone()
-    fallback = _history_actor()
+    fallback = demo_history_actor()
     actors = {}
     for m in Membership.objects.filter(user__username__in=list(DEMO_USERS)).select_related("user"):
         actors[m.agency_id or m.province_id or m.commune_id] = m.user

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from plan02.exports import Sheet, csv_bytes, xlsx_bytes
+from tasks.selectors import demo_notes
 
 # Machine-readable headers (never translated: the bulk upload reads them back).
 COLUMNS = [
@@ -30,6 +31,7 @@ COLUMNS = [
     "updated_by",
     "note",
     "evidence_url",
+    "task_official",
 ]
 EDITABLE = ["status", "progress", "completed_on", "blocked_by", "blocked_reason", "note", "evidence_url"]
 
@@ -58,11 +60,14 @@ def _row(a, today):
         a.updated_by.username if a.updated_by_id else "",
         "",  # note: empty; filled in only to add a note with a bulk update
         "",
+        "true" if a.task.is_official else "false",  # false: a task of the demo catalogue
     ]
 
 
 def help_rows():
+    notes = [[note] for note in demo_notes()]
     return [
+        *notes,
         [_("Bulk update: edit the columns below on the first sheet, keep id and version, upload the file.")],
         ["status", _("not_started, in_progress, blocked or completed")],
         ["progress", _("0 to 100; 100 when completed")],
@@ -71,6 +76,7 @@ def help_rows():
         ["blocked_reason", _("why the work is blocked (when status is blocked)")],
         ["note", _("optional note; required to reopen or correct a completed assignment")],
         ["evidence_url", _("optional link to the evidence (http:// or https://)")],
+        ["task_official", _("false for a task of the demo catalogue (not the official list of Plan 02)")],
         [
             "version",
             _("do not edit: a row whose assignment changed since the export is refused, so nobody's change is lost"),
@@ -85,4 +91,5 @@ def export_xlsx(assignments, *, today):
 
 
 def export_csv(assignments, *, today):
-    return csv_bytes(COLUMNS, (_row(assignment, today) for assignment in assignments.iterator(chunk_size=2000)))
+    rows = (_row(assignment, today) for assignment in assignments.iterator(chunk_size=2000))
+    return csv_bytes(COLUMNS, rows, notes=demo_notes())

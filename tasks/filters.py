@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from localities.models import Province
+from plan02.filters import YesNoFilter
 from tasks.models import Agency, Assignment, AssignmentStatus, DisplayStatus, Level, Phase, Task, TaskGroup
 from tasks.scoping import NO_SCOPE, scope_for_request
 
@@ -45,7 +46,7 @@ class TaskFilterSet(django_filters.FilterSet):
         method="filter_agency",
         label=_("agency (lead or coordinating)"),
     )
-    is_official = django_filters.BooleanFilter(label=_("official"))
+    is_official = YesNoFilter(label=_("official"))
 
     class Meta:
         model = Task
@@ -87,7 +88,7 @@ class AssignmentFilterSet(django_filters.FilterSet):
     display_status = django_filters.ChoiceFilter(
         choices=DisplayStatus.choices, method="filter_display_status", label=_("display status")
     )
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("overdue"))
+    overdue = YesNoFilter(method="filter_overdue", label=_("overdue"))
     task = django_filters.ModelChoiceFilter(queryset=Task.objects.all(), to_field_name="code", label=_("task"))
     agency = django_filters.ModelChoiceFilter(queryset=Agency.objects.all(), to_field_name="code", label=_("agency"))
     province = django_filters.ModelChoiceFilter(queryset=Province.objects.all(), label=_("province"))
@@ -97,7 +98,7 @@ class AssignmentFilterSet(django_filters.FilterSet):
         label=_("commune code"),
         validators=[RegexValidator(r"^\d{5}$", _("A commune code has 5 digits, e.g. 00004."))],
     )
-    mine = django_filters.BooleanFilter(method="filter_mine", label=_("only the ones I may update"))
+    mine = YesNoFilter(method="filter_mine", label=_("only the ones I may update"))
     ordering = AssignmentOrderingFilter(
         fields=(
             ("task__deadline", "deadline"),

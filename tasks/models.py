@@ -5,16 +5,20 @@ import datetime
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from plan02.dates import end_of_day
 from tasks.roles import Role, Scope
 from tasks.status import (  # noqa: F401 - the status vocabulary is part of the models' interface
+    CURRENT,
     DISPLAY_COLOURS,
     AssignmentStatus,
     DisplayStatus,
+    StateFields,
     display_status,
     display_status_sql,
 )
@@ -165,9 +169,33 @@ class Task(models.Model):
 class AssignmentQuerySet(models.QuerySet):
     """Who may see and change which assignments (DESIGN.md §3), and the derived display status."""
 
-    def with_display_status(self, today: datetime.date) -> "AssignmentQuerySet":
-        """Annotate `display_status` in SQL (tasks.status) so lists can filter, sort and count by it."""
-        return self.annotate(display_status=display_status_sql(today))
+    def with_display_status(self, today: datetime.date, *, fields: StateFields = CURRENT) -> "AssignmentQuerySet":
+        """Annotate `display_status` in SQL (tasks.status) so lists can filter, sort and count by it; with
+        `fields=AS_OF`, of the state annotated by as_of()."""
+        return self.annotate(display_status=display_status_sql(today, fields=fields))
+
+    def as_of(self, day: datetime.date) -> "AssignmentQuerySet":
+        """Annotate the state each assignment had at the end of `day`, replayed from its append-only history
+        (the latest StatusUpdate before the midnight that ends the day; not started when there is none):
+        status_at, progress_at, completed_on_at, blocked_by_at (agency id), blocked_reason_at, version_at,
+        updated_at_at and updated_by_at (user id). The names are tasks.status.AS_OF's."""
+        latest = StatusUpdate.objects.filter(assignment=OuterRef("pk"), created_at__lt=end_of_day(day)).order_by(
+            "-version"
+        )
+
+        def last(field):
+            return Subquery(latest.values(field)[:1])
+
+        return self.annotate(
+            status_at=Coalesce(last("new_status"), Value(AssignmentStatus.NOT_STARTED.value)),
+            progress_at=Coalesce(last("new_progress"), Value(0)),
+            completed_on_at=last("completed_on"),
+            blocked_by_at=last("blocked_by"),
+            blocked_reason_at=Coalesce(last("blocked_reason"), Value(""), output_field=models.TextField()),
+            version_at=Coalesce(last("version"), Value(1)),
+            updated_at_at=last("created_at"),
+            updated_by_at=last("actor"),
+        )
 
     def visible_to(self, scope: Scope) -> "AssignmentQuerySet":
         """Everything for read-all roles; for an agency officer its own assignments, those of the tasks it

@@ -8,8 +8,11 @@ import datetime
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import BooleanField, Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.utils.translation import gettext_lazy as _
 
+from plan02.dates import end_of_day
 from tasks.models import (
     Assignment,
     AssignmentQuerySet,
@@ -20,17 +23,43 @@ from tasks.models import (
     Task,
 )
 from tasks.roles import Scope
-from tasks.status import DISPLAY_COLOURS, GREEN, colour, task_rollup_aggregates, task_status_sql
+from tasks.status import (
+    AS_OF,
+    CURRENT,
+    DISPLAY_COLOURS,
+    GREEN,
+    colour,
+    task_rollup_aggregates,
+    task_status_sql,
+)
 
 ASSIGNMENT_JOINS = ["task", "task__group", "task__phase", "agency", "province", "commune", "updated_by", "blocked_by"]
 
 
 def assignment_list(
-    *, scope: Scope, today: datetime.date, queryset: AssignmentQuerySet | None = None
+    *,
+    scope: Scope,
+    today: datetime.date,
+    queryset: AssignmentQuerySet | None = None,
+    as_of: datetime.date | None = None,
 ) -> AssignmentQuerySet:
     """Assignments the scope may see, with the joins every list needs, the derived `display_status`, whether
-    the scope `may_update` each one, and whether its last change was made `last_on_behalf` of a commune."""
+    the scope `may_update` each one, and whether its last change was made `last_on_behalf` of a commune.
+
+    With `as_of`, each assignment's state at the end of that day (Assignment.objects.as_of) and the display
+    status of that day; nothing is updatable in the past. Rows pass through `shown_as_of()` before display."""
     qs = (Assignment.objects.all() if queryset is None else queryset).visible_to(scope)
+    if as_of is not None:
+        return (
+            qs.select_related(*ASSIGNMENT_JOINS)
+            .as_of(as_of)
+            .with_display_status(as_of, fields=AS_OF)
+            .annotate(
+                may_update=Value(False, output_field=BooleanField()),
+                last_on_behalf=Value(None, output_field=BooleanField(null=True)),
+                updated_by_username_at=Subquery(_latest_before(as_of).values("actor__username")[:1]),
+            )
+        )
     condition = Assignment.objects.updatable_q(scope)
     last_update = StatusUpdate.objects.filter(assignment=OuterRef("pk")).order_by("-version")
     return (
@@ -43,6 +72,23 @@ def assignment_list(
             last_on_behalf=Subquery(last_update.values("on_behalf")[:1]),
         )
     )
+
+
+def _latest_before(day: datetime.date) -> QuerySet:
+    return StatusUpdate.objects.filter(assignment=OuterRef("pk"), created_at__lt=end_of_day(day)).order_by("-version")
+
+
+def shown_as_of(rows: Iterable[Assignment]) -> list[Assignment]:
+    """Rows of an as-of list, their state replaced by the state of that day (for display only: never saved)."""
+    result = []
+    for a in rows:
+        a.status, a.progress, a.completed_on = a.status_at, a.progress_at, a.completed_on_at  # type: ignore[attr-defined]
+        a.blocked_by_id, a.blocked_reason = a.blocked_by_at, a.blocked_reason_at  # type: ignore[attr-defined]
+        a.version, a.updated_at = a.version_at, a.updated_at_at  # type: ignore[attr-defined]
+        name = a.updated_by_username_at  # type: ignore[attr-defined]
+        a.updated_by = get_user_model()(username=name) if name else None
+        result.append(a)
+    return result
 
 
 def my_assignments(*, scope: Scope, today: datetime.date) -> QuerySet:
@@ -84,17 +130,21 @@ class Rollup:
         return [(s.value, str(s.label), DISPLAY_COLOURS[s], self.counts.get(s.value, 0)) for s in DisplayStatus]
 
 
-def task_rollups(*, scope: Scope, task_ids: Iterable[int], today: datetime.date) -> dict[int, Rollup]:
+def task_rollups(
+    *, scope: Scope, task_ids: Iterable[int], today: datetime.date, as_of: datetime.date | None = None
+) -> dict[int, Rollup]:
     """{task id: Rollup} for the given tasks, in one query: the task's rolled-up status in SQL
-    (tasks.status.task_status_sql) and its assignments counted by display status."""
+    (tasks.status.task_status_sql) and its assignments counted by display status; `as_of` a past day."""
     per_status = {f"n_{s.value}": Count("pk", filter=Q(display_status=s.value)) for s in DisplayStatus}
+    qs = Assignment.objects.filter(task_id__in=list(task_ids)).visible_to(scope)
+    day, fields = (as_of, AS_OF) if as_of is not None else (today, CURRENT)
+    if as_of is not None:
+        qs = qs.as_of(as_of)
     rows = (
-        Assignment.objects.filter(task_id__in=list(task_ids))
-        .visible_to(scope)
-        .with_display_status(today)
+        qs.with_display_status(day, fields=fields)
         .values("task_id")
-        .annotate(**task_rollup_aggregates(), **per_status)
-        .annotate(rolled=task_status_sql(today))
+        .annotate(**task_rollup_aggregates(fields), **per_status)
+        .annotate(rolled=task_status_sql(day))
         .order_by()
     )
     return {
@@ -109,8 +159,8 @@ def task_rollups(*, scope: Scope, task_ids: Iterable[int], today: datetime.date)
     }
 
 
-def task_rollup(*, scope: Scope, task: Task, today: datetime.date) -> Rollup:
-    return task_rollups(scope=scope, task_ids=[task.pk], today=today).get(task.pk, Rollup())
+def task_rollup(*, scope: Scope, task: Task, today: datetime.date, as_of: datetime.date | None = None) -> Rollup:
+    return task_rollups(scope=scope, task_ids=[task.pk], today=today, as_of=as_of).get(task.pk, Rollup())
 
 
 # --- commune-level tasks --------------------------------------------------------------------------------
@@ -134,18 +184,21 @@ class ProvinceShare:
 
 
 def commune_green_shares(
-    *, scope: Scope, task: Task, today: datetime.date
+    *, scope: Scope, task: Task, today: datetime.date, as_of: datetime.date | None = None
 ) -> tuple[ProvinceShare, list[ProvinceShare]]:
     """Share of green (completed) communes per province for a commune-level task, and the national total,
-    over the communes the scope sees: one GROUP BY query (34 rows), whatever the 3,321 communes."""
+    over the communes the scope sees: one GROUP BY query (34 rows), whatever the 3,321 communes; `as_of` a
+    past day."""
+    qs = Assignment.objects.filter(task=task, level=Level.COMMUNE).visible_to(scope)
+    day, fields = (as_of, AS_OF) if as_of is not None else (today, CURRENT)
+    if as_of is not None:
+        qs = qs.as_of(as_of)
     rows = (
-        Assignment.objects.filter(task=task, level=Level.COMMUNE)
-        .visible_to(scope)
-        .with_display_status(today)
+        qs.with_display_status(day, fields=fields)
         .values("province_id", "province__name")
         .annotate(
             total=Count("pk"),
-            green=Count("pk", filter=Q(status=AssignmentStatus.COMPLETED)),
+            green=Count("pk", filter=Q(**{fields.status: AssignmentStatus.COMPLETED})),
             overdue=Count("pk", filter=Q(display_status=DisplayStatus.OVERDUE)),
         )
         .order_by("province_id")
@@ -163,12 +216,22 @@ def commune_green_shares(
     return nation, provinces
 
 
-def communes_not_done(*, scope: Scope, task: Task, today: datetime.date, province: str | None = None) -> QuerySet:
-    """The communes that have not completed a commune-level task (for pagination), in a province or all."""
-    qs = Assignment.objects.filter(task=task, level=Level.COMMUNE).exclude(status=AssignmentStatus.COMPLETED)
+def communes_not_done(
+    *,
+    scope: Scope,
+    task: Task,
+    today: datetime.date,
+    province: str | None = None,
+    as_of: datetime.date | None = None,
+) -> QuerySet:
+    """The communes that have not completed a commune-level task (for pagination), in a province or all;
+    `as_of` a past day."""
+    qs = Assignment.objects.filter(task=task, level=Level.COMMUNE)
     if province is not None:
         qs = qs.filter(province=province)
-    return assignment_list(scope=scope, today=today, queryset=qs).order_by("province_id", "commune_id")
+    rows = assignment_list(scope=scope, today=today, queryset=qs, as_of=as_of)
+    status = AS_OF.status if as_of is not None else CURRENT.status
+    return rows.exclude(**{status: AssignmentStatus.COMPLETED}).order_by("province_id", "commune_id")
 
 
 @dataclasses.dataclass
@@ -232,14 +295,13 @@ def assignment_history(*, assignment: Assignment) -> QuerySet:
     return StatusUpdate.objects.filter(assignment=assignment).select_related(*HISTORY_JOINS).order_by("-version")
 
 
-def task_history(*, scope: Scope, task: Task) -> QuerySet:
-    """Every change of the task's assignments the scope sees, newest first (for pagination)."""
+def task_history(*, scope: Scope, task: Task, as_of: datetime.date | None = None) -> QuerySet:
+    """Every change of the task's assignments the scope sees (up to the end of `as_of`), newest first."""
     visible = Assignment.objects.filter(task=task).visible_to(scope).values("pk")
-    return (
-        StatusUpdate.objects.filter(assignment__in=visible)
-        .select_related(*HISTORY_JOINS)
-        .order_by("-created_at", "-id")
-    )
+    history = StatusUpdate.objects.filter(assignment__in=visible)
+    if as_of is not None:
+        history = history.filter(created_at__lt=end_of_day(as_of))
+    return history.select_related(*HISTORY_JOINS).order_by("-created_at", "-id")
 
 
 def visible_status_update(*, scope: Scope, pk: int) -> StatusUpdate | None:
@@ -324,3 +386,22 @@ def assignment_changes_since(*, assignment: Assignment, version: int) -> tuple[l
     }
     changes = [FieldChange(f, before[f], after[f]) for f in before if before[f] != after[f]]
     return changes, updates
+
+
+# --- the demo catalogue -------------------------------------------------------------------------------------
+
+DEMO_NOTE = _(
+    "Demo catalogue: these tasks are built from public facts and are not the official list of Plan 02. An "
+    "administrator can import the official catalogue with manage.py import_tasks."
+)
+
+
+def demo_catalogue() -> bool:
+    """Is any task of the loaded catalogue not official (the demo catalogue)? Every page, export and JSON
+    that shows tasks says so while it is."""
+    return Task.objects.filter(is_official=False).exists()
+
+
+def demo_notes() -> list[str]:
+    """The note for the exports that show tasks: the demo label, or nothing for an official catalogue."""
+    return [str(DEMO_NOTE)] if demo_catalogue() else []

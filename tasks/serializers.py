@@ -72,7 +72,7 @@ class AssignmentTaskSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Task
-        fields = ["code", "title_vi", "title_en", "group", "phase", "deadline"]
+        fields = ["code", "title_vi", "title_en", "group", "phase", "deadline", "is_official"]
 
 
 class UnitSerializer(serializers.Serializer):

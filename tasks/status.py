@@ -12,6 +12,7 @@ two over every status × before/on/after the deadline × completed early/on time
 """
 
 import datetime
+from dataclasses import dataclass
 
 from django.db import models
 from django.db.models import Case, Count, F, Max, Q, Sum, Value, When
@@ -72,14 +73,35 @@ def display_status(
     return DisplayStatus.ON_TRACK
 
 
-def display_status_sql(today: datetime.date, *, deadline: str = "task__deadline") -> Case:
+@dataclass(frozen=True)
+class StateFields:
+    """Where an Assignment queryset holds the state the SQL forms read: the assignment's own columns, or the
+    annotations of AssignmentQuerySet.as_of(day) (the state at the end of a past day, from history)."""
+
+    status: str = "status"
+    progress: str = "progress"
+    completed_on: str = "completed_on"
+
+
+CURRENT = StateFields()
+AS_OF = StateFields(status="status_at", progress="progress_at", completed_on="completed_on_at")
+
+
+def display_status_sql(
+    today: datetime.date, *, deadline: str = "task__deadline", fields: StateFields = CURRENT
+) -> Case:
     """SQL form of display_status(), for Assignment querysets (`deadline` names the deadline column)."""
-    completed = Q(status=AssignmentStatus.COMPLETED)
+    completed = Q(**{fields.status: AssignmentStatus.COMPLETED})
     return Case(
-        When(completed & Q(completed_on__gt=F(deadline)), then=Value(DisplayStatus.COMPLETED_LATE.value)),
+        When(
+            completed & Q(**{f"{fields.completed_on}__gt": F(deadline)}), then=Value(DisplayStatus.COMPLETED_LATE.value)
+        ),
         When(completed, then=Value(DisplayStatus.COMPLETED_ON_TIME.value)),
         When(**{f"{deadline}__lt": today}, then=Value(DisplayStatus.OVERDUE.value)),
-        When(status=AssignmentStatus.NOT_STARTED, progress=0, then=Value(DisplayStatus.NOT_STARTED.value)),
+        When(
+            **{fields.status: AssignmentStatus.NOT_STARTED, fields.progress: 0},
+            then=Value(DisplayStatus.NOT_STARTED.value),
+        ),
         default=Value(DisplayStatus.ON_TRACK.value),
         output_field=models.CharField(),
     )
@@ -90,7 +112,9 @@ def is_started(*, status: str, progress: int) -> bool:
     return status != AssignmentStatus.NOT_STARTED or bool(progress)
 
 
-STARTED_Q = ~Q(status=AssignmentStatus.NOT_STARTED, progress=0)
+def started_q(fields: StateFields = CURRENT) -> Q:
+    """is_started() as a Q."""
+    return ~Q(**{fields.status: AssignmentStatus.NOT_STARTED, fields.progress: 0})
 
 
 # --- a task, rolled up from its assignments -------------------------------------------------------------
@@ -118,16 +142,16 @@ def task_status(
     return DisplayStatus.ON_TRACK
 
 
-def task_rollup_aggregates() -> dict[str, models.Aggregate]:
+def task_rollup_aggregates(fields: StateFields = CURRENT) -> dict[str, models.Aggregate]:
     """The counts task_status() takes, as aggregates over assignments grouped by task."""
-    completed = Q(status=AssignmentStatus.COMPLETED)
+    completed = Q(**{fields.status: AssignmentStatus.COMPLETED})
     return {
         "total": Count("pk"),
         "completed": Count("pk", filter=completed),
-        "completed_late": Count("pk", filter=completed & Q(completed_on__gt=F("task__deadline"))),
-        "started": Count("pk", filter=STARTED_Q),
-        "blocked": Count("pk", filter=Q(status=AssignmentStatus.BLOCKED)),
-        "progress_sum": Sum("progress"),
+        "completed_late": Count("pk", filter=completed & Q(**{f"{fields.completed_on}__gt": F("task__deadline")})),
+        "started": Count("pk", filter=started_q(fields)),
+        "blocked": Count("pk", filter=Q(**{fields.status: AssignmentStatus.BLOCKED})),
+        "progress_sum": Sum(fields.progress),
         "deadline": Max("task__deadline"),
     }
 

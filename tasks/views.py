@@ -1,6 +1,9 @@
 """Task pages. Thin: parse the request, call a selector or a service, render. Scoping: 404 for what one may not
 see, 403 for what one may not do (the querysets' visible_to and updatable_by)."""
 
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from localities.models import Province
+from plan02.dates import BadDay, view_day
 from tasks import bulk, exports
 from tasks.filters import AssignmentFilterSet, TaskFilterSet
 from tasks.forms import AssignmentUpdateForm, BulkUploadForm
@@ -26,6 +30,7 @@ from tasks.selectors import (
     communes_not_done,
     province_commune_assignments,
     province_commune_summary,
+    shown_as_of,
     task_history,
     task_rollup,
     task_rollups,
@@ -45,44 +50,72 @@ def _task_queryset():
     return Task.objects.select_related(*TASK_JOINS).prefetch_related("coordinating_agencies")
 
 
+def _as_of(request):
+    """The `date` of an as-of view (None: now) and the error shown when it is refused (plan02.dates.view_day);
+    today is what the page shows without it."""
+    raw = request.GET.get("date")
+    if not raw:
+        return None, None
+    try:
+        day = view_day(raw)
+    except BadDay as exc:
+        return None, _("date: %(value)s — %(error)s") % {"value": raw, "error": exc}
+    return (day if day < timezone.localdate() else None), None
+
+
+def _paged(rows, request, param, as_of):
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get(param))
+    if as_of is not None:
+        page.object_list = shown_as_of(page.object_list)
+    return page
+
+
 def task_list(request):
     scope, today = scope_for_user(request.user), timezone.localdate()
+    as_of, error = _as_of(request)
     filterset = TaskFilterSet(request.GET, queryset=_task_queryset())
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    rollups = task_rollups(scope=scope, task_ids=[t.pk for t in page], today=today)
+    rollups = task_rollups(scope=scope, task_ids=[t.pk for t in page], today=today, as_of=as_of)
     rows = [(task, rollups.get(task.pk)) for task in page]
-    return render(request, "tasks/task_list.html", {"filter": filterset, "page": page, "rows": rows})
+    context = {"filter": filterset, "page": page, "rows": rows, "as_of": as_of, "date_error": error}
+    return render(request, "tasks/task_list.html", context)
 
 
 def task_detail(request, code):
+    """A task, its rollup, its assignments and history; `?date=D` shows them as they were at the end of D."""
     scope, today = scope_for_user(request.user), timezone.localdate()
+    as_of, error = _as_of(request)
     task = get_object_or_404(_task_queryset(), code=code)
     context = {
         "task": task,
-        "today": today,
-        "rollup": task_rollup(scope=scope, task=task, today=today),
+        "today": as_of or today,
+        "as_of": as_of,
+        "date_error": error,
+        "rollup": task_rollup(scope=scope, task=task, today=today, as_of=as_of),
         "layout": "unit",
-        "history": Paginator(task_history(scope=scope, task=task), HISTORY_PAGE_SIZE).get_page(
+        "history": Paginator(task_history(scope=scope, task=task, as_of=as_of), HISTORY_PAGE_SIZE).get_page(
             request.GET.get("hpage")
         ),
     }
     if task.level == Level.COMMUNE:
-        nation, provinces = commune_green_shares(scope=scope, task=task, today=today)
+        nation, provinces = commune_green_shares(scope=scope, task=task, today=today, as_of=as_of)
         province = None
         if request.GET.get("province"):
             province = next((p for p in provinces if p.code == request.GET["province"]), None)
             if province is None:
                 raise Http404(_("No such province among the ones you may see."))
-        not_done = communes_not_done(scope=scope, task=task, today=today, province=province and province.code)
+        not_done = communes_not_done(
+            scope=scope, task=task, today=today, province=province and province.code, as_of=as_of
+        )
         context |= {
             "nation": nation,
             "provinces": provinces,
             "province": province,
-            "page": Paginator(not_done, PAGE_SIZE).get_page(request.GET.get("page")),
+            "page": _paged(not_done, request, "page", as_of),
         }
     else:
-        assignments = assignment_list(scope=scope, today=today).filter(task=task)
-        context["page"] = Paginator(assignments, PAGE_SIZE).get_page(request.GET.get("page"))
+        assignments = assignment_list(scope=scope, today=today, as_of=as_of).filter(task=task)
+        context["page"] = _paged(assignments, request, "page", as_of)
     return render(request, "tasks/task_detail.html", context)
 
 
@@ -329,4 +362,15 @@ def evidence_download(request, pk):
     update = visible_status_update(scope=scope_for_user(request.user), pk=pk)
     if update is None or not update.evidence_file:
         raise Http404(_("No such evidence file."))
-    return FileResponse(update.evidence_file.open("rb"), as_attachment=True)
+    name = Path(update.evidence_file.name).name
+    # Only the accepted evidence types keep their content type; anything else (a file stored before the
+    # checks, a renamed one) is plain bytes, so a browser never renders it as HTML or SVG.
+    known = Path(name).suffix.lower().lstrip(".") in settings.EVIDENCE_EXTENSIONS
+    response = FileResponse(
+        update.evidence_file.open("rb"),
+        as_attachment=True,
+        filename=name,
+        content_type=None if known else "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

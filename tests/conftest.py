@@ -16,6 +16,7 @@ DEMO_CATALOGUE = settings.BASE_DIR / "fixtures" / "demo_tasks.csv"
 
 def load_reference_data():
     """Provinces, communes, groups, phases, agencies and the demo catalogue — only what is missing."""
+    from dashboards.targets import targets_load
     from localities.services import localities_load
     from tasks.catalogue import apply_import, plan_import
     from tasks.models import Task
@@ -23,6 +24,7 @@ def load_reference_data():
 
     localities_load()
     reference_load()
+    targets_load()
     if not Task.objects.exists():
         apply_import(plan_import(DEMO_CATALOGUE), actor_name="tests", filename=str(DEMO_CATALOGUE))
 
@@ -169,3 +171,18 @@ def api_for():
         return client
 
     return make
+
+
+def inflated_xlsx(workbook_bytes, *, padding_bytes=3 * 1024 * 1024):
+    """A workbook with one more part: `padding_bytes` zeros that deflate to a few kilobytes, as the parts of
+    a decompression bomb do (a ratio near 1000 to 1)."""
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(workbook_bytes))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            target.writestr(member, source.read(member))
+        target.writestr("xl/media/padding.bin", b"\0" * padding_bytes)
+    return out.getvalue()

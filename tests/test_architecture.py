@@ -22,6 +22,8 @@ FOUNDATION = {
     "plan02.exports",
     "plan02.spreadsheets",
     "plan02.parsers",
+    "plan02.filters",
+    "plan02.log",
 }
 
 

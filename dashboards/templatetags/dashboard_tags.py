@@ -1,6 +1,7 @@
 from django import template
 from django.utils.formats import number_format
 
+from plan02.dates import parse_date
 from reports.figures import received_total
 from tasks.status import DISPLAY_COLOURS, DisplayStatus
 
@@ -50,3 +51,44 @@ def attr(obj, name):
 def received(totals):
     """Dossiers received (online + at the desk + by post) of a totals mapping (reports.figures)."""
     return received_total(totals) if totals else 0
+
+
+@register.filter
+def target_value(target, value):
+    """A target's value in its unit: a share as a percentage, a count with grouping; — when not measured."""
+    if value is None or value == "":
+        return "—"
+    if getattr(target, "unit", "") == "share":
+        return pct(value)
+    return number_format(value, decimal_pos=0 if float(value).is_integer() else 1, force_grouping=True)
+
+
+@register.filter
+def lang(value, language):
+    """A frozen {"vi": …, "en": …} text of a meeting's pack in the reader's language."""
+    if isinstance(value, dict):
+        return value.get((language or "vi")[:2]) or value.get("vi") or ""
+    return value
+
+
+@register.filter
+def isodate(value):
+    """An ISO date string of a frozen pack as a date (for the date filter)."""
+    if not value:
+        return None
+    return parse_date(value) if isinstance(value, str) else value
+
+
+@register.filter
+def split(value):
+    return value.split()
+
+
+@register.filter
+def frozen_value(target, value):
+    """A frozen target's value in its unit (see target_value)."""
+    if value is None:
+        return "—"
+    if target.get("unit") == "share":
+        return pct(value)
+    return number_format(value, decimal_pos=0 if float(value).is_integer() else 1, force_grouping=True)

@@ -4,6 +4,7 @@ admin's import page (400 naming the problem) and the units without a head."""
 import io
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from openpyxl import Workbook
 
@@ -110,6 +111,7 @@ def test_xlsx_files_are_read_and_their_numeric_codes_refused_unpadded(tmp_path, 
 
 def test_the_admin_import_page_answers_400_naming_the_problem(client, admin_user):
     client.force_login(admin_user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     bad = io.BytesIO((GOOD + "commune,00004,head,X,,x@badinh.example,,\n").encode())
     bad.name = "contacts.csv"
     response = client.post("/admin/alerts/contact/import/", {"file": bad, "apply": "on"}, HTTP_ACCEPT_LANGUAGE="en")
@@ -126,6 +128,7 @@ def test_the_admin_import_page_answers_400_naming_the_problem(client, admin_user
 def test_the_admin_lists_the_units_without_a_head(client, admin_user, contacts_file):
     call_command("import_contacts", contacts_file(GOOD), apply=True)
     client.force_login(admin_user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     changelist = client.get("/admin/alerts/contact/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Units without an accountable head: 10 agencies, 33 provinces, 3320 communes." in changelist
     page = client.get("/admin/alerts/contact/without-head/", HTTP_ACCEPT_LANGUAGE="en").content.decode()

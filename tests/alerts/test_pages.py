@@ -5,6 +5,7 @@ preferences — in Vietnamese and English, scoped like the rest of the portal.""
 import datetime
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from alerts.models import Notification, Preference
@@ -18,9 +19,13 @@ EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 @pytest.fixture
 def browse():
-    def make(user):
+    """browse(user) -> a logged-in client of someone who chose English (the portal opens in Vietnamese)."""
+
+    def make(user, language="en"):
         client = Client()
         client.force_login(user)
+        if language:
+            client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
         return client
 
     return make
@@ -196,7 +201,7 @@ def test_preferences_switch_off_email_per_rule_and_choose_the_language(browse, p
 
 
 def test_the_pages_speak_vietnamese_by_default(world, browse, province_officer):
-    page = browse(province_officer).get("/alerts/blockers/").content.decode()
+    page = browse(province_officer, language=None).get("/alerts/blockers/", **EN).content.decode()
     assert '<html lang="vi">' in page
 
 

@@ -3,6 +3,9 @@
 Chromium comes from `apt-get install -y chromium`; Playwright's own browser download is not used. Without
 /usr/bin/chromium the tests are skipped, unless PLAN02_REQUIRE_BROWSER=1 (CI), where that is a failure.
 Screenshots are saved under test-output/screenshots/.
+
+Every page of every context is watched: a Content-Security-Policy violation reported in the console (or as
+a page error) fails the test that caused it.
 """
 
 import os
@@ -18,6 +21,27 @@ PASSWORD = "pw-" + "x" * 12  # tests.conftest.make_user's default
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the test itself (to set
 # up data) are still synchronous and safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# What Chromium reported about the Content-Security-Policy during the current test.
+CSP_VIOLATIONS = []
+
+
+def _record_csp(text):
+    if "Content Security Policy" in text or "Content-Security-Policy" in text:
+        CSP_VIOLATIONS.append(text)
+
+
+def watch_csp(page):
+    page.on("console", lambda message: _record_csp(message.text))
+    page.on("pageerror", lambda error: _record_csp(str(error)))
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations():
+    CSP_VIOLATIONS.clear()
+    yield
+    violations, CSP_VIOLATIONS[:] = list(CSP_VIOLATIONS), []
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -45,6 +69,14 @@ def browser():
                 "--no-first-run",
             ],
         )
+        new_context = browser.new_context
+
+        def watched_context(*args, **kwargs):
+            context = new_context(*args, **kwargs)
+            context.on("page", watch_csp)
+            return context
+
+        browser.new_context = watched_context  # every context a test opens, not only the `page` fixture's
         yield browser
         browser.close()
 

@@ -66,3 +66,13 @@ def test_dashboard_prints_as_a_clean_page(page, login, screenshot):
     screenshot("dashboard-national-print")
     pdf = page.pdf(format="A4")
     assert pdf.startswith(b"%PDF")
+
+
+def test_the_print_button_opens_the_browsers_print_dialog(page, login):
+    seed_days(1)
+    make_user("steering-print-button", Role.STEERING)
+    login("steering-print-button")
+    page.goto("/dashboard/")
+    page.evaluate("window.print = () => { window.printed = true; }")  # headless Chromium has no dialog
+    page.click("[data-action=print]")
+    assert page.evaluate("window.printed") is True

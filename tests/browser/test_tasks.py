@@ -243,3 +243,16 @@ def screenshot_path(name):
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
+
+
+def test_cancel_closes_the_inline_form_without_inline_script(page, login):
+    make_user("browser-bca-cancel", Role.AGENCY_OFFICER, agency="BCA")
+    assignment = Assignment.objects.get(task=set_deadline("T15", 30), agency__code="BCA")
+    login("browser-bca-cancel")
+    page.goto("/tasks/mine/?task=T15")
+    page.click(f"[data-testid=edit-{assignment.pk}]")
+    form = f"#edit-{assignment.pk} [data-testid=update-form]"
+    page.wait_for_selector(form)
+    page.click(f"{form} [data-action=dismiss-row]")
+    page.wait_for_selector(form, state="detached")
+    assert not StatusUpdate.objects.filter(assignment=assignment).exists()

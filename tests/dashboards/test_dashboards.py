@@ -6,17 +6,15 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone, translation
+from django.utils import timezone
 from openpyxl import load_workbook
 
-from dashboards.models import NationDayRollup, TaskSnapshot
+from dashboards.models import NationDayRollup
 from dashboards.rollups import rollup_rebuild_range
-from dashboards.selectors import forecast
 from dashboards.snapshots import snapshot_build
 from reports.demo import seed_reports
 from reports.figures import INTEGER_FIELDS
 from reports.models import DailyReport, ReportRevision
-from tasks.models import Phase
 
 STATUS_KEYS = {"completed_on_time", "completed_late", "on_track", "overdue", "not_started"}
 
@@ -128,13 +126,14 @@ def test_dashboard_query_count_does_not_grow_with_history(api, url):
     with CaptureQueriesContext(connection) as long:
         assert api.get(url, {"date": end.isoformat()} if "phases" not in url else {}).status_code == 200
     assert len(long.captured_queries) == len(short.captured_queries)
-    assert len(short.captured_queries) <= 16
+    assert len(short.captured_queries) <= 17  # + the bell's unread count
 
 
 @pytest.mark.django_db
 def test_every_number_shows_its_freshness_and_coverage(api):
     _, day = seed(1)
-    page = api.get("/dashboard/", {"date": day.isoformat()}, HTTP_ACCEPT_LANGUAGE="en")
+    api.cookies["django_language"] = "en"
+    page = api.get("/dashboard/", {"date": day.isoformat()})
     received = DailyReport.objects.filter(date=day, commune__isnull=False).count()
     assert "of 3,321 communes reported" in page.text
     assert f"{received:,} of 3,321" in page.text
@@ -178,45 +177,23 @@ def test_province_and_commune_pages_follow_scoping(
     seed(1)
     cases = [
         (province_officer, "/dashboard/provinces/01/", 200),
-        (outsider_province_officer, "/dashboard/provinces/01/", 404),
+        # The province's aggregate is open to every reader, as the ranking that links to it; its communes'
+        # lists are not (tests/dashboards/test_selectors.py).
+        (outsider_province_officer, "/dashboard/provinces/01/", 200),
         (province_officer, "/dashboard/communes/00004/", 200),
         (outsider_province_officer, "/dashboard/communes/00004/", 404),
         (commune_clerk, "/dashboard/communes/00004/", 200),
         (other_commune_clerk, "/dashboard/communes/00004/", 404),
-        (commune_clerk, "/dashboard/provinces/01/", 404),
+        (commune_clerk, "/dashboard/provinces/01/", 200),
+        (commune_clerk, "/dashboard/provinces/XX/", 404),
         (agency_officer, "/dashboard/agencies/BCA/", 200),
-        (other_agency_officer, "/dashboard/agencies/BCA/", 404),
+        (other_agency_officer, "/dashboard/agencies/BCA/", 200),  # open, like the phase page that links it
+        (other_agency_officer, "/dashboard/agencies/NOPE/", 404),
         (commune_clerk, "/dashboard/", 200),
     ]
     for user, url, status in cases:
         client.force_login(user)
         assert client.get(url).status_code == status, (user.username, url)
-
-
-def _snap(day, assignments, green):
-    return TaskSnapshot(
-        date=day, dimension="phase", key="p", assignments=assignments, green=green, built_at=timezone.now()
-    )
-
-
-def test_forecast_colours_and_reasons():
-    today = datetime.date(2026, 1, 1)
-    phase = Phase(
-        code="p", name_vi="p", name_en="p", starts_on=datetime.date(2025, 1, 1), deadline=datetime.date(2026, 3, 1)
-    )
-    earlier = _snap(today - datetime.timedelta(days=28), 100, 20)
-    on_pace = forecast(phase=phase, current=_snap(today, 100, 76), earlier=earlier, today=today)
-    assert on_pace["risk"] == "green" and on_pace["date"] == datetime.date(2026, 1, 13)
-    with translation.override("en"):
-        slow = forecast(phase=phase, current=_snap(today, 100, 24), earlier=earlier, today=today)
-    assert slow["risk"] == "red" and slow["date"] > phase.deadline
-    assert "after the deadline" in slow["reason"]
-    stalled = forecast(phase=phase, current=_snap(today, 100, 20), earlier=earlier, today=today)
-    assert stalled["risk"] == "red" and stalled["date"] is None
-    done = forecast(phase=phase, current=_snap(today, 100, 100), earlier=earlier, today=today)
-    assert done["risk"] == "green"
-    a_bit_late = forecast(phase=phase, current=_snap(today, 100, 40), earlier=earlier, today=today)
-    assert a_bit_late["risk"] == "amber"
 
 
 @pytest.mark.django_db

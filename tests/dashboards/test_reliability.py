@@ -194,3 +194,22 @@ def test_verification_skips_pending_pairs_and_tells_the_admins(settings):
     assert RollupAlarm.objects.count() == 1
     assert len(mail.outbox) == 1 and "79" in mail.outbox[0].body
     assert stored("79", day) == independent_province_rollup("79", day)  # repaired
+
+
+@pytest.mark.django_db
+def test_the_first_job_of_a_day_takes_the_days_other_pending_provinces_with_it(django_capture_on_commit_callbacks):
+    """34 provinces post at once: one rebuild job per province is queued, but the first to run rebuilds every
+    province requested so far, and the others find nothing left to do."""
+    from dashboards.jobs import rollup_province_day
+
+    day = yesterday()
+    for locality in ("00004", "79", "48"):
+        make_report(locality, day)
+    with django_capture_on_commit_callbacks():
+        request_rollups([(HANOI, day), ("79", day), ("48", day)])
+    assert RollupRequest.objects.count() == 3
+    assert rollup_province_day("79", day.isoformat()) == 3
+    assert not RollupRequest.objects.exists()
+    assert rollup_province_day(HANOI, day.isoformat()) == 0 and rollup_province_day("48", day.isoformat()) == 0
+    for province in (HANOI, "79", "48"):
+        assert stored(province, day) == independent_province_rollup(province, day)

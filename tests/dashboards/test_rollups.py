@@ -217,6 +217,6 @@ def test_reports_of_a_pending_province_day_share_one_queued_rebuild(django_captu
     assert second == []  # still pending: the queued job will include this report
     from dashboards.jobs import rollup_province_day
 
-    assert rollup_province_day(HANOI, day.isoformat()) is True
+    assert rollup_province_day(HANOI, day.isoformat()) == 1
     assert stored(HANOI, day)["communes_received"] == 2
-    assert rollup_province_day(HANOI, day.isoformat()) is False  # a duplicate job finds nothing to do
+    assert rollup_province_day(HANOI, day.isoformat()) == 0  # a duplicate job finds nothing to do

@@ -10,6 +10,7 @@ from django.utils import timezone
 from dashboards import selectors
 from dashboards.rollups import rollup_rebuild_range
 from dashboards.snapshots import snapshot_build
+from plan02.dates import PLAN_DATE, BadDay
 from tasks.scoping import scope_for_user
 from tests.dashboards.test_dashboards import seed
 
@@ -31,10 +32,10 @@ def test_each_selector_runs_a_fixed_number_of_queries(day, steering, django_asse
     calls = [
         (1, lambda: selectors.national_figures(day)),
         (2, lambda: selectors.provinces_figures(day)),
-        (8, lambda: selectors.national_page(day)),
+        (13, lambda: selectors.national_page(day)),
         (6, lambda: selectors.provinces_page(day, rank_by="green")),
-        (7, lambda: selectors.phases_page()),
-        (8, lambda: selectors.province_page(scope=scope, code="01", day=day)),
+        (9, lambda: selectors.phases_page()),
+        (9, lambda: selectors.province_page(scope=scope, code="01", day=day)),
         (3, lambda: selectors.commune_page(scope=scope, code="00004", today=day)),
         (3, lambda: selectors.agencies_page()),
         (4, lambda: selectors.agency_page(scope=scope, code="BCA")),
@@ -52,7 +53,7 @@ def test_the_national_json_twin_does_not_pay_for_the_page(day, django_assert_max
 
 def test_a_day_before_the_first_rollup_counts_every_locality_as_missing(django_assert_num_queries):
     with django_assert_num_queries(2):
-        figures = selectors.national_figures(selectors.PLAN_DATE)
+        figures = selectors.national_figures(PLAN_DATE)
     assert figures["completeness"] == {"expected": 3355, "received": 0, "on_time": 0, "late": 0, "missing": 3355}
     assert figures["as_of"] is None
 
@@ -60,26 +61,19 @@ def test_a_day_before_the_first_rollup_counts_every_locality_as_missing(django_a
 @pytest.mark.parametrize(
     ("persona", "page", "code", "visible"),
     [
-        ("steering", "province", "01", True),
-        ("province_officer", "province", "01", True),
-        ("outsider_province_officer", "province", "01", False),
-        ("commune_clerk", "province", "01", False),
-        ("agency_officer", "province", "01", False),
         ("province_officer", "commune", "00004", True),
         ("outsider_province_officer", "commune", "00004", False),
         ("commune_clerk", "commune", "00004", True),
         ("other_commune_clerk", "commune", "00004", False),
         ("agency_officer", "agency", "BCA", True),
-        ("other_agency_officer", "agency", "BCA", False),
-        ("inspector", "agency", "BCA", True),
-        ("province_officer", "agency", "BCA", False),
+        ("other_agency_officer", "agency", "BCA", True),
+        ("province_officer", "agency", "NOPE", False),
     ],
 )
 def test_detail_pages_follow_the_querysets_scoping(request, persona, page, code, visible):
     scope = scope_for_user(request.getfixturevalue(persona))
     today = timezone.localdate()
     call = {
-        "province": lambda: selectors.province_page(scope=scope, code=code, day=today),
         "commune": lambda: selectors.commune_page(scope=scope, code=code, today=today),
         "agency": lambda: selectors.agency_page(scope=scope, code=code),
     }[page]
@@ -102,7 +96,30 @@ def test_detail_pages_follow_the_querysets_scoping(request, persona, page, code,
     ],
 )
 def test_the_date_parameter_is_refused_with_a_code(value, code):
-    with pytest.raises(selectors.BadDay) as refused:
+    with pytest.raises(BadDay) as refused:
         selectors.day_param(value)
     assert refused.value.code == code
-    assert selectors.day_param("2025-06-19") == selectors.PLAN_DATE
+    assert selectors.day_param("2025-06-19") == PLAN_DATE
+
+
+@pytest.mark.parametrize(
+    ("persona", "follows"),
+    [
+        ("steering", True),
+        ("province_officer", True),
+        ("outsider_province_officer", False),
+        ("commune_clerk", False),
+        ("agency_officer", False),
+    ],
+)
+def test_a_provinces_aggregate_is_open_to_every_reader_but_its_communes_are_not(request, day, persona, follows):
+    """The ranking links every province, so its page opens for every reader; who has not reported and the
+    communes' histories are shown only to those who follow the province."""
+    scope = scope_for_user(request.getfixturevalue(persona))
+    data = selectors.province_page(scope=scope, code="01", day=day)
+    assert data["follows"] is follows
+    assert data["per_task"]  # the commune-level tasks' shares, for everyone
+    assert data["missing_count"] > 0
+    assert bool(data["missing"]) is follows and bool(data["communes"]) is follows
+    with pytest.raises(Http404):
+        selectors.province_page(scope=scope, code="99", day=day)

@@ -18,3 +18,12 @@ def test_healthz_is_503_when_the_broker_does_not_answer(client, settings):
     assert body["database"] == "ok"
     assert body["broker"].startswith("error")
     assert body["status"] == "error"
+
+
+@pytest.mark.django_db
+def test_with_https_enforced_only_the_health_check_answers_plain_http(client, settings):
+    settings.SECURE_SSL_REDIRECT = True  # the production default
+    assert client.get("/healthz").status_code == 200  # load balancers probe the internal port over HTTP
+    response = client.get("/accounts/login/")
+    assert response.status_code == 301
+    assert response["Location"] == "https://testserver/accounts/login/"

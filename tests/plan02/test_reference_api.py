@@ -106,3 +106,30 @@ def test_openapi_schema_and_offline_swagger_ui(api):
     assert docs.status_code == 200
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in docs.text
     assert "cdn" not in docs.text.lower()
+
+
+@pytest.mark.django_db
+def test_the_schema_is_refused_to_anonymous_callers_in_json(client):
+    response = client.get("/api/schema/", {"format": "json"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    assert b"/api/v1/" not in response.content
+
+
+@pytest.mark.django_db
+def test_the_docs_page_sends_an_anonymous_browser_to_the_login_page(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/api/docs/"
+    assert client.get("/api/docs/?script=").status_code == 302  # its init script too
+
+
+@pytest.mark.django_db
+def test_api_key_holders_read_the_schema(client):
+    from reports.services import api_client_issue
+
+    _client, key = api_client_issue(name="Ba Đình desk", locality="00004")
+    response = client.get("/api/schema/", HTTP_AUTHORIZATION=f"Token {key}")
+    assert response.status_code == 200
+    assert b"/api/v1/reports/daily/" in response.content
+    assert client.get("/api/schema/", HTTP_AUTHORIZATION="Token p02_not-a-key").status_code == 401

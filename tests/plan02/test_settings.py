@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -66,3 +67,107 @@ def test_settings_defaults(settings):
     assert settings.TIME_ZONE == "Asia/Ho_Chi_Minh"
     assert settings.LANGUAGE_CODE == "vi"
     assert [code for code, _ in settings.LANGUAGES] == ["vi", "en"]
+
+
+# --- production defaults (issue 12) -------------------------------------------------------------------------
+
+PRODUCTION = {
+    "DJANGO_SECRET_KEY": "prod-like-key-" + "k7Q2x9Vb" * 8,
+    "DJANGO_ALLOWED_HOSTS": "plan02.example.gov.vn",
+}
+
+
+def _clean_environ(**overrides):
+    """The environment of a fresh deployment: none of the project's variables (pytest-env sets some)."""
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "PLAN02_", "EMAIL_")) and k not in {"DATABASE_URL", "REDIS_URL"}
+    }
+    environ.update(overrides)
+    return environ
+
+
+SETTINGS_SCRIPT = (
+    "import json; from django.conf import settings as s; print(json.dumps({n: getattr(s, n) for n in ["
+    "'DEBUG', 'SECURE_SSL_REDIRECT', 'SECURE_HSTS_SECONDS', 'SECURE_HSTS_INCLUDE_SUBDOMAINS', "
+    "'SECURE_HSTS_PRELOAD', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', 'SECURE_PROXY_SSL_HEADER', "
+    "'SECRET_KEY_FALLBACKS', 'DEMO_DATA_ALLOWED']}))"
+)
+
+
+def _settings_of(**environ):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", SETTINGS_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=_clean_environ(**environ),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_debug_is_off_and_https_is_enforced_when_nothing_is_set():
+    values = _settings_of(**PRODUCTION)
+    assert values["DEBUG"] is False
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SECURE_HSTS_SECONDS"] >= 31536000
+    assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True and values["SECURE_HSTS_PRELOAD"] is True
+    assert values["SESSION_COOKIE_SECURE"] is True and values["CSRF_COOKIE_SECURE"] is True
+    # No proxy header is trusted unless the deployment says one sets it.
+    assert values["SECURE_PROXY_SSL_HEADER"] is None
+    assert values["DEMO_DATA_ALLOWED"] is False
+
+
+def test_debug_on_asks_for_nothing_of_https():
+    values = _settings_of(DJANGO_DEBUG="true")
+    assert values["DEBUG"] is True
+    assert values["SECURE_SSL_REDIRECT"] is False and values["SECURE_HSTS_SECONDS"] == 0
+    assert values["SESSION_COOKIE_SECURE"] is False
+    assert values["DEMO_DATA_ALLOWED"] is True
+
+
+def test_each_https_setting_comes_from_its_variable():
+    values = _settings_of(
+        **PRODUCTION,
+        DJANGO_SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO",
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        DJANGO_SECURE_HSTS_SECONDS="3600",
+        DJANGO_SECURE_HSTS_PRELOAD="false",
+        DJANGO_SECURE_COOKIES="false",
+        DJANGO_SECRET_KEY_FALLBACKS="old-key-1,old-key-2",
+    )
+    assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert values["SECURE_SSL_REDIRECT"] is False and values["SECURE_HSTS_SECONDS"] == 3600
+    assert values["SECURE_HSTS_PRELOAD"] is False and values["SESSION_COOKIE_SECURE"] is False
+    assert values["SECRET_KEY_FALLBACKS"] == ["old-key-1", "old-key-2"]
+
+
+@pytest.mark.parametrize("value", ["X-Forwarded-Proto", "http_x_forwarded_proto", "HTTP_X FORWARDED"])
+def test_a_bad_proxy_header_names_the_variable(monkeypatch, value):
+    monkeypatch.setenv("DJANGO_SECURE_PROXY_SSL_HEADER", value)
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_SECURE_PROXY_SSL_HEADER"):
+        env.env_proxy_ssl_header("DJANGO_SECURE_PROXY_SSL_HEADER")
+
+
+def test_the_proxy_header_may_name_its_value(monkeypatch):
+    monkeypatch.setenv("DJANGO_SECURE_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_SCHEME=HTTPS")
+    assert env.env_proxy_ssl_header("DJANGO_SECURE_PROXY_SSL_HEADER") == ("HTTP_X_FORWARDED_SCHEME", "HTTPS")
+
+
+def test_deployment_checklist_is_clean_with_the_documented_production_variables():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        capture_output=True,
+        text=True,
+        env=_clean_environ(
+            **PRODUCTION,
+            DJANGO_DEBUG="False",
+            DJANGO_CSRF_TRUSTED_ORIGINS="https://plan02.example.gov.vn",
+            DJANGO_SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO",
+        ),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

@@ -5,6 +5,7 @@ import csv
 import io
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 
@@ -18,8 +19,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def browser(client):
-    """The test client as an English-speaking browser."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    """The test client as a reader who chose English (the portal opens in Vietnamese otherwise)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     return client
 
 
@@ -312,3 +313,82 @@ def test_others_cannot_open_the_correction_form(browser, other_commune_clerk, st
     assert browser.get(url).status_code == 404
     browser.force_login(steering)
     assert browser.get(url).status_code == 403
+
+
+# --- bounded uploads (issue 12) ------------------------------------------------------------------------------
+
+
+def template_workbook():
+    from reports.uploads import template_xlsx
+
+    return template_xlsx({"locality": "00004", "date": days_ago(1).isoformat()})
+
+
+def test_an_xlsx_that_would_inflate_far_beyond_its_size_is_refused_naming_it(browser, commune_clerk):
+    from tests.conftest import inflated_xlsx
+
+    browser.force_login(commune_clerk)
+    upload = SimpleUploadedFile("bomb.xlsx", inflated_xlsx(template_workbook()))
+    response = browser.post("/reports/upload/", {"file": upload})
+    assert response.status_code == 400
+    assert "bomb.xlsx is compressed more than 250 to 1" in " ".join(response.context["form"].errors["file"])
+    assert not DailyReport.objects.exists()
+
+
+def test_the_upload_size_is_capped(browser, commune_clerk, settings):
+    settings.REPORT_UPLOAD_MAX_BYTES = 2048
+    browser.force_login(commune_clerk)
+    body = (",".join(ALL_FIELDS) + "\n").encode() + b"\n" * 3000
+    response = browser.post("/reports/upload/", {"file": SimpleUploadedFile("big.csv", body)})
+    assert response.status_code == 400
+    assert response.context["form"].errors["file"] == [
+        "big.csv is 3.3\xa0KB; a file of reports may have at most 2.0\xa0KB."
+    ]
+
+
+def test_the_empty_rows_skipped_are_bounded(browser, commune_clerk, settings):
+    browser.force_login(commune_clerk)
+    rows = [{}] * (settings.SPREADSHEET_MAX_BLANK_ROWS + 1) + [payload()]
+    response = browser.post("/reports/upload/", {"file": csv_file(rows)})
+    assert response.status_code == 400
+    assert response.context["form"].errors["file"] == [
+        "The file has more than 10,000 empty rows; delete them and upload it again."
+    ]
+    assert not DailyReport.objects.exists()
+
+
+def test_a_csv_cell_over_the_field_limit_names_its_row_and_column(browser, commune_clerk):
+    browser.force_login(commune_clerk)
+    rows = [payload(), payload(day=days_ago(2), difficulties="x" * (csv.field_size_limit() + 1))]
+    response = browser.post("/reports/upload/", {"file": csv_file(rows)})
+    assert response.status_code == 400
+    assert response.context["form"].errors["file"] == [
+        "row 3, column difficulties: a cell is longer than 131,072 characters."
+    ]
+    assert not DailyReport.objects.exists()
+
+
+def test_reading_stops_past_the_batch_limit(browser, province_officer, settings, monkeypatch):
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    settings.REPORT_BATCH_MAX = 50
+    read = []
+    cells_by_row = ReadOnlyWorksheet._cells_by_row
+
+    def counted(self, *args, **kwargs):
+        for row in cells_by_row(self, *args, **kwargs):
+            read.append(1)
+            yield row
+
+    monkeypatch.setattr(ReadOnlyWorksheet, "_cells_by_row", counted)
+    workbook = Workbook()
+    workbook.active.append(ALL_FIELDS)
+    for _ in range(500):
+        workbook.active.append(["00004", days_ago(1).isoformat(), *[0] * 19])
+    out = io.BytesIO()
+    workbook.save(out)
+    browser.force_login(province_officer)
+    response = browser.post("/reports/upload/", {"file": SimpleUploadedFile("many.xlsx", out.getvalue())})
+    assert response.status_code == 400
+    assert response.context["form"].errors["file"] == ["A file carries at most 50 reports."]
+    assert len(read) <= 52  # the header, the 50 reports and the one too many

@@ -280,7 +280,8 @@ def test_province_officer_update_of_a_commune_is_recorded_on_its_behalf(as_user,
 
 
 @pytest.mark.django_db
-def test_openapi_schema_documents_the_update_answers(client):
+def test_openapi_schema_documents_the_update_answers(client, agency_officer):
+    client.force_login(agency_officer)
     schema = client.get("/api/schema/", {"format": "json"}).json()
     post_op = schema["paths"]["/api/v1/assignments/{id}/updates/"]["post"]
     assert set(post_op["responses"]) == {"201", "400", "403", "404", "409"}
@@ -288,3 +289,28 @@ def test_openapi_schema_documents_the_update_answers(client):
     assert "200" in get_op["responses"]
     params = {p["name"] for p in schema["paths"]["/api/v1/assignments/"]["get"]["parameters"]}
     assert {"mine", "group", "phase", "level", "display_status", "overdue", "agency", "province", "commune"} <= params
+
+
+# --- bad input (issue 12) -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_lone_surrogate_in_an_update_names_the_field(as_user, agency_officer, bca_assignment):
+    import json
+
+    body = {"status": "in_progress", "progress": 10, "version": 1, "note": "half \ud800 done"}
+    response = as_user(agency_officer).post(
+        updates_url(bca_assignment), json.dumps(body), content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert list(response.json()["errors"]) == ["note"]
+    assert not StatusUpdate.objects.exists()
+
+
+@pytest.mark.django_db
+def test_json_nested_100000_deep_is_a_parse_error(as_user, agency_officer, bca_assignment):
+    deep = "[" * 100_000 + "]" * 100_000
+    response = as_user(agency_officer).post(updates_url(bca_assignment), deep, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"

@@ -4,6 +4,7 @@ one transaction with one history row per change."""
 import io
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tasks.models import Assignment, StatusUpdate
@@ -12,6 +13,12 @@ from tests.tasks.conftest import set_deadline
 
 URL = "/tasks/assignments/bulk/"
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+@pytest.fixture(autouse=True)
+def _english(client):
+    """These pages are read by someone who chose English (the portal opens in Vietnamese otherwise)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
 
 
 def export(client, **params):
@@ -174,3 +181,60 @@ def test_files_that_are_not_the_export_are_refused_clearly(client, agency_office
 def test_read_only_roles_cannot_bulk_update(client, steering):
     client.force_login(steering)
     assert client.get(URL).status_code == 403
+
+
+# --- bounded reading (issue 12) -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_xlsx_bomb_is_refused_before_it_is_opened(client, agency_officer):
+    from tests.conftest import inflated_xlsx
+
+    client.force_login(agency_officer)
+    upload = SimpleUploadedFile("mine.xlsx", inflated_xlsx(export(client)))
+    response = client.post(URL, {"file": upload}, **EN)
+    assert response.status_code == 400
+    assert "mine.xlsx is compressed more than 250 to 1" in response.context["form"].errors["file"][0]
+
+
+@pytest.mark.django_db
+def test_reading_stops_at_the_row_limit(client, agency_officer, monkeypatch):
+    from openpyxl import Workbook
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    from tasks import bulk
+
+    monkeypatch.setattr(bulk, "MAX_ROWS", 100)
+    read = []
+    cells_by_row = ReadOnlyWorksheet._cells_by_row
+
+    def counted(self, *args, **kwargs):
+        for row in cells_by_row(self, *args, **kwargs):
+            read.append(1)
+            yield row
+
+    monkeypatch.setattr(ReadOnlyWorksheet, "_cells_by_row", counted)
+    workbook = Workbook()
+    workbook.active.append(["id", "version", "status", "progress"])
+    for i in range(3000):
+        workbook.active.append([i + 1, 1, "in_progress", 10])
+    out = io.BytesIO()
+    workbook.save(out)
+    client.force_login(agency_officer)
+    response = client.post(URL, {"file": SimpleUploadedFile("mine.xlsx", out.getvalue())}, **EN)
+    assert response.status_code == 400
+    assert response.context["form"].errors["file"] == ["At most 100 rows per upload."]
+    assert len(read) <= 102
+
+
+@pytest.mark.django_db
+def test_an_id_beyond_the_database_range_is_refused_as_unknown(client, agency_officer, bca_assignment):
+    client.force_login(agency_officer)
+    content = export(client, task="T15")
+    upload = edit(content, {}, extra_rows=[{"id": 10**30, "version": 1, "status": "in_progress", "progress": 10}])
+    response = client.post(URL, {"file": upload}, **EN)
+    assert response.status_code == 200
+    refused = [row for row in response.context["plan"].rows if row.assignment is None]
+    assert [(row.outcome, row.errors) for row in refused] == [
+        ("forbidden", ["id: no assignment you may see has this id."])
+    ]

@@ -207,3 +207,27 @@ def test_csv_must_be_utf8(tmp_path):
     path.write_bytes(io.StringIO("code,title_vi\nT1,Nhiệm vụ\n").getvalue().encode("utf-16"))
     with pytest.raises(CatalogueFileError, match="UTF-8"):
         plan_import(path)
+
+
+def test_a_csv_cell_over_the_field_limit_names_its_row_and_column(tmp_path):
+    from tasks.catalogue import CatalogueFileError
+
+    rows = [GOOD_ROW, {**GOOD_ROW, "code": "X02", "description": "x" * (csv.field_size_limit() + 1)}]
+    with pytest.raises(CatalogueFileError, match="row 3, column description: the cell is longer than 131,072"):
+        plan_import(write_csv(tmp_path / "long.csv", rows))
+
+
+def test_an_xlsx_bomb_is_refused_naming_the_file(tmp_path):
+    from openpyxl import Workbook
+
+    from tasks.catalogue import CatalogueFileError
+    from tests.conftest import inflated_xlsx
+
+    workbook = Workbook()
+    workbook.active.append(COLUMNS)
+    out = io.BytesIO()
+    workbook.save(out)
+    path = tmp_path / "catalogue.xlsx"
+    path.write_bytes(inflated_xlsx(out.getvalue()))
+    with pytest.raises(CatalogueFileError, match=r"catalogue\.xlsx is compressed more than 250 to 1"):
+        plan_import(path)

@@ -42,8 +42,10 @@ def test_csv_export_is_utf8_with_a_bom_and_scoped_to_the_caller(client, commune_
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert rows[0] == COLUMNS
-    assert {r[COLUMNS.index("unit_name")] for r in rows[1:]} == {"Phường Ba Đình"}
-    assert len(rows) == 1 + 7
+    assert {r[COLUMNS.index("unit_name")] for r in rows[1:-1]} == {"Phường Ba Đình"}
+    assert {r[COLUMNS.index("task_official")] for r in rows[1:-1]} == {"false"}  # the demo catalogue
+    assert rows[-1][0].startswith("Demo catalogue") or rows[-1][0].startswith("Danh mục")
+    assert len(rows) == 1 + 7 + 1
 
 
 @pytest.mark.django_db
@@ -56,7 +58,8 @@ def test_export_rejects_a_bad_filter_and_an_unknown_format(client, steering):
 @pytest.mark.django_db
 def test_export_runs_a_fixed_number_of_queries(client, steering, django_assert_num_queries):
     client.force_login(steering)
-    # session, user, membership, the province filter's check, then the rows in one query.
-    with django_assert_num_queries(5):
+    # session, user, membership, the province filter's check, the rows in one query, the demo catalogue.
+    with django_assert_num_queries(6):
         response = client.get("/tasks/assignments/export.csv", {"province": "01"})
-    assert response.content.decode("utf-8").count("\n") == 1 + Assignment.objects.filter(province_id="01").count()
+    rows = Assignment.objects.filter(province_id="01").count()
+    assert response.content.decode("utf-8").count("\n") == 1 + rows + 1  # header, rows, the demo label

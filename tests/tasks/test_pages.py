@@ -5,12 +5,21 @@ import datetime
 import re
 
 import pytest
+from django.conf import settings
 
 from tasks.models import Assignment, StatusUpdate
 from tasks.services import assignment_update
 from tests.tasks.conftest import PDF_BYTES, set_deadline
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+@pytest.fixture(autouse=True)
+def _english(client):
+    """These pages are read by someone who chose English (the portal opens in Vietnamese otherwise)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+
 HTMX = {"HTTP_HX_REQUEST": "true", **EN}
 
 
@@ -354,6 +363,85 @@ def test_evidence_file_is_uploaded_with_the_form_and_downloaded_only_by_those_wh
     assert browse(outsider_province_officer).get(f"/tasks/evidence/{update.pk}/").status_code == 404
     page = browse(agency_officer).get(f"/tasks/assignments/{bca_assignment.pk}/", **EN)
     assert f"/tasks/evidence/{update.pk}/" in page.text
+
+
+@pytest.fixture
+def urls_built_with_debug(settings):
+    """plan02.urls as `make run` builds it (DEBUG on): media must not be served there either."""
+    import importlib
+
+    from django.urls import clear_url_caches
+
+    import plan02.urls
+
+    settings.DEBUG = True
+    importlib.reload(plan02.urls)
+    clear_url_caches()
+    yield
+    settings.DEBUG = False
+    importlib.reload(plan02.urls)
+    clear_url_caches()
+
+
+@pytest.mark.django_db
+def test_evidence_is_reached_only_through_the_scoped_view_never_through_media(
+    client,
+    browse,
+    agency_officer,
+    outsider_province_officer,
+    bca_assignment,
+    pdf_file,
+    media_root,
+    urls_built_with_debug,
+):
+    update = assignment_update(
+        assignment=bca_assignment,
+        actor=agency_officer,
+        version=1,
+        status="in_progress",
+        progress=40,
+        evidence_file=pdf_file("minutes.pdf"),
+    )
+    assert (media_root / update.evidence_file.name).exists()
+    media_url = f"/media/{update.evidence_file.name}"
+    assert client.get(media_url).status_code == 404
+    outsider = browse(outsider_province_officer)
+    assert outsider.get(media_url).status_code == 404
+    assert outsider.get(f"/tasks/evidence/{update.pk}/").status_code == 404
+    owner = browse(agency_officer)
+    assert owner.get(media_url).status_code == 404
+    download = owner.get(f"/tasks/evidence/{update.pk}/")
+    assert download.status_code == 200
+    assert download["Content-Disposition"] == 'attachment; filename="minutes.pdf"'
+    assert download["X-Content-Type-Options"] == "nosniff"
+    assert download["Content-Type"] == "application/pdf"
+
+
+@pytest.mark.django_db
+def test_an_evidence_file_of_another_type_is_served_as_bytes_never_as_a_page(
+    browse, agency_officer, bca_assignment, media_root
+):
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    # A file the upload checks would refuse today (stored before them, or put there by hand).
+    update = StatusUpdate.objects.create(
+        assignment=bca_assignment,
+        actor=agency_officer,
+        created_at=timezone.now(),
+        old_status="not_started",
+        new_status="not_started",
+        old_progress=0,
+        new_progress=0,
+        note="legacy",
+        version=2,
+        evidence_file=ContentFile(b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", "x.svg"),
+    )
+    download = browse(agency_officer).get(f"/tasks/evidence/{update.pk}/")
+    assert download.status_code == 200
+    assert download["Content-Type"] == "application/octet-stream"
+    assert download["Content-Disposition"].startswith("attachment;")
+    assert download["X-Content-Type-Options"] == "nosniff"
 
 
 @pytest.mark.django_db

@@ -1,13 +1,14 @@
 """Set up a database for `make run`: reference data, the demo catalogue, demo users and demo history.
 
-Idempotent: a second run keeps the data and the users as they are."""
+Idempotent: a second run keeps the data and the users as they are. With DEBUG off it refuses unless demo data
+is allowed explicitly (--allow-demo-data or PLAN02_ALLOW_DEMO_DATA=true): see tasks.demo.demo_data_check."""
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from alerts.demo import demo_alerts_ensure
-from tasks.demo import demo_users_ensure
+from tasks.demo import demo_data_allowed, demo_data_check, demo_users_ensure
 from tasks.models import Task
 
 DEMO_CATALOGUE = settings.BASE_DIR / "fixtures" / "demo_tasks.csv"
@@ -18,8 +19,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=settings.DEMO_DAYS, help="days of demo history (DEMO_DAYS)")
+        parser.add_argument(
+            "--allow-demo-data",
+            action="store_true",
+            help="load the demo users and history even with DJANGO_DEBUG off (a demo or benchmark database)",
+        )
 
-    def handle(self, *args, days, **options):
+    def handle(self, *args, days, allow_demo_data, **options):
+        demo_data_check(allow=allow_demo_data)
+        with demo_data_allowed():
+            self._bootstrap(days)
+
+    def _bootstrap(self, days):
         call_command("load_reference", stdout=self.stdout)
         if not Task.objects.exists():
             call_command("import_tasks", str(DEMO_CATALOGUE), apply=True, user="bootstrap", stdout=self.stdout)

@@ -5,12 +5,16 @@ It lives in the project package, above the apps, because it calls each app's own
 
 from django.core.management.base import BaseCommand, CommandError
 
+from dashboards.targets import targets_load
 from localities.services import LocalityDataError, localities_load
 from tasks.reference import reference_load
 
 
 class Command(BaseCommand):
-    help = "Load the official provinces and communes, task groups, phases and agencies from fixtures/ (idempotent)."
+    help = (
+        "Load the official provinces and communes, task groups, phases, agencies and the plan's public targets "
+        "from fixtures/ (idempotent)."
+    )
 
     def handle(self, *args, **options):
         try:
@@ -24,3 +28,4 @@ class Command(BaseCommand):
         )
         created = reference_load()
         self.stdout.write(f"reference data: created {created}")
+        self.stdout.write(f"targets: created {targets_load()}")

@@ -4,11 +4,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
+from dashboards.demo import seed_meetings, seed_target_values
 from dashboards.rollups import rollup_rebuild_range
 from dashboards.snapshots import snapshot_build
 from reports.demo import seed_reports
 from reports.models import DailyReport
-from tasks.demo import seed_task_history
+from tasks.demo import demo_data_allowed, demo_data_check, demo_history_actor, seed_task_history
 
 FIRST_DAY = datetime.date(2025, 7, 1)
 
@@ -24,8 +25,18 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2025, help="random seed (same seed, same data)")
         parser.add_argument("--if-empty", action="store_true", help="do nothing if any report exists")
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(
+            "--allow-demo-data",
+            action="store_true",
+            help="seed even with DJANGO_DEBUG off (a demo or benchmark database; see tasks.demo.demo_data_check)",
+        )
 
-    def handle(self, *args, days, seed, if_empty, no_progress, **options):
+    def handle(self, *args, days, seed, if_empty, no_progress, allow_demo_data, **options):
+        demo_data_check(allow=allow_demo_data)
+        with demo_data_allowed():
+            self._seed(days=days, seed=seed, if_empty=if_empty, no_progress=no_progress)
+
+    def _seed(self, *, days, seed, if_empty, no_progress):
         if days < 0:
             raise CommandError("--days must be 0 or more")
         if days == 0:
@@ -53,3 +64,9 @@ class Command(BaseCommand):
         days += [d for d in (end - datetime.timedelta(days=i) for i in range(35, n_days, 7)) if d >= start]
         for day in tqdm(sorted(days), desc="snapshots", unit="day", disable=no_progress):
             snapshot_build(day)
+        values = seed_target_values(end=end, actor=demo_history_actor(), seed=seed)
+        self.stdout.write(f"target values: {values}" if values else "target values already present")
+        meetings = seed_meetings(end=end) if n_days >= 29 else []
+        self.stdout.write(
+            f"demo meetings: {', '.join(str(m) for m in meetings)}" if meetings else "demo meetings: none added"
+        )

@@ -1,0 +1,349 @@
+"""Meetings of the steering committee: the state as of a day, frozen under a title (meeting_create), and the
+changes between two meetings (meeting_changes).
+
+The pack stores what was shown — numbers, codes, names and the forecasts' reasons in both languages — and
+is never recomputed: a report corrected or an assignment updated afterwards changes the next meeting, not
+this one. Everything in it is "as of the end of the day": the assignments' states replayed from history,
+the task snapshot of that day, the rollups of that day, the targets as of that day.
+"""
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from dashboards import forecasts
+from dashboards import selectors as dashboard_selectors
+from dashboards.models import Meeting, NationDayRollup, ProvinceDayRollup, TaskSnapshot
+from dashboards.rollups import communes_by_slot, missing_localities
+from dashboards.targets import target_json, target_values
+from localities.models import Commune, Province
+from plan02.dates import BadDay, end_of_day, view_day
+from reports.completeness import Completeness
+from tasks.models import Agency, Assignment, AssignmentStatus, StatusUpdate
+from tasks.roles import Scope
+from tasks.selectors import demo_catalogue
+
+CONTENT_VERSION = 1
+LANGUAGES = ("vi", "en")
+TITLE_MAX = 200
+
+
+def _both(build: Callable[[], Any]) -> dict[str, Any]:
+    """{"vi": …, "en": …}: `build()` evaluated in each language (translated names and reasons)."""
+    result = {}
+    for language in LANGUAGES:
+        with translation.override(language):
+            result[language] = build()
+    return result
+
+
+def _forecast(f: dict[str, Any]) -> dict[str, Any]:
+    return {"date": f["date"].isoformat() if f["date"] else None, "risk": f["risk"], "reason": f["reason"]}
+
+
+def _counts(snapshot: TaskSnapshot | None) -> dict[str, int]:
+    return {k: getattr(snapshot, k) if snapshot else 0 for k in dashboard_selectors.STATUS_KEYS}
+
+
+def _phases(day: datetime.date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The phases with their breakdowns, and every task with its status and forecast, as of `day`; the
+    forecasts' reasons in both languages."""
+    by_language = _both(lambda: dashboard_selectors.phases(day))
+    vi, en = by_language["vi"], by_language["en"]
+    phases, tasks = [], []
+    for p_vi, p_en in zip(vi["phases"], en["phases"], strict=True):
+        phase = p_vi["phase"]
+
+        def reason(fv: dict[str, Any], fe: dict[str, Any]) -> dict[str, Any]:
+            return {**_forecast(fv), "reason": {"vi": fv["reason"], "en": fe["reason"]}}
+
+        phases.append(
+            {
+                "code": phase.code,
+                "name": {"vi": phase.name_vi, "en": phase.name_en or phase.name_vi},
+                "deadline": phase.deadline.isoformat(),
+                "days_left": p_vi["days_left"],
+                "tasks": p_vi["tasks"],
+                "done": p_vi["snapshot"].done if p_vi["snapshot"] else 0,
+                "total": p_vi["snapshot"].tasks if p_vi["snapshot"] else 0,
+                "forecast": reason(p_vi["forecast"], p_en["forecast"]),
+                "groups": [
+                    {
+                        "key": s.key,
+                        "name": str(g) if g else s.key,
+                        "counts": _counts(s),
+                        "done": s.done,
+                        "tasks": s.tasks,
+                    }
+                    for g, s in p_vi["groups"]
+                ],
+                "agencies": [
+                    {
+                        "code": a.code if a else s.key,
+                        "name": {"vi": a.name_vi if a else s.key, "en": (a.name_en if a else "") or s.key},
+                        "counts": _counts(s),
+                        "forecast": reason(fv, fe),
+                    }
+                    for (a, s, fv), (_a, _s, fe) in zip(p_vi["agencies"], p_en["agencies"], strict=True)
+                ],
+                "provinces": [
+                    {
+                        "code": s.key.split(":")[1],
+                        "name": pr.name if pr else s.key,
+                        "counts": _counts(s),
+                        "done": s.done,
+                        "tasks": s.tasks,
+                    }
+                    for pr, s in p_vi["provinces"]
+                ],
+            }
+        )
+        for (task, snap, fv), (_t, _s, fe) in zip(p_vi["task_rows"], p_en["task_rows"], strict=True):
+            tasks.append(
+                {
+                    "code": task.code,
+                    "title": {"vi": task.title_vi, "en": task.title_en or task.title_vi},
+                    "phase": phase.code,
+                    "lead_agency": task.lead_agency.code,
+                    "deadline": task.deadline.isoformat(),
+                    "status": snap.status if snap else "",
+                    "assignments": snap.assignments if snap else 0,
+                    "green": snap.green if snap else 0,
+                    "overdue": snap.overdue if snap else 0,
+                    "official": task.is_official,
+                    "forecast": reason(fv, fe),
+                }
+            )
+    return phases, tasks
+
+
+def _targets(day: datetime.date) -> list[dict[str, Any]]:
+    now = timezone.now()
+    items = _both(lambda: [target_json(item, day=day, as_of=now) for item in target_values(day)])
+    return [
+        {**vi, "title": {"vi": vi["title"], "en": en["title"]}} for vi, en in zip(items["vi"], items["en"], strict=True)
+    ]
+
+
+def _ranking(day: datetime.date) -> list[dict[str, Any]]:
+    ranked = dashboard_selectors.rank(dashboard_selectors.provinces(day), lambda i: i["green_share"])
+    return [
+        {
+            "rank": i["rank"],
+            "province": i["province"].code,
+            "name": i["province"].name,
+            "green_share": i["green_share"],
+            "completeness_share": i["completeness_share"],
+            "received": i["figures"]["completeness"]["received"],
+            "expected": i["figures"]["completeness"]["expected"],
+        }
+        for i in ranked
+    ]
+
+
+def _blocked(day: datetime.date) -> list[dict[str, Any]]:
+    """The assignments blocked at the end of `day`: by whom, since when (the update that blocked them)."""
+    cutoff = end_of_day(day)
+    became_blocked = (
+        StatusUpdate.objects.filter(
+            assignment=OuterRef("pk"), created_at__lt=cutoff, new_status=AssignmentStatus.BLOCKED
+        )
+        .exclude(old_status=AssignmentStatus.BLOCKED)
+        .order_by("-version")
+        .values("created_at")[:1]
+    )
+    rows = (
+        Assignment.objects.as_of(day)
+        .filter(status_at=AssignmentStatus.BLOCKED)
+        .annotate(since=Subquery(became_blocked))
+        .select_related("task", "agency", "province", "commune")
+        .order_by("task__code", "province_id", "commune_id", "agency__code")
+    )
+    agencies = dict(Agency.objects.values_list("pk", "code"))
+    result = []
+    for a in rows:
+        since = timezone.localtime(a.since).date() if a.since else None
+        unit = a.agency or a.commune or a.province
+        result.append(
+            {
+                "assignment": a.pk,
+                "task": a.task.code,
+                "level": a.level,
+                "unit": a.agency.code if a.agency_id else (a.commune_id or a.province_id),
+                "unit_name": unit.name if unit else "",
+                "province": a.province_id,
+                "blocked_by": agencies.get(a.blocked_by_at),
+                "reason": a.blocked_reason_at,
+                "since": since.isoformat() if since else None,
+                "days": (day - since).days if since else None,
+            }
+        )
+    return result
+
+
+def _not_reporting(day: datetime.date) -> dict[str, Any]:
+    nation = NationDayRollup.objects.filter(date=day).first()
+    rows = list(ProvinceDayRollup.objects.filter(date=day))
+    missing = missing_localities(rows, communes_by_slot())
+    names = dict(Commune.objects.filter(code__in=[c for p, c in missing if c != p]).values_list("code", "name"))
+    provinces = dict(Province.objects.values_list("code", "name"))
+    by_province: dict[str, dict[str, Any]] = {}
+    for province_id, code in missing:
+        block = by_province.setdefault(
+            province_id,
+            {
+                "province": province_id,
+                "name": provinces.get(province_id, ""),
+                "province_missing": False,
+                "communes": [],
+            },
+        )
+        if code == province_id:
+            block["province_missing"] = True
+        else:
+            block["communes"].append({"code": code, "name": names.get(code, "")})
+    completeness = Completeness.of_rollup(
+        nation, expected_default=sum(1 + len(v) for v in communes_by_slot().values())
+    ).as_dict()
+    return {
+        **completeness,
+        "rollup": nation is not None,
+        "provinces": sorted(
+            ({**b, "missing": len(b["communes"]) + b["province_missing"]} for b in by_province.values()),
+            key=lambda b: (-b["missing"], b["province"]),
+        ),
+    }
+
+
+def meeting_content(day: datetime.date) -> dict[str, Any]:
+    """The pack as of the end of `day` (what meeting_create freezes)."""
+    phases, tasks = _phases(day)
+    overdue = [t for t in tasks if t["status"] == "overdue"]
+    return {
+        "version": CONTENT_VERSION,
+        "date": day.isoformat(),
+        "catalogue": "demo" if demo_catalogue() else "official",
+        "phases": phases,
+        "tasks": tasks,
+        "targets": _targets(day),
+        "ranking": _ranking(day),
+        "overdue": overdue,
+        "blocked": _blocked(day),
+        "not_reporting": _not_reporting(day),
+    }
+
+
+def may_create(scope: Scope) -> bool:
+    """Steering members and the national admin freeze meetings; inspectors read them."""
+    return not scope.is_api_client and scope.role in ("steering", "admin")
+
+
+def meeting_create(*, scope: Scope, actor: Any, title: Any, date: Any) -> Meeting:
+    """Freeze the state as of `date` under `title`. Raises PermissionDenied, or ValidationError naming each
+    bad field (a title missing or too long; a date that is not a date, before the plan, or in the future)."""
+    if not may_create(scope):
+        raise PermissionDenied(_("Only steering committee members and the national admin create meetings."))
+    errors: dict[str, list[ValidationError]] = {}
+    clean_title = title.strip() if isinstance(title, str) else ""
+    if not clean_title:
+        errors["title"] = [ValidationError(_("Give the meeting a title."), code="required")]
+    elif len(clean_title) > TITLE_MAX:
+        errors["title"] = [ValidationError(_("At most %(max)s characters.") % {"max": TITLE_MAX}, code="max_length")]
+    day = None
+    if not isinstance(date, str) or not date:
+        errors["date"] = [ValidationError(_("Give the day the meeting looks at (YYYY-MM-DD)."), code="required")]
+    else:
+        try:
+            day = view_day(date)
+        except BadDay as exc:
+            errors["date"] = [ValidationError(str(exc), code=exc.code)]
+    if errors or day is None:
+        raise ValidationError(errors)
+    content = meeting_content(day)
+    with transaction.atomic():
+        return Meeting.objects.create(
+            title=clean_title, date=day, content=content, created_by=actor, created_at=timezone.now()
+        )
+
+
+# --- comparing two meetings ---------------------------------------------------------------------------------
+
+
+def _forecasts(content: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    found = {}
+    for phase in content["phases"]:
+        found[("phase", phase["code"])] = phase["forecast"]
+        for agency in phase["agencies"]:
+            found[("agency", f"{phase['code']}:{agency['code']}")] = agency["forecast"]
+    for task in content["tasks"]:
+        found[("task", task["code"])] = task["forecast"]
+    return found
+
+
+def meeting_changes(*, meeting: Meeting, since: Meeting) -> dict[str, Any]:
+    """What changed from the `since` meeting to this one (DESIGN.md §9): tasks completed, newly overdue,
+    assignments newly blocked or unblocked, forecasts that slipped, targets that moved, provinces that moved
+    in the ranking. Read from the two frozen packs only."""
+    before, after = since.content, meeting.content
+    tasks_before = {t["code"]: t for t in before["tasks"]}
+    done = {"completed_on_time", "completed_late"}
+
+    def task_item(task: dict[str, Any]) -> dict[str, Any]:
+        return {"task": task["code"], "title": task["title"], "status": task["status"]}
+
+    completed = [
+        task_item(t)
+        for t in after["tasks"]
+        if t["status"] in done and tasks_before.get(t["code"], {}).get("status") not in done
+    ]
+    overdue_before = {t["code"] for t in before["overdue"]}
+    tasks_after = {t["code"]: t for t in after["tasks"]}
+    newly_overdue = [
+        task_item(tasks_after.get(t["code"], t)) for t in after["overdue"] if t["code"] not in overdue_before
+    ]
+    blocked_before = {b["assignment"]: b for b in before["blocked"]}
+    blocked_after = {b["assignment"]: b for b in after["blocked"]}
+    newly_blocked = [b for pk, b in blocked_after.items() if pk not in blocked_before]
+    unblocked = [b for pk, b in blocked_before.items() if pk not in blocked_after]
+    forecasts_before = _forecasts(before)
+    slipped = [
+        {"kind": kind, "code": code, "before": forecasts_before[(kind, code)], "after": f}
+        for (kind, code), f in _forecasts(after).items()
+        if (kind, code) in forecasts_before and forecasts.slipped(forecasts_before[(kind, code)], f)
+    ]
+    targets_before = {t["code"]: t for t in before["targets"]}
+    targets = [
+        {"code": t["code"], "before": targets_before[t["code"]]["value"], "after": t["value"]}
+        for t in after["targets"]
+        if t["code"] in targets_before and targets_before[t["code"]]["value"] != t["value"]
+    ]
+    ranks_before = {r["province"]: r["rank"] for r in before["ranking"]}
+    provinces = [
+        {
+            "province": r["province"],
+            "name": r["name"],
+            "rank_before": ranks_before[r["province"]],
+            "rank_after": r["rank"],
+        }
+        for r in after["ranking"]
+        if r["province"] in ranks_before and ranks_before[r["province"]] != r["rank"]
+    ]
+    return {
+        "meeting": meeting.pk,
+        "since": since.pk,
+        "date": after["date"],
+        "since_date": before["date"],
+        "completed": completed,
+        "newly_overdue": newly_overdue,
+        "newly_blocked": newly_blocked,
+        "unblocked": unblocked,
+        "forecast_slipped": slipped,
+        "targets": targets,
+        "provinces": sorted(provinces, key=lambda p: p["rank_after"]),
+    }
