@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from dashboards import cache as dashboard_cache
 from dashboards.models import RollupAlarm, SnapshotRequest
 
 
@@ -20,6 +22,7 @@ class RollupAlarmAdmin(admin.ModelAdmin):
     @admin.action(description=_("Mark as resolved"))
     def mark_resolved(self, request, queryset):
         queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
+        transaction.on_commit(dashboard_cache.invalidate)  # the admins' pages count the open alarms
 
 
 @admin.register(SnapshotRequest)

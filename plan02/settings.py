@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "plan02.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The dashboards read most, whole, for a session that read them before (plan02.pagecache).
+    "plan02.pagecache.WholeResponseCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "plan02.middleware.PortalLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
