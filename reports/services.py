@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from localities.models import locality_kind
 from plan02.dates import DATE_MESSAGE, INVALID_DATE, parse_date_or_none
+from plan02.db import bound_cursor
 from reports import validation
 from reports.auth import hash_key
 from reports.completeness import due_at, is_late, lock_date
@@ -260,17 +261,17 @@ def _insert_new_reports(
 WITH x AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS x({record})),
 ins AS (
     INSERT INTO {q(DailyReport._meta.db_table)} ({report_columns})
-    SELECT {values}, 1, %s, %s, %s, %s FROM x
+    SELECT {values}, 1, %s::timestamptz, %s::timestamptz, %s::bigint, %s::bigint FROM x
     ON CONFLICT ("locality", "date") DO NOTHING
     RETURNING "id", "locality", "date", "province_id", "payload_hash", "receipt"
 ),
 rev AS (
     INSERT INTO {q(ReportRevision._meta.db_table)} ({revision_columns})
-    SELECT ins."id", x."payload", ins."payload_hash", ins."receipt", 1, '', %s, %s, %s
+    SELECT ins."id", x."payload", ins."payload_hash", ins."receipt", 1, '', %s::timestamptz, %s::bigint, %s::bigint
     FROM ins JOIN x ON x."locality" = ins."locality" AND x."date" = ins."date"
 ),
 req AS (
-    {REQUEST_UPSERT_SQL.format(source="SELECT DISTINCT province_id, date, %s FROM ins ORDER BY 1, 2")}
+    {REQUEST_UPSERT_SQL.format(source="SELECT DISTINCT province_id, date, %s::timestamptz FROM ins ORDER BY 1, 2")}
 )
 SELECT "id", "locality", "date", NULL FROM ins
 UNION ALL SELECT NULL, province_id, date, inserted FROM req
@@ -278,7 +279,9 @@ UNION ALL SELECT NULL, province_id, date, inserted FROM req
     stamp = connection.ops.adapt_datetimefield_value(now)
     params = [json.dumps(rows, ensure_ascii=False), stamp, stamp, user_id, client_id, stamp, user_id, client_id, stamp]
     inserted, new_requests = {}, []
-    with connection.cursor() as cursor:
+    # Parameters bound on the server: the rows' JSON is not quoted into the SQL text, and the single POST's
+    # statement, the same every time, is prepared by psycopg after its first runs on a connection.
+    with bound_cursor() as cursor:
         cursor.execute(sql, params)
         for pk, code, day, request_is_new in cursor.fetchall():
             if pk is not None:
