@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dashboards.models import RollupAlarm, SnapshotRequest
+from dashboards.models import RollupAlarm, SnapshotRequest, Target
 
 
 @admin.register(RollupAlarm)
@@ -33,3 +33,13 @@ class SnapshotRequestAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Target)
+class TargetAdmin(admin.ModelAdmin):
+    """The plan's targets, loaded by load_reference; their wording, values and deadlines are edited here
+    (every change is in the audit trail, field by field)."""
+
+    list_display = ["code", "title_vi", "target_value", "comparison", "deadline", "level", "method", "agency"]
+    list_filter = ["level", "method"]
+    search_fields = ["code", "title_vi", "title_en"]
