@@ -21,6 +21,7 @@ NAV = [
     ("reports:list", _("Daily reports"), READ_ALL),
     ("localities:provinces", _("Provinces"), EVERYONE),
     ("api-docs", _("API"), EVERYONE),
+    ("audit:trail", _("Audit trail"), {Role.INSPECTOR, Role.ADMIN}),
     ("admin:index", _("Administration"), {Role.ADMIN}),
 ]
 
