@@ -163,22 +163,24 @@ def gunicorn(app, port, name, env=None):
     )
 
 
-def worker():
-    return Process(
-        [
-            str(BIN / "celery"),
-            "-A",
-            "plan02",
-            "worker",
-            "--pool",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "WARNING",
-        ],
-        "worker",
-    )
+def worker(pool, node=None):
+    """A Celery worker: `solo` (one process, for the rebuild's memory) or a `prefork` node of concurrency 2."""
+    name = node or pool
+    argv = [str(BIN / "celery"), "-A", "plan02", "worker", "--pool", pool, "-n", f"{name}@%h"]
+    if pool == "prefork":
+        argv += ["--concurrency", "2"]
+    # INFO: a retried job says so ("retry:"), which counts as a failure of the freshness row.
+    argv += ["--without-gossip", "--without-mingle", "--loglevel", "INFO"]
+    return Process(argv, f"worker-{name}")
+
+
+def wait_workers(count, timeout=60):
+    from plan02.celery import app
+
+    deadline = time.monotonic() + timeout
+    while len(app.control.ping(timeout=1)) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{count} worker nodes did not answer within {timeout}s")
 
 
 def peak_rss_mb(pid):
@@ -263,30 +265,48 @@ def write_requests(path, rows):
 # --- the benchmark --------------------------------------------------------------------------------------
 
 
+class Table:
+    """The rows of the table: every figure next to its floor, measured in the same run."""
+
+    def __init__(self):
+        self.rows, self.notes = [], []
+
+    def row(self, what, ours, floor, goal, ok, unit="", detail="", *, ratio_goal=None):
+        """`ratio_goal` ("≤", 5): the goal is ours / floor ≤ 5 (or ≥); `ok` then defaults to that test."""
+        ratio = ours / floor if ours is not None and floor else None
+        if ratio_goal is not None and ok is None and ratio is not None:
+            sign, bound = ratio_goal
+            ok = ratio <= bound if sign == "≤" else ratio >= bound
+        self.rows.append(
+            {
+                "what": what,
+                "ours": ours,
+                "floor": floor,
+                "ratio": ratio,
+                "unit": unit,
+                "goal": goal,
+                "pass": ok,
+                "detail": detail,
+            }
+        )
+
+
 def run(args):
     server = configure(args)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    rows, notes = [], []
-
-    def row(what, ours, floor, goal, ok, unit="", detail=""):
-        rows.append(
-            {"what": what, "ours": ours, "floor": floor, "unit": unit, "goal": goal, "pass": ok, "detail": detail}
-        )
+    table = Table()
+    row, notes = table.row, table.notes
 
     seed_seconds = dataset(args, server)
     import django
 
     django.setup()
     from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from dashboards.models import NationDayRollup
-    from dashboards.rollups import rollup_rebuild, rollup_rebuild_range
+    from dashboards.rollups import rollup_rebuild_range
     from localities.models import Commune, Province
     from reports.demo import units
-    from reports.figures import INTEGER_FIELDS
     from reports.models import DailyReport, RollupRequest
     from reports.services import api_client_issue, daily_reports_purge
     from tasks.demo import demo_users_ensure
@@ -294,21 +314,20 @@ def run(args):
     today = timezone.localdate()
     n_reports = DailyReport.objects.count()
     first_day = DailyReport.objects.order_by("date").values_list("date", flat=True).first()
-    last_day = today - datetime.timedelta(days=1)
     notes.append(
-        f"dataset: {n_reports:,} reports, {first_day} – {last_day}, {Commune.objects.count():,} communes "
-        f"+ {Province.objects.count()} provinces"
+        f"dataset: {n_reports:,} reports, {first_day} – {today - datetime.timedelta(days=1)}, "
+        f"{Commune.objects.count():,} communes + {Province.objects.count()} provinces; {os.cpu_count()} cores"
     )
     if seed_seconds is not None:
         row("dataset: seed_demo", seed_seconds, None, "informational", None, "s")
 
     psql(server, "VACUUM ANALYZE", db=args.db)
 
-    # Fresh slots for the ingestion benchmarks: today (never seeded) for the batch, the last days of the
-    # lock window for the single POSTs (their seeded reports are removed, then rebuilt into the rollups).
-    single_days = [today - datetime.timedelta(days=i) for i in range(1, 6)]
-    daily_reports_purge(queryset=DailyReport.objects.filter(date__gte=single_days[-1]))
-    rollup_rebuild_range(start=single_days[-1], end=today)
+    # Fresh slots: today (never seeded) for the batch; the last days of the lock window for the single POSTs
+    # and the freshness rounds (their seeded reports are removed, then rebuilt into the rollups).
+    recent = [today - datetime.timedelta(days=i) for i in range(1, 7)]
+    daily_reports_purge(queryset=DailyReport.objects.filter(date__gte=recent[-1]))
+    rollup_rebuild_range(start=recent[-1], end=today)
 
     password = "bench-" + "p" * 12
     from django.contrib.auth import get_user_model
@@ -330,273 +349,356 @@ def run(args):
     web = gunicorn("plan02.wsgi", ours_port, "gunicorn-plan02")
     floor_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.floorsite.settings"}
     floor_web = gunicorn("bench.floorsite.wsgi", floor_port, "gunicorn-floor", env=floor_env)
-    celery = worker()
+    solo = worker("solo")
+    nodes = []
     base, floor_base = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{floor_port}"
     try:
         wait_http(f"{base}/healthz")
         wait_http(f"{floor_base}/hello/")
         rng = random.Random(42)
         all_units = units(rng)
-        admin_cookies = login(base, "admin", password)
-        cookie_header = "; ".join(f"{k}={v}" for k, v in admin_cookies.items())
-
-        # 1. One national day through the batch endpoint, end to end over HTTP; best of 3 (the machine is shared
-        # and noisy), each into an empty day, next to a bare psycopg upsert of the same rows into a copy table.
-        import psycopg
-
-        batch = payloads_for(today, all_units, rng)
-        columns = ["locality", "date", *INTEGER_FIELDS, "difficulties", "proposals", "support_needed"]
-        floor_rows = [[p[c] for c in columns] for p in batch]
-        marks = ", ".join(["%s"] * len(columns))
-        floor_sql = (
-            f"INSERT INTO bench_floor_reports ({', '.join(columns)}, outage_systems, province_id, receipt, "
-            f"payload_hash, revision, late, received_at, updated_at) VALUES ({marks}, "
-            "'[]', '00', '', '', 1, false, now(), now()) ON CONFLICT (locality, date) DO NOTHING"
-        )
-        runs, floor_runs = [], []
-        for _attempt in range(3):
-            daily_reports_purge(queryset=DailyReport.objects.filter(date=today))
-            status, body, seconds = post_json(
-                f"{base}/api/v1/reports/daily/batch/",
-                {"reports": batch},
-                {"Cookie": cookie_header, "X-CSRFToken": admin_cookies["csrftoken"], "Referer": base},
-            )
-            created = sum(1 for r in (body or {}).get("results", []) if r.get("status") == "created")
-            runs.append((seconds, status, created))
-            with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
-                conn.execute("TRUNCATE bench_floor_reports")
-                conn.commit()
-                started = time.perf_counter()
-                with conn.cursor() as cur:
-                    cur.executemany(floor_sql, floor_rows)
-                conn.commit()
-                floor_runs.append(time.perf_counter() - started)
-        seconds, status, created = min(runs)
-        floor_seconds = min(floor_runs)
-        ok = all(s == 200 and c == len(batch) for _t, s, c in runs) and seconds <= 1.5 and seconds <= 10 * floor_seconds
-        row(
-            f"batch: one national day ({len(batch):,} reports), HTTP end to end, best of 3",
-            seconds,
-            floor_seconds,
-            "≤ 1.5 s and ≤ 10× floor",
-            ok,
-            "s",
-            f"HTTP {status}, {created:,} created; runs {', '.join(f'{t:.2f}' for t, _s, _c in runs)} s; "
-            "floor: bare psycopg upsert",
-        )
-        drain(RollupRequest)
-
-        # 2. Single-report POST under load: 16 clients, each request a new report.
         key_of = {u.code: keys[u.province_id] for u in all_units}
-        requests_ours, requests_floor = [], []
-        # As in real life, everyone sends the same day's report: the most recent day first, localities in
-        # random order within a day.
-        for day in single_days:
-            day_requests = [(f"Token {key_of[p['locality']]}", p) for p in payloads_for(day, all_units, rng)]
-            rng.shuffle(day_requests)
-            requests_ours.extend(day_requests)
-        # The floor serves several times our rate: give it enough distinct rows (earlier years) to insert
-        # for the whole run, never an ON CONFLICT that writes nothing.
-        requests_floor = [
-            ("Token -", {**p, "date": f"{int(p['date'][:4]) - shift}{p['date'][4:]}"})
-            for shift in range(1, 7)
-            for _h, p in requests_ours
-        ]
-        write_requests(RESULTS / "requests-ours.txt", requests_ours)
-        write_requests(RESULTS / "requests-floor.txt", requests_floor)
-        ours = wrk(
-            f"{base}/api/v1/reports/daily/",
-            script="post.lua",
-            duration=args.duration,
-            env={"BENCH_REQUESTS": str(RESULTS / "requests-ours.txt")},
-        )
-        floor = wrk(
-            f"{floor_base}/upsert/",
-            script="post.lua",
-            duration=args.duration,
-            env={"BENCH_REQUESTS": str(RESULTS / "requests-floor.txt")},
-        )
-        if ours["requests"] > len(requests_ours):
-            notes.append("single POST: more requests than fresh reports; later ones were replays (200)")
-        ratio_ok = ours["rps"] >= 0.5 * floor["rps"]
-        row(
-            "single POST: requests/s, 16 clients",
-            ours["rps"],
-            floor["rps"],
-            "≥ 0.5× floor",
-            ratio_ok,
-            "req/s",
-            f"{ours['requests']:,} requests; floor: bare Django view, one upsert, same gunicorn",
-        )
-        row(
-            "single POST: p95 latency",
-            ours["p95_ms"],
-            floor["p95_ms"],
-            "≤ 50 ms",
-            ours["p95_ms"] <= 50,
-            "ms",
-            f"p50 {ours['p50_ms']:.1f} ms, p99 {ours['p99_ms']:.1f} ms",
-        )
-        row(
-            "single POST: errors",
-            ours["errors"],
-            floor["errors"],
-            "0",
-            ours["errors"] == 0,
-            "",
-            f"socket errors {ours['socket_errors']}, non-2xx {ours['non_2xx']}",
-        )
+        admin = session_header(base, "admin", password)
+        steering = session_header(base, "steering", password)
 
-        # 3. Rollups: full rebuild through the worker (its peak memory), and the hand-written floor. First let
-        # the worker finish the rebuilds the load test queued, so the measure is the rebuild alone.
+        measure_batch(table, args, base, admin, payloads_for(today, all_units, rng), today)
         drain(RollupRequest)
-        start, end = first_day, today
-        from dashboards.jobs import rollup_range
+        measure_single(table, args, base, floor_base, key_of, all_units, recent[:5], rng)
+        drain(RollupRequest)
+        measure_rebuild(table, first_day, today, solo, connection)
+        solo.stop()
 
-        full_runs = []
-        for _attempt in range(3):  # best of 3, through the real worker
-            mark = timezone.now()
-            started = time.perf_counter()
-            rollup_range.delay(start.isoformat(), end.isoformat())
-            deadline = time.monotonic() + 600
-            while not NationDayRollup.objects.filter(date=end, built_at__gte=mark).exists():
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the full rebuild did not finish within 10 minutes")
-                time.sleep(0.02)
-            full_runs.append(time.perf_counter() - started)
-        full_seconds = min(full_runs)
-        worker_mb = peak_rss_mb(celery.proc.pid)
-        sums = ", ".join(f"SUM({f})" for f in INTEGER_FIELDS)
-        named_sums = ", ".join(f"SUM({f}) AS {f}" for f in INTEGER_FIELDS)
-        floor_runs = []
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE IF EXISTS bench_floor_rollup")
-            cursor.execute(
-                f"CREATE TABLE bench_floor_rollup AS SELECT province_id, date, {named_sums}, COUNT(*) AS n "
-                "FROM reports_dailyreport WHERE false GROUP BY province_id, date"
-            )
-            for _attempt in range(3):
-                cursor.execute("TRUNCATE bench_floor_rollup")
-                started = time.perf_counter()
-                cursor.execute(
-                    f"INSERT INTO bench_floor_rollup SELECT province_id, date, {sums}, COUNT(*) "
-                    "FROM reports_dailyreport GROUP BY province_id, date"
-                )
-                floor_runs.append(time.perf_counter() - started)
-        floor_rollup = min(floor_runs)
-        days = (end - start).days + 1
-        row(
-            f"rollup: full rebuild, {days} days, through the worker, best of 3",
-            full_seconds,
-            floor_rollup,
-            "≤ 2× floor",
-            full_seconds <= 2 * floor_rollup,
-            "s",
-            f"runs {', '.join(f'{t:.2f}' for t in full_runs)} s; floor runs "
-            f"{', '.join(f'{t:.2f}' for t in floor_runs)} s: one INSERT … SELECT … GROUP BY of the same sums",
-        )
-        row(
-            "rollup: worker peak memory",
-            worker_mb,
-            None,
-            "≤ 300 MB",
-            worker_mb is not None and worker_mb <= 300,
-            "MB",
-            "VmHWM of the solo-pool worker process",
-        )
-        timings = []
-        provinces = list(Province.objects.values_list("code", flat=True))
-        for _ in range(40):
-            province, day = rng.choice(provinces), start + datetime.timedelta(days=rng.randrange(days - 1))
-            t = time.perf_counter()
-            rollup_rebuild(province_id=province, day=day)
-            timings.append((time.perf_counter() - t) * 1000)
-        p95 = sorted(timings)[int(len(timings) * 0.95) - 1]
-        row(
-            "rollup: one (province, day) rebuild, p95 of 40",
-            p95,
-            None,
-            "≤ 50 ms",
-            p95 <= 50,
-            "ms",
-            f"median {statistics.median(timings):.1f} ms, max {max(timings):.1f} ms",
-        )
+        # Freshness with two worker nodes (prefork, concurrency 2 each), as in production.
+        nodes = [worker("prefork", node=f"node{i}") for i in (1, 2)]
+        wait_workers(len(nodes))
+        measure_freshness(table, args, base, steering, key_of, all_units, recent[5], rng, nodes)
 
-        # 4. Freshness: accepted POST → the number on the national dashboard, real worker running.
-        steering = login(base, "steering", password)
-        steering_header = "; ".join(f"{k}={v}" for k, v in steering.items())
-        waits = []
-        free_units = [u for u in all_units if u.commune_id][-5:]
-        fresh_day = today - datetime.timedelta(days=6)
-        daily_reports_purge(
-            queryset=DailyReport.objects.filter(date=fresh_day, locality__in=[u.code for u in free_units])
-        )
-        rollup_rebuild_range(start=fresh_day, end=fresh_day)
-        for unit in free_units:
-            before = dashboard_total(base, fresh_day, steering_header)
-            payload = payloads_for(fresh_day, [unit], rng)[0]
-            payload["received_direct"] += 1000  # a change big enough to see
-            status, _body, _s = post_json(
-                f"{base}/api/v1/reports/daily/", payload, {"Authorization": f"Token {key_of[unit.code]}"}
-            )
-            t = time.perf_counter()
-            if status != 201:
-                raise RuntimeError(f"freshness POST answered {status}")
-            while dashboard_total(base, fresh_day, steering_header) == before:
-                if time.perf_counter() - t > 30:
-                    raise RuntimeError("the dashboard did not change within 30 s")
-                time.sleep(0.02)
-            waits.append(time.perf_counter() - t)
-        row(
-            "freshness: accepted POST → national dashboard",
-            max(waits),
-            None,
-            "≤ 5 s",
-            max(waits) <= 5,
-            "s",
-            f"max of {len(waits)}; median {statistics.median(waits):.2f} s",
-        )
-
-        # 5. Dashboards under load, and their query counts at 30 days and at the full history.
-        hello = wrk(f"{floor_base}/hello/", script="get.lua", duration=args.duration, env={})
-        for name, path in (("national", "/dashboard/"), ("phase-deadline", "/dashboard/phases/")):
-            result = wrk(
-                f"{base}{path}", script="get.lua", duration=args.duration, env={"BENCH_COOKIE": steering_header}
-            )
-            row(
-                f"dashboard {name}: p95, 16 clients",
-                result["p95_ms"],
-                hello["p95_ms"],
-                "≤ 100 ms",
-                result["p95_ms"] <= 100 and result["errors"] == 0,
-                "ms",
-                f"{result['rps']:.0f} req/s, {result['errors']} errors; floor: bare Django view, no database",
-            )
-        counts = query_counts(CaptureQueriesContext, connection, Client, last_day)
-        short = counts_at_30_days(server, args) if args.days > 30 else None
-        for name, n in counts.items():
-            if short is None:
-                row(f"dashboard {name}: queries at {days} days", n, None, "fixed", None, "queries")
-            else:
-                row(
-                    f"dashboard {name}: queries, 30 days of history / {days} days",
-                    short[name],
-                    n,
-                    "the same",
-                    short[name] == n,
-                    "queries",
-                    "30 days: a second database seeded with seed_demo --days 30",
-                )
+        measure_dashboards(table, args, base, floor_base, steering, recent[0])
+        measure_counts(table, args, server, recent[0])
     finally:
-        for process in (web, floor_web, celery):
+        for process in (web, floor_web, solo, *nodes):
             process.stop()
-    # 6. Early warning: alerts_run at national scale with 30 days of reports (the second database; the smoke
+    # Early warning: alerts_run at national scale with 30 days of reports (the 30-day database; the smoke
     # dataset itself), then a second run that must send nothing.
     from bench.alerts import alerts_rows
 
     alerts_rows(row, database_url=f"{server}/{args.db}_30" if args.days > 30 else os.environ["DATABASE_URL"])
-    report(rows, notes, args)
-    return rows
+    report(table.rows, notes, args)
+    return table.rows
+
+
+def session_header(base, username, password):
+    cookies = login(base, username, password)
+    return {"cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()), "csrf": cookies["csrftoken"]}
+
+
+def measure_batch(table, args, base, admin, batch, day):
+    """One national day through the batch endpoint, end to end over HTTP, next to a bare psycopg upsert of
+    the same rows into a copy of the table; best of 3 each, each into an empty day."""
+    import psycopg
+
+    from reports.figures import INTEGER_FIELDS
+    from reports.models import DailyReport
+    from reports.services import daily_reports_purge
+
+    columns = ["locality", "date", *INTEGER_FIELDS, "difficulties", "proposals", "support_needed"]
+    floor_rows = [[p[c] for c in columns] for p in batch]
+    marks = ", ".join(["%s"] * len(columns))
+    floor_sql = (
+        f"INSERT INTO bench_floor_reports ({', '.join(columns)}, outage_systems, province_id, receipt, "
+        f"payload_hash, revision, late, received_at, updated_at) VALUES ({marks}, "
+        "'[]', '00', '', '', 1, false, now(), now()) ON CONFLICT (locality, date) DO NOTHING"
+    )
+    runs, floor_runs = [], []
+    for _attempt in range(3):
+        daily_reports_purge(queryset=DailyReport.objects.filter(date=day))
+        status, body, seconds = post_json(
+            f"{base}/api/v1/reports/daily/batch/",
+            {"reports": batch},
+            {"Cookie": admin["cookie"], "X-CSRFToken": admin["csrf"], "Referer": base},
+        )
+        created = sum(1 for r in (body or {}).get("results", []) if r.get("status") == "created")
+        runs.append((seconds, status, created))
+        with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+            conn.execute("TRUNCATE bench_floor_reports")
+            conn.commit()
+            started = time.perf_counter()
+            with conn.cursor() as cur:
+                cur.executemany(floor_sql, floor_rows)
+            conn.commit()
+            floor_runs.append(time.perf_counter() - started)
+    seconds, status, created = min(runs)
+    complete = all(s == 200 and c == len(batch) for _t, s, c in runs)
+    table.row(
+        f"batch: one national day ({len(batch):,} reports), HTTP end to end, best of 3",
+        seconds,
+        min(floor_runs),
+        "≤ 5× floor",
+        None if complete else False,
+        "s",
+        f"HTTP {status}, {created:,} created; runs {', '.join(f'{t:.2f}' for t, _s, _c in runs)} s; floor: bare "
+        f"psycopg executemany upsert of the same rows, runs {', '.join(f'{t:.3f}' for t in floor_runs)} s",
+        ratio_goal=("≤", 5),
+    )
+
+
+def measure_single(table, args, base, floor_base, key_of, all_units, days, rng):
+    """The single-report POST under 16 clients, each request a new report, next to the bare Django upsert
+    view served by the same gunicorn command."""
+    requests_ours = []
+    # As in real life, everyone sends the same day's report: the most recent day first, localities in random
+    # order within a day.
+    for day in days:
+        day_requests = [(f"Token {key_of[p['locality']]}", p) for p in payloads_for(day, all_units, rng)]
+        rng.shuffle(day_requests)
+        requests_ours.extend(day_requests)
+    # The floor serves several times our rate: enough distinct rows (earlier years) to insert for the whole
+    # run, never an ON CONFLICT that writes nothing.
+    requests_floor = [
+        ("Token -", {**p, "date": f"{int(p['date'][:4]) - shift}{p['date'][4:]}"})
+        for shift in range(1, 7)
+        for _h, p in requests_ours
+    ]
+    write_requests(RESULTS / "requests-ours.txt", requests_ours)
+    write_requests(RESULTS / "requests-floor.txt", requests_floor)
+    floor = wrk(
+        f"{floor_base}/upsert/",
+        script="post.lua",
+        duration=args.duration,
+        env={"BENCH_REQUESTS": str(RESULTS / "requests-floor.txt")},
+    )
+    ours = wrk(
+        f"{base}/api/v1/reports/daily/",
+        script="post.lua",
+        duration=args.duration,
+        env={"BENCH_REQUESTS": str(RESULTS / "requests-ours.txt")},
+    )
+    if ours["requests"] > len(requests_ours):
+        table.notes.append("single POST: more requests than fresh reports; later ones were replays (200)")
+    table.row(
+        "single POST: requests/s, 16 clients, zero errors",
+        ours["rps"],
+        floor["rps"],
+        "≥ 0.5× floor, 0 errors",
+        False if ours["errors"] else None,
+        "req/s",
+        f"{ours['requests']:,} requests, {ours['errors']} errors (socket {ours['socket_errors']}, non-2xx "
+        f"{ours['non_2xx']}); p50 {ours['p50_ms']:.1f} ms, p95 {ours['p95_ms']:.1f} ms (floor {floor['p95_ms']:.1f}); "
+        "floor: bare Django view, one upsert, same gunicorn",
+        ratio_goal=("≥", 0.5),
+    )
+
+
+def measure_rebuild(table, first_day, today, solo, connection):
+    """The full rebuild through the real worker (solo pool: its peak memory is the process's), next to the
+    hand-written INSERT … SELECT … GROUP BY of the same sums; and one (province, day), next to the same
+    statement for one (province, day)."""
+    from django.utils import timezone
+
+    from dashboards.jobs import rollup_range
+    from dashboards.models import NationDayRollup
+    from dashboards.rollups import rollup_rebuild
+    from localities.models import Province
+    from reports.figures import INTEGER_FIELDS
+
+    start, end = first_day, today
+    full_runs = []
+    for _attempt in range(3):  # best of 3
+        mark = timezone.now()
+        started = time.perf_counter()
+        rollup_range.delay(start.isoformat(), end.isoformat())
+        deadline = time.monotonic() + 600
+        while not NationDayRollup.objects.filter(date=end, built_at__gte=mark).exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the full rebuild did not finish within 10 minutes")
+            time.sleep(0.02)
+        full_runs.append(time.perf_counter() - started)
+    worker_mb = peak_rss_mb(solo.proc.pid)
+    sums = ", ".join(f"SUM({f})" for f in INTEGER_FIELDS)
+    named_sums = ", ".join(f"SUM({f}) AS {f}" for f in INTEGER_FIELDS)
+    floor_sql = f"INSERT INTO bench_floor_rollup SELECT province_id, date, {sums}, COUNT(*) FROM reports_dailyreport"
+    floor_runs = []
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_floor_rollup")
+        cursor.execute(
+            f"CREATE TABLE bench_floor_rollup AS SELECT province_id, date, {named_sums}, COUNT(*) AS n "
+            "FROM reports_dailyreport WHERE false GROUP BY province_id, date"
+        )
+        for _attempt in range(3):
+            cursor.execute("TRUNCATE bench_floor_rollup")
+            started = time.perf_counter()
+            cursor.execute(f"{floor_sql} GROUP BY province_id, date")
+            floor_runs.append(time.perf_counter() - started)
+    days = (end - start).days + 1
+    table.row(
+        f"rollup: full rebuild, {days} days, through the worker, best of 3; worker peak memory",
+        min(full_runs),
+        min(floor_runs),
+        "≤ 1.5× floor; ≤ 300 MB",
+        False if worker_mb is None or worker_mb > 300 else None,
+        "s",
+        f"runs {', '.join(f'{t:.2f}' for t in full_runs)} s; worker peak {worker_mb:.0f} MB (VmHWM, solo pool); "
+        f"floor runs {', '.join(f'{t:.2f}' for t in floor_runs)} s: one INSERT … SELECT … GROUP BY of the same sums",
+        ratio_goal=("≤", 1.5),
+    )
+    rng = random.Random(7)
+    provinces = list(Province.objects.values_list("code", flat=True))
+    ours, floor = [], []
+    with connection.cursor() as cursor:
+        for _ in range(40):
+            province, day = rng.choice(provinces), start + datetime.timedelta(days=rng.randrange(days - 1))
+            t = time.perf_counter()
+            rollup_rebuild(province_id=province, day=day)
+            ours.append(time.perf_counter() - t)
+            cursor.execute("TRUNCATE bench_floor_rollup")
+            t = time.perf_counter()
+            cursor.execute(
+                f"{floor_sql} WHERE province_id = %s AND date = %s GROUP BY province_id, date", [province, day]
+            )
+            floor.append(time.perf_counter() - t)
+    p95 = sorted(ours)[int(len(ours) * 0.95) - 1] * 1000
+    floor_p95 = sorted(floor)[int(len(floor) * 0.95) - 1] * 1000
+    table.row(
+        "rollup: one (province, day) rebuild, p95 of 40",
+        p95,
+        floor_p95,
+        "informational",
+        None,
+        "ms",
+        f"median {statistics.median(ours) * 1000:.1f} ms; floor: the same INSERT … SELECT for one (province, day), "
+        "in autocommit",
+    )
+
+
+def measure_freshness(table, args, base, steering, key_of, all_units, day, rng, nodes):
+    """Reports from every province at once (one commune each, 34 POSTs in parallel), then the national JSON
+    read until it shows all of them: from the first acceptance to the moment the last number is visible.
+    Two worker nodes (prefork, concurrency 2 each). Floor: the same 34 POSTs and one read of the JSON."""
+    import concurrent.futures
+    import threading
+
+    from dashboards.rollups import rollup_rebuild_range
+    from reports.models import DailyReport, RollupRequest
+    from reports.services import daily_reports_purge
+
+    by_province = {}
+    for unit in all_units:
+        if unit.commune_id and unit.province_id not in by_province:
+            by_province[unit.province_id] = unit
+    chosen = list(by_province.values())
+    rounds = 1 if args.smoke else 3
+    waits, floors, jobs = [], [], []
+    for _round in range(rounds):
+        daily_reports_purge(queryset=DailyReport.objects.filter(date=day, locality__in=[u.code for u in chosen]))
+        rollup_rebuild_range(start=day, end=day)
+        before = dashboard_total(base, day, steering["cookie"])
+        payloads = payloads_for(day, chosen, rng)
+        for payload in payloads:
+            payload["received_direct"] += 1000  # a change big enough to see
+        expected = before + sum(p["received_direct"] for p in payloads)
+        barrier = threading.Barrier(len(payloads))
+
+        def send(payload, barrier=barrier):
+            barrier.wait()
+            status, _body, seconds = post_json(
+                f"{base}/api/v1/reports/daily/", payload, {"Authorization": f"Token {key_of[payload['locality']]}"}
+            )
+            return status, time.perf_counter(), seconds
+
+        with concurrent.futures.ThreadPoolExecutor(len(payloads)) as pool:
+            results = list(pool.map(send, payloads))
+        if any(status != 201 for status, _t, _s in results):
+            raise RuntimeError(f"freshness POSTs answered {sorted({s for s, _t, _s in results})}")
+        first_accepted = min(t for _s, t, _d in results)
+        deadline = time.perf_counter() + 30
+        while (total := dashboard_total(base, day, steering["cookie"])) != expected:
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"the national dashboard showed {total}, not {expected}, after 30 s")
+            time.sleep(0.01)
+        waits.append(time.perf_counter() - first_accepted)
+        t = time.perf_counter()
+        dashboard_total(base, day, steering["cookie"])
+        floors.append(max(s for _st, _t, s in results) + time.perf_counter() - t)
+        drain(RollupRequest)
+    failed = failed_jobs(nodes)
+    jobs.append(failed)
+    table.row(
+        "freshness: every province at once → national dashboard, two worker nodes",
+        max(waits),
+        max(floors),
+        "≤ 2 s, no job fails",
+        max(waits) <= 2 and not failed,
+        "s",
+        f"worst of {rounds} rounds of {len(chosen)} parallel POSTs: {', '.join(f'{w:.2f}' for w in waits)} s; "
+        f"{len(failed)} failed job(s){': ' + '; '.join(failed[:3]) if failed else ''}; "
+        "floor: the slowest of the POSTs plus one read of the JSON, without waiting for a rollup",
+    )
+
+
+def failed_jobs(nodes):
+    """Lines of the worker nodes' logs that say a job failed (or was retried after an error)."""
+    lines = []
+    for node in nodes:
+        node.log.flush()
+        text = (RESULTS / f"{node.name}.log").read_text(errors="replace")
+        lines += [line for line in text.splitlines() if " ERROR" in line or "Traceback" in line or "retry:" in line]
+    return lines
+
+
+DASHBOARDS = [
+    ("national page", "/dashboard/?date={day}"),
+    ("phase page", "/dashboard/phases/"),
+    ("provinces page", "/dashboard/provinces/?date={day}"),
+    ("national JSON", "/api/v1/dashboard/national/?date={day}"),
+    ("phase JSON", "/api/v1/dashboard/phases/"),
+    ("provinces JSON", "/api/v1/dashboard/provinces/?date={day}"),
+]
+
+
+def measure_dashboards(table, args, base, floor_base, steering, day):
+    """Each dashboard under 16 clients, p95, next to a bare Django view (no middleware, no database) measured
+    just before it: the machine drifts, so each row has its own floor."""
+    cookie = {"BENCH_COOKIE": steering["cookie"]}
+    for name, template in DASHBOARDS:
+        url = f"{base}{template.format(day=day)}"
+        wrk(url, script="get.lua", duration=1, env=cookie)  # every gunicorn worker learns the page (warm-up)
+        hello = wrk(f"{floor_base}/hello/", script="get.lua", duration=args.duration, env={})
+        result = wrk(url, script="get.lua", duration=args.duration, env=cookie)
+        table.row(
+            f"dashboard {name}: p95, 16 clients",
+            result["p95_ms"],
+            hello["p95_ms"],
+            "≤ 3× floor, 0 errors",
+            False if result["errors"] else None,
+            "ms",
+            f"{result['rps']:.0f} req/s (floor {hello['rps']:.0f}), {result['errors']} errors; p50 "
+            f"{result['p50_ms']:.1f} ms; floor: bare Django view, no middleware, no database",
+            ratio_goal=("≤", 3),
+        )
+
+
+def measure_counts(table, args, server, day):
+    """Queries of each dashboard built cold (right after the rollups changed), at 30 days of history and at
+    the full history."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    counts = query_counts(CaptureQueriesContext, connection, Client, day)
+    short = counts_at_30_days(server, args) if args.days > 30 else None
+    for name, n in counts.items():
+        if short is None:
+            table.row(f"dashboard {name}: queries at {args.days} days", n, None, "fixed", None, "queries")
+        else:
+            table.row(
+                f"dashboard {name}: queries, 30 days of history / {args.days} days",
+                short[name],
+                n,
+                "the same",
+                short[name] == n,
+                "queries",
+                "30 days: a second database seeded with seed_demo --days 30",
+            )
 
 
 COUNTS_SCRIPT = """
@@ -655,6 +757,7 @@ def dashboard_total(base, day, cookie):
 
 
 def query_counts(CaptureQueriesContext, connection, Client, day):
+    """Queries of each dashboard of DASHBOARDS, built cold: right after the rollups changed."""
     from django.contrib.auth import get_user_model
 
     from dashboards import cache as dashboard_cache
@@ -662,8 +765,9 @@ def query_counts(CaptureQueriesContext, connection, Client, day):
     client = Client()
     client.force_login(get_user_model().objects.get(username="steering"))
     counts = {}
-    for name, path in (("national", f"/dashboard/?date={day}"), ("phase-deadline", "/dashboard/phases/")):
-        dashboard_cache.invalidate()  # the cold path: what a page costs right after the rollups changed
+    for name, template in DASHBOARDS:
+        path = template.format(day=day)
+        dashboard_cache.invalidate()
         with CaptureQueriesContext(connection) as queries:
             response = client.get(path, HTTP_HOST="127.0.0.1")
         assert response.status_code == 200, (path, response.status_code)
@@ -683,7 +787,7 @@ def report(rows, notes, args):
     headers = ["what", "ours", "floor", "ratio", "goal", "result"]
     table = []
     for r in rows:
-        ratio = (r["ours"] / r["floor"]) if r["ours"] is not None and r["floor"] else None
+        ratio = r.get("ratio")
         result = "—" if r["pass"] is None else ("pass" if r["pass"] else "FAIL")
         table.append(
             [

@@ -1,8 +1,10 @@
 from django.contrib import admin
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from dashboards.models import RollupAlarm, SnapshotRequest
+from dashboards import cache as dashboard_cache
+from dashboards.models import RollupAlarm, SnapshotRequest, Target
 
 
 @admin.register(RollupAlarm)
@@ -19,7 +21,11 @@ class RollupAlarmAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Mark as resolved"))
     def mark_resolved(self, request, queryset):
-        queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
+        now = timezone.now()
+        for alarm in queryset.filter(resolved_at__isnull=True):  # one save each: the audit trail records who
+            alarm.resolved_at = now
+            alarm.save(update_fields=["resolved_at"])
+        transaction.on_commit(dashboard_cache.invalidate)  # the admins' pages count the open alarms
 
 
 @admin.register(SnapshotRequest)
@@ -33,3 +39,13 @@ class SnapshotRequestAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Target)
+class TargetAdmin(admin.ModelAdmin):
+    """The plan's targets, loaded by load_reference; their wording, values and deadlines are edited here
+    (every change is in the audit trail, field by field)."""
+
+    list_display = ["code", "title_vi", "target_value", "comparison", "deadline", "level", "method", "agency"]
+    list_filter = ["level", "method"]
+    search_fields = ["code", "title_vi", "title_en"]

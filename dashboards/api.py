@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from dashboards import cache as dashboard_cache
 from dashboards import selectors
 from plan02.dates import BadDay
+from plan02.pagecache import whole_response
 from reports.figures import INTEGER_FIELDS
 
 DATE_PARAMETER = OpenApiParameter(
@@ -88,6 +89,7 @@ class NationalDashboard(APIView):
             )
         ],
     )
+    @whole_response
     def get(self, request):
         day = _day(request)
         return Response(dashboard_cache.cached("api-national", [day], lambda: selectors.national_figures(day)))
@@ -99,6 +101,7 @@ class ProvincesDashboard(APIView):
         responses={200: ProvinceSchema},
         summary="Each province's figures of one day (its communes and its own report)",
     )
+    @whole_response
     def get(self, request):
         day = _day(request)
         return Response(dashboard_cache.cached("api-provinces", [day], lambda: selectors.provinces_figures(day)))
@@ -121,6 +124,7 @@ class PhasesDashboard(APIView):
         "and the forecast, which weighs tasks (a commune-level task counts once, by its share of green "
         "communes). `date` is the day shown and `as_of` when its snapshot was built.",
     )
+    @whole_response
     def get(self, request):
         day = _day(request) if request.query_params.get("date") else None
 

@@ -311,6 +311,7 @@ def rollup_verify(*, start: datetime.date, end: datetime.date) -> list[RollupAla
             alarms.append(RollupAlarm(date=key[1], province_id=key[0], differences=differences))
     RollupAlarm.objects.bulk_create(alarms)
     if alarms:
+        transaction.on_commit(dashboard_cache.invalidate)  # an admin's page counts the open alarms at once
         # ERROR reaches the admins (settings.LOGGING mails the project's errors to ADMINS).
         lines = [f"{a.date} {a.province_id}: {', '.join(sorted(a.differences))}" for a in alarms]
         logger.error(

@@ -21,6 +21,7 @@ from dashboards.models import Meeting, Target
 from localities.models import Province
 from plan02.dates import BadDay
 from plan02.exports import xlsx_response
+from plan02.pagecache import whole_response
 from tasks.scoping import scope_for_user
 from tasks.selectors import demo_notes
 
@@ -63,6 +64,7 @@ def _national_context(request: HttpRequest) -> dict:
     }
 
 
+@whole_response
 @require_GET
 def national(request):
     if request.GET.get("export") == "xlsx":
@@ -86,6 +88,7 @@ def _phases_context(request: HttpRequest) -> dict:
     return {**selectors.phases_page(day), "error": error, "section": "phases"}
 
 
+@whole_response
 @require_GET
 def phases(request):
     if request.GET.get("export") == "xlsx":
@@ -101,6 +104,7 @@ def _provinces_context(request: HttpRequest) -> dict:
     return {**data, "error": error, "section": "provinces"}
 
 
+@whole_response
 @require_GET
 def provinces(request):
     if request.GET.get("export") == "xlsx":

@@ -14,6 +14,13 @@ from django.core.signals import request_finished
 request_id = contextvars.ContextVar("request_id", default="-")
 
 
+def current_request_id() -> str | None:
+    """The id of the current request or job, None outside both: django-auditlog stores it with each record
+    change (AUDITLOG_CID_GETTER), so an entry of the audit trail leads to the request's log lines."""
+    value = request_id.get()
+    return None if value == "-" else value
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record):
         record.request_id = request_id.get()

@@ -22,6 +22,7 @@ NAV = [
     ("alerts:list", _("Early warning"), EVERYONE),
     ("localities:provinces", _("Provinces"), EVERYONE),
     ("api-docs", _("API"), EVERYONE),
+    ("audit:trail", _("Audit trail"), {Role.INSPECTOR, Role.ADMIN}),
     ("admin:index", _("Administration"), {Role.ADMIN}),
 ]
 

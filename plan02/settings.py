@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "axes",
+    # Field-by-field history of the records people edit (plan02.audit.registry says which).
+    "auditlog",
     "plan02",
     "localities",
     "tasks",
@@ -67,12 +69,16 @@ MIDDLEWARE = [
     "plan02.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The dashboards read most, whole, for a session that read them before (plan02.pagecache).
+    "plan02.pagecache.WholeResponseCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "plan02.middleware.PortalLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "plan02.middleware.PortalLoginRequiredMiddleware",
+    # After authentication: the user of the request is the actor of the record changes it makes.
+    "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -150,6 +156,13 @@ AXES_LOCKOUT_CALLABLE = "plan02.views.login_locked_out"
 # be dodged by rotating user agents; a lockout by username alone cannot, and an address lockout would lock
 # out shared offices (above).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# Audit trail (django-auditlog; plan02.audit): who changed which field of which record, and when. The
+# address of the request is not kept: auditlog would take it from X-Forwarded-For, which any client can
+# write. Entries carry the request id of the log lines instead (X-Request-ID, plan02.log). A foreign key is
+# recorded as the related record's name, not its id, so the trail reads without a lookup.
+AUDITLOG_DISABLE_REMOTE_ADDR = True
+AUDITLOG_CID_GETTER = "plan02.log.current_request_id"
+AUDITLOG_USE_FK_STRING_REPRESENTATION = True
 # Paths served without a session: the API authenticates itself (session or API key), the health check is
 # for load balancers, the language switch works on the login page.
 LOGIN_EXEMPT_PREFIXES = ("/api/", "/healthz", "/static/", "/i18n/", "/accounts/")

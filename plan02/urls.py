@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from plan02 import views
+from plan02.audit.api import AuditTrailView
 
 api_v1 = [
     path("", include("localities.api_urls")),
@@ -10,6 +11,7 @@ api_v1 = [
     path("", include("reports.api_urls")),
     path("dashboard/", include("dashboards.api_urls")),
     path("", include("dashboards.steering_api_urls")),
+    path("audit/", AuditTrailView.as_view(), name="api-audit"),
     path("", include("alerts.api_urls")),
 ]
 
@@ -23,6 +25,7 @@ urlpatterns = [
     path("tasks/", include("tasks.urls")),
     path("reports/", include("reports.urls")),
     path("dashboard/", include("dashboards.urls")),
+    path("audit/", include("plan02.audit.urls")),
     path("alerts/", include("alerts.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -52,7 +52,16 @@ class ReportRevisionAdmin(admin.ModelAdmin):
 
 @admin.register(LockException)
 class LockExceptionAdmin(admin.ModelAdmin):
+    """Who granted an exception is the admin who saves it, never a name picked from a list (the audit
+    trail shows the grant under granted_by; later edits appear there field by field)."""
+
     list_display = ["locality", "date", "granted_by", "granted_at", "reason"]
+    readonly_fields = ["granted_by", "granted_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.granted_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 class ApiClientIssueForm(forms.Form):

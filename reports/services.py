@@ -12,6 +12,7 @@ INSERT of the revisions, one upsert of the rollup requests).
 
 import contextlib
 import datetime
+import functools
 import json
 import secrets
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from localities.models import locality_kind
 from plan02.dates import DATE_MESSAGE, INVALID_DATE, parse_date_or_none
+from plan02.db import bound_cursor
 from reports import validation
 from reports.auth import hash_key
 from reports.completeness import due_at, is_late, lock_date
@@ -222,6 +224,36 @@ def _insert_reports(
         return {(locality, str(day)): pk for pk, locality, day in cursor.fetchall()}
 
 
+@functools.cache
+def _insert_new_reports_sql() -> str:
+    """PostgreSQL's one statement of _insert_new_reports (built once per process)."""
+    q = connection.ops.quote_name
+    source = [*_REPORT_JSON_COLUMNS, "payload"]
+    record = ", ".join(f"{q(c)} {_PG_TYPES.get(c, 'text')}" for c in source)
+    report_columns = ", ".join(q(c) for c in [*_REPORT_JSON_COLUMNS, *_REPORT_SHARED_COLUMNS])
+    values = ", ".join(f"x.{q(c)}" for c in _REPORT_JSON_COLUMNS)
+    revision_columns = ", ".join(q(c) for c in [*_REVISION_JSON_COLUMNS, *_REVISION_SHARED_COLUMNS])
+    return f"""
+WITH x AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS x({record})),
+ins AS (
+    INSERT INTO {q(DailyReport._meta.db_table)} ({report_columns})
+    SELECT {values}, 1, %s::timestamptz, %s::timestamptz, %s::bigint, %s::bigint FROM x
+    ON CONFLICT ("locality", "date") DO NOTHING
+    RETURNING "id", "locality", "date", "province_id", "payload_hash", "receipt"
+),
+rev AS (
+    INSERT INTO {q(ReportRevision._meta.db_table)} ({revision_columns})
+    SELECT ins."id", x."payload", ins."payload_hash", ins."receipt", 1, '', %s::timestamptz, %s::bigint, %s::bigint
+    FROM ins JOIN x ON x."locality" = ins."locality" AND x."date" = ins."date"
+),
+req AS (
+    {REQUEST_UPSERT_SQL.format(source="SELECT DISTINCT province_id, date, %s::timestamptz FROM ins ORDER BY 1, 2")}
+)
+SELECT "id", "locality", "date", NULL FROM ins
+UNION ALL SELECT NULL, province_id, date, inserted FROM req
+"""  # noqa: S608 - only column and table names (code constants) are interpolated
+
+
 def _insert_new_reports(
     rows: list[dict[str, Any]], *, now: datetime.datetime, user_id: int | None, client_id: int | None
 ) -> dict[Key, int]:
@@ -250,35 +282,13 @@ def _insert_new_reports(
             client_id=client_id,
         )
         return inserted
-    q = connection.ops.quote_name
-    source = [*_REPORT_JSON_COLUMNS, "payload"]
-    record = ", ".join(f"{q(c)} {_PG_TYPES.get(c, 'text')}" for c in source)
-    report_columns = ", ".join(q(c) for c in [*_REPORT_JSON_COLUMNS, *_REPORT_SHARED_COLUMNS])
-    values = ", ".join(f"x.{q(c)}" for c in _REPORT_JSON_COLUMNS)
-    revision_columns = ", ".join(q(c) for c in [*_REVISION_JSON_COLUMNS, *_REVISION_SHARED_COLUMNS])
-    sql = f"""
-WITH x AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS x({record})),
-ins AS (
-    INSERT INTO {q(DailyReport._meta.db_table)} ({report_columns})
-    SELECT {values}, 1, %s, %s, %s, %s FROM x
-    ON CONFLICT ("locality", "date") DO NOTHING
-    RETURNING "id", "locality", "date", "province_id", "payload_hash", "receipt"
-),
-rev AS (
-    INSERT INTO {q(ReportRevision._meta.db_table)} ({revision_columns})
-    SELECT ins."id", x."payload", ins."payload_hash", ins."receipt", 1, '', %s, %s, %s
-    FROM ins JOIN x ON x."locality" = ins."locality" AND x."date" = ins."date"
-),
-req AS (
-    {REQUEST_UPSERT_SQL.format(source="SELECT DISTINCT province_id, date, %s FROM ins ORDER BY 1, 2")}
-)
-SELECT "id", "locality", "date", NULL FROM ins
-UNION ALL SELECT NULL, province_id, date, inserted FROM req
-"""  # noqa: S608 - only column and table names (code constants) are interpolated
+    sql = _insert_new_reports_sql()
     stamp = connection.ops.adapt_datetimefield_value(now)
     params = [json.dumps(rows, ensure_ascii=False), stamp, stamp, user_id, client_id, stamp, user_id, client_id, stamp]
     inserted, new_requests = {}, []
-    with connection.cursor() as cursor:
+    # Parameters bound on the server: the rows' JSON is not quoted into the SQL text, and the single POST's
+    # statement, the same every time, is prepared by psycopg after its first runs on a connection.
+    with bound_cursor() as cursor:
         cursor.execute(sql, params)
         for pk, code, day, request_is_new in cursor.fetchall():
             if pk is not None:

@@ -24,6 +24,8 @@ FOUNDATION = {
     "plan02.parsers",
     "plan02.filters",
     "plan02.log",
+    "plan02.db",
+    "plan02.pagecache",
 }
 
 

@@ -52,9 +52,15 @@ def test_bench_smoke_prints_the_table_and_writes_json():
     assert len(written) == 1
     rows = json.loads(written.pop().read_text())["rows"]
     whats = " ".join(r["what"] for r in rows)
-    for part in ("batch", "single POST", "full rebuild", "worker peak memory", "freshness", "dashboard national"):
+    for part in ("batch", "single POST", "full rebuild", "worker peak memory", "freshness", "two worker nodes"):
         assert part in whats
-    assert "alerts_run" in whats  # the early-warning rows (bench/alerts.py)
+    for page in ("national", "phase", "provinces"):
+        assert f"dashboard {page} page: p95" in whats and f"dashboard {page} JSON: p95" in whats
+    assert "alerts_run" in whats
     assert all(r["ours"] is not None for r in rows)
+    # Every goal is a ratio to a floor measured in the same run, and says whether it was met.
+    judged = [r for r in rows if r["pass"] is not None]
+    assert judged and all(r["floor"] and r["ratio"] == r["ours"] / r["floor"] for r in judged)
+    assert all(isinstance(r["pass"], bool) for r in judged)
     batch = next(r for r in rows if r["what"].startswith("batch"))
     assert "3,355 created" in batch["detail"]
