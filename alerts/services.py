@@ -53,6 +53,7 @@ from alerts.models import (
 from alerts.rules import ASSIGNMENT_RULES, Condition, Rule, Thresholds, assignment_conditions, audiences
 from alerts.sql import ids_in, texts_in
 from dashboards.snapshots import end_of_day
+from plan02 import pagecache
 from reports.models import DailyReport
 from tasks.scoping import scope_for_user
 
@@ -100,6 +101,8 @@ def alerts_run(
         )
         raised, reopened, closed = _reconcile(run=run, conditions=conditions, rules=selected, now=now)
         notifications, digest_count = _tell(run=run, now=now) if raised else (0, 0)
+        if notifications:
+            _bells_changed()
         run.finished_at = timezone.now()
         run.raised, run.reopened, run.closed = raised, reopened, closed
         run.notifications, run.digests = notifications, digest_count
@@ -388,6 +391,11 @@ def alerts_close_ended(*, assignment_ids: Collection[int]) -> int:
 # --- notifications and preferences -----------------------------------------------------------------------------
 
 
+def _bells_changed() -> None:
+    """Whole pages kept for sessions (plan02.pagecache) carry the bell: after commit, none of them is used again."""
+    transaction.on_commit(pagecache.viewers_changed)
+
+
 def notification_mark_read(*, notification: Notification, user: Any) -> bool:
     """Mark one of the user's notifications read. True when it was unread."""
     if notification.user_id != user.pk:
@@ -396,11 +404,15 @@ def notification_mark_read(*, notification: Notification, user: Any) -> bool:
     changed = Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)
     if changed:
         notification.read_at = now
+        _bells_changed()
     return bool(changed)
 
 
 def notifications_mark_all_read(*, user: Any) -> int:
-    return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).update(read_at=timezone.now())
+    marked = Notification.objects.filter(user_id=user.pk, read_at__isnull=True).update(read_at=timezone.now())
+    if marked:
+        _bells_changed()
+    return marked
 
 
 def preference_update(*, user: Any, language: str, email_off: Iterable[str]) -> Preference:

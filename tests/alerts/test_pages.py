@@ -208,3 +208,23 @@ def test_the_pages_speak_vietnamese_by_default(world, browse, province_officer):
 def test_the_navigation_leads_to_the_early_warning(browse, commune_clerk):
     page = browse(commune_clerk).get("/", **EN).content.decode()
     assert 'href="/alerts/"' in page and "Early warning" in page
+
+
+def test_a_dashboard_kept_whole_for_a_session_shows_the_new_bell(
+    run, quiet, today, province_officer, browse, django_capture_on_commit_callbacks
+):
+    """plan02.pagecache keeps the dashboards per session; a run that notifies, or marking read, renews them."""
+    from tests.tasks.conftest import set_deadline
+
+    client = browse(province_officer)
+    for _ in range(3):  # the first answers teach the process that the page is kept; then it is served whole
+        page = client.get("/dashboard/").content.decode()
+    assert '<span id="bell-count" class="bell-count" data-testid="bell-count">0</span>' in page
+    set_deadline("T22", -3)
+    with django_capture_on_commit_callbacks(execute=True):
+        run(rules=["overdue"])
+    page = client.get("/dashboard/").content.decode()
+    assert '<span id="bell-count" class="bell-count unread" data-testid="bell-count">1</span>' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/alerts/notifications/read-all/")
+    assert 'data-testid="bell-count">0</span>' in client.get("/dashboard/").content.decode()
