@@ -13,6 +13,7 @@ from auditlog.registry import auditlog
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from alerts.models import Contact
 from dashboards.models import RollupAlarm, Target
 from localities.models import Commune, Province
 from reports.models import ApiClient, LockException
@@ -44,6 +45,8 @@ def register_audited_models() -> None:
         (RollupAlarm, {}),
         (Province, {}),
         (Commune, {}),
+        # Accountable heads and focal points, edited in the admin (an import has its own audit row).
+        (Contact, {"exclude_fields": ["updated_at"]}),
     ]
     for model, options in audited:
         if auditlog.contains(model):

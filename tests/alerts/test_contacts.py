@@ -135,3 +135,9 @@ def test_the_admin_lists_the_units_without_a_head(client, admin_user, contacts_f
     assert "<li>BCA ·" not in page and "<li>VPCP ·" in page
     assert "<li>79 ·" in page and "<li>01 ·" not in page
     assert "<li>00004 ·" not in page and "<li>00008 ·" in page
+
+
+def test_contacts_edited_in_the_admin_are_in_the_audit_trail():
+    from plan02.audit.registry import audited_models
+
+    assert "alerts.Contact" in {model._meta.label for model in audited_models()}

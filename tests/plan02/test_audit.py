@@ -438,8 +438,8 @@ def grow(agency_officer, province_officer, steering, vpcp_officer, bca_assignmen
     return more
 
 
-# Session, user, membership (the scope), the count, the page.
-PAGE_QUERIES = 5
+# Session, user, membership (the scope), the count, the page, the bell's unread count.
+PAGE_QUERIES = 6
 API_QUERIES = 5
 
 
