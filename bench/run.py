@@ -101,6 +101,7 @@ def dataset(args, server):
     """(Re)build the benchmark database with the project's own commands; returns the seconds it took."""
     exists = psql(server, f"SELECT 1 FROM pg_database WHERE datname = '{args.db}'")
     if args.reuse and exists:
+        manage("migrate", "--noinput")  # the code may have new tables since the dataset was built
         import django
 
         django.setup()

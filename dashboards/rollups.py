@@ -206,9 +206,11 @@ def rollup_rebuild(*, province_id: str, day: datetime.date, only_if_requested: b
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM reports_rolluprequest WHERE date = %s RETURNING province_id", [day])
             taken = sorted({row[0] for row in cursor.fetchall()})
-        if only_if_requested and province_id not in taken:
+        if only_if_requested and not taken:
             return 0
-        provinces = sorted({province_id, *taken})
+        # A job whose own request an earlier job took still rebuilds what it has just taken: requests of
+        # reports committed since that job began, whose own jobs will find them gone.
+        provinces = taken if only_if_requested else sorted({province_id, *taken})
         if not ProvinceDayRollup.objects.filter(date=day).exclude(province_id__in=provinces).exists():
             # First rollup of this day: build every province so the day's nation row covers all of them.
             _rebuild([day])

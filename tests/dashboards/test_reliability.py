@@ -213,3 +213,24 @@ def test_the_first_job_of_a_day_takes_the_days_other_pending_provinces_with_it(d
     assert rollup_province_day(HANOI, day.isoformat()) == 0 and rollup_province_day("48", day.isoformat()) == 0
     for province in (HANOI, "79", "48"):
         assert stored(province, day) == independent_province_rollup(province, day)
+
+
+@pytest.mark.django_db
+def test_a_job_whose_request_was_taken_still_rebuilds_the_requests_it_takes(django_capture_on_commit_callbacks):
+    """Hà Nội's request was taken by an earlier job; 79 and 48 report after that job began. Hà Nội's own job
+    runs next: it takes their requests, so it must rebuild them, since their jobs will find nothing."""
+    from dashboards.jobs import rollup_province_day
+
+    day = yesterday()
+    make_report("00004", day)
+    with django_capture_on_commit_callbacks():
+        request_rollups([(HANOI, day)])
+    assert rollup_province_day(HANOI, day.isoformat()) == 1
+    for locality in ("79", "48"):
+        make_report(locality, day)
+    with django_capture_on_commit_callbacks():
+        request_rollups([("79", day), ("48", day)])
+    assert rollup_province_day(HANOI, day.isoformat()) == 2  # the late job of Hà Nội takes 79 and 48
+    assert rollup_province_day("79", day.isoformat()) == 0 and rollup_province_day("48", day.isoformat()) == 0
+    for province in (HANOI, "79", "48"):
+        assert stored(province, day) == independent_province_rollup(province, day)
