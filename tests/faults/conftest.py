@@ -187,6 +187,38 @@ def database_url(**settings_dict):
     return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def worker_argv(name, *, concurrency=2):
+    """A worker node as deployed (`make worker`, the README's systemd unit): prefork, late acknowledgement."""
+    return [
+        str(BIN / "celery"),
+        "-A",
+        "plan02",
+        "worker",
+        "--pool",
+        "prefork",
+        "--concurrency",
+        str(concurrency),
+        "-n",
+        f"{name}@%h",
+        "--loglevel",
+        "INFO",
+    ]
+
+
+def start_worker(start, name, *, redis_url, database=None, concurrency=2):
+    """A Celery worker node against `redis_url` and the test database; returns once it consumes."""
+    env = {**os.environ, "DATABASE_URL": database or database_url(), "REDIS_URL": redis_url}
+    worker = start(worker_argv(name, concurrency=concurrency), name=name, env=env)
+
+    def ready():
+        if not worker.alive():
+            raise AssertionError(f"worker {name} exited\n{worker.tail()}")
+        return f"{name}@" in worker.log() and " ready." in worker.log()
+
+    wait_for(ready, timeout=60, what=f"worker {name} to be ready")
+    return worker
+
+
 # --- a throwaway Redis ----------------------------------------------------------------------------------
 
 
@@ -274,3 +306,50 @@ def _forget_broker_connections():
     pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+
+
+# --- the database, seen from the outside ----------------------------------------------------------------
+
+
+def raw_connection(*, autocommit=True, **settings_dict):
+    """A psycopg connection of the test's own to the test database (outside Django's connection handling)."""
+    import psycopg
+
+    db = {**connection.settings_dict, **settings_dict}
+    return psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+        autocommit=autocommit,
+    )
+
+
+@contextlib.contextmanager
+def day_locked(day):
+    """Hold the rollup rebuild lock of `day` (dashboards.locks) on a connection of this test's own until the
+    block ends: a rebuild of that day waits inside its transaction, in a worker's pool process, for as long
+    as the test needs it in flight — no timing, no large dataset."""
+    from dashboards.locks import ROLLUP_DAY
+
+    with raw_connection() as holder:
+        holder.execute("SELECT pg_advisory_lock(%s, %s)", [ROLLUP_DAY, day.toordinal()])
+        yield
+        holder.execute("SELECT pg_advisory_unlock(%s, %s)", [ROLLUP_DAY, day.toordinal()])
+
+
+def lock_waiters():
+    """Backends of the test database waiting for an advisory lock (rebuilds held by day_locked)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND wait_event = 'advisory' ORDER BY pid"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def backends_alive(pids):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", [list(pids)])
+        return [pid for (pid,) in cursor.fetchall()]
