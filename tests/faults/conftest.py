@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -353,3 +354,106 @@ def backends_alive(pids):
     with connection.cursor() as cursor:
         cursor.execute("SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", [list(pids)])
         return [pid for (pid,) in cursor.fetchall()]
+
+
+# --- a throwaway PostgreSQL cluster ---------------------------------------------------------------------
+
+
+class PostgresCluster:
+    """initdb into a temporary directory, served on a free port of 127.0.0.1 with its socket in that
+    directory; run as the `postgres` OS user when the tests run as root (PostgreSQL refuses root). Durability
+    is off (fsync): it lives for one test."""
+
+    def __init__(self):
+        self.root = Path(tempfile.mkdtemp(prefix="plan02-pg-"))
+        self.data, self.sockets, self.logfile = self.root / "data", self.root / "sockets", self.root / "server.log"
+        self.sockets.mkdir()
+        self.port = free_port()
+        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_postgres:
+            shutil.chown(self.root, "postgres")
+            shutil.chown(self.sockets, "postgres")
+
+    def url(self, name="plan02"):
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+    def _run(self, *argv):
+        result = subprocess.run(
+            [*self.as_postgres, *argv], capture_output=True, text=True, timeout=120, check=False, cwd=self.root
+        )
+        if result.returncode:
+            raise AssertionError(f"{' '.join(map(str, argv))} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def init(self):
+        self._run(
+            postgresql_binary("initdb"),
+            "-D",
+            self.data,
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale",
+            "C",
+            "--no-sync",
+        )
+        return self
+
+    def start(self):
+        options = f"-p {self.port} -h 127.0.0.1 -k {self.sockets} -c fsync=off -c full_page_writes=off"
+        self._run(
+            postgresql_binary("pg_ctl"), "-D", self.data, "-l", self.logfile, "-o", options, "-w", "-t", "60", "start"
+        )
+        return self
+
+    def running(self):
+        status = subprocess.run(
+            [*self.as_postgres, postgresql_binary("pg_ctl"), "-D", self.data, "status"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        return status.returncode == 0
+
+    def stop(self):
+        """`pg_ctl stop -m fast`: the server disconnects every client and shuts down; waited for."""
+        self._run(postgresql_binary("pg_ctl"), "-D", self.data, "-m", "fast", "-w", "-t", "60", "stop")
+
+    def remove(self):
+        try:
+            if self.data.exists() and self.running():
+                self.stop()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_cluster():
+    """A throwaway PostgreSQL cluster, initialised and started; stopped and removed at the end."""
+    require(
+        (
+            "initdb and pg_ctl (/usr/lib/postgresql/*/bin)",
+            bool(postgresql_binary("initdb") and postgresql_binary("pg_ctl")),
+        ),
+        (
+            "runuser and a postgres OS user (the tests run as root)",
+            os.geteuid() != 0 or bool(shutil.which("runuser") and _os_user("postgres")),
+        ),
+    )
+    cluster = PostgresCluster()
+    try:
+        yield cluster.init().start()
+    finally:
+        cluster.remove()
+
+
+def _os_user(name):
+    import pwd
+
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None
