@@ -224,15 +224,20 @@ def start_worker(start, name, *, redis_url, database=None, concurrency=2):
 
 
 class RedisServer:
-    """redis-server on a free port of 127.0.0.1, without persistence (as the shared one runs): stopping it
-    loses every queued job and cached page, as a crash of an unpersisted Redis does."""
+    """redis-server on a free port of 127.0.0.1. Without persistence (as the shared one runs) stopping it
+    loses every queued job and cached page, as a crash of an unpersisted Redis does; with `persist_in` (a
+    directory) it saves its data when stopped and loads it when started again, as Redis's default
+    configuration does."""
 
-    def __init__(self, start):
+    def __init__(self, start, *, persist_in=None):
         self._start = start
         self.port = free_port()
         self.process = None
         self.runs = 0
         self.persistence = ["--save", "", "--appendonly", "no"]
+        if persist_in is not None:
+            # A save point makes SIGTERM save the data set before exiting; the file is read at start.
+            self.persistence = ["--save", "3600 1", "--appendonly", "no", "--dir", str(persist_in)]
 
     @property
     def url(self):
@@ -275,6 +280,13 @@ def redis_server(processes):
     """A started throwaway Redis (RedisServer); stopped at the end of the test if it still runs."""
     require(("redis-server", shutil.which("redis-server") is not None))
     return RedisServer(processes).start()
+
+
+@pytest.fixture
+def persistent_redis_server(processes, tmp_path):
+    """The same, keeping its data across a stop and a start."""
+    require(("redis-server", shutil.which("redis-server") is not None))
+    return RedisServer(processes, persist_in=tmp_path).start()
 
 
 @pytest.fixture

@@ -104,3 +104,27 @@ def test_reports_and_updates_accepted_while_redis_is_stopped_reach_the_dashboard
     assert expected.national(day)["completeness"]["received"] == 5
     snapshot = TaskSnapshot.objects.get(date=timezone.localdate(), dimension="task", key="T15")
     assert (snapshot.on_track, snapshot.not_started) == (1, 0)
+
+
+def test_dashboards_caught_up_during_the_outage_are_not_hidden_by_the_cache_when_redis_comes_back(
+    reference_data, persistent_redis_server, use_redis, client, steering
+):
+    """A Redis that keeps its data (the default configuration saves it on shutdown) comes back with the
+    pages it cached before the outage; the rebuilds made meanwhile could not renew the cache generation."""
+    use_redis(persistent_redis_server.url)
+    client.force_login(steering)
+    key = api_client_issue(name="Ba Đình desk", locality="00004")[1]
+    day = days_ago(1)
+    national = "/api/v1/dashboard/national/"
+    assert client.get(national, {"date": day}).json()["completeness"]["received"] == 0  # cached
+
+    persistent_redis_server.stop()
+    response = client.post(
+        REPORTS, payload("00004", day), content_type="application/json", HTTP_AUTHORIZATION=f"Token {key}"
+    )
+    assert response.status_code == 201
+    call_command("rollup", "--pending")
+    assert client.get(national, {"date": day}).json()["completeness"]["received"] == 1
+
+    persistent_redis_server.start()
+    assert client.get(national, {"date": day}).json()["completeness"]["received"] == 1
