@@ -42,6 +42,14 @@ def require(*needs):
         pytest.skip(message)
 
 
+@pytest.fixture
+def postgresql():
+    """Tests of PostgreSQL's concurrency (SQLite serialises every writer: there is no race to test there)."""
+    from django.db import connection
+
+    require(("PostgreSQL (DATABASE_URL=postgres://…)", connection.vendor == "postgresql"))
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
