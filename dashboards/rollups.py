@@ -154,7 +154,7 @@ def _rebuild(days: list[datetime.date], provinces: list[str] | None = None) -> N
         cursor.execute(_zero_rows_sql(days, f"p.code IN ({marks})" if scope else ""), [now, *days, *scope])
         cursor.execute(f"DELETE FROM reports_nationdayrollup WHERE {span}", [first, last])
         cursor.execute(_nation_insert_sql(span), [now, first, last])
-    transaction.on_commit(dashboard_cache.invalidate)
+    dashboard_cache.invalidate()  # in this transaction: the new generation is visible with the new rows
 
 
 def reported_slots(row: Any) -> set[int]:

@@ -213,7 +213,7 @@ def snapshot_build(day: datetime.date, *, only_if_requested: bool = False) -> in
         rows = snapshot_rows(day)
         TaskSnapshot.objects.filter(date=day).delete()
         TaskSnapshot.objects.bulk_create(rows, batch_size=1000)
-        transaction.on_commit(dashboard_cache.invalidate)
+        dashboard_cache.invalidate()  # in this transaction: the new generation is visible with the new rows
     return len(rows)
 
 

@@ -307,8 +307,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # On a lost broker connection, cancel the late-acknowledged jobs in flight instead of acknowledging them on
 # the dead connection: that acknowledgement is where kombu's Redis transport raised AttributeError
-# ("'NoneType' object has no attribute 'hostname'") and took the worker down. Cancelled jobs are
-# redelivered; they are idempotent.
+# ("'NoneType' object has no attribute 'hostname'") and took the worker down (older kombu; the pinned
+# celery/kombu 5.7.0 survive an outage either way, tests/faults/test_redis_outage_workers.py). A cancelled
+# rebuild rolls back and its request stays pending for the catch-up; a Redis that kept the job redelivers
+# it after the visibility timeout. Jobs are idempotent.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # The worker logs through LOGGING above (its lines carry the job id), not through a format of its own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -2,6 +2,8 @@
 personas of STYLE.md — a national admin, a steering member, an inspector, an agency officer, a province
 officer, a commune clerk, and outsiders who must be refused."""
 
+import os
+
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -27,6 +29,25 @@ def load_reference_data():
     targets_load()
     if not Task.objects.exists():
         apply_import(plan_import(DEMO_CATALOGUE), actor_name="tests", filename=str(DEMO_CATALOGUE))
+
+
+def require(*needs):
+    """For tests marked `services`: needs are (what, present) pairs. A missing one skips the test, or fails
+    it when PLAN02_REQUIRE_SERVICES=1 (CI), so that CI never passes by skipping."""
+    missing = [what for what, present in needs if not present]
+    if missing:
+        message = "needs " + ", ".join(missing)
+        if os.environ.get("PLAN02_REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def postgresql():
+    """Tests of PostgreSQL's concurrency (SQLite serialises every writer: there is no race to test there)."""
+    from django.db import connection
+
+    require(("PostgreSQL (DATABASE_URL=postgres://…)", connection.vendor == "postgresql"))
 
 
 @pytest.fixture(scope="session")
