@@ -11,8 +11,8 @@ class DashboardsConfig(AppConfig):
 
     def ready(self):
         from dashboards import receivers  # noqa: F401 - connects to reports' and tasks' signals
-        from dashboards.cache import GENERATION_KEY
+        from dashboards.cache import GENERATION
         from plan02 import pagecache
 
-        pagecache.register_generation(GENERATION_KEY)  # whole pages follow the rollups and snapshots
+        pagecache.register_generation(GENERATION)  # whole pages follow the rollups and snapshots
         pagecache.watch("dashboards.RollupAlarm")  # an admin's page counts the open alarms

@@ -3,7 +3,7 @@ snapshot rebuild, an entered target value) renews: a new number is never hidden 
 while nothing changes every request is served from the cache (Redis with REDIS_URL, shared by all web
 nodes; per process without).
 
-The generation is a row in the database (dashboards.models.CacheGeneration), renewed inside the rebuild's
+The generation is a row in the database (plan02.generations, named "dashboards"), renewed inside the rebuild's
 own transaction, not a key in the cache. Race it closes: a rebuild made while Redis was unreachable (the
 catch-up, `manage.py rollup --pending`, during an outage) could not renew a generation kept in Redis, and
 a Redis that came back with its data (its default configuration saves it on shutdown) served the pages it
@@ -14,22 +14,16 @@ REDIS_URL each process has its own cache, whose entries live five seconds.
 """
 
 import logging
-import secrets
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.utils.translation import get_language
+
+from plan02 import generations
 
 logger = logging.getLogger(__name__)
 
-# Portable upsert (PostgreSQL, SQLite 3.24+): the row is created by the first renewal; its row lock is the
-# last one a rebuild takes, held only until its commit. The value is random, not a counter: a database
-# restored from a dump must not reuse a generation whose pages the cache still holds from the original.
-_RENEW_SQL = (
-    "INSERT INTO dashboards_cachegeneration (id, value) VALUES (1, %s) "
-    "ON CONFLICT (id) DO UPDATE SET value = excluded.value"
-)
+GENERATION = "dashboards"
 
 
 def _timeout():
@@ -54,17 +48,13 @@ def _set(key, value, timeout):
 
 
 def generation():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT value FROM dashboards_cachegeneration WHERE id = 1")
-        row = cursor.fetchone()
-    return str(row[0] if row else 0)
+    return str(generations.read([GENERATION])[GENERATION])
 
 
 def invalidate():
     """Renew the generation. Call it inside the transaction of the change (it becomes visible with it), as
     its last statement; outside a transaction it takes effect at once."""
-    with connection.cursor() as cursor:
-        cursor.execute(_RENEW_SQL, [secrets.randbits(62)])
+    generations.renew(GENERATION)
 
 
 def cached(name, parts, build):

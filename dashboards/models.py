@@ -214,25 +214,6 @@ class SnapshotRequest(models.Model):
         return str(self.date)
 
 
-class CacheGeneration(models.Model):
-    """The generation of the dashboards' cache (dashboards.cache), one row: renewed inside the transaction of
-    every change the dashboards read, so it becomes visible exactly with the change. It lives here, not in
-    the cache: a rebuild made while Redis was unreachable (`rollup --pending` during an outage) could not
-    renew a generation kept in Redis, and a Redis that comes back with its data would serve the pages it
-    cached before the outage."""
-
-    value = models.BigIntegerField(default=0)
-
-    class Meta:
-        ordering = ["id"]
-        verbose_name = _("dashboard cache generation")
-        verbose_name_plural = _("dashboard cache generations")
-        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="cache_generation_one_row")]
-
-    def __str__(self):
-        return str(self.value)
-
-
 # --- targets ------------------------------------------------------------------------------------------------
 
 

@@ -5,15 +5,17 @@ A view opts in with `@whole_response`. The first time a signed-in session reads 
 answers it; this middleware then keeps the finished response (body and headers, with an ETag) in the cache
 under a key made of everything that chooses what the response says: the session and CSRF cookies, the
 language cookie and Accept-Language, htmx's headers, the host and the full path with its query. Next time
-the same session asks for the same page, one cache round trip (the entry and the generations it was built
-under, in one MGET) answers it, with 304 when the browser already has it (If-None-Match).
+the same session asks for the same page, one cache read (the entry) and one primary-key query (the
+generations it was built under, plan02.generations) answer it, with 304 when the browser already has it
+(If-None-Match). The generations live in the database, renewed inside the transaction of each change, so a
+change made while Redis was unreachable still retires the pages Redis kept from before.
 
 An entry is used only while everything it depends on is unchanged:
 - the generations that apps register (`register_generation`): the dashboards' one is renewed after every
   rollup or snapshot rebuild, so a new number is never hidden behind an old page;
 - the viewers' generation (`viewers_changed`), renewed when any user, role or notification changes and at
-  every logout, so a logged-out, deactivated or re-scoped session, or a bell with a new notification, is
-  answered by the full stack, which checks it as it always does;
+  every logout (in the same transaction), so a logged-out, deactivated or re-scoped session, or a bell with
+  a new notification, is answered by the full stack, which checks it as it always does;
 - the session's expiry, stored with the entry.
 The content inside is cached once per scope and language by the app (dashboards.cache); this cache adds
 the page around it per session, because the page carries the user's name, the logout form's CSRF token
@@ -38,42 +40,46 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import user_logged_out
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_cache_control
 from django.utils.http import parse_etags, quote_etag
 
+from plan02 import generations
+
 logger = logging.getLogger(__name__)
 
-VIEWERS_KEY = "pagecache:viewers"
+VIEWERS = "viewers"
 ATTRIBUTE = "plan02_whole_response"
 _ENTRY_PREFIX = "pagecache:entry:"
 _SKIPPED_HEADERS = {"set-cookie", "x-request-id", "etag"}
-_generations: list[str] = [VIEWERS_KEY]
+_generations: list[str] = [VIEWERS]
 _paths: set[str] = set()  # paths that gave a cacheable answer in this process: no cache round trip for others
 _down_until = 0.0
 BACKOFF_SECONDS = 5
 
 
-def register_generation(key: str) -> None:
-    """An app's cache key whose value it renews whenever what its cached pages show changes (AppConfig.ready)."""
-    if key not in _generations:
-        _generations.append(key)
+def register_generation(name: str) -> None:
+    """A generation (plan02.generations) an app renews whenever what its cached pages show changes
+    (AppConfig.ready)."""
+    if name not in _generations:
+        _generations.append(name)
 
 
 def viewers_changed() -> None:
     """Who a session is, what it may see or what its bell says has changed: no whole page kept so far is used
-    again. Cheap and rare (logins, logouts, role changes, notifications), so it is global."""
-    _set(VIEWERS_KEY, time.time_ns(), None)
+    again. Cheap and rare (logins, logouts, role changes, notifications), so it is global. Call it inside the
+    change's transaction (it is part of it) or after its commit."""
+    generations.renew(VIEWERS)
 
 
 def watch(model: str) -> None:
-    """Any save or delete of this model ("app_label.Model") renews the viewers' generation (after commit)."""
+    """Any save or delete of this model ("app_label.Model") renews the viewers' generation."""
 
     def changed(sender: Any, **kwargs: Any) -> None:
-        transaction.on_commit(viewers_changed)
+        viewers_changed()  # in the save's transaction
 
     for name, signal in (("save", post_save), ("delete", post_delete)):
         signal.connect(changed, sender=model, weak=False, dispatch_uid=f"plan02.pagecache.{name}.{model}")
@@ -144,24 +150,27 @@ class WholeResponseCacheMiddleware:
             key = None
         else:
             key = _key(request)
-        generations: dict[str, Any] | None = None
+        current: dict[str, Any] | None = None
         if key is not None:
             try:
-                found = cache.get_many([key, *_generations])
+                entry = cache.get(key)
             except Exception:
                 logger.warning("page cache unreachable; pages are built in full for a while", exc_info=True)
                 _down_until = time.monotonic() + BACKOFF_SECONDS
             else:
-                generations = {name: found.get(name) for name in _generations}
-                entry = found.get(key)
-                if entry is not None and entry["generations"] == generations and time.time() < entry["expires"]:
-                    return self._answer(request, entry)
+                try:
+                    current = generations.read(_generations)
+                except DatabaseError:
+                    current = None  # the full stack answers (503 if the database is down)
+                else:
+                    if entry is not None and entry["generations"] == current and time.time() < entry["expires"]:
+                        return self._answer(request, entry)
         response = self.get_response(request)
         if getattr(response, ATTRIBUTE, False):
             # Kept from this path's second request on: the generations must be read before the view, or a
             # page built just before a rebuild could be kept under the new generation.
             _paths.add(request.path)
-            response = self._keep(request, response, key, generations)
+            response = self._keep(request, response, key, current)
         return response
 
     def _answer(self, request: HttpRequest, entry: dict[str, Any]) -> HttpResponse:
@@ -178,7 +187,7 @@ class WholeResponseCacheMiddleware:
         return response
 
     def _keep(
-        self, request: HttpRequest, response: HttpResponse, key: str | None, generations: dict[str, Any] | None
+        self, request: HttpRequest, response: HttpResponse, key: str | None, current: dict[str, Any] | None
     ) -> HttpResponse:
         kind = response.get("Content-Type", "")
         if response.status_code != 200 or response.streaming or _sets_cookies(request, response):
@@ -194,14 +203,14 @@ class WholeResponseCacheMiddleware:
         patch_cache_control(response, private=True, no_cache=True)
         if (
             key is not None
-            and generations is not None
+            and current is not None
             and session.session_key == request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         ):
             expires = session.get_expiry_date().timestamp()
             timeout = min(_timeout(), expires - time.time())
             if timeout > 0:
                 headers = [(k, v) for k, v in response.items() if k.lower() not in _SKIPPED_HEADERS]
-                entry = {"body": body, "headers": headers, "etag": etag, "generations": generations, "expires": expires}
+                entry = {"body": body, "headers": headers, "etag": etag, "generations": current, "expires": expires}
                 _set(key, entry, timeout)
         if etag in parse_etags(request.META.get("HTTP_IF_NONE_MATCH", "")):
             not_modified = HttpResponseNotModified()

@@ -1,6 +1,6 @@
 """The whole-response cache of the dashboards read most (plan02.pagecache): a session reading a page again
-is answered without a query, with 304 when it has the page already; and never with what it may no longer
-see, what another session saw, or numbers older than the rollups."""
+is answered with one query (the generations), with 304 when it has the page already; and never with what it
+may no longer see, what another session saw, or numbers older than the rollups."""
 
 import copy
 import datetime
@@ -21,6 +21,7 @@ from tasks.models import Membership, Role
 from tests.reports.factories import make_report
 
 pytestmark = pytest.mark.django_db
+HIT = 1  # a page answered from the cache costs one query: the generations it was built under
 PAGES = ["/dashboard/", "/dashboard/phases/", "/dashboard/provinces/"]
 JSON = ["/api/v1/dashboard/national/", "/api/v1/dashboard/phases/", "/api/v1/dashboard/provinces/"]
 
@@ -44,12 +45,12 @@ def queries_of(client, path, **headers):
 
 
 @pytest.mark.parametrize("path", PAGES + JSON)
-def test_a_session_reads_a_dashboard_again_without_a_query(steering, path):
+def test_a_session_reads_a_dashboard_again_with_one_query(steering, path):
     client = signed_in(steering)
     warm(client, path)
     first = client.get(path)
     response, queries = queries_of(client, path)
-    assert queries == 0
+    assert queries == HIT
     assert response.status_code == 200 and response.content == first.content
     assert response["ETag"] == first["ETag"] and "private" in response["Cache-Control"]
     assert response["Content-Type"] == first["Content-Type"]
@@ -63,7 +64,7 @@ def test_a_browser_that_has_the_page_gets_304(steering):
     warm(client, "/dashboard/")
     etag = client.get("/dashboard/")["ETag"]
     response, queries = queries_of(client, "/dashboard/", HTTP_IF_NONE_MATCH=etag)
-    assert (response.status_code, response.content, queries) == (304, b"", 0)
+    assert (response.status_code, response.content, queries) == (304, b"", HIT)
     assert response["ETag"] == etag
     assert client.get("/dashboard/", HTTP_IF_NONE_MATCH='"another"').status_code == 200
 
@@ -120,12 +121,12 @@ def test_a_role_taken_away_is_seen_at_once(steering, django_capture_on_commit_ca
     client = signed_in(steering)
     warm(client, "/api/v1/dashboard/national/")
     _response, queries = queries_of(client, "/api/v1/dashboard/national/")
-    assert queries == 0
+    assert queries == HIT
     with django_capture_on_commit_callbacks(execute=True):
         Membership.objects.filter(user=steering).update(role=Role.INSPECTOR)  # no signal: not seen…
         Membership.objects.get(user=steering).save()  # …until a save, as every service and the admin do
     _response, queries = queries_of(client, "/api/v1/dashboard/national/")
-    assert queries > 0
+    assert queries > HIT
 
 
 def test_a_page_with_flash_messages_is_built_in_full(steering, settings):
@@ -138,7 +139,7 @@ def test_a_page_with_flash_messages_is_built_in_full(steering, settings):
     storage.update(response)
     client.cookies["messages"] = response.cookies["messages"].value
     page, queries = queries_of(client, "/dashboard/")
-    assert queries > 0 and "Saved: a message for this page" in page.text
+    assert queries > HIT and "Saved: a message for this page" in page.text
 
 
 def test_each_language_has_its_own_page(steering, settings):
@@ -161,7 +162,7 @@ def test_an_expired_session_is_not_answered_from_the_cache(steering, monkeypatch
     )
     monkeypatch.setattr(pagecache, "time", clock)
     _response, queries = queries_of(client, "/dashboard/")
-    assert queries > 0  # the full stack, which finds the session expired in the database
+    assert queries > HIT  # the full stack, which finds the session expired in the database
 
 
 def test_an_unreachable_cache_leaves_every_page_working(steering, monkeypatch, caplog):
@@ -171,10 +172,10 @@ def test_an_unreachable_cache_leaves_every_page_working(steering, monkeypatch, c
     def down(*args, **kwargs):
         raise ConnectionError("cache down")
 
-    monkeypatch.setattr(pagecache.cache, "get_many", down)
+    monkeypatch.setattr(pagecache.cache, "get", down)
     monkeypatch.setattr(pagecache, "_down_until", 0.0)
     response, queries = queries_of(client, "/dashboard/")
-    assert response.status_code == 200 and queries > 0
+    assert response.status_code == 200 and queries > HIT
     assert "page cache unreachable" in caplog.text
     assert pagecache._down_until > pagecache.time.monotonic()  # not tried again for a few seconds
 
@@ -184,8 +185,8 @@ def test_api_key_calls_and_exports_are_not_kept(steering, province_key):
     for _ in range(3):
         assert api.get("/api/v1/dashboard/national/").status_code == 200
     _response, queries = queries_of(api, "/api/v1/dashboard/national/")
-    assert queries > 0
+    assert queries > HIT
     client = signed_in(steering)
     warm(client, "/dashboard/?export=xlsx")
     response, queries = queries_of(client, "/dashboard/?export=xlsx")
-    assert queries > 0 and "ETag" not in response
+    assert queries > HIT and "ETag" not in response
