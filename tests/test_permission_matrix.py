@@ -962,6 +962,7 @@ def _cell(row, role, world, clients):
             try:
                 status, full_stack = _fast_path(row, path, world.keys.get(role), body)
             finally:
+                keys_forget()  # the keys it looked up are rolled back below
                 for signal in (request_started, request_finished):
                     signal.connect(close_old_connections)
             transaction.set_rollback(True)
