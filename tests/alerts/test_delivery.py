@@ -2,12 +2,9 @@
 once, retried when the send failed, switched off per rule."""
 
 import datetime
-import json
 
 import pytest
-from django.conf import settings as django_settings
 from django.core import mail
-from django.utils.translation import trans_real
 
 from alerts.models import Digest, Notification
 from alerts.services import digest_requeue, digests_send, preference_update
@@ -15,21 +12,6 @@ from tests.alerts.mailers import FlakyBackend
 from tests.reports.factories import make_report
 
 pytestmark = pytest.mark.django_db
-PENDING = django_settings.BASE_DIR / "locale" / "pending" / "alerts.json"
-
-
-@pytest.fixture
-def vietnamese():
-    """The Vietnamese of locale/pending/alerts.json, as the catalogue will have it once merged (it is not
-    compiled into locale/ on this branch)."""
-    pending = json.loads(PENDING.read_text(encoding="utf-8"))
-    entries = {**pending, **{(msgid, 0): text for msgid, text in pending.items()}}
-    catalog = trans_real.translation("vi")._catalog
-    catalog._catalogs.insert(0, entries)
-    catalog._plurals.insert(0, lambda n: 0)
-    yield pending
-    catalog._catalogs.remove(entries)
-    catalog._plurals.pop(0)
 
 
 @pytest.fixture(autouse=True)
@@ -45,9 +27,7 @@ def support_for(today):
     return make
 
 
-def test_a_digest_is_written_in_the_persons_language_as_text_and_html(
-    run, province_officer, email, support_for, vietnamese
-):
+def test_a_digest_is_written_in_the_persons_language_as_text_and_html(run, province_officer, email, support_for):
     email(province_officer)
     support_for("00004")
     run(rules=["support_needed"])

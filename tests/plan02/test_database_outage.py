@@ -2,6 +2,7 @@
 page for the browser, never Django's 500 page. Simulated with a cursor that raises OperationalError."""
 
 import pytest
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.db.backends import utils
 from django.test import Client
@@ -53,6 +54,7 @@ def test_a_session_api_request_gets_a_json_503(browser, database_down, agency_of
 @pytest.mark.django_db
 def test_a_page_gets_a_plain_503(browser, database_down, agency_officer):
     browser.force_login(agency_officer)
+    browser.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     database_down()
     response = browser.get("/tasks/mine/")
     assert response.status_code == 503

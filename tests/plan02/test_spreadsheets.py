@@ -5,10 +5,18 @@ import io
 import zipfile
 
 import pytest
+from django.utils import translation
 from openpyxl import Workbook
 
 from plan02.spreadsheets import CellTooLong, SpreadsheetError, csv_records, xlsx_archive_check, xlsx_rows
 from tests.conftest import inflated_xlsx
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The messages are read in English here (the catalogue translates them into Vietnamese, the default)."""
+    with translation.override("en"):
+        yield
 
 
 def workbook_bytes(rows=(("code", "title_vi"), ("T01", "Nhiệm vụ"))):
