@@ -26,6 +26,8 @@ FOUNDATION = {
     "plan02.log",
     "plan02.db",
     "plan02.pagecache",
+    "plan02.generations",
+    "plan02.models",
 }
 
 

@@ -107,10 +107,12 @@ def test_a_worker_killed_mid_rebuild_leaves_nothing_half_written_and_the_catch_u
 
     # The job was lost with its worker (Redis redelivers it only after the visibility timeout). Once the
     # requests are older than CATCH_UP_AFTER, the catch-up (beat's job, on a new worker) takes them over;
-    # a request made just now is left to its own job.
+    # a request made just now for another day is left to its own job (one for a day the catch-up rebuilds
+    # is taken along: its report is committed, so that rebuild includes it).
     RollupRequest.objects.update(requested_at=timezone.now() - rollups.CATCH_UP_AFTER - datetime.timedelta(seconds=1))
-    make_report(HCM, days[1], received_online=11, received_fully_online=11)
-    RollupRequest.objects.create(province_id=HCM, date=days[1], requested_at=timezone.now())
+    fresh_day = days_ago(1)
+    make_report(HCM, fresh_day, received_online=11, received_fully_online=11)
+    RollupRequest.objects.create(province_id=HCM, date=fresh_day, requested_at=timezone.now())
     start_worker(processes, "w2", redis_url=redis_server.url, concurrency=1)
     jobs.rollup_catch_up.delay()
     wait_for(
@@ -118,13 +120,14 @@ def test_a_worker_killed_mid_rebuild_leaves_nothing_half_written_and_the_catch_u
         timeout=60,
         what="the catch-up to take over the lost job's requests",
     )
-    assert list(RollupRequest.objects.values_list("province_id", "date")) == [(HCM, days[1])]
+    assert list(RollupRequest.objects.values_list("province_id", "date")) == [(HCM, fresh_day)]
     for day in days:
         for province in (HANOI, DA_NANG):
             assert stored(province, day) == independent_province_rollup(province, day)
 
     call_command("rollup", "--pending")
     assert not RollupRequest.objects.exists()
+    assert stored(HCM, fresh_day) == independent_province_rollup(HCM, fresh_day)
     for day in days:
         for province in (HANOI, HCM, DA_NANG):
             assert stored(province, day) == independent_province_rollup(province, day)
