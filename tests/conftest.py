@@ -68,6 +68,17 @@ def _empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the portal's default language (Vietnamese), whatever the one before it left active:
+    the tests run in parallel processes, in no fixed order."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery(settings):
     """Jobs run in-process unless a test starts a real worker (tests marked `services`)."""
     previous = celery_app.conf.task_always_eager

@@ -187,14 +187,21 @@ def test_submission_survives_a_down_broker_and_catch_up_rebuilds(reference_data,
     from plan02.celery import app
 
     day = yesterday()
+
+    def forget_connections():  # the producer pool keeps connections to the broker it was made for
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    saved = app.conf.broker_url, app.conf.task_always_eager
     app.conf.task_always_eager = False
     app.conf.broker_url = "redis://127.0.0.1:1/0"
+    forget_connections()
     try:
         make_report("00004", day)
         request_rollups([(HANOI, day)])  # autocommit: on_commit runs now and fails to enqueue
     finally:
-        app.conf.task_always_eager = True
-        app.conf.broker_url = settings.CELERY_BROKER_URL
+        app.conf.broker_url, app.conf.task_always_eager = saved
+        forget_connections()
     assert RollupRequest.objects.filter(province_id=HANOI, date=day).exists()
     assert not ProvinceDayRollup.objects.filter(province_id=HANOI, date=day).exists()
     assert rollup_catch_up() == 0  # too young: its job may still be queued

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from dashboards.models import Meeting, Target, TargetValue
@@ -106,7 +106,8 @@ def test_a_report_sent_with_a_key_and_corrected_by_the_province(browser, api_for
 
 def test_a_catalogue_import_shows_who_imported_it(admin_user):
     call_command("import_tasks", str(DEMO_CATALOGUE), "--apply", "--user", "nat-admin", stdout=io.StringIO())
-    event = latest("catalogue_import", actor="nat-admin")
+    with translation.override("en"):
+        event = latest("catalogue_import", actor="nat-admin")
     assert event["at"] == CatalogueImport.objects.latest("imported_at").imported_at
     assert event["object"]["code"] == "demo_tasks.csv" and "67 unchanged" in event["summary"]
 

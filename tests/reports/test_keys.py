@@ -7,6 +7,7 @@ import io
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from reports import services
 from reports.models import ApiClient
@@ -41,7 +42,7 @@ def test_issue_key_for_a_province():
 
 
 def test_issue_key_refuses_an_unknown_locality():
-    with pytest.raises(CommandError, match="Unknown locality"):
+    with translation.override("en"), pytest.raises(CommandError, match="Unknown locality"):
         issue("--locality", "99999", "--name", "x")
     with pytest.raises(CommandError):
         issue("--locality", "4", "--name", "x")

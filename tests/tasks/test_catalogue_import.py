@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from openpyxl import Workbook
 
 from tasks.catalogue import COLUMNS, plan_import
@@ -229,5 +230,8 @@ def test_an_xlsx_bomb_is_refused_naming_the_file(tmp_path):
     workbook.save(out)
     path = tmp_path / "catalogue.xlsx"
     path.write_bytes(inflated_xlsx(out.getvalue()))
-    with pytest.raises(CatalogueFileError, match=r"catalogue\.xlsx is compressed more than 250 to 1"):
+    with (
+        translation.override("en"),
+        pytest.raises(CatalogueFileError, match=r"catalogue\.xlsx is compressed more than 250 to 1"),
+    ):
         plan_import(path)
