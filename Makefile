@@ -35,11 +35,13 @@ run: migrate
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 ## The whole suite (browser tests included when /usr/bin/chromium exists). Uses DATABASE_URL/REDIS_URL if set.
+## TEST_PROCESSES processes in parallel (pytest-xdist; tests/parallel.py gives each its own Redis database).
+TEST_PROCESSES ?= 2
 test: install-dev
 	$(BIN)/ruff check .
 	DJANGO_DEBUG=True $(BIN)/mypy
 	DJANGO_DEBUG=True DATABASE_URL=sqlite://:memory: $(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest
+	$(BIN)/pytest $$($(BIN)/python tests/parallel.py $(TEST_PROCESSES))
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -71,6 +73,7 @@ bench-smoke: install-dev
 	$(BIN)/python -m bench.run --smoke
 
 ## Regenerate the Vietnamese message catalogue after changing user-visible strings.
+messages: export DJANGO_DEBUG ?= True
 messages: install-dev
 	$(BIN)/python manage.py makemessages -l vi --no-obsolete --ignore '.venv/*' --ignore 'var/*'
 	$(BIN)/python manage.py compilemessages -l vi --ignore '.venv/*'

@@ -8,6 +8,7 @@ with a message naming the variable (see plan02/env.py).
 import datetime
 import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -276,6 +277,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery -----------------------------------------------------------------------------------------------
 REDIS_URL = env_redis_url("REDIS_URL")
+if REDIS_URL and (_test_db := os.environ.pop("PLAN02_TEST_REDIS_DB", None)):
+    # `make test` runs the suite in parallel processes (pytest-xdist, tests/parallel.py): each uses its own Redis
+    # database. It is written back, so the processes a test starts (workers, gunicorn) inherit the same one.
+    REDIS_URL = urlparse(REDIS_URL)._replace(path=f"/{int(_test_db)}").geturl()
+    os.environ["REDIS_URL"] = REDIS_URL
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
