@@ -362,20 +362,26 @@ def run(args):
         admin = session_header(base, "admin", password)
         steering = session_header(base, "steering", password)
 
-        measure_batch(table, args, base, admin, payloads_for(today, all_units, rng), today)
-        drain(RollupRequest)
-        measure_single(table, args, base, floor_base, key_of, all_units, recent[:5], rng)
-        drain(RollupRequest)
-        measure_rebuild(table, first_day, today, solo, connection)
+        if wanted(args, "batch"):
+            measure_batch(table, args, base, admin, payloads_for(today, all_units, rng), today)
+            drain(RollupRequest)
+        if wanted(args, "single"):
+            measure_single(table, args, base, floor_base, key_of, all_units, recent[:5], rng)
+            drain(RollupRequest)
+        if wanted(args, "rebuild"):
+            measure_rebuild(table, first_day, today, solo, connection)
         solo.stop()
 
-        # Freshness with two worker nodes (prefork, concurrency 2 each), as in production.
-        nodes = [worker("prefork", node=f"node{i}") for i in (1, 2)]
-        wait_workers(len(nodes))
-        measure_freshness(table, args, base, steering, key_of, all_units, recent[5], rng, nodes)
+        if wanted(args, "freshness"):
+            # Freshness with two worker nodes (prefork, concurrency 2 each), as in production.
+            nodes = [worker("prefork", node=f"node{i}") for i in (1, 2)]
+            wait_workers(len(nodes))
+            measure_freshness(table, args, base, steering, key_of, all_units, recent[5], rng, nodes)
 
-        measure_dashboards(table, args, base, floor_base, steering, recent[0])
-        measure_counts(table, args, server, recent[0])
+        if wanted(args, "dashboards"):
+            measure_dashboards(table, args, base, floor_base, steering, recent[0])
+        if wanted(args, "counts"):
+            measure_counts(table, args, server, recent[0])
     finally:
         for process in (web, floor_web, solo, *nodes):
             process.stop()
@@ -383,9 +389,17 @@ def run(args):
     # dataset itself), then a second run that must send nothing.
     from bench.alerts import alerts_rows
 
-    alerts_rows(row, database_url=f"{server}/{args.db}_30" if args.days > 30 else os.environ["DATABASE_URL"])
+    if wanted(args, "alerts"):
+        alerts_rows(row, database_url=f"{server}/{args.db}_30" if args.days > 30 else os.environ["DATABASE_URL"])
     report(table.rows, notes, args)
     return table.rows
+
+
+GROUPS = ("batch", "single", "rebuild", "freshness", "dashboards", "counts", "alerts")
+
+
+def wanted(args, group):
+    return not args.only or group in args.only
 
 
 def session_header(base, username, password):
@@ -837,9 +851,12 @@ def main(argv=None):
     parser.add_argument("--db", default=None)
     parser.add_argument("--reuse", action="store_true", help="keep the database when it has the dataset already")
     parser.add_argument("--smoke", action="store_true", help="tiny dataset and short runs: checks that it works")
+    parser.add_argument(
+        "--only", action="append", choices=GROUPS, help="measure only these rows (repeatable; for profiling and A/B)"
+    )
     args = parser.parse_args(argv)
     if args.smoke:
-        args.days, args.duration = min(args.days, 3), min(args.duration, 2)
+        args.days, args.duration = min(args.days, 3), min(args.duration, 1)
     args.db = args.db or ("plan02_bench_smoke" if args.smoke else "plan02_bench")
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install -y wrk")
