@@ -6,6 +6,7 @@ from typing import Any
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from dashboards.forecasts import KIND_LABELS, RISK_LABELS
 from dashboards.selectors import STATUS_KEYS, coverage, tasks_total
 from plan02.exports import Sheet
 from reports.figures import FIGURE_LABELS, INTEGER_FIELDS, received_total
@@ -395,11 +396,15 @@ def meeting_sheets(meeting: Any) -> list[Sheet]:
     ]
 
 
+def _status_label(key: str) -> str:
+    return str(DisplayStatus(key).label) if key in DisplayStatus.values else key
+
+
 def changes_sheets(changes: dict[str, Any], *, meeting: Any, since: Any) -> list[Sheet]:
     notes = [_("%(after)s compared with %(before)s") % {"after": meeting, "before": since}]
 
     def tasks(key: str) -> list[list[Any]]:
-        return [[t["task"], _text(t["title"]), t["status"]] for t in changes[key]]
+        return [[t["task"], _text(t["title"]), _status_label(t["status"])] for t in changes[key]]
 
     def blocked(key: str) -> list[list[Any]]:
         return [[b["task"], b["unit"], b["unit_name"], b["blocked_by"], b["since"]] for b in changes[key]]
@@ -421,10 +426,10 @@ def changes_sheets(changes: dict[str, Any], *, meeting: Any, since: Any) -> list
             [_("Kind"), _("Code"), _("Before"), _("After")],
             [
                 [
-                    f["kind"],
+                    str(KIND_LABELS.get(f["kind"], f["kind"])),
                     f["code"],
-                    f"{f['before']['risk']} {f['before']['date'] or ''}",
-                    f"{f['after']['risk']} {f['after']['date'] or ''}",
+                    f"{RISK_LABELS.get(f['before']['risk'], f['before']['risk'])} {f['before']['date'] or ''}",
+                    f"{RISK_LABELS.get(f['after']['risk'], f['after']['risk'])} {f['after']['date'] or ''}",
                 ]
                 for f in changes["forecast_slipped"]
             ],

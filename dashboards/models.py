@@ -9,7 +9,7 @@ dashboards.snapshots; the benchmark and the verification read them too.
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from reports.figures import INTEGER_FIELDS
@@ -365,7 +365,7 @@ class Meeting(models.Model):
     dashboards.meetings). What was shown is stored, not recomputed, so a meeting never changes afterwards,
     whatever is corrected later."""
 
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("meeting", "title"), max_length=200)
     date = models.DateField(_("as of"))
     content = models.JSONField(_("content"))
     created_by = models.ForeignKey(
