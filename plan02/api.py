@@ -57,7 +57,7 @@ def exception_handler(exc, context):
         # DRF's NotFound says "Not found." in the request's language, with the `code` every 404 carries.
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(*exc.args)  # as DRF converts it, but with its `code`
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:
         code = getattr(getattr(exc, "detail", None), "code", None) or getattr(exc, "default_code", None)

@@ -185,6 +185,7 @@ def test_update_with_huge_numbers_and_strings(world):
     [
         ({"group": "abc"}, "group"),  # wrong type
         ({"level": "7"}, "level"),
+        ({"overdue": "maybe"}, "overdue"),  # was read as "All"
         ({"group": DIGITS_5000}, "group"),  # huge number
         ({"task": ONE_MB}, "task"),  # 1 MB string
         ({"status": "null"}, "status"),  # null, as a query can write it
