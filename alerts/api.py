@@ -23,11 +23,12 @@ from alerts.serializers import (
     SupportRequestSerializer,
 )
 from plan02.api import ErrorSerializer
+from plan02.db import parse_id
 from reports.models import DailyReport
 from tasks.api import validation_error_body
 from tasks.models import Assignment
 from tasks.scoping import scope_for_request
-from tasks.serializers import ValidationErrorBodySerializer
+from tasks.serializers import BAD_REQUEST_BODY
 
 
 def _page(results):
@@ -92,8 +93,8 @@ class ScopedDetailMixin:
     """A detail is found (or not: 404 with a code) by id within the caller's scope; filters are for lists."""
 
     def get_object(self):
-        pk = str(self.kwargs["pk"])
-        found = self.get_queryset().filter(pk=int(pk)).first() if pk.isdigit() else None
+        pk = parse_id(self.kwargs["pk"])
+        found = self.get_queryset().filter(pk=pk).first() if pk is not None else None
         if found is None:
             raise NotFound()
         return found
@@ -216,7 +217,9 @@ class SupportRequestViewSet(ScopedDetailMixin, viewsets.ReadOnlyModelViewSet):
         filters=False,
         responses={
             200: SupportRequestSerializer,
-            400: OpenApiResponse(ValidationErrorBodySerializer, description="Refused; the bad field is named."),
+            400: OpenApiResponse(
+                BAD_REQUEST_BODY, description="Refused; the bad field is named (`parse_error`: not JSON)."
+            ),
             403: OpenApiResponse(ErrorSerializer, description="You may see this request but not close it."),
             404: NOT_FOUND,
             409: OpenApiResponse(ErrorSerializer, description="Someone closed it already."),

@@ -34,10 +34,15 @@ class AlertSerializer(serializers.ModelSerializer):
     rule = NamedChoiceField(choices=Rule.choices, enum_name=RULE_ENUM, read_only=True)
     threshold = serializers.IntegerField(read_only=True, help_text="Days: 7 or 1 before the deadline, 14 overdue, …")
     subject = serializers.SerializerMethodField()
-    province = serializers.PrimaryKeyRelatedField(read_only=True, help_text="Province code, e.g. `01`.")
+    # Null when the alert is not about a province (a central agency's task) or no agency has to act (a
+    # commune's missing report).
+    province = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="Province code, e.g. `01`."
+    )
     agency = serializers.SlugRelatedField(
         slug_field="code",
         read_only=True,
+        allow_null=True,
         help_text="The agency that has to act: a central assignment's agency, the blocking agency, or the lead "
         "agency of an escalated overdue task.",
     )
@@ -98,7 +103,7 @@ class BlockerSerializer(serializers.ModelSerializer):
     assignment = serializers.IntegerField(source="pk", read_only=True)
     task = serializers.SlugRelatedField(slug_field="code", read_only=True)
     unit = serializers.SerializerMethodField()
-    province = serializers.PrimaryKeyRelatedField(read_only=True)
+    province = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # null: a central agency
     blocking_agency = serializers.SlugRelatedField(source="blocked_by", slug_field="code", read_only=True)
     since = serializers.SerializerMethodField()
     days_waiting = serializers.SerializerMethodField()
@@ -126,11 +131,13 @@ class BlockerSerializer(serializers.ModelSerializer):
             return {"kind": "commune", "code": obj.commune_id, "name": obj.commune.name}
         return {"kind": "province", "code": obj.province_id, "name": obj.province.name}
 
-    @extend_schema_field(serializers.DateField(help_text="The day the block began (from the history)."))
+    @extend_schema_field(
+        serializers.DateField(allow_null=True, help_text="The day the block began (from the history); null if unknown.")
+    )
     def get_since(self, obj):
         return timezone.localtime(obj.blocked_since).date() if obj.blocked_since else None
 
-    @extend_schema_field(serializers.IntegerField())
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_days_waiting(self, obj):
         since = self.get_since(obj)
         return (self.context["today"] - since).days if since else None

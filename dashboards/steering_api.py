@@ -21,6 +21,7 @@ from dashboards.models import Meeting
 from dashboards.targets import target_json, target_values
 from plan02.api import ErrorSerializer, field_errors
 from plan02.dates import BadDay, view_day
+from plan02.db import parse_id
 from tasks.scoping import scope_for_request
 
 
@@ -250,7 +251,8 @@ class MeetingChangesView(APIView):
         meetings = Meeting.objects.visible_to(scope)
         meeting = get_object_or_404(meetings, pk=pk)
         raw = request.query_params.get("since", "")
-        since = meetings.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) < 19 else None
+        since_id = parse_id(raw)
+        since = meetings.filter(pk=since_id).first() if since_id is not None else None
         if since is None:
             error = DjangoValidationError(_("Give the id of an earlier meeting you may read."), code="invalid")
             return Response(field_errors({"since": [error]}, detail=str(error.message)), status=400)

@@ -20,6 +20,7 @@ from dashboards.charts import trend_charts
 from dashboards.models import Meeting, Target
 from localities.models import Province
 from plan02.dates import BadDay
+from plan02.db import parse_id
 from plan02.exports import xlsx_response
 from plan02.pagecache import whole_response
 from tasks.scoping import scope_for_user
@@ -270,8 +271,8 @@ def meeting_compare(request, pk):
     meeting = _meeting(request, pk)
     since = request.GET.get("since", "")
     earlier = (
-        Meeting.objects.visible_to(scope_for_user(request.user)).filter(pk=int(since)).first()
-        if since.isdigit() and len(since) < 19
+        Meeting.objects.visible_to(scope_for_user(request.user)).filter(pk=parse_id(since)).first()
+        if parse_id(since) is not None
         else None
     )
     if earlier is None:

@@ -4,9 +4,12 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
+from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import serializers
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -49,6 +52,12 @@ def exception_handler(exc, context):
             },
             status=413,
         )
+    if isinstance(exc, Http404):
+        # get_object_or_404's message names the model in English ("No DailyReport matches the given query.");
+        # DRF's NotFound says "Not found." in the request's language, with the `code` every 404 carries.
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)  # as DRF converts it, but with its `code`
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:
         code = getattr(getattr(exc, "detail", None), "code", None) or getattr(exc, "default_code", None)
@@ -69,6 +78,30 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField(help_text="Stable, untranslated code, e.g. `not_found`, `permission_denied`.")
     detail = serializers.CharField(help_text="Translated explanation.")
+
+
+@extend_schema_field({"type": "string", "enum": ["parse_error"]})
+class ParseErrorCodeField(serializers.CharField):
+    pass
+
+
+class ParseErrorSerializer(serializers.Serializer):
+    """400 `parse_error`: the body is not JSON (broken syntax, not UTF-8, nested too deeply), so no field could
+    be read (documentation only)."""
+
+    code = ParseErrorCodeField(help_text="`parse_error`.")
+    detail = serializers.CharField(help_text="Translated explanation: what is wrong with the body.")
+
+
+def bad_request_body(field_errors_serializer, *, component_name: str) -> PolymorphicProxySerializer:
+    """The body of a 400 of an operation that reads JSON: the field errors (`field_errors_serializer`), or
+    `parse_error` when the body could not be read at all (documentation only). The two are told apart by
+    `code`, and only the first has `errors`."""
+    return PolymorphicProxySerializer(
+        component_name=component_name,
+        serializers=[field_errors_serializer, ParseErrorSerializer],
+        resource_type_field_name=None,
+    )
 
 
 def field_errors(errors: dict, *, detail: str) -> dict:

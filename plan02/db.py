@@ -1,7 +1,23 @@
 """Database helpers below every app."""
 
+import re
+
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
+
+# Every primary key is at most a bigint: 19 digits.
+_ID = re.compile(r"[0-9]{1,19}")
+
+
+def parse_id(value: object) -> int | None:
+    """The id in an address or a parameter (`/api/v1/alerts/12/`, `?since=12`): ASCII digits, or None for
+    anything else, which names no row (a 404 or a 400, not a crash). Not str.isdigit(): it is true of "¹" and
+    "²", which int() refuses (a ValueError, so a 500)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _ID.fullmatch(value):
+        return int(value)
+    return None
 
 
 def bound_cursor() -> CursorWrapper:

@@ -2,6 +2,8 @@
 not Django's "Unknown". A foundation module: it imports no app."""
 
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import BooleanWidget
 
@@ -13,8 +15,28 @@ class AllYesNoWidget(BooleanWidget):
         super().__init__(attrs)
         self.choices = (("", _("All")), ("true", _("Yes")), ("false", _("No")))
 
+    def value_from_datadict(self, data, files, name):
+        value = super().value_from_datadict(data, files, name)
+        raw = data.get(name)
+        # Another spelling (`?overdue=maybe`) goes to the field, which refuses it, instead of reading as "All".
+        return raw if value is None and raw not in (None, "") else value
+
+
+class YesNoField(forms.NullBooleanField):
+    """True, False or None (empty: no filter); anything else is refused: in the API a 400 naming the
+    parameter, as for every other bad filter value (Django's NullBooleanField would read it as empty)."""
+
+    default_error_messages = {"invalid": _("Must be true or false.")}
+
+    def to_python(self, value):
+        if value in (None, "") or isinstance(value, bool):
+            return value if isinstance(value, bool) else None
+        raise ValidationError(self.error_messages["invalid"], code="invalid")
+
 
 class YesNoFilter(django_filters.BooleanFilter):
+    field_class = YesNoField
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", AllYesNoWidget)
         super().__init__(*args, **kwargs)

@@ -3,8 +3,11 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.core.exceptions import BadRequest
+from django.http import Http404, JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from plan02.log import request_id
 
@@ -30,6 +33,33 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
         return response
+
+
+class NulCharacterMiddleware:
+    """PostgreSQL cannot hold a NUL character in text, and a query comparing a column with a string that has
+    one fails (a DataError, so a 500). None is meaningful in an address: a path with one names nothing (404),
+    and a query parameter with one is refused (400; under /api/ the API's error body, naming the parameter).
+    JSON bodies are checked by plan02.parsers, forms by Django's own validators."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path:
+            raise Http404
+        names = sorted(
+            name for name, values in request.GET.lists() if "\x00" in name or any("\x00" in v for v in values)
+        )
+        if names:
+            message = _("Contains a NUL character (\\u0000), which text may not contain.")
+            if not request.path.startswith("/api/"):
+                raise BadRequest(message)
+            errors = {name.replace("\x00", "\\u0000"): [{"code": "invalid_text", "message": message}] for name in names}
+            return JsonResponse(
+                {"code": "invalid", "detail": _("A parameter of the address is not valid."), "errors": errors},
+                status=400,
+            )
+        return self.get_response(request)
 
 
 class PortalLoginRequiredMiddleware(LoginRequiredMiddleware):

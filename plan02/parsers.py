@@ -1,81 +1,147 @@
 """The project's JSON parser (REST_FRAMEWORK DEFAULT_PARSER_CLASSES and the report views). A module of its
 own: DRF imports the parser classes while it defines its views, so this may import no rest_framework.views."""
 
+import codecs
 import io
 import re
 
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, parsers
+from rest_framework.utils import json
 
 # A lone UTF-16 surrogate can only arrive written as an escape (\uD800 to \uDFFF): UTF-8 cannot carry one.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A NUL too (JSON refuses control characters written as they are): \u0000.
+_NUL_ESCAPE = re.compile(rb"\\u0000")
+_NUL = re.compile("\x00")
 
 
 class InvalidText(exceptions.APIException):
-    """A text of the body is not valid Unicode; the body names where, in the API's error shape."""
+    """A text of the body cannot be stored; the body names where, in the API's error shape."""
 
     status_code = 400
     default_code = "invalid"
 
-    def __init__(self, path):
-        super().__init__(
-            {
-                "code": "invalid",
-                "detail": _("The request carries text that is not valid Unicode; nothing was stored."),
-                "errors": {
-                    path: [
-                        {
-                            "code": "invalid_text",
-                            "message": _(
-                                "Contains a lone UTF-16 surrogate (such as \\ud800), which is not a character."
-                            ),
-                        }
-                    ]
-                },
-            }
-        )
+    def __init__(self, path, *, detail, message, code="invalid_text"):
+        super().__init__({"code": "invalid", "detail": detail, "errors": {path: [{"code": code, "message": message}]}})
+
+
+def lone_surrogate(path):
+    return InvalidText(
+        path,
+        detail=_("The request carries text that is not valid Unicode; nothing was stored."),
+        message=_("Contains a lone UTF-16 surrogate (such as \\ud800), which is not a character."),
+    )
+
+
+def nul_character(path):
+    return InvalidText(
+        path,
+        detail=_("The request carries a NUL character (\\u0000) in its text; nothing was stored."),
+        message=_("Contains a NUL character (\\u0000), which text may not contain."),
+    )
+
+
+def duplicate_key(path):
+    return InvalidText(
+        path,
+        detail=_("The request carries a field more than once; nothing was stored."),
+        message=_("Given more than once: send each field once."),
+        code="duplicate_key",
+    )
+
+
+class DuplicateKey(ValueError):
+    """A JSON object has the same key twice (json.loads would silently keep the last value)."""
+
+
+def refuse_duplicates(pairs):
+    """object_pairs_hook for json.loads: the object, or DuplicateKey."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        raise DuplicateKey
+    return data
+
+
+class _Pairs(list):
+    """An object as its (key, value) pairs, duplicates kept: to find where a duplicated key is."""
+
+
+def duplicate_key_path(text):
+    """The path (`reports[3].returned`) of the first duplicated key of the JSON `text`."""
+    stack = [("", json.loads(text, object_pairs_hook=_Pairs))]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, _Pairs):
+            seen = set()
+            items = []
+            for key, item in value:
+                key_path = f"{path}.{_printable(key)}" if path else _printable(key)
+                if key in seen:
+                    return key_path
+                seen.add(key)
+                items.append((key_path, item))
+            stack.extend(reversed(items))
+        elif isinstance(value, list):
+            stack.extend(reversed([(f"{path}[{i}]", item) for i, item in enumerate(value)]))
+    return "non_field_errors"
 
 
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, refusing with a 4xx what would otherwise fail later as a 500:
     - nesting deeper than Python's recursion limit (json raises RecursionError): 400 `parse_error`;
     - a lone UTF-16 surrogate ("\\ud800") in any string or key, which json accepts but no database or
-      UTF-8 encoder does: 400 `invalid` naming the path, e.g. `reports[3].difficulties`.
-    The walk for surrogates runs only when the raw body has such an escape, so a normal body costs one regex
-    search."""
+      UTF-8 encoder does: 400 `invalid` naming the path, e.g. `reports[3].difficulties`;
+    - a NUL ("\\u0000") in any string or key, which json accepts but PostgreSQL cannot store in text: the
+      same 400, with its own message;
+    - a key given twice in one object, of which json would silently keep the last value: 400 `invalid`
+      naming the path, code `duplicate_key`.
+    The walks run only when the raw body has such an escape (or such a key), so a normal body costs two
+    regex searches."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         body = stream.read()
         try:
-            data = super().parse(io.BytesIO(body), media_type, parser_context)
+            # DRF's JSONParser.parse, with the object hook that refuses duplicated keys.
+            text = codecs.getreader(parsers.get_encoding(parser_context or {}))(io.BytesIO(body)).read()
+            parse_constant = json.strict_constant if self.strict else None
+            data = json.loads(text, parse_constant=parse_constant, object_pairs_hook=refuse_duplicates)
         except RecursionError:
             raise exceptions.ParseError(_("JSON parse error - the document is nested too deeply.")) from None
-        if _SURROGATE_ESCAPE.search(body):
-            path = lone_surrogate_path(data)
-            if path is not None:
-                raise InvalidText(path)
+        except DuplicateKey:
+            raise duplicate_key(duplicate_key_path(text)) from None
+        except ValueError as exc:
+            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
+        for escape, character, error in (
+            (_SURROGATE_ESCAPE, _SURROGATE, lone_surrogate),
+            (_NUL_ESCAPE, _NUL, nul_character),
+        ):
+            if escape.search(body):
+                path = text_path(data, character)
+                if path is not None:
+                    raise error(path)
         return data
 
 
 def _printable(text):
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\u0000")
 
 
-def lone_surrogate_path(data):
-    """The path (`reports[3].difficulties`) of the first string or key holding a lone surrogate, or None.
-    Iterative: the document may be as deep as the parser allowed."""
+def text_path(data, character):
+    """The path (`reports[3].difficulties`) of the first string or key in which `character` (a compiled
+    pattern) is found, or None. Iterative: the document may be as deep as the parser allowed."""
     stack = [("", data)]
     while stack:
         path, value = stack.pop()
         if isinstance(value, str):
-            if _SURROGATE.search(value):
+            if character.search(value):
                 return path or "non_field_errors"
         elif isinstance(value, dict):
             items = []
             for key, item in value.items():
                 key_path = f"{path}.{_printable(key)}" if path else _printable(key)
-                if _SURROGATE.search(key):
+                if character.search(key):
                     return key_path
                 items.append((key_path, item))
             stack.extend(reversed(items))

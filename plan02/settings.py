@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "plan02.pagecache.WholeResponseCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "plan02.middleware.PortalLocaleMiddleware",
+    # After the locale (its 400s are translated), before anything queries with the request's values.
+    "plan02.middleware.NulCharacterMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -35,4 +35,5 @@ urlpatterns = [
 # Media (evidence files) is never served by URL, not even with DEBUG on: /media/ would bypass scoping. Evidence
 # is downloaded through tasks:evidence, which checks the caller's scope.
 
+handler404 = "plan02.views.not_found"
 handler500 = "plan02.views.server_error"

@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found as default_page_not_found
 from django.views.defaults import server_error as default_server_error
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import exceptions
@@ -102,6 +103,15 @@ class ApiDocsView(SpectacularSwaggerSplitView):
         if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
             return redirect_to_login(self.request.get_full_path())
         return super().handle_exception(exc)
+
+
+def not_found(request, exception):
+    """handler404. Under /api/ an address that matches no route (`/api/v1/meetings/x/`, an unknown path)
+    answers like every other 404 of the API: JSON with a `code`, in the request's language. Elsewhere it is
+    Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "detail": str(exceptions.NotFound.default_detail)}, status=404)
+    return default_page_not_found(request, exception)
 
 
 def server_error(request):

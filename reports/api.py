@@ -3,7 +3,6 @@
 from collections import Counter
 
 from django.conf import settings
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,6 +12,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from plan02.api import bad_request_body
 from plan02.dates import DATE_MESSAGE, INVALID_DATE, parse_date_or_none
 from plan02.parsers import JSONParser
 from reports import openapi as doc
@@ -103,6 +103,9 @@ class ReportApiMixin:
     parser_classes = [JSONParser]
 
 
+# Field errors, or `parse_error` when the body is not JSON.
+BAD_REQUEST = bad_request_body(doc.ValidationErrorSerializer, component_name="ReportBadRequest")
+
 STANDARD_ERRORS = {
     401: OpenApiResponse(
         doc.ReportErrorSerializer, "No key, or an invalid or revoked key.", [doc.UNAUTHENTICATED_EXAMPLE]
@@ -144,7 +147,9 @@ class DailyReportListView(ReportApiMixin, generics.ListAPIView):
             200: OpenApiResponse(
                 doc.AcceptedSerializer, "Identical replay: nothing written, the same receipt.", [doc.REPLAY_EXAMPLE]
             ),
-            400: OpenApiResponse(doc.ValidationErrorSerializer, "Field errors; nothing stored.", [doc.INVALID_EXAMPLE]),
+            400: OpenApiResponse(
+                BAD_REQUEST, "Field errors (or `parse_error`: not JSON); nothing stored.", [doc.INVALID_EXAMPLE]
+            ),
             403: OpenApiResponse(
                 doc.ReportErrorSerializer,
                 "The locality is outside the key's (or user's) scope.",
@@ -153,7 +158,7 @@ class DailyReportListView(ReportApiMixin, generics.ListAPIView):
             409: OpenApiResponse(
                 PolymorphicProxySerializer(
                     component_name="SubmitConflict",
-                    serializers=[doc.ConflictSerializer, doc.ReportErrorSerializer],
+                    serializers=[doc.ConflictSerializer, doc.ReportLockedSerializer],
                     resource_type_field_name=None,
                 ),
                 "`report_exists`: different figures are stored (see `diff`; correct with PUT). "
@@ -188,9 +193,13 @@ class DailyReportDetailView(ReportApiMixin, APIView):
     )
     def get(self, request, locality, date):
         day = parse_date_or_none(date)
-        if day is None:
+        report = (
+            report_detail_queryset(scope_for_request(request)).filter(locality=locality, date=day).first()
+            if day is not None
+            else None
+        )
+        if report is None:
             return Response({"code": "not_found", "detail": _("No such report.")}, status=404)
-        report = get_object_or_404(report_detail_queryset(scope_for_request(request)), locality=locality, date=day)
         return Response(DailyReportDetailSerializer(report).data)
 
     @extend_schema(
@@ -205,7 +214,9 @@ class DailyReportDetailView(ReportApiMixin, APIView):
             200: OpenApiResponse(
                 doc.AcceptedSerializer, "Corrected, with a new receipt (or unchanged).", [doc.CORRECTED_EXAMPLE]
             ),
-            400: OpenApiResponse(doc.ValidationErrorSerializer, "Field errors, or no `reason`.", [doc.INVALID_EXAMPLE]),
+            400: OpenApiResponse(
+                BAD_REQUEST, "Field errors, or no `reason` (or `parse_error`: not JSON).", [doc.INVALID_EXAMPLE]
+            ),
             403: OpenApiResponse(doc.ReportErrorSerializer, "Outside the caller's scope.", [doc.FORBIDDEN_EXAMPLE]),
             404: OpenApiResponse(
                 doc.ReportErrorSerializer, "No report for this locality and date.", [doc.NOT_FOUND_EXAMPLE]
@@ -281,22 +292,33 @@ class CompletenessView(ReportApiMixin, APIView):
         "received, on time, late, missing, the missing communes and whether the province itself reported; "
         "plus totals. Counts only what the caller may see.",
         parameters=[
-            OpenApiParameter("date", OpenApiTypes.DATE, description="YYYY-MM-DD; default today (Asia/Ho_Chi_Minh)."),
+            OpenApiParameter(
+                "date",
+                OpenApiTypes.DATE,
+                description=f"YYYY-MM-DD, from {settings.REPORTS_FIRST_DATE} to today (Asia/Ho_Chi_Minh); default "
+                "today.",
+            ),
             OpenApiParameter("province", OpenApiTypes.STR, description="Only this province (code)."),
         ],
         responses={
             200: OpenApiResponse(doc.CompletenessSerializer, "Completeness.", [doc.COMPLETENESS_EXAMPLE]),
-            400: OpenApiResponse(doc.ValidationErrorSerializer, "Bad `date`."),
+            400: OpenApiResponse(
+                doc.ValidationErrorSerializer, "Bad `date`: `invalid_date`, `date_too_early`, `date_in_future`."
+            ),
             **STANDARD_ERRORS,
         },
     )
     def get(self, request):
         raw = request.query_params.get("date")
-        day = timezone.localdate() if not raw else parse_date_or_none(raw)
-        if day is None:
-            message = str(DATE_MESSAGE)
+        today = timezone.localdate()
+        day = today if not raw else parse_date_or_none(raw)
+        error = validation.report_day_error(day, today=today) if day is not None else None
+        if day is None or error is not None:
+            # The days reports may be sent for: a day before them has none, and one far off (year 0047 or
+            # 9999) has no due time to show (a local-mean-time offset, or no next day at all).
+            code, message = error or (INVALID_DATE, str(DATE_MESSAGE))
             return Response(
-                {"code": "invalid", "detail": message, "errors": {"date": [validation.error(INVALID_DATE, message)]}},
+                {"code": "invalid", "detail": message, "errors": {"date": [validation.error(code, message)]}},
                 status=400,
             )
         body = report_completeness(

@@ -157,8 +157,21 @@ class ReportErrorSerializer(ErrorSerializer):
     `not_authenticated`, `authentication_failed`, `outside_scope`, `not_found`, `report_locked`,
     `unsupported_media_type`, `throttled`."""
 
-    locality = serializers.CharField(required=False)
-    date = serializers.DateField(required=False)
+    # Echoes of the request (its address or its body), as sent: null, or not a date at all, when that is what
+    # was sent.
+    locality = serializers.CharField(required=False, allow_null=True, help_text="As sent.")
+    date = serializers.CharField(required=False, allow_null=True, help_text="As sent.")
+
+
+@extend_schema_field({"type": "string", "enum": ["report_locked"]})
+class LockedCodeField(serializers.CharField):
+    pass
+
+
+class ReportLockedSerializer(ReportErrorSerializer):
+    """409 `report_locked`: the day is past the lock window and the province granted no exception."""
+
+    code = LockedCodeField(help_text="`report_locked`")
 
 
 class ValidationErrorSerializer(serializers.Serializer):
@@ -172,8 +185,8 @@ class ValidationErrorSerializer(serializers.Serializer):
         + ", ".join(f"`{c}`" for c in validation.ERROR_CODES)
         + ".",
     )
-    locality = serializers.CharField(required=False)
-    date = serializers.DateField(required=False)
+    locality = serializers.CharField(required=False, allow_null=True, help_text="As sent (null if not text).")
+    date = serializers.CharField(required=False, allow_null=True, help_text="As sent (null if not text).")
 
 
 class DiffEntrySerializer(serializers.Serializer):

@@ -89,6 +89,19 @@ def error(code, message):
     return {"code": code, "message": message}
 
 
+def report_day_error(day, *, today, start=None):
+    """(code, message) when reports may not be sent for `day` (before the first day, or after today), or
+    None. Report dates and the completeness API's `date` share it."""
+    start = start or first_date()
+    if day < start:
+        return DATE_TOO_EARLY, _("Must not be before %(first)s.") % {"first": start.isoformat()}
+    if day > today:
+        return DATE_IN_FUTURE, _("Must not be after today (%(today)s in Asia/Ho_Chi_Minh).") % {
+            "today": today.isoformat()
+        }
+    return None
+
+
 @dataclass
 class Validated:
     """One report after validation. `data` is the normalised payload (every field present, JSON types),
@@ -155,14 +168,9 @@ def _check_report(raw, *, today, start):
         if parsed is None:
             result.add("date", INVALID_DATE, str(DATE_MESSAGE))
         else:
-            if parsed < start:
-                result.add("date", DATE_TOO_EARLY, _("Must not be before %(first)s.") % {"first": start.isoformat()})
-            elif parsed > today:
-                result.add(
-                    "date",
-                    DATE_IN_FUTURE,
-                    _("Must not be after today (%(today)s in Asia/Ho_Chi_Minh).") % {"today": today.isoformat()},
-                )
+            day_error = report_day_error(parsed, today=today, start=start)
+            if day_error is not None:
+                result.add("date", *day_error)
             else:
                 data["date"] = day
                 result.day = parsed

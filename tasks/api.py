@@ -12,11 +12,13 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
 from plan02.api import Pagination
+from plan02.db import parse_id
 from tasks.filters import AgencyFilterSet, AssignmentFilterSet, PhaseFilterSet, TaskFilterSet, TaskGroupFilterSet
 from tasks.models import Agency, Assignment, Phase, Task, TaskGroup
 from tasks.scoping import scope_for_request
 from tasks.selectors import assignment_history, assignment_list
 from tasks.serializers import (
+    BAD_REQUEST_BODY,
     AgencySerializer,
     AssignmentSerializer,
     AssignmentUpdateCreatedSerializer,
@@ -27,7 +29,6 @@ from tasks.serializers import (
     StatusUpdateSerializer,
     TaskGroupSerializer,
     TaskSerializer,
-    ValidationErrorBodySerializer,
 )
 from tasks.services import StaleVersion, UpdateNotAllowed, assignment_update
 
@@ -197,7 +198,8 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_object(self):
         # Filters are for lists: a detail is found (or not, 404 with a code) by id within the caller's scope.
-        assignment = self.get_queryset().filter(pk=self.kwargs["pk"]).first() if self.kwargs["pk"].isdigit() else None
+        pk = parse_id(self.kwargs["pk"])
+        assignment = self.get_queryset().filter(pk=pk).first() if pk is not None else None
         if assignment is None:
             raise NotFound()
         return assignment
@@ -228,7 +230,9 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
         filters=False,
         responses={
             201: AssignmentUpdateCreatedSerializer,
-            400: OpenApiResponse(ValidationErrorBodySerializer, description="Refused; each bad field is named."),
+            400: OpenApiResponse(
+                BAD_REQUEST_BODY, description="Refused; each bad field is named (`parse_error`: not JSON)."
+            ),
             403: OpenApiResponse(ErrorSerializer, description="You may see this assignment but not change it."),
             404: NOT_FOUND,
             409: OpenApiResponse(StaleVersionBodySerializer, description="Your version is stale; nothing saved."),

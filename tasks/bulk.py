@@ -7,6 +7,7 @@ apply writes exactly what the user reviewed; the service re-checks versions and 
 """
 
 import dataclasses
+import re
 
 from django.conf import settings
 from django.core import signing
@@ -98,9 +99,13 @@ def _date(value):
     return None if value in (None, "") else parse_date(value if not isinstance(value, str) else cell_text(value))
 
 
+# ASCII digits only: str.isdigit() is also true of "¹", and lstrip("-") lets "--5" through; int() refuses both.
+_INT = re.compile(r"-?[0-9]{1,19}")
+
+
 def _int(value):
     text = cell_text(value)
-    return int(text) if text.lstrip("-").isdigit() and len(text) <= 20 else None
+    return int(text) if _INT.fullmatch(text) else None
 
 
 # Ids are bigints: one outside their range names no assignment (and would overflow the query).

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
-from plan02.api import ErrorSerializer, FieldErrorSerializer  # noqa: F401 - re-exported for tasks.api
+from plan02.api import ErrorSerializer, FieldErrorSerializer, bad_request_body  # noqa: F401 - re-exported for tasks.api
 from tasks.models import (
     DISPLAY_COLOURS,
     Agency,
@@ -87,15 +87,17 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
     task = AssignmentTaskSerializer(read_only=True)
     unit = serializers.SerializerMethodField()
-    agency = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    province = serializers.PrimaryKeyRelatedField(read_only=True)
-    commune = serializers.PrimaryKeyRelatedField(read_only=True)
+    # One of agency, province, commune is the unit; the other two are null (and so are blocked_by and
+    # updated_by until set): the schema says so (allow_null), or clients generated from it would refuse nulls.
+    agency = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    province = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    commune = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     status = NamedChoiceField(choices=AssignmentStatus.choices, enum_name=STATUS_ENUM, read_only=True)
     display_status = NamedChoiceField(choices=DisplayStatus.choices, enum_name="DisplayStatusEnum", read_only=True)
     colour = serializers.SerializerMethodField()
     days_left = serializers.SerializerMethodField()
-    blocked_by = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    blocked_by = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     may_update = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -150,7 +152,7 @@ class StatusUpdateSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
     old_status = NamedChoiceField(choices=AssignmentStatus.choices, enum_name=STATUS_ENUM, read_only=True)
     new_status = NamedChoiceField(choices=AssignmentStatus.choices, enum_name=STATUS_ENUM, read_only=True)
-    blocked_by = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    blocked_by = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     evidence_file = serializers.SerializerMethodField()
 
     class Meta:
@@ -228,6 +230,11 @@ class ValidationErrorBodySerializer(serializers.Serializer):
     errors = serializers.DictField(
         child=FieldErrorSerializer(many=True), help_text="Field name (or non_field_errors) -> its errors."
     )
+
+
+# The 400 of the writes that read JSON (assignment updates, closing a support request): field errors, or
+# `parse_error` for a body that is not JSON.
+BAD_REQUEST_BODY = bad_request_body(ValidationErrorBodySerializer, component_name="BadRequest")
 
 
 class FieldChangeSerializer(serializers.Serializer):
