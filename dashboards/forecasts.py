@@ -16,7 +16,7 @@ from typing import Any
 
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 FORECAST_WINDOW = 28
 GRACE_DAYS = 30
@@ -133,7 +133,7 @@ def of_assignments(snapshot: Any) -> Progress | None:
 
 SLIPPED_RISKS = {"green": 0, "amber": 1, "red": 2}
 # In words, where the colour does not show (the comparison's export) and for what a forecast is of.
-RISK_LABELS = {"green": gettext_lazy("on time"), "amber": gettext_lazy("at risk"), "red": gettext_lazy("late")}
+RISK_LABELS = {"green": gettext_lazy("on time"), "amber": gettext_lazy("at risk"), "red": pgettext_lazy("risk", "late")}
 KIND_LABELS = {"phase": gettext_lazy("phase"), "agency": gettext_lazy("agency"), "task": gettext_lazy("task")}
 
 
