@@ -105,12 +105,16 @@ def dataset(args, server):
         import django
 
         django.setup()
+        from django.db import connection
+
         from reports.models import DailyReport
 
         days = DailyReport.objects.dates("date", "day").count()
-        if days >= args.days:
+        # A run replaces the reports of the last days (fresh slots for its POSTs): some may be missing.
+        if days >= args.days - 7:
             log(f"reusing {args.db}: {DailyReport.objects.count():,} reports over {days} days")
             return None
+        connection.close()  # DROP DATABASE … WITH (FORCE) below would end it under our feet
     log(f"creating {args.db} and seeding {args.days} days (manage.py seed_demo)")
     started = time.perf_counter()
     psql(server, f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')

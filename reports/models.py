@@ -153,13 +153,20 @@ class DailyReport(ReportFigures):
     """
 
     locality = models.CharField(_("locality code"), max_length=5)
+    # No index of their own (each insert writes every index): report_province_date_idx starts with the
+    # province, report_commune_idx is the commune's without the LIKE twin a key to a text column gets.
     province = models.ForeignKey(
-        "localities.Province", on_delete=models.PROTECT, related_name="daily_reports", verbose_name=_("province")
+        "localities.Province",
+        on_delete=models.PROTECT,
+        related_name="daily_reports",
+        verbose_name=_("province"),
+        db_index=False,
     )
     commune = models.ForeignKey(
         "localities.Commune",
         null=True,
         blank=True,
+        db_index=False,
         on_delete=models.PROTECT,
         related_name="daily_reports",
         verbose_name=_("commune"),
@@ -221,6 +228,8 @@ class DailyReport(ReportFigures):
             models.Index(fields=["province", "date"], name="report_province_date_idx"),
             # National list by day and the date filters of the API.
             models.Index(fields=["date"], name="daily_report_date_idx"),
+            # A commune's reports.
+            models.Index(fields=["commune"], name="report_commune_idx"),
         ]
 
     def __str__(self):
@@ -253,8 +262,9 @@ class DailyReport(ReportFigures):
 class ReportRevision(models.Model):
     """Every accepted version of a report (the first submission is revision 1), never changed."""
 
+    # Its index is report_revision_number_uniq's (report, number).
     report = models.ForeignKey(
-        DailyReport, on_delete=models.PROTECT, related_name="revisions", verbose_name=_("report")
+        DailyReport, on_delete=models.PROTECT, related_name="revisions", verbose_name=_("report"), db_index=False
     )
     number = models.PositiveIntegerField(_("revision"))
     payload = models.JSONField(_("payload"))
@@ -321,7 +331,8 @@ class RollupRequest(models.Model):
     accepted report is left out of the dashboards. `requested_at` is the first request still pending: a
     request that has waited longer than the catch-up's bound is picked up whatever keeps arriving."""
 
-    province = models.ForeignKey("localities.Province", on_delete=models.CASCADE, related_name="+")
+    # Its index is rollup_request_province_date_uniq's (province, date).
+    province = models.ForeignKey("localities.Province", on_delete=models.CASCADE, related_name="+", db_index=False)
     date = models.DateField()
     requested_at = models.DateTimeField()
 
