@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from alerts.rules import Rule, SubjectKind
+from plan02.models import ImportRecord
 from tasks.models import Assignment
 from tasks.roles import Scope
 
@@ -107,24 +108,12 @@ class Contact(models.Model):
         return "agency" if self.agency_id else "commune" if self.commune_id else "province"
 
 
-class ContactImport(models.Model):
+class ContactImport(ImportRecord):
     """Audit row of an applied contacts import: who, when, which file, what changed."""
 
-    imported_by = models.CharField(_("imported by"), max_length=150)
-    imported_at = models.DateTimeField(_("imported at"), auto_now_add=True)
-    filename = models.CharField(_("file"), max_length=300)
-    checksum = models.CharField(_("checksum"), max_length=64)
-    created = models.PositiveIntegerField(_("created"))
-    updated = models.PositiveIntegerField(_("updated"))
-    unchanged = models.PositiveIntegerField(_("unchanged"))
-
-    class Meta:
-        ordering = ["-imported_at"]
+    class Meta(ImportRecord.Meta):
         verbose_name = _("contacts import")
         verbose_name_plural = _("contacts imports")
-
-    def __str__(self):
-        return f"{self.filename} ({self.imported_at:%Y-%m-%d %H:%M})"
 
 
 # --- runs and alerts --------------------------------------------------------------------------------------

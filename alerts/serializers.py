@@ -2,14 +2,13 @@
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail
 
 from alerts.display import alert_title, alert_url, subject
 from alerts.models import Alert, Notification
 from alerts.rules import Rule, SubjectKind
+from plan02.api import RefuseUnknownFields
 from reports.models import DailyReport
 from tasks.models import Assignment
 from tasks.schema import NamedChoiceField
@@ -203,19 +202,10 @@ class SupportRequestSerializer(serializers.ModelSerializer):
         return _absolute(self, reverse("alerts:support_request", args=[obj.pk]))
 
 
-class SupportCloseInputSerializer(serializers.Serializer):
+class SupportCloseInputSerializer(RefuseUnknownFields, serializers.Serializer):
     """Body of POST /api/v1/support-requests/{id}/close/."""
 
     resolution = serializers.CharField(max_length=2000, help_text="How the request was resolved; the clerk reads it.")
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: [ErrorDetail(_("Unknown field."), code="unknown_field")] for name in unknown}
-                )
-        return super().to_internal_value(data)
 
 
 class MarkedSerializer(serializers.Serializer):

@@ -18,6 +18,22 @@ from rest_framework.views import set_rollback
 logger = logging.getLogger(__name__)
 
 
+class RefuseUnknownFields:
+    """For input serializers: a field the serializer does not know is a 400 naming it (`unknown_field`), not
+    silently ignored (a misspelt field would otherwise look accepted)."""
+
+    fields: dict
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [exceptions.ErrorDetail(_("Unknown field."), code="unknown_field")] for name in unknown}
+                )
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
 class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"

@@ -18,3 +18,23 @@ class Generation(models.Model):
 
     def __str__(self):
         return f"{self.name}: {self.value}"
+
+
+class ImportRecord(models.Model):
+    """Audit row of an applied file import (the task catalogue, the contacts): who, when, which file, what
+    changed. Each import's own model subclasses it."""
+
+    imported_by = models.CharField(_("imported by"), max_length=150)
+    imported_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+    filename = models.CharField(_("file"), max_length=300)
+    checksum = models.CharField(_("checksum"), max_length=64)
+    created = models.PositiveIntegerField(_("created"))
+    updated = models.PositiveIntegerField(_("updated"))
+    unchanged = models.PositiveIntegerField(_("unchanged"))
+
+    class Meta:
+        abstract = True
+        ordering = ["-imported_at"]
+
+    def __str__(self):
+        return f"{self.filename} ({self.imported_at:%Y-%m-%d %H:%M})"

@@ -12,6 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from plan02.dates import end_of_day
+from plan02.models import ImportRecord
 from tasks.roles import Role, Scope
 from tasks.status import (  # noqa: F401 - the status vocabulary is part of the models' interface
     CURRENT,
@@ -481,21 +482,9 @@ class Membership(models.Model):
         return f"{self.user} · {self.get_role_display()}" + (f" · {unit}" if unit else "")
 
 
-class CatalogueImport(models.Model):
+class CatalogueImport(ImportRecord):
     """Audit row of an applied catalogue import: who, when, which file, what changed."""
 
-    imported_by = models.CharField(_("imported by"), max_length=150)
-    imported_at = models.DateTimeField(_("imported at"), auto_now_add=True)
-    filename = models.CharField(_("file"), max_length=300)
-    checksum = models.CharField(_("checksum"), max_length=64)
-    created = models.PositiveIntegerField(_("created"))
-    updated = models.PositiveIntegerField(_("updated"))
-    unchanged = models.PositiveIntegerField(_("unchanged"))
-
-    class Meta:
-        ordering = ["-imported_at"]
+    class Meta(ImportRecord.Meta):
         verbose_name = _("catalogue import")
         verbose_name_plural = _("catalogue imports")
-
-    def __str__(self):
-        return f"{self.filename} ({self.imported_at:%Y-%m-%d %H:%M})"

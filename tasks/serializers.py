@@ -1,10 +1,13 @@
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail
 
-from plan02.api import ErrorSerializer, FieldErrorSerializer, bad_request_body  # noqa: F401 - re-exported for tasks.api
+from plan02.api import (  # noqa: F401 - ErrorSerializer, FieldErrorSerializer, bad_request_body re-exported for tasks.api
+    ErrorSerializer,
+    FieldErrorSerializer,
+    RefuseUnknownFields,
+    bad_request_body,
+)
 from tasks.models import (
     DISPLAY_COLOURS,
     Agency,
@@ -187,7 +190,7 @@ class StatusUpdateSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request else url
 
 
-class AssignmentUpdateInputSerializer(serializers.Serializer):
+class AssignmentUpdateInputSerializer(RefuseUnknownFields, serializers.Serializer):
     """Body of POST /api/v1/assignments/{id}/updates/. Checks types only: the rules are in the service."""
 
     status = NamedChoiceField(choices=AssignmentStatus.choices, enum_name=STATUS_ENUM)
@@ -200,15 +203,6 @@ class AssignmentUpdateInputSerializer(serializers.Serializer):
     )
     blocked_reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     version = serializers.IntegerField(min_value=1, help_text="The version you read; a stale one is refused (409).")
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: [ErrorDetail(_("Unknown field."), code="unknown_field")] for name in unknown}
-                )
-        return super().to_internal_value(data)
 
 
 class AssignmentUpdateCreatedSerializer(AssignmentSerializer):

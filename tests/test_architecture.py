@@ -28,6 +28,7 @@ FOUNDATION = {
     "plan02.pagecache",
     "plan02.generations",
     "plan02.models",
+    "plan02.imports",
 }
 
 

@@ -1,38 +1,17 @@
-from django.core.management.base import BaseCommand, CommandError
-
+from plan02.imports import ImportCommand
 from tasks.catalogue import COLUMNS, CatalogueFileError, apply_import, plan_import
 
 
-class Command(BaseCommand):
+class Command(ImportCommand):
     help = (
         "Import the task catalogue from a CSV or XLSX file. Dry run by default: prints what would change and "
         "every error by row and column. --apply writes everything in one transaction, or nothing. "
         f"Columns: {', '.join(COLUMNS)} (see tasks/catalogue.py)."
     )
+    file_errors = (CatalogueFileError,)
 
-    def add_arguments(self, parser):
-        parser.add_argument("file")
-        parser.add_argument("--apply", action="store_true", help="write the changes (default: dry run)")
-        parser.add_argument("--user", default="manage.py", help="who imports (recorded)")
+    def plan(self, file):
+        return plan_import(file)
 
-    def handle(self, *args, file, apply, user, **options):
-        try:
-            plan = plan_import(file)
-        except (CatalogueFileError, OSError) as exc:
-            raise CommandError(str(exc)) from None
-        if not plan.ok:
-            for error in plan.errors:
-                self.stderr.write(str(error))
-            raise CommandError(f"{len(plan.errors)} error(s); nothing was written.")
-        verbose = options["verbosity"] > 1
-        for row in plan.rows:
-            if verbose or row.action != "unchanged":
-                self.stdout.write(str(row))
-        summary = (
-            f"{plan.count('create')} to create, {plan.count('update')} to update, {plan.count('unchanged')} unchanged"
-        )
-        if not apply:
-            self.stdout.write(f"Dry run: {summary}. Nothing was written; add --apply to import.")
-            return
+    def apply(self, plan, *, user, file):
         apply_import(plan, actor_name=user, filename=file)
-        self.stdout.write(self.style.SUCCESS(f"Imported: {summary}."))
