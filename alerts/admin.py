@@ -20,19 +20,7 @@ from alerts.models import (
 )
 from alerts.selectors import units_without_head
 from alerts.services import contacts_import, digest_requeue
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """History the portal writes itself: readable, never edited here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from plan02.readonly_admin import ReadOnlyAdmin
 
 
 class ContactImportForm(forms.Form):

@@ -4,12 +4,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from plan02.readonly_admin import ReadOnlyAdmin
 from reports.models import ApiClient, DailyReport, LockException, ReportRevision, RollupRequest
 from reports.services import api_client_issue, api_client_revoke
 
 
 @admin.register(DailyReport)
-class DailyReportAdmin(admin.ModelAdmin):
+class DailyReportAdmin(ReadOnlyAdmin):  # reports are never deleted (no delete view, no delete action)
     list_display = [
         "locality",
         "date",
@@ -25,29 +26,11 @@ class DailyReportAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # reports are never deleted (no delete view, no delete action)
-
 
 @admin.register(ReportRevision)
-class ReportRevisionAdmin(admin.ModelAdmin):
+class ReportRevisionAdmin(ReadOnlyAdmin):
     list_display = ["report", "number", "created_at", "author", "client", "reason"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(LockException)

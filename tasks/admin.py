@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from plan02.readonly_admin import ReadOnlyAdmin
 from tasks.models import Agency, Assignment, CatalogueImport, Membership, Phase, StatusUpdate, Task, TaskGroup
 
 
@@ -79,18 +80,9 @@ class CatalogueImportAdmin(admin.ModelAdmin):
 
 
 @admin.register(StatusUpdate)
-class StatusUpdateAdmin(admin.ModelAdmin):
+class StatusUpdateAdmin(ReadOnlyAdmin):
     """History is append-only: the admin shows it and nothing else, for every user, superusers included."""
 
     list_display = ["assignment", "created_at", "actor", "old_status", "new_status", "old_progress", "new_progress"]
     list_select_related = ["assignment__task", "actor"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -29,6 +29,7 @@ FOUNDATION = {
     "plan02.generations",
     "plan02.models",
     "plan02.imports",
+    "plan02.readonly_admin",
 }
 
 
