@@ -20,7 +20,7 @@ from alerts.models import (
 )
 from alerts.selectors import units_without_head
 from alerts.services import contacts_import, digest_requeue
-from plan02.readonly_admin import ReadOnlyAdmin
+from core.readonly_admin import ReadOnlyAdmin
 
 
 class ContactImportForm(forms.Form):

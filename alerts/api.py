@@ -22,8 +22,8 @@ from alerts.serializers import (
     SupportCloseInputSerializer,
     SupportRequestSerializer,
 )
-from plan02.api import ErrorSerializer
-from plan02.db import parse_id
+from core.api import ErrorSerializer
+from core.db import parse_id
 from reports.models import DailyReport
 from tasks.api import validation_error_body
 from tasks.models import Assignment

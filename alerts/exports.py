@@ -1,4 +1,4 @@
-"""Exports of the blocker register and the alert list, written by plan02.exports (which neutralises text a
+"""Exports of the blocker register and the alert list, written by core.exports (which neutralises text a
 spreadsheet would run as a formula: a blocked reason is typed by a person)."""
 
 import datetime
@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alerts.display import alert_title, subject
-from plan02.exports import Sheet, csv_response, xlsx_response
+from core.exports import Sheet, csv_response, xlsx_response
 from tasks.models import Assignment
 
 

@@ -9,8 +9,8 @@ from celery import shared_task
 
 from alerts import services
 from alerts.rules import MISSING_RULES
+from core.dates import parse_date
 from dashboards.jobs import RETRY
-from plan02.dates import parse_date
 
 MISSING_REPORT_RULES = [str(rule) for rule in MISSING_RULES]
 

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from alerts.rules import Rule, SubjectKind
-from plan02.models import ImportRecord
+from core.models import ImportRecord
 from tasks.models import Assignment
 from tasks.roles import Scope
 

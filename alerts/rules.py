@@ -33,7 +33,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from plan02.dates import parse_date
+from core.dates import parse_date
 from reports.completeness import due_at
 from tasks.status import AssignmentStatus, DisplayStatus, display_status
 

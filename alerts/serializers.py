@@ -8,7 +8,7 @@ from rest_framework import serializers
 from alerts.display import alert_title, alert_url, subject
 from alerts.models import Alert, Notification
 from alerts.rules import Rule, SubjectKind
-from plan02.api import RefuseUnknownFields
+from core.api import RefuseUnknownFields
 from reports.models import DailyReport
 from tasks.models import Assignment
 from tasks.schema import NamedChoiceField

@@ -52,8 +52,8 @@ from alerts.models import (
 )
 from alerts.rules import ASSIGNMENT_RULES, Condition, Rule, Thresholds, assignment_conditions, audiences
 from alerts.sql import ids_in, texts_in
+from core import pagecache
 from dashboards.snapshots import end_of_day
-from plan02 import pagecache
 from reports.models import DailyReport
 from tasks.scoping import scope_for_user
 
@@ -392,7 +392,7 @@ def alerts_close_ended(*, assignment_ids: Collection[int]) -> int:
 
 
 def _bells_changed() -> None:
-    """Whole pages kept for sessions (plan02.pagecache) carry the bell: after commit, none of them is used again."""
+    """Whole pages kept for sessions (core.pagecache) carry the bell: after commit, none of them is used again."""
     transaction.on_commit(pagecache.viewers_changed)
 
 

@@ -1,5 +1,5 @@
 """Early-warning pages. Thin: parse the request, call a selector or a service, render (or export through
-plan02.exports). Scoping is the querysets' (alerts.selectors): 404 for what one may not see, 403 for what one
+core.exports). Scoping is the querysets' (alerts.selectors): 404 for what one may not see, 403 for what one
 may not do. Every page works without JavaScript; HTMX only saves a reload when marking notifications read."""
 
 from django.contrib import messages

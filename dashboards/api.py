@@ -7,10 +7,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.dates import BadDay
+from core.pagecache import whole_response
 from dashboards import cache as dashboard_cache
 from dashboards import selectors
-from plan02.dates import BadDay
-from plan02.pagecache import whole_response
 from reports.figures import INTEGER_FIELDS
 
 DATE_PARAMETER = OpenApiParameter(

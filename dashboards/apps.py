@@ -10,9 +10,9 @@ class DashboardsConfig(AppConfig):
     verbose_name = _("Dashboards")
 
     def ready(self):
+        from core import pagecache
         from dashboards import receivers  # noqa: F401 - connects to reports' and tasks' signals
         from dashboards.cache import GENERATION
-        from plan02 import pagecache
 
         pagecache.register_generation(GENERATION)  # whole pages follow the rollups and snapshots
         pagecache.watch("dashboards.RollupAlarm")  # an admin's page counts the open alarms

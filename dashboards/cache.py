@@ -3,7 +3,7 @@ snapshot rebuild, an entered target value) renews: a new number is never hidden 
 while nothing changes every request is served from the cache (Redis with REDIS_URL, shared by all web
 nodes; per process without).
 
-The generation is a row in the database (plan02.generations, named "dashboards"), renewed inside the rebuild's
+The generation is a row in the database (core.generations, named "dashboards"), renewed inside the rebuild's
 own transaction, not a key in the cache. Race it closes: a rebuild made while Redis was unreachable (the
 catch-up, `manage.py rollup --pending`, during an outage) could not renew a generation kept in Redis, and
 a Redis that came back with its data (its default configuration saves it on shutdown) served the pages it
@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import get_language
 
-from plan02 import generations
+from core import generations
 
 logger = logging.getLogger(__name__)
 

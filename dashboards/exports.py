@@ -1,14 +1,14 @@
 """The dashboards' XLSX exports: the sheets of each page, built from the same selector data as the page and
-written by the project's one export writer (plan02.exports, which neutralises formula-like text)."""
+written by the project's one export writer (core.exports, which neutralises formula-like text)."""
 
 from typing import Any
 
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from core.exports import Sheet
 from dashboards.forecasts import KIND_LABELS, RISK_LABELS
 from dashboards.selectors import STATUS_KEYS, coverage, tasks_total
-from plan02.exports import Sheet
 from reports.figures import FIGURE_LABELS, INTEGER_FIELDS, received_total
 from tasks.selectors import DEMO_NOTE
 from tasks.status import DisplayStatus

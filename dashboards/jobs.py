@@ -14,8 +14,8 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from core.dates import parse_date
 from dashboards import rollups, snapshots
-from plan02.dates import parse_date
 
 logger = logging.getLogger(__name__)
 

@@ -17,13 +17,13 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.dates import BadDay, end_of_day, view_day
 from dashboards import forecasts
 from dashboards import selectors as dashboard_selectors
 from dashboards.models import Meeting, NationDayRollup, ProvinceDayRollup, TaskSnapshot
 from dashboards.rollups import communes_by_slot, missing_localities
 from dashboards.targets import target_json, target_values
 from localities.models import Commune, Province
-from plan02.dates import BadDay, end_of_day, view_day
 from reports.completeness import Completeness
 from tasks.models import Agency, Assignment, AssignmentStatus, StatusUpdate
 from tasks.roles import Scope

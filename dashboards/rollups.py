@@ -26,11 +26,11 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.dates import parse_date
 from dashboards import cache as dashboard_cache
 from dashboards.locks import ROLLUP_DAY, lock_days
 from dashboards.models import ProvinceDayRollup, RollupAlarm
 from localities.models import BITS_PER_WORD, SLOT_WORDS, Commune, Province
-from plan02.dates import parse_date
 from reports.completeness import expected_sql
 from reports.figures import INTEGER_FIELDS
 from reports.models import RollupRequest

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
+from core.dates import view_day
 from dashboards import forecasts
 from dashboards.forecasts import FORECAST_WINDOW
 from dashboards.models import Dimension, NationDayRollup, ProvinceDayRollup, RollupAlarm, TaskSnapshot
@@ -25,7 +26,6 @@ from dashboards.rollups import communes_by_slot, missing_localities
 from dashboards.snapshots import snapshot_ensure
 from dashboards.targets import target_values
 from localities.models import Commune, Province
-from plan02.dates import view_day
 from reports.completeness import Completeness, expected_for_province
 from reports.figures import INTEGER_FIELDS, rate_block
 from reports.models import DailyReport
@@ -40,8 +40,8 @@ STATUS_KEYS = ["completed_on_time", "completed_late", "on_track", "overdue", "no
 
 
 def day_param(value: str | None) -> datetime.date:
-    """The `date` parameter of the dashboards (plan02.dates.view_day); empty means the latest day with data.
-    Raises plan02.dates.BadDay."""
+    """The `date` parameter of the dashboards (core.dates.view_day); empty means the latest day with data.
+    Raises core.dates.BadDay."""
     return view_day(value) if value else default_day()
 
 

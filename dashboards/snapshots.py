@@ -21,10 +21,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Min, QuerySet
 from django.utils import timezone
 
+from core.dates import end_of_day
 from dashboards import cache as dashboard_cache
 from dashboards.locks import SNAPSHOT_DAY, lock_days
 from dashboards.models import Dimension, SnapshotRequest, TaskSnapshot
-from plan02.dates import end_of_day
 from tasks.models import Assignment, Task
 from tasks.status import AssignmentStatus, DisplayStatus, display_status, is_started, task_status
 

@@ -15,13 +15,13 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import ErrorSerializer, field_errors
+from core.dates import BadDay, view_day
+from core.db import parse_id
 from dashboards import cache as dashboard_cache
 from dashboards.meetings import meeting_changes, meeting_create
 from dashboards.models import Meeting
 from dashboards.targets import target_json, target_values
-from plan02.api import ErrorSerializer, field_errors
-from plan02.dates import BadDay, view_day
-from plan02.db import parse_id
 from tasks.scoping import scope_for_request
 
 

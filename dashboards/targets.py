@@ -20,9 +20,9 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import end_of_day, parse_date
 from dashboards.models import NationDayRollup, ProvinceDayRollup, Target, TargetValue
 from localities.models import Province
-from plan02.dates import end_of_day, parse_date
 from reports.figures import RECEIVED, ratio
 from tasks.models import Agency
 from tasks.roles import Scope

@@ -14,15 +14,15 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.dates import BadDay
+from core.db import parse_id
+from core.exports import xlsx_response
+from core.pagecache import whole_response
 from dashboards import cache as dashboard_cache
 from dashboards import exports, meetings, selectors, targets
 from dashboards.charts import trend_charts
 from dashboards.models import Meeting, Target
 from localities.models import Province
-from plan02.dates import BadDay
-from plan02.db import parse_id
-from plan02.exports import xlsx_response
-from plan02.pagecache import whole_response
 from tasks.scoping import scope_for_user
 from tasks.selectors import demo_notes
 

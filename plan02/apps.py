@@ -2,12 +2,7 @@ from django.apps import AppConfig
 
 
 class Plan02Config(AppConfig):
-    """The project package as an app: its templates, commands and the audit trail's registrations."""
+    """The project package as an app, on top: its templates, navigation and commands."""
 
     name = "plan02"
     verbose_name = "plan02"
-
-    def ready(self):
-        from plan02.audit.registry import register_audited_models
-
-        register_audited_models()

@@ -2,7 +2,7 @@
 
 Nothing set: SQLite in var/, Celery tasks run in-process, e-mail to the console.
 DATABASE_URL=postgres://... and REDIS_URL=redis://... switch to the services. A bad value stops the process
-with a message naming the variable (see plan02/env.py).
+with a message naming the variable (see core/env.py).
 """
 
 import datetime
@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from plan02.env import (
+from core.env import (
     env_admins,
     env_bool,
     env_database,
@@ -56,30 +56,32 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "axes",
-    # Field-by-field history of the records people edit (plan02.audit.registry says which).
+    # Field-by-field history of the records people edit (audit.registry says which).
     "auditlog",
-    "plan02",
+    "core",
     "localities",
     "tasks",
     "reports",
     "dashboards",
     "alerts",
+    "audit",
+    "plan02",
 ]
 
 MIDDLEWARE = [
-    "plan02.middleware.RequestIdMiddleware",
+    "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # The dashboards read most, whole, for a session that read them before (plan02.pagecache).
-    "plan02.pagecache.WholeResponseCacheMiddleware",
+    # The dashboards read most, whole, for a session that read them before (core.pagecache).
+    "core.pagecache.WholeResponseCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "plan02.middleware.PortalLocaleMiddleware",
+    "core.middleware.PortalLocaleMiddleware",
     # After the locale (its 400s are translated), before anything queries with the request's values.
-    "plan02.middleware.NulCharacterMiddleware",
+    "core.middleware.NulCharacterMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "plan02.middleware.PortalLoginRequiredMiddleware",
+    "core.middleware.PortalLoginRequiredMiddleware",
     # After authentication: the user of the request is the actor of the record changes it makes.
     "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -159,12 +161,12 @@ AXES_LOCKOUT_CALLABLE = "plan02.views.login_locked_out"
 # be dodged by rotating user agents; a lockout by username alone cannot, and an address lockout would lock
 # out shared offices (above).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
-# Audit trail (django-auditlog; plan02.audit): who changed which field of which record, and when. The
+# Audit trail (django-auditlog; audit): who changed which field of which record, and when. The
 # address of the request is not kept: auditlog would take it from X-Forwarded-For, which any client can
-# write. Entries carry the request id of the log lines instead (X-Request-ID, plan02.log). A foreign key is
+# write. Entries carry the request id of the log lines instead (X-Request-ID, core.log). A foreign key is
 # recorded as the related record's name, not its id, so the trail reads without a lookup.
 AUDITLOG_DISABLE_REMOTE_ADDR = True
-AUDITLOG_CID_GETTER = "plan02.log.current_request_id"
+AUDITLOG_CID_GETTER = "core.log.current_request_id"
 AUDITLOG_USE_FK_STRING_REPRESENTATION = True
 # Paths served without a session: the API authenticates itself (session or API key), the health check is
 # for load balancers, the language switch works on the login page.
@@ -200,7 +202,7 @@ EVIDENCE_EXTENSIONS = ["pdf", "png", "jpg", "jpeg", "docx", "xlsx", "odt", "ods"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PLAN02_UPLOAD_MAX_BYTES", 30 * 1024 * 1024, minimum=1024 * 1024)
 # A CSV/XLSX of daily reports (at most REPORT_BATCH_MAX rows; a national day is well under 1 MB).
 REPORT_UPLOAD_MAX_BYTES = env_int("PLAN02_REPORT_UPLOAD_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
-# What an XLSX may expand to when opened (plan02.spreadsheets): in total, per part of the archive, and the
+# What an XLSX may expand to when opened (core.spreadsheets): in total, per part of the archive, and the
 # compression ratio of a large part. A 5,000-row workbook expands to about 10 MB at a ratio of 15–200.
 SPREADSHEET_MAX_UNCOMPRESSED_BYTES = env_int(
     "PLAN02_SPREADSHEET_MAX_UNCOMPRESSED_BYTES", 64 * 1024 * 1024, minimum=1024 * 1024
@@ -239,7 +241,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # DRF's JSON parser refusing what would fail later as a 500 (lone surrogates, deep nesting).
     "DEFAULT_PARSER_CLASSES": [
-        "plan02.parsers.JSONParser",
+        "core.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -247,13 +249,13 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "plan02.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "api_key": env_str("PLAN02_API_KEY_RATE", "600/min"),
     },
-    "EXCEPTION_HANDLER": "plan02.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 # Filter forms: the empty choice of a select reads "All" (django-filter's default is "---------").
@@ -269,7 +271,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # The schema and Swagger UI are for the portal's users and the key holders, not for anyone on the
-    # internet (plan02.api.ApiDocsView sends an anonymous browser to the login page).
+    # internet (core.api.ApiDocsView sends an anonymous browser to the login page).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SERVE_AUTHENTICATION": [
         "reports.auth.ApiKeyAuthentication",
@@ -382,7 +384,7 @@ if len(ALERTS_MISSING_REPORT_DAYS) != 3 or not _increasing or ALERTS_MISSING_REP
 
 
 def _date_setting(name, default):
-    """A YYYY-MM-DD setting, checked here (plan02.dates translates its message: too early for the settings)."""
+    """A YYYY-MM-DD setting, checked here (core.dates translates its message: too early for the settings)."""
     import datetime
     import re
 
@@ -439,9 +441,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_id": {"()": "plan02.log.RequestIdFilter"},
+        "request_id": {"()": "core.log.RequestIdFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
-        "skip_service_unavailable": {"()": "plan02.log.SkipServiceUnavailable"},
+        "skip_service_unavailable": {"()": "core.log.SkipServiceUnavailable"},
     },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"}},
     "handlers": {

@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from audit.api import AuditTrailView
 from plan02 import views
-from plan02.audit.api import AuditTrailView
 
 api_v1 = [
     path("", include("localities.api_urls")),
@@ -25,7 +25,7 @@ urlpatterns = [
     path("tasks/", include("tasks.urls")),
     path("reports/", include("reports.urls")),
     path("dashboard/", include("dashboards.urls")),
-    path("audit/", include("plan02.audit.urls")),
+    path("audit/", include("audit.urls")),
     path("alerts/", include("alerts.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -16,9 +16,9 @@ from django.views.defaults import server_error as default_server_error
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import exceptions
 
+from core.api import DATABASE_UNAVAILABLE, RETRY_AFTER, service_unavailable_body
 from localities.models import Commune, Province
 from localities.services import current_data_version
-from plan02.api import DATABASE_UNAVAILABLE, RETRY_AFTER, service_unavailable_body
 from tasks.models import Agency, Assignment, Phase, Task, TaskGroup
 from tasks.scoping import scope_for_user
 

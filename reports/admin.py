@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from plan02.readonly_admin import ReadOnlyAdmin
+from core.readonly_admin import ReadOnlyAdmin
 from reports.models import ApiClient, DailyReport, LockException, ReportRevision, RollupRequest
 from reports.services import api_client_issue, api_client_revoke
 

@@ -12,9 +12,9 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from plan02.api import bad_request_body
-from plan02.dates import DATE_MESSAGE, INVALID_DATE, parse_date_or_none
-from plan02.parsers import JSONParser
+from core.api import bad_request_body
+from core.dates import DATE_MESSAGE, INVALID_DATE, parse_date_or_none
+from core.parsers import JSONParser
 from reports import openapi as doc
 from reports import services, validation
 from reports.completeness import report_completeness

@@ -34,8 +34,8 @@ from django.urls import set_script_prefix
 from django.utils import translation
 from django.utils.translation.trans_real import get_supported_language_variant, parse_accept_lang_header
 
-from plan02.log import request_id
-from plan02.parsers import refuse_duplicates
+from core.log import request_id
+from core.parsers import refuse_duplicates
 from reports import services
 from reports.api import HTTP_STATUS, outcome_body
 from reports.auth import KEYWORD, hash_key, lookup_client_cached, touch
@@ -118,7 +118,7 @@ def _payload(body: bytes) -> Any:
     if b"\\u" in body:  # an escape might be a lone surrogate or a NUL: the project's parser names where
         raise Fallback
     try:
-        # A duplicated key too (DuplicateKey is a ValueError): plan02.parsers refuses it, naming where.
+        # A duplicated key too (DuplicateKey is a ValueError): core.parsers refuses it, naming where.
         return json.loads(body, object_pairs_hook=refuse_duplicates)
     except (ValueError, RecursionError):
         raise Fallback from None

@@ -2,8 +2,8 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.filters import YesNoFilter
 from localities.models import Province
-from plan02.filters import YesNoFilter
 from reports.models import DailyReport
 
 

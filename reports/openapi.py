@@ -9,7 +9,7 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema_field
 from rest_framework import serializers
 
-from plan02.api import ErrorSerializer, FieldErrorSerializer
+from core.api import ErrorSerializer, FieldErrorSerializer
 from reports import validation
 from reports.figures import (
     INTEGER_FIELDS,

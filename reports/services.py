@@ -26,9 +26,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import DATE_MESSAGE, INVALID_DATE, parse_date_or_none
+from core.db import bound_cursor
 from localities.models import locality_kind
-from plan02.dates import DATE_MESSAGE, INVALID_DATE, parse_date_or_none
-from plan02.db import bound_cursor
 from reports import validation
 from reports.auth import hash_key
 from reports.completeness import due_at, is_late, lock_date

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-from plan02.spreadsheets import CellTooLong, SpreadsheetError, csv_records, xlsx_rows
+from core.spreadsheets import CellTooLong, SpreadsheetError, csv_records, xlsx_rows
 from reports.figures import ALL_FIELDS, INTEGER_FIELDS
 from reports.validation import payload_from_text
 
@@ -23,7 +23,7 @@ class UploadError(ValueError):
 def read_upload(uploaded):
     """[(row number, payload)] of a CSV or XLSX upload; empty rows are skipped. Raises UploadError.
 
-    Bounded: the file's size (REPORT_UPLOAD_MAX_BYTES), what an XLSX expands to (plan02.spreadsheets), the
+    Bounded: the file's size (REPORT_UPLOAD_MAX_BYTES), what an XLSX expands to (core.spreadsheets), the
     number of reports (reading stops past REPORT_BATCH_MAX) and of empty rows skipped."""
     name = uploaded.name or ""
     if uploaded.size > settings.REPORT_UPLOAD_MAX_BYTES:

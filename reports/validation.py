@@ -25,8 +25,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import DATE_MESSAGE, INVALID_DATE, parse_date, parse_date_or_none
 from localities.services import locality_index
-from plan02.dates import DATE_MESSAGE, INVALID_DATE, parse_date, parse_date_or_none
 from reports.figures import (
     INTEGER_FIELDS,
     INTEGER_MAX,

@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.dates import parse_date_or_none
+from core.exports import csv_response
 from localities.models import Commune, Province
-from plan02.dates import parse_date_or_none
-from plan02.exports import csv_response
 from reports import services, uploads
 from reports.completeness import Completeness, lock_date
 from reports.figures import ALL_FIELDS, INTEGER_FIELDS, OUTAGE_SYSTEMS

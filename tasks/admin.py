@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from plan02.readonly_admin import ReadOnlyAdmin
+from core.readonly_admin import ReadOnlyAdmin
 from tasks.models import Agency, Assignment, CatalogueImport, Membership, Phase, StatusUpdate, Task, TaskGroup
 
 

@@ -11,8 +11,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
-from plan02.api import Pagination
-from plan02.db import parse_id
+from core.api import Pagination
+from core.db import parse_id
 from tasks.filters import AgencyFilterSet, AssignmentFilterSet, PhaseFilterSet, TaskFilterSet, TaskGroupFilterSet
 from tasks.models import Agency, Assignment, Phase, Task, TaskGroup
 from tasks.scoping import scope_for_request

@@ -8,7 +8,7 @@ class TasksConfig(AppConfig):
     verbose_name = _("Tasks and assignments")
 
     def ready(self):
-        from plan02 import pagecache
+        from core import pagecache
         from tasks import schema  # noqa: F401 - registers the OpenAPI extensions
 
         # A role given or taken, a user deactivated or given a new password: what a session may see changes.

@@ -15,8 +15,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from plan02.dates import DateError, parse_date
-from plan02.spreadsheets import SpreadsheetError, xlsx_rows
+from core.dates import DateError, parse_date
+from core.spreadsheets import SpreadsheetError, xlsx_rows
 from tasks.catalogue import cell_text
 from tasks.models import Agency
 from tasks.scoping import scope_for_user

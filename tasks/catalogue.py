@@ -32,9 +32,9 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import translation
 
+from core.dates import DATE_MESSAGE, DateError, parse_date
+from core.spreadsheets import CellTooLong, SpreadsheetError, csv_records, xlsx_rows
 from localities.models import Commune, Province
-from plan02.dates import DATE_MESSAGE, DateError, parse_date
-from plan02.spreadsheets import CellTooLong, SpreadsheetError, csv_records, xlsx_rows
 from tasks.models import Agency, Assignment, CatalogueImport, Level, Phase, StatusUpdate, Task, TaskGroup
 
 COLUMNS = [

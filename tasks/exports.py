@@ -1,5 +1,5 @@
 """Export of a filtered assignment list as XLSX or CSV, written by the project's export writer
-(plan02.exports: text that a spreadsheet would run as a formula is neutralised). The XLSX is also the
+(core.exports: text that a spreadsheet would run as a formula is neutralised). The XLSX is also the
 bulk-update template: its first sheet goes back in through tasks.bulk with edited `status`, `progress`, …
 columns (`id` and `version` untouched).
 """
@@ -7,7 +7,7 @@ columns (`id` and `version` untouched).
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from plan02.exports import Sheet, csv_bytes, xlsx_bytes
+from core.exports import Sheet, csv_bytes, xlsx_bytes
 from tasks.selectors import demo_notes
 
 # Machine-readable headers (never translated: the bulk upload reads them back).

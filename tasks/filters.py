@@ -3,8 +3,8 @@ from django.core.validators import RegexValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.filters import YesNoFilter
 from localities.models import Province
-from plan02.filters import YesNoFilter
 from tasks.models import Agency, Assignment, AssignmentStatus, DisplayStatus, Level, Phase, Task, TaskGroup
 from tasks.scoping import NO_SCOPE, scope_for_request
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from plan02.dates import end_of_day
-from plan02.models import ImportRecord
+from core.dates import end_of_day
+from core.models import ImportRecord
 from tasks.roles import Role, Scope
 from tasks.status import (  # noqa: F401 - the status vocabulary is part of the models' interface
     CURRENT,

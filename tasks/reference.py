@@ -10,7 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from plan02.dates import parse_date
+from core.dates import parse_date
 from tasks.models import Agency, Phase, TaskGroup
 
 REFERENCE_FILE = Path(settings.BASE_DIR) / "fixtures" / "reference.json"

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import BooleanField, Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils.translation import gettext_lazy as _
 
-from plan02.dates import end_of_day
+from core.dates import end_of_day
 from tasks.models import (
     Assignment,
     AssignmentQuerySet,

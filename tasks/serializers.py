@@ -2,7 +2,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from plan02.api import (  # noqa: F401 - ErrorSerializer, FieldErrorSerializer, bad_request_body re-exported for tasks.api
+from core.api import (  # noqa: F401 - ErrorSerializer, FieldErrorSerializer, bad_request_body re-exported for tasks.api
     ErrorSerializer,
     FieldErrorSerializer,
     RefuseUnknownFields,

@@ -16,8 +16,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from core.dates import BadDay, view_day
 from localities.models import Province
-from plan02.dates import BadDay, view_day
 from tasks import bulk, exports
 from tasks.filters import AssignmentFilterSet, TaskFilterSet
 from tasks.forms import AssignmentUpdateForm, BulkUploadForm
@@ -51,7 +51,7 @@ def _task_queryset():
 
 
 def _as_of(request):
-    """The `date` of an as-of view (None: now) and the error shown when it is refused (plan02.dates.view_day);
+    """The `date` of an as-of view (None: now) and the error shown when it is refused (core.dates.view_day);
     today is what the page shows without it."""
     raw = request.GET.get("date")
     if not raw:

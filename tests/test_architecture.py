@@ -1,9 +1,8 @@
-"""The layout of README's ARCHITECTURE section, enforced by parsing every import (including the ones inside
-functions): apps depend one way, localities ← tasks ← reports ← dashboards ← alerts, and no module of the
-project takes part in a circle of imports.
-
-The project package `plan02` has two layers: its foundation modules (below) import no app and may be used
-by every app; the rest of it (urls, views, navigation, commands) sits on top and may import any app.
+"""The layout of DESIGN.md §1 and README's ARCHITECTURE section, enforced by parsing every import (including
+the ones inside functions), package by package: core at the bottom imports no app; each app imports only
+the layers below it, core ← localities ← tasks ← reports ← dashboards ← alerts ← support, inspections ←
+integrations, audit; plan02 sits on top and nothing imports it; no module of the project takes part in a
+circle of imports.
 """
 
 import ast
@@ -12,25 +11,20 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
-APPS = ["localities", "tasks", "reports", "dashboards", "alerts"]
-RANK = {app: rank for rank, app in enumerate(APPS)}
-FOUNDATION = {
-    "plan02.api",
-    "plan02.celery",
-    "plan02.dates",
-    "plan02.env",
-    "plan02.exports",
-    "plan02.spreadsheets",
-    "plan02.parsers",
-    "plan02.filters",
-    "plan02.log",
-    "plan02.db",
-    "plan02.pagecache",
-    "plan02.generations",
-    "plan02.models",
-    "plan02.imports",
-    "plan02.readonly_admin",
-}
+# Layers, bottom first; packages of one layer are siblings and do not import each other.
+LAYERS = [
+    ["core"],
+    ["localities"],
+    ["tasks"],
+    ["reports"],
+    ["dashboards"],
+    ["alerts"],
+    ["support", "inspections"],
+    ["integrations", "audit"],
+    ["plan02"],
+]
+RANK = {package: rank for rank, layer in enumerate(LAYERS) for package in layer}
+PACKAGES = [package for package in RANK if (ROOT / package / "__init__.py").exists()]
 
 
 def _module_name(path: Path) -> str:
@@ -41,7 +35,7 @@ def _module_name(path: Path) -> str:
 
 
 def _project_files():
-    for package in [*APPS, "plan02"]:
+    for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             yield package, path
 
@@ -68,31 +62,25 @@ def _project_modules() -> set[str]:
     return {_module_name(path) for _package, path in _project_files()}
 
 
-def test_no_app_imports_an_app_above_it():
+def test_no_package_imports_one_above_it_or_beside_it():
     violations = []
-    for app, path in _project_files():
-        if app == "plan02":
-            continue
+    for package, path in _project_files():
         for name in _imports(path):
             top = name.split(".")[0]
-            if top in RANK and RANK[top] > RANK[app]:
-                violations.append(f"{path.relative_to(ROOT)} imports {name} ({top} is above {app})")
-            if (
-                top == "plan02"
-                and name != "plan02"
-                and not any(name == module or name.startswith(module + ".") for module in FOUNDATION)
-            ):
-                violations.append(f"{path.relative_to(ROOT)} imports {name} (plan02's top layer)")
+            if top in RANK and top != package and RANK[top] >= RANK[package]:
+                violations.append(f"{path.relative_to(ROOT)} imports {name} ({top} is not below {package})")
     assert violations == []
 
 
-def test_plan02_foundation_imports_no_app():
-    violations = []
-    for app, path in _project_files():
-        if app != "plan02" or _module_name(path) not in FOUNDATION:
-            continue
-        violations += [f"{path.relative_to(ROOT)} imports {n}" for n in _imports(path) if n.split(".")[0] in RANK]
-    assert violations == []
+def test_core_imports_no_app_and_nothing_imports_plan02():
+    importers_of_plan02 = []
+    for package, path in _project_files():
+        names = {name.split(".")[0] for name in _imports(path)}
+        if package == "core":
+            assert names.isdisjoint(set(RANK) - {"core"}), path
+        elif package != "plan02" and "plan02" in names:
+            importers_of_plan02.append(str(path.relative_to(ROOT)))
+    assert importers_of_plan02 == []
 
 
 def test_no_circle_of_imports_between_the_projects_modules():
@@ -131,8 +119,23 @@ def _is_package_of(name: str, path: Path) -> bool:
 
 
 def test_the_layout_of_design_md_exists():
-    for app in APPS[:4]:
-        assert (ROOT / app / "apps.py").exists(), app
+    for package in PACKAGES:
+        assert (ROOT / package / "apps.py").exists(), package
+    assert {"core", "localities", "tasks", "reports", "dashboards", "alerts", "audit", "plan02"} <= set(PACKAGES)
+    assert not (ROOT / "plan02" / "audit").exists()
+    # What plan02 keeps is the top only: settings machinery, urls, home, navigation, commands.
+    top_modules = {path.stem for path in (ROOT / "plan02").glob("*.py")}
+    assert top_modules <= {
+        "__init__",
+        "apps",
+        "asgi",
+        "wsgi",
+        "celery",
+        "settings",
+        "urls",
+        "views",
+        "navigation",
+        "context_processors",
+    }, top_modules
     assert (ROOT / "templates" / "dashboards").is_dir()
-    assert not (ROOT / "templates" / "dashboard").exists()
     assert (ROOT / "tests" / "dashboards").is_dir()

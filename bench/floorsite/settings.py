@@ -4,7 +4,7 @@ command as plan02. Used only by bench/run.py."""
 
 import dj_database_url
 
-from plan02.env import env_str
+from core.env import env_str
 
 SECRET_KEY = "bench-floor"
 DEBUG = False

@@ -1,7 +1,7 @@
 from django import template
 from django.utils.formats import number_format
 
-from plan02.dates import parse_date
+from core.dates import parse_date
 from reports.figures import received_total
 from tasks.status import DISPLAY_COLOURS, DisplayStatus
 

@@ -138,6 +138,6 @@ def test_the_admin_lists_the_units_without_a_head(client, admin_user, contacts_f
 
 
 def test_contacts_edited_in_the_admin_are_in_the_audit_trail():
-    from plan02.audit.registry import audited_models
+    from audit.registry import audited_models
 
     assert "alerts.Contact" in {model._meta.label for model in audited_models()}

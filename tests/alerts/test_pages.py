@@ -213,7 +213,7 @@ def test_the_navigation_leads_to_the_early_warning(browse, commune_clerk):
 def test_a_dashboard_kept_whole_for_a_session_shows_the_new_bell(
     run, quiet, today, province_officer, browse, django_capture_on_commit_callbacks
 ):
-    """plan02.pagecache keeps the dashboards per session; a run that notifies, or marking read, renews them."""
+    """core.pagecache keeps the dashboards per session; a run that notifies, or marking read, renews them."""
     from tests.tasks.conftest import set_deadline
 
     client = browse(province_officer)

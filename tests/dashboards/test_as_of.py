@@ -10,10 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.dates import end_of_day
 from dashboards import selectors
 from dashboards.models import Dimension, TaskSnapshot
 from dashboards.snapshots import snapshot_build, snapshot_ensure, snapshot_rows
-from plan02.dates import end_of_day
 from tasks.demo import seed_task_history
 from tasks.models import Assignment, StatusUpdate, Task
 from tasks.scoping import scope_for_user

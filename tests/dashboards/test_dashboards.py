@@ -114,7 +114,7 @@ def test_dashboard_query_count_does_not_grow_with_history(api, url):
     seed(1, end=end)
     rollup_rebuild_range(start=end - datetime.timedelta(days=1), end=end)
     snapshot_build(end)
-    api.get(url)  # the process learns whether the page is kept whole (plan02.pagecache): both counts alike
+    api.get(url)  # the process learns whether the page is kept whole (core.pagecache): both counts alike
     cache.clear()  # the cold path: what a page costs when the rollups have just changed
     with CaptureQueriesContext(connection) as short:
         assert api.get(url, {"date": end.isoformat()} if "phases" not in url else {}).status_code == 200

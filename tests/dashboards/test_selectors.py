@@ -7,10 +7,10 @@ import pytest
 from django.http import Http404
 from django.utils import timezone
 
+from core.dates import PLAN_DATE, BadDay
 from dashboards import selectors
 from dashboards.rollups import rollup_rebuild_range
 from dashboards.snapshots import snapshot_build
-from plan02.dates import PLAN_DATE, BadDay
 from tasks.scoping import scope_for_user
 from tests.dashboards.test_dashboards import seed
 

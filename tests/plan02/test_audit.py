@@ -1,4 +1,4 @@
-"""The audit trail (DESIGN.md §10; plan02.audit): every write records who and when, and inspectors and the
+"""The audit trail (DESIGN.md §10; audit): every write records who and when, and inspectors and the
 national admin read it in one place — each source through its real write path, then the filters, who may
 read it, its fixed number of queries, the export, and the secrets it never records."""
 
@@ -15,10 +15,10 @@ from django.core.management import call_command
 from django.utils import timezone, translation
 from openpyxl import load_workbook
 
+from audit.registry import audited_models
+from audit.trail import TrailFilter, audit_trail, describe
 from dashboards.models import Meeting, Target, TargetValue
 from localities.models import DataVersion
-from plan02.audit.registry import audited_models
-from plan02.audit.trail import TrailFilter, audit_trail, describe
 from reports.models import ApiClient, LockException, ReportRevision
 from reports.services import api_client_issue, daily_report_submit
 from tasks.models import Agency, Assignment, CatalogueImport, Membership, Role, StatusUpdate

@@ -76,7 +76,7 @@ def test_other_errors_stay_500(browser, monkeypatch, agency_officer):
 
 
 def test_connections_are_checked_before_reuse(monkeypatch):
-    from plan02.env import env_database
+    from core.env import env_database
 
     monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/plan02")
     assert env_database("DATABASE_URL", {})["CONN_HEALTH_CHECKS"] is True

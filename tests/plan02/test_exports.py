@@ -1,4 +1,4 @@
-"""The one export writer (plan02.exports) neutralises text a spreadsheet would run as a formula — tried as
+"""The one export writer (core.exports) neutralises text a spreadsheet would run as a formula — tried as
 an attack: a clerk plants formulas in the texts they control, and steering downloads every export."""
 
 import csv
@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 
-from plan02.exports import Sheet, csv_bytes, xlsx_bytes
+from core.exports import Sheet, csv_bytes, xlsx_bytes
 from tasks.models import Agency, Assignment, AssignmentStatus
 from tests.reports.helpers import days_ago, payload
 

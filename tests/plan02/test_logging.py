@@ -11,7 +11,7 @@ from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
-from plan02 import env
+from core import env
 from plan02.celery import app as celery_app
 from tests.plan02.test_settings import PRODUCTION, _clean_environ
 

@@ -1,4 +1,4 @@
-"""The whole-response cache of the dashboards read most (plan02.pagecache): a session reading a page again
+"""The whole-response cache of the dashboards read most (core.pagecache): a session reading a page again
 is answered with one query (the generations), with 304 when it has the page already; and never with what it
 may no longer see, what another session saw, or numbers older than the rollups."""
 
@@ -15,8 +15,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core import pagecache
 from dashboards.rollups import rollup_rebuild
-from plan02 import pagecache
 from tasks.models import Membership, Role
 from tests.reports.factories import make_report
 

@@ -6,7 +6,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from plan02 import env
+from core import env
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""plan02.spreadsheets: what an uploaded workbook may expand to, and CSV cells over the csv module's limit."""
+"""core.spreadsheets: what an uploaded workbook may expand to, and CSV cells over the csv module's limit."""
 
 import csv
 import io
@@ -8,7 +8,7 @@ import pytest
 from django.utils import translation
 from openpyxl import Workbook
 
-from plan02.spreadsheets import CellTooLong, SpreadsheetError, csv_records, xlsx_archive_check, xlsx_rows
+from core.spreadsheets import CellTooLong, SpreadsheetError, csv_records, xlsx_archive_check, xlsx_rows
 from tests.conftest import inflated_xlsx
 
 

@@ -3,7 +3,7 @@ from django.utils import translation
 
 from alerts.rules import Rule
 from alerts.services import AlertsRunError, alerts_run, digests_send
-from plan02.dates import DATE_MESSAGE, DateError, parse_date
+from core.dates import DATE_MESSAGE, DateError, parse_date
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from alerts.contacts import COLUMNS, ContactsFileError, plan_contacts
 from alerts.services import contacts_import
-from plan02.imports import ImportCommand
+from core.imports import ImportCommand
 
 
 class Command(ImportCommand):

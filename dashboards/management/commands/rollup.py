@@ -2,9 +2,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
+from core.dates import DateError, parse_date
 from dashboards.rollups import rollup_catch_up, rollup_rebuild_range
 from dashboards.snapshots import snapshot_build_range, snapshot_catch_up
-from plan02.dates import DateError, parse_date
 
 
 def _date(value, option):

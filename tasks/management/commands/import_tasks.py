@@ -1,4 +1,4 @@
-from plan02.imports import ImportCommand
+from core.imports import ImportCommand
 from tasks.catalogue import COLUMNS, CatalogueFileError, apply_import, plan_import
 
 

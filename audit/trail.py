@@ -1,4 +1,4 @@
-"""The audit trail as one list: every source of plan02.audit, newest first, read by inspectors and the admin.
+"""The audit trail as one list: every source of audit, newest first, read by inspectors and the admin.
 
 Each source is a queryset shaped to the same columns (`COLUMNS`) with `.values()`; the trail is their
 `UNION ALL` ordered by time, so a page is two queries (the count and the page) whatever the size of the
@@ -24,9 +24,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from audit.registry import audited_models
+from core.dates import end_of_day
 from dashboards.models import Meeting, TargetValue
-from plan02.audit.registry import audited_models
-from plan02.dates import end_of_day
 from reports.models import ApiClient, LockException, ReportRevision
 from tasks.models import AssignmentStatus, CatalogueImport, StatusUpdate
 from tasks.roles import Role, Scope

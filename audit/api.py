@@ -9,9 +9,9 @@ from rest_framework import generics, serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from plan02.api import ErrorSerializer, field_errors
-from plan02.audit.forms import TrailFilterForm
-from plan02.audit.trail import Kind, audit_trail, describe_all, may_read_audit
+from audit.forms import TrailFilterForm
+from audit.trail import Kind, audit_trail, describe_all, may_read_audit
+from core.api import ErrorSerializer, field_errors
 from tasks.models import StatusUpdate
 from tasks.scoping import scope_for_request
 from tasks.serializers import ValidationErrorBodySerializer

@@ -6,7 +6,7 @@ answers it; this middleware then keeps the finished response (body and headers, 
 under a key made of everything that chooses what the response says: the session and CSRF cookies, the
 language cookie and Accept-Language, htmx's headers, the host and the full path with its query. Next time
 the same session asks for the same page, one cache read (the entry) and one primary-key query (the
-generations it was built under, plan02.generations) answer it, with 304 when the browser already has it
+generations it was built under, core.generations) answer it, with 304 when the browser already has it
 (If-None-Match). The generations live in the database, renewed inside the transaction of each change, so a
 change made while Redis was unreachable still retires the pages Redis kept from before.
 
@@ -47,7 +47,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_cache_control
 from django.utils.http import parse_etags, quote_etag
 
-from plan02 import generations
+from core import generations
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ BACKOFF_SECONDS = 5
 
 
 def register_generation(name: str) -> None:
-    """A generation (plan02.generations) an app renews whenever what its cached pages show changes
+    """A generation (core.generations) an app renews whenever what its cached pages show changes
     (AppConfig.ready)."""
     if name not in _generations:
         _generations.append(name)
@@ -82,7 +82,7 @@ def watch(model: str) -> None:
         viewers_changed()  # in the save's transaction
 
     for name, signal in (("save", post_save), ("delete", post_delete)):
-        signal.connect(changed, sender=model, weak=False, dispatch_uid=f"plan02.pagecache.{name}.{model}")
+        signal.connect(changed, sender=model, weak=False, dispatch_uid=f"core.pagecache.{name}.{model}")
 
 
 def whole_response(view: Callable) -> Callable:
@@ -221,6 +221,6 @@ class WholeResponseCacheMiddleware:
         return response
 
 
-@receiver(user_logged_out, dispatch_uid="plan02.pagecache.logout")
+@receiver(user_logged_out, dispatch_uid="core.pagecache.logout")
 def _logged_out(sender: Any, **kwargs: Any) -> None:
     viewers_changed()

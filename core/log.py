@@ -1,7 +1,7 @@
 """Logging helpers: the request id carried by every log line, and what is not mailed to the admins.
 
 The id of the current request (or of the running Celery job) lives in a context variable, set by
-plan02.middleware.RequestIdMiddleware and by the Celery signals below; RequestIdFilter copies it into each
+core.middleware.RequestIdMiddleware and by the Celery signals below; RequestIdFilter copies it into each
 record, so the format can say %(request_id)s. Outside a request or job it is "-".
 """
 
@@ -40,7 +40,7 @@ def _request_finished(**kwargs):
     request_id.set("-")
 
 
-request_finished.connect(_request_finished, dispatch_uid="plan02.log.request_finished")
+request_finished.connect(_request_finished, dispatch_uid="core.log.request_finished")
 
 _job_tokens = {}
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from plan02.audit import views
+from audit import views
 
 app_name = "audit"
 

@@ -16,9 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from plan02.audit.forms import TrailFilterForm
-from plan02.audit.trail import TrailFilter, audit_trail, describe, describe_all, may_read_audit
-from plan02.exports import Sheet, csv_response, xlsx_response
+from audit.forms import TrailFilterForm
+from audit.trail import TrailFilter, audit_trail, describe, describe_all, may_read_audit
+from core.exports import Sheet, csv_response, xlsx_response
 from tasks.scoping import scope_for_user
 
 PAGE_SIZE = 50

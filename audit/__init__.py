@@ -5,5 +5,5 @@ report revisions, catalogue imports, API keys, lock exceptions, meetings, target
 made in the admin or elsewhere are kept field by field by django-auditlog (`registry`). `trail` reads all
 of them as one list, newest first; `views` and `api` show and export it to inspectors and the admin.
 
-Part of plan02's top layer: it may import every app, and no app imports it.
+An app on top (DESIGN.md §1): it may import every app below it, and no app imports it.
 """

@@ -9,7 +9,7 @@ from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from plan02.log import request_id
+from core.log import request_id
 
 # An id from the client or the proxy is kept when it is a plain token; anything else (spaces, newlines,
 # markup, a novel) could forge or garble log lines, so a fresh one replaces it.
@@ -18,7 +18,7 @@ _SANE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 class RequestIdMiddleware:
     """Gives each request an id: the X-Request-ID it came with when sane, else a new one. Every log line
-    written while it is handled carries it (plan02.log), and the response returns it in X-Request-ID, so a
+    written while it is handled carries it (core.log), and the response returns it in X-Request-ID, so a
     user's report or a proxy's log leads to the matching lines."""
 
     def __init__(self, get_response):
@@ -28,7 +28,7 @@ class RequestIdMiddleware:
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request.request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
         # Not reset on the way out: Django logs 4xx/5xx answers after the middleware returns; it is reset
-        # when the request finishes (plan02.log).
+        # when the request finishes (core.log).
         request_id.set(request.request_id)
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
@@ -39,7 +39,7 @@ class NulCharacterMiddleware:
     """PostgreSQL cannot hold a NUL character in text, and a query comparing a column with a string that has
     one fails (a DataError, so a 500). None is meaningful in an address: a path with one names nothing (404),
     and a query parameter with one is refused (400; under /api/ the API's error body, naming the parameter).
-    JSON bodies are checked by plan02.parsers, forms by Django's own validators."""
+    JSON bodies are checked by core.parsers, forms by Django's own validators."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -7,12 +7,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from plan02.audit.trail import Kind, TrailFilter
-from plan02.dates import DATE_MESSAGE, INVALID_DATE, DateError, parse_date
+from audit.trail import Kind, TrailFilter
+from core.dates import DATE_MESSAGE, INVALID_DATE, DateError, parse_date
 
 
 class IsoDateField(forms.DateField):
-    """YYYY-MM-DD only, as everywhere in the portal (plan02.dates), whatever the language of the page."""
+    """YYYY-MM-DD only, as everywhere in the portal (core.dates), whatever the language of the page."""
 
     widget = forms.DateInput(attrs={"type": "date"})
 

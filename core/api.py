@@ -1,4 +1,4 @@
-"""Shared pieces of the REST API: pagination and the error body (the JSON parser is plan02.parsers)."""
+"""Shared pieces of the REST API: pagination and the error body (the JSON parser is core.parsers)."""
 
 import logging
 

@@ -1,4 +1,4 @@
-"""Named generations of cached content (plan02.models.Generation): `renew(name)` inside the transaction of a
+"""Named generations of cached content (core.models.Generation): `renew(name)` inside the transaction of a
 change, `read(names)` in one query. Values are random, not counters: a database restored from a dump must not
 reuse a generation whose pages the cache still holds from the original."""
 
@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 
-_TABLE = "plan02_generation"
+_TABLE = "core_generation"
 # Portable upsert (PostgreSQL; SQLite 3.24+). Its row lock is held only until the change's commit.
 _RENEW_SQL = (
     f"INSERT INTO {_TABLE} (name, value) VALUES (%s, %s) "  # noqa: S608 - a constant table name

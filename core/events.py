@@ -1,0 +1,115 @@
+"""The outbox of events (DESIGN.md §14): every change other systems care about is written as an `Event` row in
+the change's own transaction, by the app that makes the change. The changes feed and the webhooks
+(integrations/) read these rows; they never ask the apps.
+
+Declare, then emit: each app declares its event types once, next to the code that makes the change
+(`EventType("report.accepted", _("…"))` at module level), and emits them from its services:
+
+    REPORT_ACCEPTED = events.declare("report.accepted", _("A daily report was accepted"))
+    ...
+    with transaction.atomic():
+        report = ...
+        events.emit(REPORT_ACCEPTED, subject="daily_report", subject_id=report.pk, province="01", payload={...})
+
+`emit` refuses an undeclared type and a call outside a transaction, so an event can never be written
+without its change, nor a change committed without its event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.utils.functional import Promise
+
+from core.models import Event
+
+
+@dataclass(frozen=True)
+class EventType:
+    """A kind of change: its stable code (`report.accepted`) and what it means, for the feed's documentation."""
+
+    code: str
+    description: str | Promise
+
+    def __str__(self) -> str:
+        return self.code
+
+
+_TYPES: dict[str, EventType] = {}
+
+
+def declare(code: str, description: str | Promise) -> EventType:
+    """Declares an event type (once per code; declaring the same code again returns the first)."""
+    if code in _TYPES:
+        return _TYPES[code]
+    event_type = EventType(code, description)
+    _TYPES[code] = event_type
+    return event_type
+
+
+def declared() -> dict[str, EventType]:
+    """Every declared type by code (the feed's `types` filter accepts exactly these)."""
+    return dict(sorted(_TYPES.items()))
+
+
+class EventOutsideTransaction(RuntimeError):
+    """An event written in autocommit would be committed apart from its change."""
+
+
+def emit(
+    event_type: EventType,
+    *,
+    subject: str,
+    subject_id: object,
+    payload: Mapping[str, Any] | None = None,
+    province: str = "",
+    commune: str = "",
+    agency: str = "",
+    actor: str = "",
+) -> Event:
+    """Writes one event in the caller's transaction. `province`/`commune`/`agency` are the codes whose readers
+    may see it (a commune's event names its province too)."""
+    if _TYPES.get(event_type.code) is not event_type:
+        raise KeyError(f"undeclared event type {event_type.code!r}")
+    if not connection.in_atomic_block:
+        raise EventOutsideTransaction(f"{event_type.code} must be emitted inside the change's transaction")
+    return Event.objects.create(
+        type=event_type.code,
+        subject=subject,
+        subject_id=str(subject_id),
+        payload=dict(payload or {}),
+        province=province or "",
+        commune=commune or "",
+        agency=agency or "",
+        actor=actor or "",
+    )
+
+
+def emit_many(event_type: EventType, rows: list[dict[str, Any]]) -> int:
+    """Writes many events of one type in one statement (a batch of reports, a bulk update); each row holds
+    emit()'s keyword arguments."""
+    if _TYPES.get(event_type.code) is not event_type:
+        raise KeyError(f"undeclared event type {event_type.code!r}")
+    if not connection.in_atomic_block:
+        raise EventOutsideTransaction(f"{event_type.code} must be emitted inside the change's transaction")
+    events = [
+        Event(
+            type=event_type.code,
+            subject=row["subject"],
+            subject_id=str(row["subject_id"]),
+            payload=dict(row.get("payload") or {}),
+            province=row.get("province") or "",
+            commune=row.get("commune") or "",
+            agency=row.get("agency") or "",
+            actor=row.get("actor") or "",
+        )
+        for row in rows
+    ]
+    Event.objects.bulk_create(events)
+    return len(events)
+
+
+__all__ = ["Event", "EventOutsideTransaction", "EventType", "declare", "declared", "emit", "emit_many"]
