@@ -72,10 +72,12 @@ bench-smoke: install-dev
 	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(BIN)/python -m bench.run --smoke
 
-## Regenerate the Vietnamese message catalogue after changing user-visible strings.
+## Regenerate the Vietnamese message catalogue after changing user-visible strings (no source locations, so
+## branches merge cleanly); new translations wait in locale/pending/*.json (locale/pending.py fills them in).
 messages: export DJANGO_DEBUG ?= True
 messages: install-dev
-	$(BIN)/python manage.py makemessages -l vi --no-obsolete --ignore '.venv/*' --ignore 'var/*'
+	$(BIN)/python manage.py makemessages -l vi --no-obsolete --no-location --ignore '.venv/*' --ignore 'var/*'
+	$(BIN)/python locale/pending.py
 	$(BIN)/python manage.py compilemessages -l vi --ignore '.venv/*'
 
 clean:
