@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "reports",
     "dashboards",
     "alerts",
+    "integrations",
     "audit",
     "plan02",
 ]
@@ -410,6 +411,18 @@ if not ALERTS_PORTAL_URL.startswith(("http://", "https://")):
 # A digest whose sending failed this many times is left for an administrator (admin: "send again").
 ALERTS_DIGEST_MAX_ATTEMPTS = env_int("PLAN02_ALERTS_DIGEST_MAX_ATTEMPTS", 5, minimum=1, maximum=100)
 
+# --- integrations (DESIGN.md §14; README "Integrations") ---------------------------------------------------
+# Events of the changes feed are kept this many days; the purge runs nightly (a cursor older answers 410).
+EVENTS_RETENTION_DAYS = env_int("PLAN02_EVENTS_RETENTION_DAYS", 90, minimum=1, maximum=3650)
+# Webhook endpoints must be https outside DEBUG; private, loopback and link-local addresses are refused (no
+# server-side request forgery). The two switches below exist for a test bench on one machine only.
+WEBHOOKS_ALLOW_HTTP = env_bool("PLAN02_WEBHOOKS_ALLOW_HTTP", DEBUG)
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env_bool("PLAN02_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", False)
+# Seconds to connect and to read the answer of one delivery.
+WEBHOOKS_TIMEOUT = env_int("PLAN02_WEBHOOKS_TIMEOUT", 10, minimum=1, maximum=60)
+# An endpoint failing every delivery for this many hours is switched off and its owner told.
+WEBHOOKS_DISABLE_AFTER_HOURS = env_int("PLAN02_WEBHOOKS_DISABLE_AFTER_HOURS", 24, minimum=1, maximum=24 * 30)
+
 # --- mail and logging -------------------------------------------------------------------------------------
 # Django's own names. DJANGO_EMAIL_BACKEND is the older name of EMAIL_BACKEND, still read.
 EMAIL_BACKEND = env_email_backend("EMAIL_BACKEND", alias="DJANGO_EMAIL_BACKEND")
@@ -435,7 +448,7 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
 # traceback. Keys and passwords are never logged: API keys travel in a header Django's error reports
 # cleanse (HTTP_AUTHORIZATION), ApiKeyAuthentication marks its locals sensitive, django-axes masks
 # credentials, and no code of the portal logs a key.
-PROJECT_LOGGERS = ["plan02", "localities", "tasks", "reports", "dashboards", "alerts"]
+PROJECT_LOGGERS = ["plan02", "core", "localities", "tasks", "reports", "dashboards", "alerts", "integrations"]
 _MAIL_ADMINS = {"handlers": ["mail_admins"], "propagate": True}
 LOGGING = {
     "version": 1,

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("dashboards.steering_api_urls")),
     path("audit/", AuditTrailView.as_view(), name="api-audit"),
     path("", include("alerts.api_urls")),
+    path("", include("integrations.api_urls")),
 ]
 
 urlpatterns = [

@@ -58,16 +58,16 @@ def lookup_client(key_hash):
     than the query itself."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT c.id, c.name, c.province_id, c.commune_id, m.province_id, m.slot, c.last_used_at "
-            "FROM reports_apiclient c LEFT JOIN localities_commune m ON m.code = c.commune_id "
+            "SELECT c.id, c.name, c.province_id, c.commune_id, m.province_id, m.slot, c.last_used_at, c.kind, "
+            "c.key_prefix FROM reports_apiclient c LEFT JOIN localities_commune m ON m.code = c.commune_id "
             "WHERE c.key_hash = %s AND c.revoked_at IS NULL",
             [key_hash],
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    pk, name, province_id, commune_id, commune_province, slot, last_used_at = row
-    client = ApiClient(id=pk, name=name, province_id=province_id, key_hash=key_hash)
+    pk, name, province_id, commune_id, commune_province, slot, last_used_at, kind, prefix = row
+    client = ApiClient(id=pk, name=name, province_id=province_id, key_hash=key_hash, kind=kind, key_prefix=prefix)
     if commune_id:
         client.commune = Commune(code=commune_id, province_id=commune_province, slot=slot)
     if isinstance(last_used_at, str):  # SQLite returns text from a raw cursor
