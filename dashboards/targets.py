@@ -292,7 +292,7 @@ def target_value_enter(
                 "evidence_url": evidence_url,
             },
             province=province or "",
-            agency=target.agency.code if target.agency_id else "",
+            agency=target.agency.code if target.agency is not None else "",
             actor=actor.get_username(),
         )
     return entered

@@ -130,7 +130,7 @@ class ChangesView(APIView):
                 "types",
                 "unknown_type",
                 _("Unknown event type: %(types)s. Known: %(known)s.")
-                % {"types": ", ".join(exc.unknown), "known": ", ".join(events.declared())},
+                % {"types": ", ".join(code[:60] for code in exc.unknown[:5]), "known": ", ".join(events.declared())},
             )
         position = feed.START
         token = request.query_params.get("cursor", "")

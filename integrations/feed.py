@@ -18,6 +18,7 @@ list (read-all roles and national keys: everything).
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,17 +110,17 @@ def visible_to(queryset: QuerySet[Event], scope: Scope) -> QuerySet[Event]:
     return queryset.none()
 
 
-def event_visible(scope: Scope, event: Event, *, agency_code: str | None = None) -> bool:
-    """visible_to() for one event in Python (the webhooks' fan-out; tests hold the two to the same answers).
-    `agency_code` is the code of the scope's agency."""
+def event_visible(scope: Scope, event: Mapping[str, Any], *, agency_code: str | None = None) -> bool:
+    """visible_to() for one event row (FIELDS) in Python, for the webhooks' fan-out; tests hold the two to the
+    same answers. `agency_code` is the code of the scope's agency."""
     if scope.reads_all:
         return True
     if scope.is_commune and scope.commune_id:
-        return event.commune == scope.commune_id
+        return event["commune"] == scope.commune_id
     if scope.is_province and scope.province_id:
-        return event.province == scope.province_id
+        return event["province"] == scope.province_id
     if scope.is_agency and scope.agency_id:
-        return bool(agency_code) and event.agency == agency_code
+        return bool(agency_code) and event["agency"] == agency_code
     return False
 
 
@@ -158,8 +159,16 @@ def after(queryset: QuerySet[Event], position: Position, *, until: int | None) -
     return queryset.filter(beyond, txid__lt=until).order_by("txid", "id")
 
 
-def position_of(event: Event) -> Position:
-    return Position(event.txid or 0, event.pk)
+# What a reader gets of each event: plain rows, no model instances (the feed reads many).
+FIELDS = ("id", "txid", "type", "occurred_at", "subject", "subject_id", "province", "commune", "agency", "payload")
+
+
+def rows_after(queryset: QuerySet[Event], position: Position, *, until: int | None, limit: int) -> list[dict[str, Any]]:
+    return list(after(queryset, position, until=until).values(*FIELDS)[:limit])
+
+
+def position_of(event: Mapping[str, Any]) -> Position:
+    return Position(event["txid"] or 0, event["id"])
 
 
 def mark(name: str) -> FeedMark:
@@ -179,7 +188,7 @@ def check_kept(position: Position) -> None:
 
 @dataclass(frozen=True)
 class Page:
-    events: list[Event]
+    events: list[dict[str, Any]]
     cursor: Position
     has_more: bool
 
@@ -190,7 +199,7 @@ def changes(*, scope: Scope, position: Position = START, types: list[str] | None
     queryset = visible_to(Event.objects.all(), scope)
     if types:
         queryset = queryset.filter(type__in=types)
-    rows = list(after(queryset, position, until=horizon())[: limit + 1])
+    rows = rows_after(queryset, position, until=horizon(), limit=limit + 1)
     has_more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, position_of(rows[-1]) if rows else position, has_more)
@@ -200,19 +209,19 @@ def retention_days() -> int:
     return settings.EVENTS_RETENTION_DAYS
 
 
-def serialize(event: Event) -> dict[str, Any]:
-    """An event as the feed and the webhooks send it. Who made the change is not sent: that is the audit
-    trail's, read by inspectors."""
+def serialize(event: Mapping[str, Any]) -> dict[str, Any]:
+    """An event row (FIELDS) as the feed and the webhooks send it. Who made the change is not sent: that is
+    the audit trail's, read by inspectors."""
     return {
-        "id": event.pk,
-        "type": event.type,
-        "occurred_at": timezone.localtime(event.occurred_at).isoformat(),
-        "subject": event.subject,
-        "subject_id": event.subject_id,
-        "province": event.province or None,
-        "commune": event.commune or None,
-        "agency": event.agency or None,
-        "data": event.payload,
+        "id": event["id"],
+        "type": event["type"],
+        "occurred_at": timezone.localtime(event["occurred_at"]).isoformat(),
+        "subject": event["subject"],
+        "subject_id": event["subject_id"],
+        "province": event["province"] or None,
+        "commune": event["commune"] or None,
+        "agency": event["agency"] or None,
+        "data": event["payload"],
     }
 
 

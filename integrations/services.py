@@ -115,11 +115,11 @@ def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Any) -> str:
 # --- fan-out: events → messages ---------------------------------------------------------------------------
 
 
-def _body(event: Event) -> str:
+def _body(event: dict[str, Any]) -> str:
     """The delivered JSON, as Standard Webhooks suggests: type, timestamp, and the event as the feed has it."""
     data = feed.serialize(event)
     return json.dumps(
-        {"type": event.type, "timestamp": data["occurred_at"], "data": data}, ensure_ascii=False, sort_keys=True
+        {"type": event["type"], "timestamp": data["occurred_at"], "data": data}, ensure_ascii=False, sort_keys=True
     )
 
 
@@ -132,7 +132,7 @@ def webhooks_dispatch() -> int:
             FeedMark.objects.get_or_create(name=feed.DISPATCHED)
             mark = FeedMark.objects.select_for_update().get(name=feed.DISPATCHED)
             position = feed.Position(mark.txid, mark.event_id)
-            batch = list(feed.after(Event.objects.all(), position, until=feed.horizon())[:DISPATCH_BATCH])
+            batch = feed.rows_after(Event.objects.all(), position, until=feed.horizon(), limit=DISPATCH_BATCH)
             if not batch:
                 return created
             endpoints = list(WebhookEndpoint.objects.filter(active=True, disabled_at__isnull=True))
@@ -143,8 +143,8 @@ def webhooks_dispatch() -> int:
             messages = [
                 WebhookMessage(
                     endpoint=endpoint,
-                    event_id=event.pk,
-                    event_type=event.type,
+                    event_id=event["id"],
+                    event_type=event["type"],
                     webhook_id=f"msg_{uuid.uuid4().hex}",
                     body=_body(event),
                     created_at=now,
@@ -152,7 +152,7 @@ def webhooks_dispatch() -> int:
                 )
                 for event in batch
                 for endpoint, scope in ((e, endpoint_scope(e)) for e in endpoints)
-                if (not endpoint.event_types or event.type in endpoint.event_types)
+                if (not endpoint.event_types or event["type"] in endpoint.event_types)
                 and feed.event_visible(scope, event, agency_code=agency_codes.get(endpoint.agency_id or 0))
             ]
             if messages:
@@ -232,7 +232,9 @@ def webhook_deliver(*, message_id: int) -> str | None:
     return _failed(message, endpoint, answer, now=finished)
 
 
-def _failed(message: WebhookMessage, endpoint: WebhookEndpoint, answer: webhooks.Answer, *, now) -> str:
+def _failed(
+    message: WebhookMessage, endpoint: WebhookEndpoint, answer: webhooks.Answer, *, now: datetime.datetime
+) -> str:
     """Schedule the next attempt, or give up; switch the endpoint off after a day of failures."""
     retries_done = message.attempts - 1
     assert message.first_attempt_at is not None

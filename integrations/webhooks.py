@@ -92,7 +92,7 @@ def check_url(url: str) -> Target:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise UrlRefused("unresolvable", _("The host name %(host)s cannot be resolved.") % {"host": host}) from None
-    addresses = sorted({info[4][0] for info in found})
+    addresses = sorted({str(info[4][0]) for info in found})
     if not addresses:
         raise UrlRefused("unresolvable", _("The host name %(host)s cannot be resolved.") % {"host": host})
     if not settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES:

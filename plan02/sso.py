@@ -77,7 +77,9 @@ def setting(attr: str, *default: Any) -> Any:
 class PasswordBackend(ModelBackend):
     """Django's username and password login, unless PLAN02_PASSWORD_LOGIN switched it off."""
 
-    def authenticate(self, request, username=None, password=None, **kwargs):
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> Any:
         if not settings.PASSWORD_LOGIN:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
@@ -106,7 +108,7 @@ class OidcBackend(OIDCAuthenticationBackend):
     def get_user(self, user_id: Any) -> Any:
         return ModelBackend.get_user(self, user_id)  # a switched-off account's session ends
 
-    def authenticate(self, request, **kwargs):
+    def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> Any:
         if not enabled() or "nonce" not in kwargs:  # a password login asks every backend: not ours
             return None
         return super().authenticate(request, **kwargs)

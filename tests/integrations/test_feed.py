@@ -168,7 +168,7 @@ def test_the_python_and_sql_forms_of_visibility_agree():
     ]
     for scope in scopes:
         in_sql = set(feed.visible_to(Event.objects.all(), scope).values_list("pk", flat=True))
-        in_python = {e.pk for e in Event.objects.all() if feed.event_visible(scope, e, agency_code="BCA")}
+        in_python = {e["id"] for e in Event.objects.values() if feed.event_visible(scope, e, agency_code="BCA")}
         assert in_sql == in_python, scope
 
 
@@ -205,7 +205,7 @@ def test_transactions_committing_out_of_order_lose_no_event_and_repeat_none(post
         a_may_commit.set()
         thread.join(30)
     page = feed.changes(scope=scope, position=page.cursor)
-    assert [e.pk for e in page.events] == [ids["a"], ids["b"]]
+    assert [e["id"] for e in page.events] == [ids["a"], ids["b"]]
     assert feed.changes(scope=scope, position=page.cursor).events == []
 
 
@@ -259,3 +259,30 @@ def test_the_admin_issues_a_national_key(client, admin_user, api_for):
     refused = client.post("/admin/reports/apiclient/add/", {"name": "NMS", "kind": "national", "locality": "01"})
     assert refused.status_code == 200 and "key" not in refused.context  # the form again, with the error
     assert refused.context["form"].non_field_errors()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"cursor": "x" * 100_000},
+        {"cursor": feed.Position(1, 2).encode() + "\u0301"},
+        {"types": ",".join(f"type.{n}" for n in range(5000))},
+        {"types": "report.accepted\u200b"},
+        {"limit": "１０"},  # full-width digits
+        {"limit": "-1"},
+    ],
+)
+def test_what_a_fuzzer_rarely_writes_is_a_short_400(api_for, national_key, params):
+    response = api_for(national_key[1]).get(FEED, params)
+    assert response.status_code == 400
+    assert len(response.content) < 5000
+    assert set(response.json()["errors"]) == set(params)
+
+
+def test_a_forged_position_signed_properly_but_malformed_is_refused(api_for, steering):
+    from django.core import signing
+
+    for value in ([1], ["1", 2], [True, 1], [-1, 5], {"t": 1}, [2**64, 1]):
+        token = signing.dumps(value, salt=feed.SALT, compress=False)
+        response = api_for(user=steering).get(FEED, {"cursor": token})
+        assert response.json()["errors"]["cursor"][0]["code"] == "invalid_cursor", value
