@@ -6,7 +6,7 @@ PORT ?= 8000
 DEMO_DAYS ?= 30
 export DEMO_DAYS
 
-.PHONY: run test test-fast lint format install install-dev migrate worker beat serve bench bench-smoke messages clean
+.PHONY: run test test-fast lint format install install-dev system-deps migrate worker beat serve bench bench-smoke messages clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "plan02 needs Python 3.11, found " + sys.version'
@@ -21,8 +21,17 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install: system-deps $(VENV)/.installed
+install-dev: system-deps $(VENV)/.installed-dev
+
+## Debian packages the PDFs need (core/pdf.py: WeasyPrint uses Pango, and DejaVu carries every Vietnamese letter),
+## installed when missing (as root, or through sudo); a machine without dpkg is told what to install.
+SYSTEM_DEBS := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+system-deps:
+	@command -v dpkg >/dev/null || { echo "PDFs need Pango and the DejaVu fonts ($(SYSTEM_DEBS) on Debian)"; exit 0; }; \
+	missing=""; for deb in $(SYSTEM_DEBS); do dpkg -s $$deb >/dev/null 2>&1 || missing="$$missing $$deb"; done; \
+	[ -z "$$missing" ] || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing; }
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput

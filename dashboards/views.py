@@ -18,6 +18,7 @@ from core.dates import BadDay
 from core.db import parse_id
 from core.exports import xlsx_response
 from core.pagecache import whole_response
+from core.pdf import pdf_response
 from dashboards import cache as dashboard_cache
 from dashboards import exports, meetings, selectors, targets
 from dashboards.charts import trend_charts
@@ -96,6 +97,11 @@ def phases(request):
         data = _phases_context(request)
         sheets = exports.phases_sheets(data, notes=demo_notes())
         return xlsx_response(f"plan02-phases-{data['day'] or 'latest'}.xlsx", sheets)
+    if request.GET.get("export") == "pdf":
+        data = _phases_context(request)
+        return pdf_response(
+            f"plan02-phases-{data['day'] or 'latest'}.pdf", "dashboards/pdf/phases.html", data, request=request
+        )
     return _cached_page(request, "phases", _("Phase deadlines"), lambda: _phases_context(request))
 
 
@@ -256,6 +262,11 @@ def meeting_detail(request, pk):
     meeting = _meeting(request, pk)
     if request.GET.get("export") == "xlsx":
         return xlsx_response(f"plan02-meeting-{meeting.pk}-{meeting.date}.xlsx", exports.meeting_sheets(meeting))
+    if request.GET.get("export") == "pdf":
+        context = {"meeting": meeting, "c": meeting.content}
+        return pdf_response(
+            f"plan02-meeting-{meeting.pk}-{meeting.date}.pdf", "dashboards/pdf/meeting.html", context, request=request
+        )
     earlier = (
         Meeting.objects.visible_to(scope_for_user(request.user))
         .filter(date__lt=meeting.date)
