@@ -19,7 +19,8 @@ from alerts.models import (
     SupportResolution,
 )
 from alerts.selectors import units_without_head
-from alerts.services import contacts_import, digest_requeue
+from alerts.services.contacts import contacts_import
+from alerts.services.delivery import digest_requeue
 from core.readonly_admin import ReadOnlyAdmin
 
 

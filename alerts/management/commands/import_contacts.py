@@ -1,5 +1,5 @@
 from alerts.contacts import COLUMNS, ContactsFileError, plan_contacts
-from alerts.services import contacts_import
+from alerts.services.contacts import contacts_import
 from core.imports import ImportCommand
 
 
