@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from alerts.models import Contact, Language
+from core.text import MESSAGE_MAX, echo
 from localities.models import Commune, Province
 from tasks.catalogue import CatalogueFileError, cell_text, read_rows
 from tasks.models import Agency
@@ -47,6 +48,11 @@ class RowError:
     row: int
     column: str
     message: str
+
+    def __post_init__(self) -> None:
+        # Both may quote the file (a header, a cell): no longer than an answer may echo (core.text).
+        self.column = echo(self.column)
+        self.message = echo(self.message, MESSAGE_MAX)
 
     def __str__(self) -> str:
         return f"row {self.row}, column {self.column}: {self.message}"

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from audit.trail import Kind, TrailFilter
-from core.dates import DATE_MESSAGE, INVALID_DATE, DateError, parse_date
+from core.dates import DateError, parse_date
 
 
 class IsoDateField(forms.DateField):
@@ -21,8 +21,8 @@ class IsoDateField(forms.DateField):
             return None
         try:
             return parse_date(value)
-        except DateError:
-            raise ValidationError(DATE_MESSAGE, code=INVALID_DATE) from None
+        except DateError as exc:  # not a date, or 0001-01-01 / 9999-12-31 (no day before or after them)
+            raise ValidationError(str(exc), code=exc.code) from None
 
 
 class TrailFilterForm(forms.Form):

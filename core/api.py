@@ -15,6 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from core.text import bounded
+
 logger = logging.getLogger(__name__)
 
 
@@ -52,6 +54,38 @@ def service_unavailable_body():
     }
 
 
+def too_large_body(limit: int) -> dict:
+    return {
+        "code": "request_too_large",
+        "detail": _("The request body is larger than %(limit)s bytes.") % {"limit": f"{limit:,}"},
+    }
+
+
+class RequestTooLarge(exceptions.APIException):
+    """413 `request_too_large`: a body larger than what the operation can take (`limit` bytes)."""
+
+    status_code = 413
+    default_code = "request_too_large"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(too_large_body(limit)["detail"])
+
+
+def content_length(request) -> int:
+    """The body's declared length, as Django reads it (anything but a number is 0: no body)."""
+    try:
+        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return 0
+
+
+def refuse_larger_body(request, limit: int) -> None:
+    """Raise RequestTooLarge when the declared body is longer than `limit`, before anything reads it."""
+    if content_length(request) > limit:
+        raise RequestTooLarge(limit)
+
+
 def exception_handler(exc, context):
     """DRF's handler, plus a stable `code` on simple errors so clients need not parse prose, and a JSON 503
     with Retry-After when the database is unreachable (e.g. the API-key lookup during a restart)."""
@@ -60,14 +94,9 @@ def exception_handler(exc, context):
         set_rollback()
         return Response(service_unavailable_body(), status=503, headers={"Retry-After": str(RETRY_AFTER)})
     if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, else an HTML 400
-        return Response(
-            {
-                "code": "request_too_large",
-                "detail": _("The request body is larger than %(limit)s bytes.")
-                % {"limit": f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,}"},
-            },
-            status=413,
-        )
+        return Response(too_large_body(settings.DATA_UPLOAD_MAX_MEMORY_SIZE), status=413)
+    if isinstance(exc, RequestTooLarge):
+        return Response(too_large_body(exc.limit), status=413)
     if isinstance(exc, Http404):
         # get_object_or_404's message names the model in English ("No DailyReport matches the given query.");
         # DRF's NotFound says "Not found." in the request's language, with the `code` every 404 carries.
@@ -79,6 +108,10 @@ def exception_handler(exc, context):
         code = getattr(getattr(exc, "detail", None), "code", None) or getattr(exc, "default_code", None)
         if code and "code" not in response.data:
             response.data["code"] = code
+    if response is not None:
+        # A message may quote what was sent ('"…" is not a valid choice.'): never more than a few hundred
+        # characters of it (core.text).
+        response.data = bounded(response.data)
     return response
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from core.dates import DateError, parse_date
 from core.spreadsheets import SpreadsheetError, xlsx_rows
+from core.text import echo
 from tasks.catalogue import cell_text
 from tasks.models import Agency
 from tasks.scoping import scope_for_user
@@ -154,7 +155,7 @@ def _plan_row(number, raw, assignments, agencies, today):
     blocked_code = cell_text(raw.get("blocked_by")).upper()
     blocked_by = agencies.get(blocked_code) if blocked_code else None
     if blocked_code and blocked_by is None:
-        errors.append(_("blocked_by: unknown agency code “%(code)s”.") % {"code": blocked_code})
+        errors.append(_("blocked_by: unknown agency code “%(code)s”.") % {"code": echo(blocked_code)})
     values = {
         "status": status,
         "progress": progress,
@@ -169,7 +170,12 @@ def _plan_row(number, raw, assignments, agencies, today):
 
     current = assignment_state(assignment)
     proposed = {**values, "blocked_by": blocked_code or None}
-    changes = [FieldChange(f, current[f], proposed[f]) for f in current if current[f] != proposed[f]]
+    # Shown on the preview page: a text of the file no longer than an answer may echo it (core.text).
+    changes = [
+        FieldChange(f, current[f], echo(proposed[f]) if isinstance(proposed[f], str) else proposed[f])
+        for f in current
+        if current[f] != proposed[f]
+    ]
     if not changes and not values["note"] and not values["evidence_url"]:
         return BulkRow(number, "unchanged", assignment, file_version=version)
     if version != assignment.version:

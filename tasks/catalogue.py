@@ -34,6 +34,7 @@ from django.utils import translation
 
 from core.dates import DATE_MESSAGE, DateError, parse_date
 from core.spreadsheets import CellTooLong, SpreadsheetError, csv_records, xlsx_rows
+from core.text import MESSAGE_MAX, echo
 from localities.models import Commune, Province
 from tasks.models import Agency, Assignment, CatalogueImport, Level, Phase, StatusUpdate, Task, TaskGroup
 
@@ -79,6 +80,11 @@ class RowError:
     row: int
     column: str
     message: str
+
+    def __post_init__(self) -> None:
+        # Both may quote the file (a header, a cell): no longer than an answer may echo (core.text).
+        self.column = echo(self.column)
+        self.message = echo(self.message, MESSAGE_MAX)
 
     def __str__(self):
         return f"row {self.row}, column {self.column}: {self.message}"

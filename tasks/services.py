@@ -33,6 +33,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.text import echo
 from tasks.models import Agency, Assignment, AssignmentStatus, StatusUpdate
 from tasks.scoping import acts_on_behalf, scope_for_user
 from tasks.selectors import assignment_changes_since
@@ -156,7 +157,7 @@ def validate_update(
         errors.setdefault(field, []).append(ValidationError(message, code=code, params=params or None))
 
     if status not in S.values:
-        add("status", _("Unknown status “%(value)s”."), "invalid_choice", value=status)
+        add("status", _("Unknown status “%(value)s”."), "invalid_choice", value=echo(status))
     if isinstance(progress, bool) or not isinstance(progress, int):
         add("progress", _("Progress must be a whole number from 0 to 100."), "invalid")
     elif not 0 <= progress <= 100:
