@@ -7,4 +7,9 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Daily reports")
 
     def ready(self):
-        from reports import schema  # noqa: F401 - registers the OpenAPI extensions
+        from reports import (
+            schema,  # noqa: F401 - registers the OpenAPI extensions
+            trail,
+        )
+
+        trail.register()
