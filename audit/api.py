@@ -14,9 +14,8 @@ from rest_framework.response import Response
 from audit.forms import TrailFilterForm
 from audit.trail import audit_trail, describe_all, may_read_audit
 from core import trail
-from core.api import ErrorSerializer, field_errors
+from core.api import ErrorSerializer, ValidationErrorBodySerializer, field_errors
 from tasks.scoping import scope_for_request
-from tasks.serializers import ValidationErrorBodySerializer
 
 # The kinds every app declared (core.trail), read when iterated.
 KINDS = CallableChoiceIterator(trail.kind_choices)
