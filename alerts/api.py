@@ -23,13 +23,11 @@ from alerts.serializers import (
     SupportRequestSerializer,
 )
 from alerts.services import notifications, support
-from core.api import ErrorSerializer
+from core.api import BAD_REQUEST_BODY, ErrorSerializer, field_errors
 from core.db import parse_id
 from reports.models import DailyReport
-from tasks.api import validation_error_body
 from tasks.models import Assignment
 from tasks.scoping import scope_for_request
-from tasks.serializers import BAD_REQUEST_BODY
 
 
 def _page(results):
@@ -285,6 +283,4 @@ class SupportRequestViewSet(ScopedDetailMixin, viewsets.ReadOnlyModelViewSet):
 
 
 def _invalid(errors):
-    body = validation_error_body(errors)
-    body["detail"] = _("The request was refused: see the errors of each field.")
-    return body
+    return field_errors(errors, detail=_("The request was refused: see the errors of each field."))

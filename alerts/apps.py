@@ -16,6 +16,8 @@ class AlertsConfig(AppConfig):
             receivers,  # noqa: F401 - connects to tasks' signal
             rules,
             specs,
+            trail,
         )
 
         specs.register(*rules.RULES)
+        trail.register()

@@ -7,7 +7,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from audit.trail import Kind, TrailFilter
+from audit.trail import TrailFilter
+from core import trail
 from core.dates import DateError, parse_date
 
 
@@ -25,8 +26,13 @@ class IsoDateField(forms.DateField):
             raise ValidationError(str(exc), code=exc.code) from None
 
 
+def _kinds() -> list[tuple[str, Any]]:
+    """Every kind the apps declared (core.trail), read when the form is made."""
+    return [("", _("All")), *trail.kind_choices()]
+
+
 class TrailFilterForm(forms.Form):
-    kind = forms.ChoiceField(label=_("kind"), choices=[("", _("All")), *Kind.choices], required=False)
+    kind = forms.ChoiceField(label=_("kind"), choices=_kinds, required=False)
     actor = forms.CharField(label=_("who (username or key prefix)"), max_length=150, required=False)
     date_after = IsoDateField(label=_("from"), required=False)
     date_before = IsoDateField(label=_("until"), required=False)

@@ -1,10 +1,13 @@
 """Shared pieces of the REST API: pagination and the error body (the JSON parser is core.parsers)."""
 
 import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -153,13 +156,33 @@ def bad_request_body(field_errors_serializer, *, component_name: str) -> Polymor
     )
 
 
-def field_errors(errors: dict, *, detail: str) -> dict:
+def field_errors(errors: Mapping[str, Iterable[Any]], *, detail: str) -> dict[str, Any]:
     """{"code": "invalid", "detail", "errors": {field: [{"code", "message"}]}} from a Django ValidationError's
-    error_dict: the error body of every write in the API, so clients match on stable codes."""
-    body: dict = {}
+    error_dict (or a form's `errors.as_data()`) or a DRF serializer's `errors`: the error body of every write in
+    the API, so clients match on stable codes, not on translated prose."""
+    body: dict[str, list[dict[str, str]]] = {}
     for field, items in errors.items():
         name = "non_field_errors" if field == NON_FIELD_ERRORS else field
         for item in items:
-            message = item.message % item.params if item.params else item.message
-            body.setdefault(name, []).append({"code": item.code or "invalid", "message": str(message)})
+            if isinstance(item, DjangoValidationError):
+                message = item.message % item.params if item.params else item.message
+                body.setdefault(name, []).append({"code": item.code or "invalid", "message": str(message)})
+            else:  # DRF's ErrorDetail: a string with its code
+                body.setdefault(name, []).append(
+                    {"code": getattr(item, "code", None) or "invalid", "message": str(item)}
+                )
     return {"code": "invalid", "detail": detail, "errors": body}
+
+
+# The body `field_errors` makes (documentation only; no docstring, which the schema would show).
+class ValidationErrorBodySerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Always `invalid`.")
+    errors = serializers.DictField(
+        child=FieldErrorSerializer(many=True), help_text="Field name (or non_field_errors) -> its errors."
+    )
+
+
+# The 400 of the writes that read JSON (assignment updates, closing a support request): field errors, or
+# `parse_error` for a body that is not JSON.
+BAD_REQUEST_BODY = bad_request_body(ValidationErrorBodySerializer, component_name="BadRequest")

@@ -9,16 +9,14 @@ apply writes exactly what the user reviewed; the service re-checks versions and 
 import dataclasses
 import re
 
-from django.conf import settings
 from django.core import signing
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.dates import DateError, parse_date
-from core.spreadsheets import SpreadsheetError, xlsx_rows
+from core.spreadsheets import SpreadsheetError, cell_text, rows_with_content, xlsx_rows
 from core.text import echo
-from tasks.catalogue import cell_text
 from tasks.models import Agency
 from tasks.scoping import scope_for_user
 from tasks.selectors import FieldChange, assignment_list, assignment_state
@@ -78,16 +76,8 @@ def _read(upload):
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
             raise BulkFileError(_("Missing columns: %(columns)s.") % {"columns": ", ".join(missing)})
-        rows, blank = [], 0
-        for number, line in enumerate(lines, start=2):
-            if all(v is None or cell_text(v) == "" for v in line):
-                blank += 1
-                if blank > settings.SPREADSHEET_MAX_BLANK_ROWS:
-                    raise BulkFileError(
-                        _("The file has more than %(limit)s empty rows; delete them and upload it again.")
-                        % {"limit": f"{settings.SPREADSHEET_MAX_BLANK_ROWS:,}"}
-                    )
-                continue
+        rows = []
+        for number, line in rows_with_content(lines):
             rows.append((number, {h: (line[i] if i < len(line) else None) for i, h in enumerate(header) if h}))
             if len(rows) > MAX_ROWS:
                 raise BulkFileError(_("At most %(max)s rows per upload.") % {"max": MAX_ROWS})
