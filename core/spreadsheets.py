@@ -6,6 +6,9 @@ update of assignments, the task catalogue and contacts imports). It imports no a
   would expand to gigabytes (a "zip bomb", e.g. one shared string repeated millions of times) is refused
   before anything is decompressed. The sizes checked are the ones the directory declares; Python's zipfile
   never inflates a member past its declared size (a lying entry ends in a CRC error, refused as unreadable).
+- Its XML is parsed by defusedxml (openpyxl uses it when it is installed, and core.checks refuses to start
+  without it): a part that declares XML entities (an "XML bomb", where a 13 kB file becomes a 200 MB cell)
+  is refused, naming the file, before anything is expanded.
 - Rows are streamed (openpyxl's read-only mode), so a reader can stop at its row limit.
 - CSV: a cell longer than the csv module's field limit (131,072 characters) is refused naming its row and
   column instead of escaping as csv.Error.
@@ -91,6 +94,20 @@ def _unreadable(name):
     return SpreadsheetError(_("%(name)s cannot be read as an XLSX workbook.") % {"name": name})
 
 
+def _entities(name):
+    return SpreadsheetError(
+        _("%(name)s declares XML entities, as only a crafted file does; it is refused.") % {"name": name}
+    )
+
+
+def entities_refused() -> bool:
+    """Does openpyxl parse with defusedxml (which refuses entity declarations)? It does when defusedxml is
+    installed, unless OPENPYXL_DEFUSEDXML is set to something but True."""
+    import openpyxl
+
+    return openpyxl.DEFUSEDXML is True
+
+
 def xlsx_archive_check(file, *, name):
     """Refuse an XLSX whose zip directory announces too much: raises SpreadsheetError naming the file."""
     max_total = settings.SPREADSHEET_MAX_UNCOMPRESSED_BYTES
@@ -126,22 +143,39 @@ def xlsx_archive_check(file, *, name):
 def xlsx_rows(file, *, name):
     """The rows of the first sheet (tuples of cell values), streamed, after xlsx_archive_check. Any error of
     openpyxl's, at opening or while reading a row, is a SpreadsheetError naming the file."""
+    if not entities_refused():  # core.checks stops the server first; never expand a file without it
+        raise _unreadable(name)
     xlsx_archive_check(file, name=name)
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(file, read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
-    except Exception:  # openpyxl raises many kinds of errors on a damaged or foreign file
-        raise _unreadable(name) from None
+    except Exception as exc:  # openpyxl raises many kinds of errors on a damaged or foreign file
+        raise _refusal(exc, name) from None
     return _stream(workbook, sheet, name)
+
+
+def _refusal(exc, name):
+    """The SpreadsheetError for what openpyxl raised: the entities' own message when defusedxml refused a
+    declaration (openpyxl wraps it in a ValueError of its own while it opens a workbook)."""
+    from defusedxml import DefusedXmlException
+
+    seen = exc
+    for _depth in range(10):  # the chain openpyxl makes is short; a cycle must not hold the request
+        if seen is None:
+            break
+        if isinstance(seen, DefusedXmlException):
+            return _entities(name)
+        seen = seen.__cause__ or seen.__context__
+    return _unreadable(name)
 
 
 def _stream(workbook, sheet, name):
     try:
         yield from sheet.iter_rows(values_only=True)
-    except Exception:  # read-only mode parses lazily: a damaged part surfaces mid-sheet
-        raise _unreadable(name) from None
+    except Exception as exc:  # read-only mode parses lazily: a damaged part (or its entities) surfaces here
+        raise _refusal(exc, name) from None
     finally:
         workbook.close()
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from core.exports import csv_bytes
 from core.spreadsheets import CellTooLong, SpreadsheetError, csv_records, rows_with_content, xlsx_rows
 from reports.figures import ALL_FIELDS, INTEGER_FIELDS
 from reports.validation import payload_from_text
@@ -98,12 +99,10 @@ def _csv_rows(uploaded):
 
 
 def template_csv(example=None):
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    if example:
-        writer.writerow([_cell(example.get(c)) for c in COLUMNS])
-    return "\ufeff" + buffer.getvalue()  # the BOM makes Excel open it as UTF-8
+    """The template, through the one CSV writer (core.exports: its BOM makes Excel open it as UTF-8, and the
+    example's texts, a clerk's own, are neutralised as in every export)."""
+    rows = [[_cell(example.get(c)) for c in COLUMNS]] if example else []
+    return csv_bytes(COLUMNS, rows).decode("utf-8")
 
 
 def template_xlsx(example=None):
