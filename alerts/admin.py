@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from alerts.contacts import ContactsFileError, plan_contacts
+from alerts.contacts import plan_contacts
 from alerts.models import (
     Alert,
     AlertRun,
@@ -19,8 +19,10 @@ from alerts.models import (
     SupportResolution,
 )
 from alerts.selectors import units_without_head
-from alerts.services import contacts_import, digest_requeue
+from alerts.services.contacts import contacts_import
+from alerts.services.delivery import digest_requeue
 from core.readonly_admin import ReadOnlyAdmin
+from core.spreadsheets import SpreadsheetError
 
 
 class ContactImportForm(forms.Form):
@@ -81,7 +83,7 @@ class ContactAdmin(admin.ModelAdmin):
             upload = form.cleaned_data["file"]
             try:
                 plan = plan_contacts(upload, filename=upload.name)
-            except ContactsFileError as exc:
+            except SpreadsheetError as exc:
                 form.add_error("file", str(exc))
                 status = 400
             else:

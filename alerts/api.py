@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
-from alerts import selectors, services
+from alerts import selectors
 from alerts.filters import AlertFilterSet, BlockerFilterSet, NotificationFilterSet, SupportRequestFilterSet
 from alerts.models import Alert, Notification
 from alerts.serializers import (
@@ -22,13 +22,12 @@ from alerts.serializers import (
     SupportCloseInputSerializer,
     SupportRequestSerializer,
 )
-from core.api import ErrorSerializer
+from alerts.services import notifications, support
+from core.api import BAD_REQUEST_BODY, ErrorSerializer, field_errors
 from core.db import parse_id
 from reports.models import DailyReport
-from tasks.api import validation_error_body
 from tasks.models import Assignment
 from tasks.scoping import scope_for_request
-from tasks.serializers import BAD_REQUEST_BODY
 
 
 def _page(results):
@@ -125,7 +124,7 @@ class NotificationViewSet(ScopedDetailMixin, mixins.ListModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"], url_path="read")
     def read(self, request, pk=None):
         notification = self.get_object()
-        services.notification_mark_read(notification=notification, user=request.user)
+        notifications.notification_mark_read(notification=notification, user=request.user)
         return Response(self.get_serializer(notification).data)
 
     @extend_schema(
@@ -139,7 +138,7 @@ class NotificationViewSet(ScopedDetailMixin, mixins.ListModelMixin, viewsets.Gen
     def read_all(self, request):
         if scope_for_request(request).user_id is None:
             return Response({"marked": 0})
-        return Response({"marked": services.notifications_mark_all_read(user=request.user)})
+        return Response({"marked": notifications.notifications_mark_all_read(user=request.user)})
 
 
 @extend_schema_view(
@@ -266,12 +265,12 @@ class SupportRequestViewSet(ScopedDetailMixin, viewsets.ReadOnlyModelViewSet):
         if not data.is_valid():
             return Response(_invalid(data.errors), status=status.HTTP_400_BAD_REQUEST)
         try:
-            services.support_request_close(report=report, user=request.user, **data.validated_data)
-        except services.SupportCloseNotAllowed as exc:
+            support.support_request_close(report=report, user=request.user, **data.validated_data)
+        except support.SupportCloseNotAllowed as exc:
             if not exc.visible:
                 raise NotFound()
             raise PermissionDenied(str(exc.args[0]) if exc.args else None)
-        except services.SupportAlreadyClosed as exc:
+        except support.SupportAlreadyClosed as exc:
             closed = exc.resolution
             detail = _("This request was closed by %(user)s on %(day)s.") % {
                 "user": closed.closed_by.username,
@@ -284,6 +283,4 @@ class SupportRequestViewSet(ScopedDetailMixin, viewsets.ReadOnlyModelViewSet):
 
 
 def _invalid(errors):
-    body = validation_error_body(errors)
-    body["detail"] = _("The request was refused: see the errors of each field.")
-    return body
+    return field_errors(errors, detail=_("The request was refused: see the errors of each field."))

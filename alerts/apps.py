@@ -5,10 +5,19 @@ from django.utils.translation import gettext_lazy as _
 class AlertsConfig(AppConfig):
     """Early warning: contacts, the alert rules and their job, notifications, e-mail digests, the blocker
     register and support requests. The apps below announce their changes with signals; this app listens
-    (alerts.receivers), so none of them imports it."""
+    (alerts.receivers), so none of them imports it. The apps above register their own rules (alerts.specs)
+    from their ready(), as this one does."""
 
     name = "alerts"
     verbose_name = _("Early warning")
 
     def ready(self):
-        from alerts import receivers  # noqa: F401 - connects to tasks' signal
+        from alerts import (
+            receivers,  # noqa: F401 - connects to tasks' signal
+            rules,
+            specs,
+            trail,
+        )
+
+        specs.register(*rules.RULES)
+        trail.register()

@@ -1,6 +1,7 @@
-"""Read and check a contacts file (CSV or XLSX, as `import_tasks` reads the catalogue): every row validated,
-every error named by row and column, and the changes planned. alerts.services.contacts_import writes a plan
-without errors in one transaction; a file with any error writes nothing.
+"""Read and check a contacts file (CSV or XLSX, read as `import_tasks` reads the catalogue): every row
+validated, every error named by row and column (core.imports), and the changes planned.
+alerts.services.contacts.contacts_import writes a plan without errors in one transaction; a file with any
+error writes nothing.
 
 | column | required | value |
 |---|---|---|
@@ -26,8 +27,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from alerts.models import Contact, Language
+from core.imports import ImportPlan, RowError
+from core.spreadsheets import cell_text, read_table
 from localities.models import Commune, Province
-from tasks.catalogue import CatalogueFileError, cell_text, read_rows
 from tasks.models import Agency
 
 COLUMNS = ["unit_kind", "unit_code", "role", "name", "title", "email", "phone", "language"]
@@ -36,20 +38,6 @@ KINDS = ("agency", "province", "commune")
 CODE_DIGITS = {"province": 2, "commune": 5}
 PHONE_RE = re.compile(r"^[0-9+() .\-]{0,40}$")
 VALUE_FIELDS = ["role", "name", "title", "email", "phone", "language"]
-
-
-class ContactsFileError(CatalogueFileError):
-    """The file itself cannot be read (format, header)."""
-
-
-@dataclass
-class RowError:
-    row: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.message}"
 
 
 @dataclass
@@ -68,27 +56,15 @@ class ContactRow:
         return f"row {self.row} {self.unit_label} {who}: {self.action}{detail}"
 
 
-@dataclass
-class ContactPlan:
-    rows: list[ContactRow] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    checksum: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def count(self, action: str) -> int:
-        return sum(1 for row in self.rows if row.action == action)
+ContactPlan = ImportPlan[ContactRow]
 
 
 def plan_contacts(path_or_file: Any, *, filename: str | None = None) -> ContactPlan:
-    """Validate the whole file and work out what applying it would do. Writes nothing."""
-    plan = ContactPlan()
-    try:
-        header, rows, plan.checksum = read_rows(path_or_file, filename=filename)
-    except CatalogueFileError as exc:
-        raise ContactsFileError(str(exc)) from None
+    """Validate the whole file and work out what applying it would do. Writes nothing. Raises
+    core.spreadsheets.SpreadsheetError when the file itself cannot be read."""
+    table = read_table(path_or_file, filename=filename)
+    plan = ContactPlan(checksum=table.checksum)
+    header, rows = table.header, table.rows
     missing = [c for c in REQUIRED if c not in header]
     unknown = [h for h in header if h and h not in COLUMNS]
     plan.errors += [RowError(1, c, "required column is missing") for c in missing]

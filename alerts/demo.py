@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from alerts.contacts import plan_contacts
 from alerts.models import AlertRun, SupportResolution
-from alerts.services import RunResult, alerts_run, contacts_import, digests_send
+from alerts.services.contacts import contacts_import
+from alerts.services.delivery import digests_send
+from alerts.services.runs import RunResult, alerts_run
 from reports.models import DailyReport
 from tasks.demo import HISTORY_USERNAME
 

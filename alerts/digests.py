@@ -14,10 +14,10 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import ngettext
 
+from alerts import specs
 from alerts.display import alert_title, alert_url
 from alerts.models import Alert, Digest, DigestItem
-from alerts.rules import Rule
-from alerts.selectors import ALERT_JOINS
+from alerts.selectors import alert_joins
 from alerts.sql import ids_in
 
 # Lines per rule in one message; the rest is one link away ("and 12 more").
@@ -30,7 +30,7 @@ def alerts_of(digests: Iterable[Digest]) -> dict[int, list[Alert]]:
     found: defaultdict[int, list[Alert]] = defaultdict(list)
     items = (
         DigestItem.objects.filter(digest_id__in=ids_in(ids))
-        .select_related("alert", *(f"alert__{join}" for join in ALERT_JOINS))
+        .select_related("alert", *(f"alert__{join}" for join in alert_joins()))
         .order_by("digest_id", "alert__rule", "alert__since", "alert_id")
     )
     for item in items:
@@ -44,7 +44,8 @@ def absolute(path: str) -> str:
 
 def context(digest: Digest, alerts: list[Alert]) -> dict[str, Any]:
     """What the templates show, computed in the active language."""
-    order = {rule: index for index, rule in enumerate(Rule.values)}
+    order = {rule: index for index, rule in enumerate(specs.codes())}
+    labels = dict(specs.rule_choices())
     by_rule: defaultdict[str, list[Alert]] = defaultdict(list)
     for alert in alerts:
         by_rule[alert.rule].append(alert)
@@ -54,7 +55,7 @@ def context(digest: Digest, alerts: list[Alert]) -> dict[str, Any]:
         sections.append(
             {
                 "rule": rule,
-                "label": Rule(rule).label,
+                "label": labels.get(rule, rule),
                 "items": [{"title": alert_title(a), "url": absolute(alert_url(a))} for a in rows[:SECTION_LIMIT]],
                 "more": max(0, len(rows) - SECTION_LIMIT),
                 "more_url": absolute(reverse("alerts:list") + f"?rule={rule}&open=true"),

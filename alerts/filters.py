@@ -5,8 +5,8 @@ import django_filters
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
+from alerts import specs
 from alerts.models import Alert, Notification
-from alerts.rules import Rule, SubjectKind
 from localities.models import Province
 from reports.models import DailyReport
 from tasks.models import Agency, Assignment, Task
@@ -29,9 +29,9 @@ class YesNoFilter(django_filters.ChoiceFilter):
 
 
 class AlertFilterSet(django_filters.FilterSet):
-    rule = django_filters.ChoiceFilter(choices=Rule.choices, label=_("rule"))
+    rule = django_filters.ChoiceFilter(choices=specs.RULE_CHOICES, label=_("rule"))
     open = YesNoFilter(field_name="closed_at", lookup_expr="isnull", label=_("open"))
-    kind = django_filters.ChoiceFilter(field_name="subject_kind", choices=SubjectKind.choices, label=_("subject"))
+    kind = django_filters.ChoiceFilter(field_name="subject_kind", choices=specs.SUBJECT_CHOICES, label=_("subject"))
     province = django_filters.ModelChoiceFilter(queryset=Province.objects.all(), label=_("province"))
     agency = django_filters.ModelChoiceFilter(queryset=Agency.objects.all(), to_field_name="code", label=_("agency"))
 
@@ -42,7 +42,7 @@ class AlertFilterSet(django_filters.FilterSet):
 
 class NotificationFilterSet(django_filters.FilterSet):
     unread = YesNoFilter(field_name="read_at", lookup_expr="isnull", label=_("unread only"))
-    rule = django_filters.ChoiceFilter(field_name="alert__rule", choices=Rule.choices, label=_("rule"))
+    rule = django_filters.ChoiceFilter(field_name="alert__rule", choices=specs.RULE_CHOICES, label=_("rule"))
 
     class Meta:
         model = Notification

@@ -7,19 +7,16 @@ at once raise and send nothing twice. Same retry policy as the dashboards' jobs.
 
 from celery import shared_task
 
-from alerts import services
-from alerts.rules import MISSING_RULES
+from alerts.services import delivery, runs
 from core.dates import parse_date
 from dashboards.jobs import RETRY
-
-MISSING_REPORT_RULES = [str(rule) for rule in MISSING_RULES]
 
 
 @shared_task(**RETRY)
 def alerts_run(as_of: str | None = None, rules: list[str] | None = None) -> dict[str, int]:
     """Evaluate the rules (daily: all of them; after the due hour: the missing reports), then send the
     digests of the run."""
-    result = services.alerts_run(as_of=parse_date(as_of) if as_of else None, rules=rules, trigger="beat")
+    result = runs.alerts_run(as_of=parse_date(as_of) if as_of else None, rules=rules, trigger="beat")
     digests_send.delay()
     return {"run": result.run.pk, "raised": result.raised, "closed": result.closed, "digests": result.digests}
 
@@ -27,5 +24,5 @@ def alerts_run(as_of: str | None = None, rules: list[str] | None = None) -> dict
 @shared_task(**RETRY)
 def digests_send() -> dict[str, int]:
     """Send every pending digest (those of the last run, and earlier failures), each at most once."""
-    result = services.digests_send()
+    result = delivery.digests_send()
     return {"sent": result.sent, "failed": result.failed}

@@ -1,5 +1,5 @@
 """Early warning (DESIGN.md §8): the accountable people of every unit (contacts), the alerts the rules raise
-(alerts.rules), the runs that raised them, the in-portal notifications, the e-mail digests and their delivery,
+(alerts.specs), the runs that raised them, the in-portal notifications, the e-mail digests and their delivery,
 each person's preferences, and the resolutions that close support requests.
 
 Exactly once is in the database, not in Python: each alert, each notification, each digest and each mailed
@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from alerts.rules import Rule, SubjectKind
+from alerts import specs
 from core.models import ImportRecord
 from tasks.models import Assignment
 from tasks.roles import Scope
@@ -166,12 +166,13 @@ class AlertQuerySet(models.QuerySet):
 
 
 class Alert(models.Model):
-    """A condition a rule found (alerts.rules): raised once, open while the condition holds, closed by the
+    """A condition a rule found (alerts.specs): raised once, open while the condition holds, closed by the
     run that finds it ended (or at once, by the service that ended it)."""
 
-    rule = models.CharField(_("rule"), max_length=20, choices=Rule.choices)
+    # Choices: the rules every app registered (alerts.specs), read when used, so a new rule needs no migration.
+    rule = models.CharField(_("rule"), max_length=specs.RULE_MAX_LENGTH, choices=specs.rule_choices)
     threshold = models.PositiveSmallIntegerField(_("threshold (days)"))
-    subject_kind = models.CharField(_("subject"), max_length=10, choices=SubjectKind.choices)
+    subject_kind = models.CharField(_("subject"), max_length=specs.SUBJECT_MAX_LENGTH, choices=specs.subject_choices)
     # The subject's identity for this rule: "assignment:812", "assignment:812:blocked_by:7", "commune:00004",
     # "report:5501".
     subject_key = models.CharField(_("subject key"), max_length=60)

@@ -5,7 +5,7 @@ report ended, and the missing-reports page reads the reports themselves."""
 
 from django.dispatch import receiver
 
-from alerts.services import alerts_close_ended
+from alerts.services.runs import alerts_close_ended
 from tasks.signals import assignments_changed
 
 

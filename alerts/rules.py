@@ -1,10 +1,11 @@
-"""The early-warning rules of DESIGN.md §8, in one place: what raises an alert, on which subject, at which
-threshold, keyed by which day, and who is told.
+"""The early-warning rules of DESIGN.md §8, one spec each (alerts.specs): what raises an alert, on which subject,
+at which threshold, keyed by which day, who is told, and how it reads. alerts.apps registers them.
 
-The rules are plain functions over rows already read (alerts.selectors reads them set-based, a fixed number of
-queries for the whole country): they decide, they never query. Each returns `Condition`s, the alerts that
-should be open now. The run (alerts.services.alerts_run) inserts the missing ones and closes the open ones
-that are no longer conditions, so an alert closes by itself when its condition ends.
+Detection is set-based: the rules over assignments share one read of every assignment's state (and of the tasks'
+facts), the three missing-report rules one read of the communes' last reports, per evaluation — a fixed number of
+queries for the whole country. Each rule then decides over rows already read (alerts.facts), without a query.
+The run (alerts.services.runs) inserts the missing alerts and closes the open ones that are no longer
+conditions, so an alert closes by itself when its condition ends.
 
 An alert's identity is (rule, subject key, threshold, day) — the unique constraint `alert_once_uniq`:
 | rule | subject | threshold | day | who is told |
@@ -21,154 +22,106 @@ An alert's identity is (rule, subject key, threshold, day) — the unique constr
 Thresholds are settings (ALERTS_*, plan02/settings.py); the numbers above are the defaults.
 """
 
+import abc
 import datetime
+import enum
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, ClassVar
 
-from django.conf import settings
-from django.db import models
-from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from core.dates import parse_date
-from reports.completeness import due_at
-from tasks.status import AssignmentStatus, DisplayStatus, display_status
+from alerts import selectors, specs, subjects
+from alerts.facts import (
+    AssignmentState,
+    OpenWork,
+    TaskFacts,
+    Thresholds,
+    latest_due_day,
+    missing_streak,
+    open_work,
+)
+from alerts.specs import AlertRule, Audience, Condition, Evaluation
+from localities.models import Commune
 
 
-class Rule(models.TextChoices):
-    DEADLINE_7D = "deadline_7d", _("deadline approaching: early warning")
-    DEADLINE_1D = "deadline_1d", _("deadline approaching: last warning")
-    OVERDUE = "overdue", _("overdue")
-    STAGNANT = "stagnant", _("stagnant")
-    BLOCKED = "blocked", _("blocked by an agency")
-    MISSING_REPORT_1 = "missing_report_1", _("daily report missing")
-    MISSING_REPORT_3 = "missing_report_3", _("daily report missing for several days")
-    MISSING_REPORT_7 = "missing_report_7", _("daily report missing for a week or more")
-    SUPPORT_NEEDED = "support_needed", _("support requested")
+class Rule(enum.StrEnum):
+    """The codes of the rules this app defines (apps above it register more: alerts.specs.codes() has all)."""
+
+    DEADLINE_7D = "deadline_7d"
+    DEADLINE_1D = "deadline_1d"
+    OVERDUE = "overdue"
+    STAGNANT = "stagnant"
+    BLOCKED = "blocked"
+    MISSING_REPORT_1 = "missing_report_1"
+    MISSING_REPORT_3 = "missing_report_3"
+    MISSING_REPORT_7 = "missing_report_7"
+    SUPPORT_NEEDED = "support_needed"
 
 
-ASSIGNMENT_RULES = frozenset({Rule.DEADLINE_7D, Rule.DEADLINE_1D, Rule.OVERDUE, Rule.STAGNANT, Rule.BLOCKED})
-MISSING_RULES = (Rule.MISSING_REPORT_1, Rule.MISSING_REPORT_3, Rule.MISSING_REPORT_7)
-REPORT_RULES = frozenset({Rule.SUPPORT_NEEDED})
+UNIT_USERS = Audience("users", "unit")
+UNIT_HEAD = Audience("head", "unit")
+AGENCY_USERS = Audience("users", "agency")
+AGENCY_HEAD = Audience("head", "agency")
 
 
-class SubjectKind(models.TextChoices):
-    ASSIGNMENT = "assignment", _("assignment")
-    COMMUNE = "commune", _("commune")
-    REPORT = "report", _("report")
+def _day(value: datetime.date) -> str:
+    return date_format(value, "SHORT_DATE_FORMAT")
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    deadline_early: int
-    deadline_last: int
-    overdue_escalation: int
-    stagnant: int
-    blocked_escalation: int
-    missing: tuple[int, int, int]
-    reports_from: datetime.date
-
-    @classmethod
-    def from_settings(cls) -> "Thresholds":
-        return cls(
-            deadline_early=settings.ALERTS_DEADLINE_EARLY_DAYS,
-            deadline_last=settings.ALERTS_DEADLINE_LAST_DAYS,
-            overdue_escalation=settings.ALERTS_OVERDUE_ESCALATION_DAYS,
-            stagnant=settings.ALERTS_STAGNANT_DAYS,
-            blocked_escalation=settings.ALERTS_BLOCKED_ESCALATION_DAYS,
-            missing=tuple(settings.ALERTS_MISSING_REPORT_DAYS),  # type: ignore[arg-type]
-            reports_from=parse_date(settings.ALERTS_REPORTS_EXPECTED_FROM),
-        )
+def _params(*, threshold: int, subject: str, day: datetime.date, since: datetime.date) -> dict[str, Any]:
+    return {"subject": subject, "days": threshold, "day": _day(day), "since": _day(since)}
 
 
-@dataclass(frozen=True, order=True)
-class Condition:
-    """An alert that should be open. (rule, key, threshold, day) is its identity; the rest describes it."""
-
-    rule: str
-    key: str
-    threshold: int
-    day: datetime.date
-    kind: str
-    since: datetime.date
-    assignment_id: int | None = None
-    commune_id: str | None = None
-    report_id: int | None = None
-    province_id: str | None = None
-    # The agency that has to act: the responsible agency of a central assignment, the blocking agency, or
-    # the lead agency an overdue assignment is escalated to.
-    agency_id: int | None = None
-
-    @property
-    def identity(self) -> tuple[str, str, int, datetime.date]:
-        return (self.rule, self.key, self.threshold, self.day)
-
-
-# --- evaluation moment ------------------------------------------------------------------------------------
-
-
-def latest_due_day(moment: datetime.datetime) -> datetime.date:
-    """The latest day whose report was due at `moment` (reports.completeness.due_at: the due hour of the next
-    day). At 09:00 that is yesterday; at 07:00 the day before yesterday."""
-    day = timezone.localtime(moment).date() - datetime.timedelta(days=1)
-    while due_at(day) > moment:
-        day -= datetime.timedelta(days=1)
-    return day
+def thresholds_of(evaluation: Evaluation) -> Thresholds:
+    return evaluation.shared("alerts.thresholds", Thresholds.from_settings)
 
 
 # --- assignments ------------------------------------------------------------------------------------------
 
 
-class AssignmentState(NamedTuple):
-    """An assignment as of the evaluated moment (alerts.selectors.assignment_states)."""
-
-    id: int
-    task_id: int
-    level: str
-    agency_id: int | None
-    province_id: str | None
-    commune_id: str | None
-    status: str
-    progress: int
-    completed_on: datetime.date | None
-    blocked_by_id: int | None
-    last_update: datetime.date | None  # local date of its latest history row
-    blocked_since: datetime.date | None  # local date the current block began
+def _read_open_work(evaluation: Evaluation) -> list[OpenWork]:
+    tasks = selectors.task_facts()
+    found = []
+    for state in selectors.assignment_states(before=evaluation.before):
+        work = open_work(state, tasks[state.task_id], today=evaluation.today)
+        if work is not None:
+            found.append(work)
+    return found
 
 
-class TaskFacts(NamedTuple):
-    deadline: datetime.date
-    lead_agency_id: int
-    # The first day its work could be updated: the later of its phase's start and the task's creation.
-    opens_on: datetime.date
+class AssignmentRule(AlertRule):
+    """A rule over each assignment not completed. `check` decides for one (no query), so a service that changed
+    some assignments can close at once the alerts that ended (alerts.services.runs.alerts_close_ended)."""
 
+    subject = subjects.ASSIGNMENT
 
-def assignment_conditions(
-    state: AssignmentState, task: TaskFacts, *, today: datetime.date, thresholds: Thresholds
-) -> Iterator[Condition]:
-    """The alerts an open assignment should have on `today`. A completed assignment has none."""
-    if state.status == AssignmentStatus.COMPLETED:
-        return
-    key = f"assignment:{state.id}"
-    unit_agency = state.agency_id  # set for central assignments only
+    def detect(self, evaluation: Evaluation) -> Iterator[Condition]:
+        thresholds = thresholds_of(evaluation)
+        for work in evaluation.shared("alerts.open_work", lambda: _read_open_work(evaluation)):
+            yield from self.check(work, thresholds)
 
-    def alert(
-        rule: str,
+    @abc.abstractmethod
+    def check(self, work: OpenWork, thresholds: Thresholds) -> Iterator[Condition]:
+        """This rule's conditions for one open assignment."""
+
+    def condition(
+        self,
+        work: OpenWork,
         threshold: int,
         day: datetime.date,
         since: datetime.date,
         agency_id: int | None,
-        subject_key: str = key,
+        key: str | None = None,
     ) -> Condition:
+        state = work.state
         return Condition(
-            rule,
-            subject_key,
+            self.code,
+            key or work.key,
             threshold,
             day,
-            kind=SubjectKind.ASSIGNMENT,
+            kind=self.subject.code,
             since=since,
             assignment_id=state.id,
             commune_id=state.commune_id,
@@ -176,137 +129,24 @@ def assignment_conditions(
             agency_id=agency_id,
         )
 
-    shown = display_status(
-        status=state.status,
-        deadline=task.deadline,
-        completed_on=state.completed_on,
-        today=today,
-        progress=state.progress,
-    )
-    days_left = (task.deadline - today).days
-    if shown == DisplayStatus.OVERDUE:
-        yield alert(Rule.OVERDUE, 0, task.deadline, task.deadline + datetime.timedelta(days=1), unit_agency)
-        escalation = thresholds.overdue_escalation
-        if -days_left >= escalation:
-            since = task.deadline + datetime.timedelta(days=escalation)
-            yield alert(Rule.OVERDUE, escalation, task.deadline, since, task.lead_agency_id)
-    else:
-        for rule, days in ((Rule.DEADLINE_7D, thresholds.deadline_early), (Rule.DEADLINE_1D, thresholds.deadline_last)):
-            if 0 <= days_left <= days:
-                yield alert(rule, days, task.deadline, task.deadline - datetime.timedelta(days=days), unit_agency)
-    if state.status == AssignmentStatus.BLOCKED and state.blocked_by_id:
-        # Waiting on another agency is not the unit's stagnation: the blocker register and the blocking
-        # agency answer for it.
-        since = state.blocked_since or state.last_update or today
-        blocked_key = f"{key}:blocked_by:{state.blocked_by_id}"
-        yield alert(Rule.BLOCKED, 0, since, since, state.blocked_by_id, blocked_key)
-        if (today - since).days >= thresholds.blocked_escalation:
-            yield alert(Rule.BLOCKED, thresholds.blocked_escalation, since, since, state.blocked_by_id, blocked_key)
-        return
-    reference = state.last_update or task.opens_on
-    if (today - reference).days >= thresholds.stagnant:
-        yield alert(Rule.STAGNANT, thresholds.stagnant, reference, reference, unit_agency)
 
+class DeadlineRule(AssignmentRule):
+    """Raised `days` before the deadline of work that is not overdue; the unit's users are told."""
 
-# --- communes that stopped reporting ----------------------------------------------------------------------
+    audiences = (UNIT_USERS,)
 
+    @abc.abstractmethod
+    def days(self, thresholds: Thresholds) -> int: ...
 
-def missing_streak(
-    last_reported: datetime.date | None, *, latest_due: datetime.date, reports_from: datetime.date
-) -> tuple[datetime.date, int]:
-    """(first day, length) of the run of missed days that ends on `latest_due`; length 0 when the commune
-    reported for `latest_due` or later. Days before `reports_from` are not expected."""
-    start = reports_from if last_reported is None else max(reports_from, last_reported + datetime.timedelta(days=1))
-    return start, max(0, (latest_due - start).days + 1)
+    def check(self, work: OpenWork, thresholds: Thresholds) -> Iterator[Condition]:
+        days = self.days(thresholds)
+        if not work.overdue and 0 <= work.days_left <= days:
+            deadline = work.task.deadline
+            # The unit's agency: set for central assignments only.
+            yield self.condition(work, days, deadline, deadline - datetime.timedelta(days=days), work.state.agency_id)
 
-
-def missing_conditions(
-    communes: Iterable[tuple[str, str]],
-    last_reported: Mapping[str, datetime.date],
-    *,
-    latest_due: datetime.date,
-    thresholds: Thresholds,
-) -> Iterator[Condition]:
-    """Each threshold of the ladder a commune's current streak has reached, keyed by the streak's first
-    day: raised once per streak, closed when a report ends it, raised again by a later streak."""
-    for code, province_id in communes:
-        start, length = missing_streak(
-            last_reported.get(code), latest_due=latest_due, reports_from=thresholds.reports_from
-        )
-        for rule, days in zip(MISSING_RULES, thresholds.missing, strict=True):
-            if length >= days:
-                yield Condition(
-                    rule,
-                    f"commune:{code}",
-                    days,
-                    start,
-                    kind=SubjectKind.COMMUNE,
-                    since=start,
-                    commune_id=code,
-                    province_id=province_id,
-                )
-
-
-def support_condition(*, report_id: int, day: datetime.date, province_id: str, commune_id: str | None) -> Condition:
-    """A report that asked for support, until a province officer closes it with a resolution."""
-    return Condition(
-        Rule.SUPPORT_NEEDED,
-        f"report:{report_id}",
-        0,
-        day,
-        kind=SubjectKind.REPORT,
-        since=day,
-        report_id=report_id,
-        commune_id=commune_id,
-        province_id=province_id,
-    )
-
-
-# --- who is told --------------------------------------------------------------------------------------------
-
-
-class Audience(NamedTuple):
-    """`who`: "users" (in-portal notification, and e-mail to those with an address) or "head" (the unit's
-    accountable head among its contacts: e-mail, with or without a portal account). `unit`: "unit" (the
-    assignment's responsible unit), "agency" (the alert's agency), "commune", "province" or "steering"."""
-
-    who: str
-    unit: str
-
-
-def audiences(rule: str, threshold: int) -> tuple[Audience, ...]:
-    if rule in (Rule.DEADLINE_7D, Rule.DEADLINE_1D):
-        return (Audience("users", "unit"),)
-    if rule == Rule.OVERDUE:
-        if threshold == 0:
-            return (Audience("users", "unit"), Audience("head", "unit"))
-        return (Audience("users", "agency"), Audience("head", "agency"))  # the lead agency
-    if rule == Rule.STAGNANT:
-        return (Audience("users", "unit"), Audience("head", "unit"))
-    if rule == Rule.BLOCKED:
-        return (Audience("users", "agency"),) if threshold == 0 else (Audience("head", "agency"),)
-    if rule == Rule.MISSING_REPORT_1:
-        return (Audience("users", "commune"),)
-    if rule == Rule.MISSING_REPORT_3:
-        return (Audience("users", "province"),)
-    if rule == Rule.MISSING_REPORT_7:
-        return (Audience("users", "steering"),)
-    if rule == Rule.SUPPORT_NEEDED:
-        return (Audience("users", "province"),)
-    raise ValueError(f"unknown rule {rule!r}")
-
-
-# --- how an alert reads ---------------------------------------------------------------------------------------
-
-
-def _day(value: datetime.date) -> str:
-    return date_format(value, "SHORT_DATE_FORMAT")
-
-
-def title(*, rule: str, threshold: int, subject: str, day: datetime.date, since: datetime.date) -> str:
-    """One line in the active language (notifications, digests, lists)."""
-    params: dict[str, Any] = {"subject": subject, "days": threshold, "day": _day(day), "since": _day(since)}
-    if rule in (Rule.DEADLINE_7D, Rule.DEADLINE_1D):
+    def title(self, *, threshold: int, subject: str, day: datetime.date, since: datetime.date) -> str:
+        params = _params(threshold=threshold, subject=subject, day=day, since=since)
         if threshold == 0:
             return gettext("Due today: %(subject)s") % params
         return (
@@ -317,7 +157,45 @@ def title(*, rule: str, threshold: int, subject: str, day: datetime.date, since:
             )
             % params
         )
-    if rule == Rule.OVERDUE:
+
+
+class DeadlineEarly(DeadlineRule):
+    code = Rule.DEADLINE_7D
+    label = _("deadline approaching: early warning")
+
+    def days(self, thresholds: Thresholds) -> int:
+        return thresholds.deadline_early
+
+
+class DeadlineLast(DeadlineRule):
+    code = Rule.DEADLINE_1D
+    label = _("deadline approaching: last warning")
+
+    def days(self, thresholds: Thresholds) -> int:
+        return thresholds.deadline_last
+
+
+class Overdue(AssignmentRule):
+    """Past the deadline: the unit is told at once (keyed by the deadline), the task's lead agency after the
+    escalation days."""
+
+    code = Rule.OVERDUE
+    label = _("overdue")
+    audiences = (UNIT_USERS, UNIT_HEAD)
+    escalation = (AGENCY_USERS, AGENCY_HEAD)  # the lead agency
+
+    def check(self, work: OpenWork, thresholds: Thresholds) -> Iterator[Condition]:
+        if not work.overdue:
+            return
+        deadline = work.task.deadline
+        yield self.condition(work, 0, deadline, deadline + datetime.timedelta(days=1), work.state.agency_id)
+        escalation = thresholds.overdue_escalation
+        if -work.days_left >= escalation:
+            since = deadline + datetime.timedelta(days=escalation)
+            yield self.condition(work, escalation, deadline, since, work.task.lead_agency_id)
+
+    def title(self, *, threshold: int, subject: str, day: datetime.date, since: datetime.date) -> str:
+        params = _params(threshold=threshold, subject=subject, day=day, since=since)
         if threshold == 0:
             return gettext("Overdue since %(since)s: %(subject)s") % params
         return (
@@ -328,16 +206,52 @@ def title(*, rule: str, threshold: int, subject: str, day: datetime.date, since:
             )
             % params
         )
-    if rule == Rule.STAGNANT:
-        return (
-            ngettext(
-                "No update for %(days)s day (last on %(since)s): %(subject)s",
-                "No update for %(days)s days (last on %(since)s): %(subject)s",
-                threshold,
-            )
-            % params
-        )
-    if rule == Rule.BLOCKED:
+
+
+class Stagnant(AssignmentRule):
+    """No update for the stagnant days since the last one (or since its work could start). Work waiting on
+    another agency is not the unit's stagnation: `blocked` answers for it."""
+
+    code = Rule.STAGNANT
+    label = _("stagnant")
+    audiences = (UNIT_USERS, UNIT_HEAD)
+
+    def check(self, work: OpenWork, thresholds: Thresholds) -> Iterator[Condition]:
+        if work.waits_on_agency:
+            return
+        reference = work.state.last_update or work.task.opens_on
+        if (work.today - reference).days >= thresholds.stagnant:
+            yield self.condition(work, thresholds.stagnant, reference, reference, work.state.agency_id)
+
+    def title(self, *, threshold: int, subject: str, day: datetime.date, since: datetime.date) -> str:
+        return ngettext(
+            "No update for %(days)s day (last on %(since)s): %(subject)s",
+            "No update for %(days)s days (last on %(since)s): %(subject)s",
+            threshold,
+        ) % _params(threshold=threshold, subject=subject, day=day, since=since)
+
+
+class Blocked(AssignmentRule):
+    """Blocked by an agency: that agency's users are told at once, its head after the escalation days. Keyed by
+    the blocking agency and the day the block began, so a new block is a new alert."""
+
+    code = Rule.BLOCKED
+    label = _("blocked by an agency")
+    audiences = (AGENCY_USERS,)
+    escalation = (AGENCY_HEAD,)
+
+    def check(self, work: OpenWork, thresholds: Thresholds) -> Iterator[Condition]:
+        if not work.waits_on_agency:
+            return
+        state = work.state
+        since = state.blocked_since or state.last_update or work.today
+        key = f"{work.key}:blocked_by:{state.blocked_by_id}"
+        yield self.condition(work, 0, since, since, state.blocked_by_id, key)
+        if (work.today - since).days >= thresholds.blocked_escalation:
+            yield self.condition(work, thresholds.blocked_escalation, since, since, state.blocked_by_id, key)
+
+    def title(self, *, threshold: int, subject: str, day: datetime.date, since: datetime.date) -> str:
+        params = _params(threshold=threshold, subject=subject, day=day, since=since)
         if threshold == 0:
             return gettext("Blocked by your agency since %(since)s: %(subject)s") % params
         return (
@@ -348,15 +262,175 @@ def title(*, rule: str, threshold: int, subject: str, day: datetime.date, since:
             )
             % params
         )
-    if rule in MISSING_RULES:
-        return (
-            ngettext(
-                "No daily report for %(days)s day in a row (since %(since)s): %(subject)s",
-                "No daily report for %(days)s days in a row (since %(since)s): %(subject)s",
-                threshold,
-            )
-            % params
+
+
+def assignment_conditions(
+    state: AssignmentState, task: TaskFacts, *, today: datetime.date, thresholds: Thresholds
+) -> Iterator[Condition]:
+    """The alerts every registered assignment rule says an assignment should have on `today`."""
+    work = open_work(state, task, today=today)
+    if work is None:
+        return
+    for spec in specs.rules():
+        if isinstance(spec, AssignmentRule):
+            yield from spec.check(work, thresholds)
+
+
+# --- communes that stopped reporting ----------------------------------------------------------------------
+
+Streak = tuple[str, str, datetime.date, int]  # commune code, province code, first missed day, length
+
+
+def streaks(
+    communes: Iterable[tuple[str, str]],
+    last_reported: Mapping[str, datetime.date],
+    *,
+    latest_due: datetime.date,
+    reports_from: datetime.date,
+) -> list[Streak]:
+    found = []
+    for code, province_id in communes:
+        start, length = missing_streak(last_reported.get(code), latest_due=latest_due, reports_from=reports_from)
+        if length:
+            found.append((code, province_id, start, length))
+    return found
+
+
+def _read_streaks(evaluation: Evaluation) -> list[Streak]:
+    thresholds = thresholds_of(evaluation)
+    last = selectors.last_reports(reports_from=thresholds.reports_from, before=evaluation.before)
+    communes = Commune.objects.values_list("code", "province_id").order_by()
+    return streaks(communes, last, latest_due=latest_due_day(evaluation.moment), reports_from=thresholds.reports_from)
+
+
+class MissingReportRule(AlertRule):
+    """One step of the ladder: raised once per streak of missed daily reports that has reached the step's days
+    (ALERTS_MISSING_REPORT_DAYS[step]), keyed by the streak's first day; closed when a report ends the streak,
+    raised again by a later one."""
+
+    subject = subjects.COMMUNE
+    step: ClassVar[int]
+
+    def detect(self, evaluation: Evaluation) -> Iterator[Condition]:
+        thresholds = thresholds_of(evaluation)
+        return self.check(evaluation.shared("alerts.streaks", lambda: _read_streaks(evaluation)), thresholds)
+
+    def check(self, found: Iterable[Streak], thresholds: Thresholds) -> Iterator[Condition]:
+        days = thresholds.missing[self.step]
+        for code, province_id, start, length in found:
+            if length >= days:
+                yield Condition(
+                    self.code,
+                    f"commune:{code}",
+                    days,
+                    start,
+                    kind=self.subject.code,
+                    since=start,
+                    commune_id=code,
+                    province_id=province_id,
+                )
+
+    def title(self, *, threshold: int, subject: str, day: datetime.date, since: datetime.date) -> str:
+        return ngettext(
+            "No daily report for %(days)s day in a row (since %(since)s): %(subject)s",
+            "No daily report for %(days)s days in a row (since %(since)s): %(subject)s",
+            threshold,
+        ) % _params(threshold=threshold, subject=subject, day=day, since=since)
+
+
+class MissingReport1(MissingReportRule):
+    code = Rule.MISSING_REPORT_1
+    label = _("daily report missing")
+    step = 0
+    audiences = (Audience("users", "commune"),)
+
+
+class MissingReport3(MissingReportRule):
+    code = Rule.MISSING_REPORT_3
+    label = _("daily report missing for several days")
+    step = 1
+    audiences = (Audience("users", "province"),)
+
+
+class MissingReport7(MissingReportRule):
+    code = Rule.MISSING_REPORT_7
+    label = _("daily report missing for a week or more")
+    step = 2
+    audiences = (Audience("users", "steering"),)
+
+
+def missing_conditions(
+    communes: Iterable[tuple[str, str]],
+    last_reported: Mapping[str, datetime.date],
+    *,
+    latest_due: datetime.date,
+    thresholds: Thresholds,
+) -> Iterator[Condition]:
+    """Each step of the ladder a commune's current streak has reached (every registered missing-report rule)."""
+    found = streaks(communes, last_reported, latest_due=latest_due, reports_from=thresholds.reports_from)
+    for spec in specs.rules():
+        if isinstance(spec, MissingReportRule):
+            yield from spec.check(found, thresholds)
+
+
+# --- support requests -----------------------------------------------------------------------------------------
+
+
+def support_condition(*, report_id: int, day: datetime.date, province_id: str, commune_id: str | None) -> Condition:
+    return Condition(
+        Rule.SUPPORT_NEEDED,
+        f"report:{report_id}",
+        0,
+        day,
+        kind=subjects.REPORT.code,
+        since=day,
+        report_id=report_id,
+        commune_id=commune_id,
+        province_id=province_id,
+    )
+
+
+class SupportNeeded(AlertRule):
+    """A report that asked for support, until a province officer closes it with a resolution."""
+
+    code = Rule.SUPPORT_NEEDED
+    label = _("support requested")
+    subject = subjects.REPORT
+    audiences = (Audience("users", "province"),)
+
+    def detect(self, evaluation: Evaluation) -> Iterator[Condition]:
+        rows = selectors.open_support_requests(before=evaluation.before).values_list(
+            "pk", "date", "province_id", "commune_id"
         )
-    if rule == Rule.SUPPORT_NEEDED:
-        return gettext("Support requested in the report of %(day)s: %(subject)s") % params
-    raise ValueError(f"unknown rule {rule!r}")
+        for pk, day, province_id, commune_id in rows:
+            yield support_condition(report_id=pk, day=day, province_id=province_id, commune_id=commune_id)
+
+    def title(self, *, threshold: int, subject: str, day: datetime.date, since: datetime.date) -> str:
+        return gettext("Support requested in the report of %(day)s: %(subject)s") % _params(
+            threshold=threshold, subject=subject, day=day, since=since
+        )
+
+
+# The order of the lists, filters and digests.
+RULES: tuple[AlertRule, ...] = (
+    DeadlineEarly(),
+    DeadlineLast(),
+    Overdue(),
+    Stagnant(),
+    Blocked(),
+    MissingReport1(),
+    MissingReport3(),
+    MissingReport7(),
+    SupportNeeded(),
+)
+
+
+# --- read by rule code (any app's rule) -------------------------------------------------------------------------
+
+
+def audiences(rule: str, threshold: int) -> tuple[Audience, ...]:
+    return specs.rule(rule).audiences_for(threshold)
+
+
+def title(*, rule: str, threshold: int, subject: str, day: datetime.date, since: datetime.date) -> str:
+    return specs.rule(rule).title(threshold=threshold, subject=subject, day=day, since=since)

@@ -18,39 +18,21 @@ from django.db.models import Case, Count, Exists, F, Max, OuterRef, Prefetch, Qu
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from alerts import specs
+from alerts.facts import AssignmentState, TaskFacts, Thresholds, latest_due_day, missing_streak
 from alerts.models import Alert, Contact, Notification, Preference, SupportResolution
-from alerts.rules import (
-    ASSIGNMENT_RULES,
-    MISSING_RULES,
-    REPORT_RULES,
-    AssignmentState,
-    Condition,
-    TaskFacts,
-    Thresholds,
-    assignment_conditions,
-    latest_due_day,
-    missing_conditions,
-    missing_streak,
-    support_condition,
-)
 from localities.models import Commune, Province
 from reports.models import DailyReport
 from tasks.models import Agency, Assignment, AssignmentQuerySet, AssignmentStatus, Membership, StatusUpdate, Task
 from tasks.roles import Role, Scope
 
 BLOCKED = AssignmentStatus.BLOCKED
-# The joins that every alert row needs to read as a line (alerts.display).
-ALERT_JOINS = [
-    "assignment__task",
-    "assignment__agency",
-    "assignment__province",
-    "assignment__commune",
-    "commune",
-    "report__commune",
-    "report__province",
-    "province",
-    "agency",
-]
+
+
+def alert_joins() -> list[str]:
+    """The joins every alert row needs to read as a line (alerts.display): its subject's (each registered subject
+    kind names its own), its province and its agency."""
+    return [*specs.subject_joins(), "province", "agency"]
 
 
 def _local_date(value: datetime.datetime | None) -> datetime.date | None:
@@ -147,37 +129,6 @@ def open_support_requests(*, before: datetime.datetime | None = None) -> QuerySe
     return reports.filter(received_at__lt=before).exclude(Exists(closed))
 
 
-def alert_conditions(
-    *, today: datetime.date, moment: datetime.datetime, live: bool, rules: Collection[str], thresholds: Thresholds
-) -> list[Condition]:
-    """The alerts the selected rules say should be open at `moment` (today, or the end of a past day)."""
-    before = None if live else moment
-    selected = {str(rule) for rule in rules}
-    conditions: list[Condition] = []
-    if selected & ASSIGNMENT_RULES:
-        tasks = task_facts()
-        for state in assignment_states(before=before):
-            conditions.extend(
-                c
-                for c in assignment_conditions(state, tasks[state.task_id], today=today, thresholds=thresholds)
-                if c.rule in rules
-            )
-    if selected & set(MISSING_RULES):
-        last = last_reports(reports_from=thresholds.reports_from, before=before)
-        communes = Commune.objects.values_list("code", "province_id").order_by()
-        conditions.extend(
-            c
-            for c in missing_conditions(communes, last, latest_due=latest_due_day(moment), thresholds=thresholds)
-            if c.rule in rules
-        )
-    if selected & REPORT_RULES:
-        for pk, day, province_id, commune_id in open_support_requests(before=before).values_list(
-            "pk", "date", "province_id", "commune_id"
-        ):
-            conditions.append(support_condition(report_id=pk, day=day, province_id=province_id, commune_id=commune_id))
-    return conditions
-
-
 # --- who is told ----------------------------------------------------------------------------------------------
 
 
@@ -254,7 +205,7 @@ def alert_list(*, scope: Scope) -> QuerySet:
     """The alerts the scope may see, open first, with the joins a line needs and who was told."""
     return (
         Alert.objects.visible_to(scope)
-        .select_related(*ALERT_JOINS)
+        .select_related(*alert_joins())
         .prefetch_related(Prefetch("notifications", queryset=Notification.objects.select_related("user")))
         .order_by(F("closed_at").desc(nulls_first=True), "-since", "-id")
     )
@@ -264,7 +215,7 @@ def notification_list(*, scope: Scope) -> QuerySet:
     """A person's own notifications, newest first, with what their lines need."""
     return (
         Notification.objects.visible_to(scope)
-        .select_related("alert", *(f"alert__{join}" for join in ALERT_JOINS))
+        .select_related("alert", *(f"alert__{join}" for join in alert_joins()))
         .order_by("-created_at", "-id")
     )
 

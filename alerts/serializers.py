@@ -5,9 +5,9 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from alerts import specs
 from alerts.display import alert_title, alert_url, subject
 from alerts.models import Alert, Notification
-from alerts.rules import Rule, SubjectKind
 from core.api import RefuseUnknownFields
 from reports.models import DailyReport
 from tasks.models import Assignment
@@ -23,14 +23,14 @@ def _absolute(serializer: serializers.Serializer, path: str) -> str:
 
 
 class SubjectSerializer(serializers.Serializer):
-    kind = NamedChoiceField(choices=SubjectKind.choices, enum_name="AlertSubjectKindEnum")
+    kind = NamedChoiceField(choices=specs.SUBJECT_CHOICES, enum_name="AlertSubjectKindEnum")
     id = serializers.JSONField(help_text="The assignment's or the report's id (integer), or the commune's code.")
     code = serializers.CharField(help_text="The task's code, the commune's code, or the report's locality code.")
     label = serializers.CharField()
 
 
 class AlertSerializer(serializers.ModelSerializer):
-    rule = NamedChoiceField(choices=Rule.choices, enum_name=RULE_ENUM, read_only=True)
+    rule = NamedChoiceField(choices=specs.RULE_CHOICES, enum_name=RULE_ENUM, read_only=True)
     threshold = serializers.IntegerField(read_only=True, help_text="Days: 7 or 1 before the deadline, 14 overdue, …")
     subject = serializers.SerializerMethodField()
     # Null when the alert is not about a province (a central agency's task) or no agency has to act (a
@@ -73,7 +73,7 @@ class AlertSerializer(serializers.ModelSerializer):
 
 
 class NotificationSerializer(serializers.ModelSerializer):
-    rule = NamedChoiceField(source="alert.rule", choices=Rule.choices, enum_name=RULE_ENUM, read_only=True)
+    rule = NamedChoiceField(source="alert.rule", choices=specs.RULE_CHOICES, enum_name=RULE_ENUM, read_only=True)
     title = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     alert = serializers.PrimaryKeyRelatedField(read_only=True)

@@ -13,12 +13,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from alerts import exports, selectors, services
+from alerts import exports, selectors, specs
 from alerts.display import alert_title, alert_url, subject
+from alerts.facts import Thresholds
 from alerts.filters import AlertFilterSet, BlockerFilterSet, NotificationFilterSet, SupportRequestFilterSet
 from alerts.forms import PreferenceForm, SupportCloseForm
 from alerts.models import Language, Preference
-from alerts.rules import Rule, Thresholds
+from alerts.services import notifications, support
 from localities.models import Province
 from tasks.scoping import scope_for_user
 
@@ -58,7 +59,7 @@ def alert_list(request):
             "filter": filterset,
             "page": page,
             "rows": rows,
-            "counts": [(rule, label, counts.get(rule, 0)) for rule, label in Rule.choices],
+            "counts": [(rule, label, counts.get(rule, 0)) for rule, label in specs.rule_choices()],
             "export_query": _query_without_page(request),
             "section": "alerts",
         },
@@ -89,7 +90,7 @@ def _back(request, default: str) -> str:
 def notification_read(request, pk):
     scope = scope_for_user(request.user)
     notification = get_object_or_404(selectors.notification_list(scope=scope), pk=pk)
-    services.notification_mark_read(notification=notification, user=request.user)
+    notifications.notification_mark_read(notification=notification, user=request.user)
     if request.htmx:
         row = {
             "notification": notification,
@@ -106,7 +107,7 @@ def notification_read(request, pk):
 
 @require_POST
 def notifications_read_all(request):
-    count = services.notifications_mark_all_read(user=request.user)
+    count = notifications.notifications_mark_all_read(user=request.user)
     messages.success(request, _("%(count)s notifications marked read.") % {"count": count})
     return redirect(_back(request, reverse("alerts:notifications")))
 
@@ -171,10 +172,10 @@ def support_request(request, pk):
             return HttpResponse(_("Only the province's officers close its support requests."), status=403)
         if form.is_valid():
             try:
-                services.support_request_close(
+                support.support_request_close(
                     report=report, user=request.user, resolution=form.cleaned_data["resolution"]
                 )
-            except services.SupportAlreadyClosed:
+            except support.SupportAlreadyClosed:
                 messages.warning(request, _("This request is already closed."))
             except ValidationError as exc:
                 for message in exc.message_dict.get("resolution", []):
@@ -231,13 +232,13 @@ def preferences(request):
     current = Preference.objects.filter(user=request.user).first()
     initial = {
         "language": current.language if current else Language.VI,
-        "email_on": [r for r in Rule.values if not current or r not in current.email_off],
+        "email_on": [r for r in specs.codes() if not current or r not in current.email_off],
     }
     form = PreferenceForm(request.POST or None, initial=initial)
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            services.preference_update(
+            notifications.preference_update(
                 user=request.user, language=form.cleaned_data["language"], email_off=form.email_off()
             )
             messages.success(request, _("Your preferences are saved."))

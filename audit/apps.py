@@ -9,6 +9,9 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit trail")
 
     def ready(self):
+        from audit import trail
         from audit.registry import register_audited_models
 
+        # After the apps below declared their sources and kept models (INSTALLED_APPS order).
         register_audited_models()
+        trail.register()

@@ -7,8 +7,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from audit.trail import Kind, TrailFilter
-from core.dates import DATE_MESSAGE, INVALID_DATE, DateError, parse_date
+from audit.trail import TrailFilter
+from core import trail
+from core.dates import DateError, parse_date
 
 
 class IsoDateField(forms.DateField):
@@ -21,12 +22,17 @@ class IsoDateField(forms.DateField):
             return None
         try:
             return parse_date(value)
-        except DateError:
-            raise ValidationError(DATE_MESSAGE, code=INVALID_DATE) from None
+        except DateError as exc:  # not a date, or 0001-01-01 / 9999-12-31 (no day before or after them)
+            raise ValidationError(str(exc), code=exc.code) from None
+
+
+def _kinds() -> list[tuple[str, Any]]:
+    """Every kind the apps declared (core.trail), read when the form is made."""
+    return [("", _("All")), *trail.kind_choices()]
 
 
 class TrailFilterForm(forms.Form):
-    kind = forms.ChoiceField(label=_("kind"), choices=[("", _("All")), *Kind.choices], required=False)
+    kind = forms.ChoiceField(label=_("kind"), choices=_kinds, required=False)
     actor = forms.CharField(label=_("who (username or key prefix)"), max_length=150, required=False)
     date_after = IsoDateField(label=_("from"), required=False)
     date_before = IsoDateField(label=_("until"), required=False)

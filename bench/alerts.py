@@ -55,7 +55,9 @@ def measure() -> dict:
 
     from alerts.contacts import plan_contacts
     from alerts.models import Alert, AlertRun, Digest, DigestItem, Notification, SupportResolution
-    from alerts.services import alerts_run, contacts_import, digests_send
+    from alerts.services.contacts import contacts_import
+    from alerts.services.delivery import digests_send
+    from alerts.services.runs import alerts_run
     from localities.models import Commune
     from reports.models import DailyReport
     from tasks.models import Assignment

@@ -1,10 +1,13 @@
 """Shared pieces of the REST API: pagination and the error body (the JSON parser is core.parsers)."""
 
 import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -14,6 +17,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
+
+from core.text import bounded
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +57,38 @@ def service_unavailable_body():
     }
 
 
+def too_large_body(limit: int) -> dict:
+    return {
+        "code": "request_too_large",
+        "detail": _("The request body is larger than %(limit)s bytes.") % {"limit": f"{limit:,}"},
+    }
+
+
+class RequestTooLarge(exceptions.APIException):
+    """413 `request_too_large`: a body larger than what the operation can take (`limit` bytes)."""
+
+    status_code = 413
+    default_code = "request_too_large"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(too_large_body(limit)["detail"])
+
+
+def content_length(request) -> int:
+    """The body's declared length, as Django reads it (anything but a number is 0: no body)."""
+    try:
+        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return 0
+
+
+def refuse_larger_body(request, limit: int) -> None:
+    """Raise RequestTooLarge when the declared body is longer than `limit`, before anything reads it."""
+    if content_length(request) > limit:
+        raise RequestTooLarge(limit)
+
+
 def exception_handler(exc, context):
     """DRF's handler, plus a stable `code` on simple errors so clients need not parse prose, and a JSON 503
     with Retry-After when the database is unreachable (e.g. the API-key lookup during a restart)."""
@@ -60,14 +97,9 @@ def exception_handler(exc, context):
         set_rollback()
         return Response(service_unavailable_body(), status=503, headers={"Retry-After": str(RETRY_AFTER)})
     if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, else an HTML 400
-        return Response(
-            {
-                "code": "request_too_large",
-                "detail": _("The request body is larger than %(limit)s bytes.")
-                % {"limit": f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,}"},
-            },
-            status=413,
-        )
+        return Response(too_large_body(settings.DATA_UPLOAD_MAX_MEMORY_SIZE), status=413)
+    if isinstance(exc, RequestTooLarge):
+        return Response(too_large_body(exc.limit), status=413)
     if isinstance(exc, Http404):
         # get_object_or_404's message names the model in English ("No DailyReport matches the given query.");
         # DRF's NotFound says "Not found." in the request's language, with the `code` every 404 carries.
@@ -79,6 +111,10 @@ def exception_handler(exc, context):
         code = getattr(getattr(exc, "detail", None), "code", None) or getattr(exc, "default_code", None)
         if code and "code" not in response.data:
             response.data["code"] = code
+    if response is not None:
+        # A message may quote what was sent ('"…" is not a valid choice.'): never more than a few hundred
+        # characters of it (core.text).
+        response.data = bounded(response.data)
     return response
 
 
@@ -120,13 +156,33 @@ def bad_request_body(field_errors_serializer, *, component_name: str) -> Polymor
     )
 
 
-def field_errors(errors: dict, *, detail: str) -> dict:
+def field_errors(errors: Mapping[str, Iterable[Any]], *, detail: str) -> dict[str, Any]:
     """{"code": "invalid", "detail", "errors": {field: [{"code", "message"}]}} from a Django ValidationError's
-    error_dict: the error body of every write in the API, so clients match on stable codes."""
-    body: dict = {}
+    error_dict (or a form's `errors.as_data()`) or a DRF serializer's `errors`: the error body of every write in
+    the API, so clients match on stable codes, not on translated prose."""
+    body: dict[str, list[dict[str, str]]] = {}
     for field, items in errors.items():
         name = "non_field_errors" if field == NON_FIELD_ERRORS else field
         for item in items:
-            message = item.message % item.params if item.params else item.message
-            body.setdefault(name, []).append({"code": item.code or "invalid", "message": str(message)})
+            if isinstance(item, DjangoValidationError):
+                message = item.message % item.params if item.params else item.message
+                body.setdefault(name, []).append({"code": item.code or "invalid", "message": str(message)})
+            else:  # DRF's ErrorDetail: a string with its code
+                body.setdefault(name, []).append(
+                    {"code": getattr(item, "code", None) or "invalid", "message": str(item)}
+                )
     return {"code": "invalid", "detail": detail, "errors": body}
+
+
+# The body `field_errors` makes (documentation only; no docstring, which the schema would show).
+class ValidationErrorBodySerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Always `invalid`.")
+    errors = serializers.DictField(
+        child=FieldErrorSerializer(many=True), help_text="Field name (or non_field_errors) -> its errors."
+    )
+
+
+# The 400 of the writes that read JSON (assignment updates, closing a support request): field errors, or
+# `parse_error` for a body that is not JSON.
+BAD_REQUEST_BODY = bad_request_body(ValidationErrorBodySerializer, component_name="BadRequest")

@@ -21,26 +21,39 @@ PLAN_DATE = datetime.date(2025, 6, 19)
 INVALID_DATE = "invalid_date"
 DATE_MESSAGE = _("Must be a date written YYYY-MM-DD.")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Every date read has a day before and a day after it: a range "until D" ends at the midnight after D, "from D"
+# starts at the one before, and date.max + 1 day (or date.min - 1) is an OverflowError, not a date.
+FIRST_DATE = datetime.date.min + datetime.timedelta(days=1)
+LAST_DATE = datetime.date.max - datetime.timedelta(days=1)
+RANGE_MESSAGE = _("Must be a date from %(first)s to %(last)s.")
 
 
 class DateError(ValueError):
-    """Not a date written YYYY-MM-DD. `code` is the API's stable error code; str() the translated message."""
+    """Not a date written YYYY-MM-DD, or one without a day before or after it. `code` is the API's stable
+    error code; str() the translated message."""
 
     code = INVALID_DATE
 
-    def __init__(self, value: object = None) -> None:
+    def __init__(self, value: object = None, *, out_of_range: bool = False) -> None:
         self.value = value
-        super().__init__(str(DATE_MESSAGE))
+        self.out_of_range = out_of_range
+        super().__init__(str(self))
 
     def __str__(self) -> str:
-        return str(DATE_MESSAGE)  # translated when shown, not when raised
+        # Translated when shown, not when raised.
+        if self.out_of_range:
+            return str(RANGE_MESSAGE % {"first": FIRST_DATE.isoformat(), "last": LAST_DATE.isoformat()})
+        return str(DATE_MESSAGE)
 
 
 def parse_date(value: object) -> datetime.date:
-    """A date from `YYYY-MM-DD` text, or from a date or datetime (spreadsheet cells). Raises DateError."""
+    """A date from `YYYY-MM-DD` text, or from a date or datetime (spreadsheet cells), from FIRST_DATE to
+    LAST_DATE. Raises DateError."""
     if isinstance(value, datetime.datetime):
-        return value.date()
+        value = value.date()
     if isinstance(value, datetime.date):
+        if not FIRST_DATE <= value <= LAST_DATE:
+            raise DateError(value, out_of_range=True)
         return value
     if not isinstance(value, str):
         raise DateError(value)
@@ -48,9 +61,12 @@ def parse_date(value: object) -> datetime.date:
     if not _DATE_RE.fullmatch(text):
         raise DateError(value)
     try:
-        return datetime.date.fromisoformat(text)
+        day = datetime.date.fromisoformat(text)
     except ValueError:  # 2025-13-01, 2025-02-30
         raise DateError(value) from None
+    if not FIRST_DATE <= day <= LAST_DATE:  # 0001-01-01, 9999-12-31
+        raise DateError(value, out_of_range=True)
+    return day
 
 
 def parse_date_or_none(value: object) -> datetime.date | None:

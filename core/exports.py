@@ -7,7 +7,10 @@ the export must see that text, not a live link. A cell is risky when it starts w
 tab or a carriage return (OWASP's list).
 - XLSX: the cell is written as a string (openpyxl would otherwise store `=…` as a formula) with Excel's
   quote prefix, so it shows and stays text, and reads back unchanged (the bulk update re-reads exports).
-- CSV: the value gets a leading apostrophe, the convention spreadsheets understand as "this is text".
+- CSV: every field is quoted, and a risky start gets a leading apostrophe, the convention spreadsheets
+  understand as "this is text" — at the start of the value and after every separator a spreadsheet may split
+  on (`,`, `;`, tab, a line break): Vietnamese spreadsheets split CSV on ";", so `x;=HYPERLINK(…)` would
+  otherwise become a cell that starts a formula.
 
 A foundation module: it imports no app, so every app may use it.
 """
@@ -15,6 +18,7 @@ A foundation module: it imports no app, so every app may use it.
 import csv
 import datetime
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, TypeVar
 
@@ -28,6 +32,8 @@ from openpyxl.styles import Font
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A formula's start right after a character a spreadsheet may split a CSV line on.
+_FORMULA_AFTER_SEPARATOR = re.compile(r"(?<=[,;\t\r\n])(?=[=+\-@])")
 BOM = "\ufeff"  # Excel then reads the Vietnamese names as UTF-8
 _Response = TypeVar("_Response", HttpResponse, StreamingHttpResponse)
 
@@ -60,12 +66,14 @@ def cell_value(value: Any) -> Any:
 
 
 def csv_text(value: Any) -> Any:
-    """A CSV cell: neutralised text, '' for None."""
+    """A CSV cell: neutralised text (at its start and after every separator), '' for None."""
     value = cell_value(value)
     if value is None:
         return ""
-    if is_risky(value):
-        return "'" + value
+    if isinstance(value, str):
+        value = _FORMULA_AFTER_SEPARATOR.sub("'", value)
+        if is_risky(value):
+            return "'" + value
     return value
 
 
@@ -123,7 +131,7 @@ class _Echo:
 def csv_lines(header: Sequence[Any], rows: Iterable[Sequence[Any]], *, notes: Sequence[Any] = ()) -> Iterator[str]:
     """The lines of a CSV file (BOM first, then the header; `notes` after the data, so the header stays the
     first row a machine reads)."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
     yield BOM + writer.writerow([csv_text(v) for v in header])
     for row in rows:
         yield writer.writerow([csv_text(v) for v in row])

@@ -1,9 +1,12 @@
 """What every list's filter form shares (django-filter): a yes/no choice whose empty choice reads "All",
-not Django's "Unknown". A foundation module: it imports no app."""
+not Django's "Unknown", and the `q` search box. A foundation module: it imports no app."""
+
+from collections.abc import Sequence
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import BooleanWidget
 
@@ -40,3 +43,23 @@ class YesNoFilter(django_filters.BooleanFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", AllYesNoWidget)
         super().__init__(*args, **kwargs)
+
+
+class SearchFilter(django_filters.CharFilter):
+    """`?q=`: the rows whose code is the text (`exact`: lookups given whole, e.g. `code` or `code__iexact`) or
+    whose names contain it (`contains`: fields, compared ignoring case)."""
+
+    def __init__(self, *, exact: Sequence[str], contains: Sequence[str], **kwargs):
+        self.exact = tuple(exact)
+        self.contains = tuple(contains)
+        super().__init__(**kwargs)
+
+    def filter(self, qs, value):
+        if value in django_filters.constants.EMPTY_VALUES:
+            return qs
+        found = Q()
+        for lookup in self.exact:
+            found |= Q(**{lookup: value})
+        for name in self.contains:
+            found |= Q(**{f"{name}__icontains": value})
+        return qs.filter(found)

@@ -1,10 +1,55 @@
-"""The command of a file import (`import_tasks`, `import_contacts`): dry run by default, every error by row
-and column, `--apply` writes all or nothing. Each import gives its plan and its apply; the plan has `ok`,
-`errors`, `rows` (with `action`) and `count(action)`."""
+"""File imports (the task catalogue, the contacts): the plan an import works out before writing anything — its
+rows, each with an `action` (create, update, unchanged), and its errors, each named by row and column — and
+the command that shows it: dry run by default, every error by row and column, `--apply` writes all or nothing.
+The file itself is read by core.spreadsheets.read_table."""
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
 
 from django.core.management.base import BaseCommand, CommandError
+
+from core.text import MESSAGE_MAX, echo
+
+
+@dataclass
+class RowError:
+    """One error of an import file: the spreadsheet's row (the header is 1), the column, what is wrong."""
+
+    row: int
+    column: str
+    message: str
+
+    def __post_init__(self) -> None:
+        # Both may quote the file (a header, a cell): no longer than an answer may echo (core.text).
+        self.column = echo(self.column)
+        self.message = echo(self.message, MESSAGE_MAX)
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column}: {self.message}"
+
+
+class PlannedRow(Protocol):
+    action: str  # create | update | unchanged
+
+
+RowT = TypeVar("RowT", bound=PlannedRow)
+
+
+@dataclass
+class ImportPlan(Generic[RowT]):
+    """What applying a file would do (`rows`), or why it may not be applied (`errors`), and the file's
+    checksum. A plan with any error is never applied."""
+
+    rows: list[RowT] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    checksum: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def count(self, action: str) -> int:
+        return sum(1 for row in self.rows if row.action == action)
 
 
 class ImportCommand(BaseCommand):

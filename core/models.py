@@ -21,6 +21,57 @@ class Generation(models.Model):
         return f"{self.name}: {self.value}"
 
 
+# --- records that are never changed or deleted ----------------------------------------------------------------
+
+
+class AppendOnlyError(Exception):
+    """A write refused on a row the portal keeps as a record: history is never changed, records are never
+    deleted (DESIGN.md §10). On PostgreSQL a trigger of the owning app refuses the same for any SQL client."""
+
+
+class UndeletableQuerySet(models.QuerySet):
+    """Refuses delete() of many rows, as the model refuses one."""
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} cannot be deleted")
+
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
+
+class AppendOnlyQuerySet(UndeletableQuerySet):
+    """Refuses changing many rows too (update, bulk_update)."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} are append-only: they cannot be changed")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} are append-only: they cannot be changed")
+
+
+class UndeletableModel(models.Model):
+    """A record that may be corrected but never deleted (a daily report). Pair it with UndeletableQuerySet."""
+
+    class Meta:
+        abstract = True
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self._meta.verbose_name_plural} cannot be deleted")
+
+
+class AppendOnlyModel(UndeletableModel):
+    """A row written once and never changed: a correction is a new row (status updates, target values,
+    meetings). Pair it with AppendOnlyQuerySet."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{self._meta.verbose_name_plural} are append-only: they cannot be changed")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+
 class ImportRecord(models.Model):
     """Audit row of an applied file import (the task catalogue, the contacts): who, when, which file, what
     changed. Each import's own model subclasses it."""

@@ -2,18 +2,20 @@
 own: DRF imports the parser classes while it defines its views, so this may import no rest_framework.views."""
 
 import codecs
-import io
 import re
+from typing import Any
 
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, parsers
 from rest_framework.utils import json
 
+from core.text import MESSAGE_MAX, echo
+
 # A lone UTF-16 surrogate can only arrive written as an escape (\uD800 to \uDFFF): UTF-8 cannot carry one.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # A NUL too (JSON refuses control characters written as they are): \u0000.
-_NUL_ESCAPE = re.compile(rb"\\u0000")
+_NUL_ESCAPE = re.compile(r"\\u0000")
 _NUL = re.compile("\x00")
 
 
@@ -24,6 +26,7 @@ class InvalidText(exceptions.APIException):
     default_code = "invalid"
 
     def __init__(self, path, *, detail, message, code="invalid_text"):
+        path = echo(path, MESSAGE_MAX)  # a path of a thousand levels, or of long keys, is cut
         super().__init__({"code": "invalid", "detail": detail, "errors": {path: [{"code": code, "message": message}]}})
 
 
@@ -88,44 +91,65 @@ def duplicate_key_path(text):
     return "non_field_errors"
 
 
-class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, refusing with a 4xx what would otherwise fail later as a 500:
+def not_utf8() -> exceptions.ParseError:
+    return exceptions.ParseError(
+        _("JSON parse error - the body must be encoded in UTF-8 (RFC 8259), not UTF-16 or UTF-32.")
+    )
+
+
+def decode_json(body: bytes) -> Any:
+    """The one decoding of a JSON body, for the full stack (JSONParser below) and the single-report fast path
+    (reports.fastpath), so the two accept exactly the same bodies:
+    - strict UTF-8, whatever charset the Content-Type declares: RFC 8259 says JSON exchanged between systems
+      is UTF-8 and a `charset` parameter has no effect. A UTF-16 or UTF-32 body (it has NUL bytes: JSON's
+      first characters are ASCII), or bytes that are not UTF-8 (such as `ED A0 80`, a surrogate written in
+      UTF-8), are a 400 `parse_error`, and so is a byte-order mark;
     - nesting deeper than Python's recursion limit (json raises RecursionError): 400 `parse_error`;
-    - a lone UTF-16 surrogate ("\\ud800") in any string or key, which json accepts but no database or
-      UTF-8 encoder does: 400 `invalid` naming the path, e.g. `reports[3].difficulties`;
-    - a NUL ("\\u0000") in any string or key, which json accepts but PostgreSQL cannot store in text: the
-      same 400, with its own message;
+    - NaN and Infinity, which are not JSON: 400 `parse_error`;
     - a key given twice in one object, of which json would silently keep the last value: 400 `invalid`
-      naming the path, code `duplicate_key`.
-    The walks run only when the raw body has such an escape (or such a key), so a normal body costs two
-    regex searches."""
+      naming the path, code `duplicate_key`;
+    - a lone UTF-16 surrogate ("\\ud800") or a NUL ("\\u0000") in any string or key, which json accepts
+      but no database or UTF-8 encoder does: 400 `invalid` naming the path (`reports[3].difficulties`),
+      code `invalid_text`. The escapes are looked for in the decoded text, and the walk runs only when one
+      is there, so a normal body costs two regex searches.
+    Raises the DRF exception of the answer (ParseError or InvalidText)."""
+    # JSON never has a raw NUL (it is escaped inside strings): a body with one is UTF-16 or UTF-32.
+    if b"\x00" in body or body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise not_utf8()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise exceptions.ParseError(f"JSON parse error - {exc}") from None
+    try:
+        data = json.loads(text, parse_constant=json.strict_constant, object_pairs_hook=refuse_duplicates)
+    except RecursionError:
+        raise exceptions.ParseError(_("JSON parse error - the document is nested too deeply.")) from None
+    except DuplicateKey:
+        raise duplicate_key(duplicate_key_path(text)) from None
+    except ValueError as exc:
+        raise exceptions.ParseError(f"JSON parse error - {exc}") from None
+    for escape, character, error in (
+        (_SURROGATE_ESCAPE, _SURROGATE, lone_surrogate),
+        (_NUL_ESCAPE, _NUL, nul_character),
+    ):
+        if escape.search(text):
+            path = text_path(data, character)
+            if path is not None:
+                raise error(path)
+    return data
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser with the project's one decoding (decode_json): what would otherwise fail later as a
+    500, or be read differently by the fast path, is a 4xx naming what is wrong."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        body = stream.read()
-        try:
-            # DRF's JSONParser.parse, with the object hook that refuses duplicated keys.
-            text = codecs.getreader(parsers.get_encoding(parser_context or {}))(io.BytesIO(body)).read()
-            parse_constant = json.strict_constant if self.strict else None
-            data = json.loads(text, parse_constant=parse_constant, object_pairs_hook=refuse_duplicates)
-        except RecursionError:
-            raise exceptions.ParseError(_("JSON parse error - the document is nested too deeply.")) from None
-        except DuplicateKey:
-            raise duplicate_key(duplicate_key_path(text)) from None
-        except ValueError as exc:
-            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
-        for escape, character, error in (
-            (_SURROGATE_ESCAPE, _SURROGATE, lone_surrogate),
-            (_NUL_ESCAPE, _NUL, nul_character),
-        ):
-            if escape.search(body):
-                path = text_path(data, character)
-                if path is not None:
-                    raise error(path)
-        return data
+        return decode_json(stream.read() if stream is not None else b"")
 
 
 def _printable(text):
-    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\u0000")
+    """A key as a path names it: printable, and no longer than an answer may echo it (core.text)."""
+    return echo(text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\u0000"))
 
 
 def text_path(data, character):

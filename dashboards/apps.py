@@ -11,8 +11,12 @@ class DashboardsConfig(AppConfig):
 
     def ready(self):
         from core import pagecache
-        from dashboards import receivers  # noqa: F401 - connects to reports' and tasks' signals
+        from dashboards import (
+            receivers,  # noqa: F401 - connects to reports' and tasks' signals
+            trail,
+        )
         from dashboards.cache import GENERATION
 
+        trail.register()
         pagecache.register_generation(GENERATION)  # whole pages follow the rollups and snapshots
         pagecache.watch("dashboards.RollupAlarm")  # an admin's page counts the open alarms

@@ -12,8 +12,8 @@ from django.db import models
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from core.models import AppendOnlyModel, AppendOnlyQuerySet
 from reports.figures import INTEGER_FIELDS
-from tasks.models import AppendOnlyError
 
 
 class RollupFigures(models.Model):
@@ -292,15 +292,7 @@ class Target(models.Model):
         return value >= self.target_value - 1e-9
 
 
-class TargetValueQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("target values are append-only: enter a new value instead")
-
-    def delete(self):
-        raise AppendOnlyError("target values are append-only: they cannot be deleted")
-
-
-class TargetValue(models.Model):
+class TargetValue(AppendOnlyModel):
     """A measured value of an entered target, with its evidence: append-only, like assignment updates — a
     correction is a new value. The value as of a day is the latest one measured by then and entered before
     the day ended."""
@@ -324,7 +316,7 @@ class TargetValue(models.Model):
     )
     entered_at = models.DateTimeField(_("entered at"))
 
-    objects = TargetValueQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-entered_at", "-id"]
@@ -338,28 +330,17 @@ class TargetValue(models.Model):
     def __str__(self):
         return f"{self.target_id} {self.province_id or 'nation'} {self.value} ({self.measured_on})"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("target values are append-only: enter a new value instead")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("target values are append-only: they cannot be deleted")
-
 
 # --- meetings -----------------------------------------------------------------------------------------------
 
 
-class MeetingQuerySet(models.QuerySet):
+class MeetingQuerySet(AppendOnlyQuerySet):
     def visible_to(self, scope) -> "MeetingQuerySet":
         """The steering committee's packs: read by steering members, inspectors and the national admin."""
         return self if scope.reads_all else self.none()
 
-    def update(self, **kwargs):
-        raise AppendOnlyError("a meeting never changes: freeze a new one instead")
 
-
-class Meeting(models.Model):
+class Meeting(AppendOnlyModel):
     """A steering-committee meeting's pack: the state as of `date`, frozen under a title when it was created —
     phases, targets, the province ranking, the overdue, blocked and non-reporting lists (`content`, built by
     dashboards.meetings). What was shown is stored, not recomputed, so a meeting never changes afterwards,
@@ -382,14 +363,6 @@ class Meeting(models.Model):
 
     def __str__(self):
         return f"{self.title} ({self.date})"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("a meeting never changes: freeze a new one instead")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("a meeting is a record of what the committee was shown: it cannot be deleted")
 
 
 # --- the weekly pack ----------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
@@ -23,6 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from core import events
 from core.dates import end_of_day, parse_date
+from core.validators import validate_web_link
 from dashboards.models import NationDayRollup, ProvinceDayRollup, Target, TargetValue
 from localities.models import Province
 from reports.figures import RECEIVED, ratio
@@ -252,15 +252,9 @@ def target_value_enter(
         add("evidence_url", _("Give the link to the evidence of this value."), "required")
     else:
         try:
-            URLValidator(schemes=["http", "https"])(evidence_url)
-            if len(evidence_url) > 500:
-                raise ValidationError("too long")
-        except ValidationError:
-            add(
-                "evidence_url",
-                _("Enter a web address starting with http:// or https:// (at most 500 characters)."),
-                "invalid",
-            )
+            validate_web_link(evidence_url)
+        except ValidationError as exc:
+            errors.setdefault("evidence_url", []).append(exc)
     if province and target.level != Target.Level.PROVINCE:
         add("province", _("This target has a national value only."), "invalid")
     elif province and not Province.objects.filter(code=province).exists():

@@ -19,6 +19,7 @@ from core.db import parse_id
 from core.exports import xlsx_response
 from core.pagecache import whole_response
 from core.pdf import pdf_response
+from core.text import echo
 from dashboards import cache as dashboard_cache
 from dashboards import exports, maps, meetings, selectors, targets
 from dashboards.charts import trend_charts
@@ -33,7 +34,10 @@ def _day_or_error(request: HttpRequest):
     try:
         return selectors.day_param(request.GET.get("date")), None
     except BadDay as exc:
-        return selectors.default_day(), _("date: %(value)s — %(error)s") % {"value": request.GET["date"], "error": exc}
+        return selectors.default_day(), _("date: %(value)s — %(error)s") % {
+            "value": echo(request.GET["date"]),
+            "error": exc,
+        }
 
 
 def _cached_page(request: HttpRequest, name: str, title: str, build) -> HttpResponse:
@@ -82,7 +86,7 @@ def _as_of_or_error(request: HttpRequest):
     try:
         return selectors.day_param(request.GET["date"]), None
     except BadDay as exc:
-        return None, _("date: %(value)s — %(error)s") % {"value": request.GET["date"], "error": exc}
+        return None, _("date: %(value)s — %(error)s") % {"value": echo(request.GET["date"]), "error": exc}
 
 
 def _phases_context(request: HttpRequest) -> dict:

@@ -11,11 +11,11 @@ class IntegrationsConfig(AppConfig):
     verbose_name = _("Integrations")
 
     def ready(self):
-        from auditlog.registry import auditlog
-
+        from core import trail
         from integrations.models import WebhookEndpoint
 
         # The audit trail shows who registered, changed or switched off an endpoint, field by field; the
-        # secret is never recorded (it signs every delivery).
-        if not auditlog.contains(WebhookEndpoint):
-            auditlog.register(WebhookEndpoint, exclude_fields=["secret", "messages"])
+        # secret is never recorded (it signs every delivery), nor what the deliveries change by themselves.
+        trail.keep_changes(
+            trail.KeptModel(WebhookEndpoint, exclude=("secret", "failing_since", "created_at", "updated_at"))
+        )

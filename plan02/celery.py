@@ -59,7 +59,8 @@ def _schedule_from_settings(sender, source, **kwargs):
                 "schedule": crontab(minute=5, hour=settings.REPORT_DUE_HOUR),
                 "kwargs": {"rules": ["missing_report_1", "missing_report_3", "missing_report_7"]},
             },
-            # Digests whose sending failed are retried (each is sent at most once: alerts.services.digests_send).
+            # Digests whose sending failed are retried (each is sent at most once:
+            # alerts.services.delivery.digests_send).
             "alerts-digests-retry": {"task": "alerts.jobs.digests_send", "schedule": crontab(minute="*/15")},
         }
     )

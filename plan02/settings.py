@@ -290,6 +290,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every API view, per API key or per signed-in user (core.throttling; the fast path counts with it too).
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.CallerRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "api_key": env_str("PLAN02_API_KEY_RATE", "600/min"),
     },

@@ -12,17 +12,17 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import bad_request_body
+from core.api import bad_request_body, refuse_larger_body
 from core.dates import DATE_MESSAGE, INVALID_DATE, parse_date_or_none
 from core.parsers import JSONParser
 from reports import openapi as doc
 from reports import services, validation
 from reports.completeness import report_completeness
+from reports.figures import TEXT_MAX
 from reports.filters import DailyReportFilterSet
 from reports.models import ApiClient
 from reports.selectors import report_detail_queryset, reports_visible
 from reports.serializers import DailyReportDetailSerializer, DailyReportSerializer
-from reports.throttling import ApiKeyRateThrottle
 from tasks.scoping import scope_for_request
 
 HTTP_STATUS = {
@@ -98,8 +98,14 @@ def outcome_response(outcome):
     return response
 
 
+# The largest body one report can be: its two texts at their longest with every character escaped as
+# astral pairs ("\\ud83d\\ude00", 12 bytes per character), the 19 figures, the systems and the keys (under
+# 2 kB), and room for indentation. Both paths refuse a longer single POST by its Content-Length, before
+# reading it (413 `request_too_large`): the hot path's fast path (reports.fastpath) and this view.
+REPORT_BODY_MAX_BYTES = 2 * TEXT_MAX * 12 + 16 * 1024
+
+
 class ReportApiMixin:
-    throttle_classes = [ApiKeyRateThrottle]
     parser_classes = [JSONParser]
 
 
@@ -165,10 +171,16 @@ class DailyReportListView(ReportApiMixin, generics.ListAPIView):
                 "`report_locked`: the day is past the lock window (body as `Error`).",
                 [doc.EXISTS_EXAMPLE, doc.LOCKED_EXAMPLE],
             ),
+            413: OpenApiResponse(
+                doc.ReportErrorSerializer,
+                "`request_too_large`: the body is longer than one report can be; refused before it is read.",
+                [doc.TOO_LARGE_EXAMPLE],
+            ),
             **STANDARD_ERRORS,
         },
     )
     def post(self, request):
+        refuse_larger_body(request, REPORT_BODY_MAX_BYTES)
         outcome = services.daily_report_submit(payload=request.data, **actor(request))
         return outcome_response(outcome)
 

@@ -7,4 +7,10 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Daily reports")
 
     def ready(self):
-        from reports import schema  # noqa: F401 - registers the OpenAPI extensions
+        from reports import (
+            auth,  # noqa: F401 - the keys' receivers
+            schema,  # noqa: F401 - registers the OpenAPI extensions
+            trail,
+        )
+
+        trail.register()

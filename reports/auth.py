@@ -7,9 +7,10 @@ the ApiClient, from which tasks.scoping.scope_for_request builds the scope.
 
 import datetime
 import hashlib
-import time
 
 from django.db import connection
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.decorators import method_decorator
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import authentication, exceptions
 
+from core import generations
 from localities.models import Commune
 from reports.models import ApiClient
 
@@ -51,22 +53,15 @@ class ApiClientUser:
         return False
 
 
-def lookup_client(key_hash):
-    """The active ApiClient with this key hash (its commune attached), or None.
+_CLIENT_COLUMNS = (
+    "c.id, c.name, c.province_id, c.commune_id, m.province_id, m.slot, c.last_used_at, c.kind, c.key_prefix"
+)
 
-    Plain SQL: it runs on every API request, and compiling the equivalent ORM query (two joins) cost more
-    than the query itself."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT c.id, c.name, c.province_id, c.commune_id, m.province_id, m.slot, c.last_used_at, c.kind, "
-            "c.key_prefix FROM reports_apiclient c LEFT JOIN localities_commune m ON m.code = c.commune_id "
-            "WHERE c.key_hash = %s AND c.revoked_at IS NULL",
-            [key_hash],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
+
+def _client_from(key_hash, row):
     pk, name, province_id, commune_id, commune_province, slot, last_used_at, kind, prefix = row
+    if pk is None:
+        return None
     client = ApiClient(id=pk, name=name, province_id=province_id, key_hash=key_hash, kind=kind, key_prefix=prefix)
     if commune_id:
         client.commune = Commune(code=commune_id, province_id=commune_province, slot=slot)
@@ -78,31 +73,62 @@ def lookup_client(key_hash):
     return client
 
 
+def lookup_client(key_hash):
+    """(the active ApiClient with this key hash, its commune attached, or None; the keys' generation), in one
+    statement.
+
+    Plain SQL: it runs on every API request that brings a key this process does not know, and compiling the
+    equivalent ORM query (three joins) cost more than the query itself."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT g.value, {_CLIENT_COLUMNS} FROM (SELECT 1) AS one "  # noqa: S608 - constant columns
+            "LEFT JOIN core_generation g ON g.name = %s "
+            "LEFT JOIN reports_apiclient c ON c.key_hash = %s AND c.revoked_at IS NULL "
+            "LEFT JOIN localities_commune m ON m.code = c.commune_id",
+            [GENERATION, key_hash],
+        )
+        generation, *row = cursor.fetchone()
+    return _client_from(key_hash, row), generation or 0
+
+
 # --- the keys a process has looked up -----------------------------------------------------------------------
-# The hot endpoint (reports.fastpath) looks a key up once, then keeps it while the keys' generation it read
-# with it is current (renewed on every key issued or revoked: reports.throttling.keys_changed) and for at
-# most KEY_CACHE_TTL seconds (a bound for when Redis was unreachable as the generation changed). Unknown
-# keys are not kept: a wrong key costs a query each time, as it should.
-KEY_CACHE_TTL = 60.0
+# Both paths (ApiKeyAuthentication and reports.fastpath) authenticate with authenticate_key(): a process keeps
+# the keys it has looked up while the keys' generation (core.generations, in the database, as the page cache
+# keeps its own) is the one it read with them. The generation is renewed inside the transaction of every
+# change of a key: a revocation (the command, the admin's action, the province's page: api_client_revoke), a
+# save or a delete anywhere (the receivers below: the admin's delete, a queryset's delete). So a revoked or
+# deleted key is refused on its very next request, whichever process changed it, with or without Redis.
+# A known key costs one primary-key read (the generation); an unknown one, the generation and the key in one
+# statement. Unknown keys are not kept: a wrong key costs a query each time, as it should.
+GENERATION = "api-keys"
 KEY_CACHE_SIZE = 5000
-_known: dict[str, tuple[str | None, float, ApiClient]] = {}
+_known: dict[str, tuple[int, ApiClient]] = {}
 
 
-def lookup_client_cached(key_hash: str, *, generation: str | None) -> ApiClient | None:
-    """lookup_client(), from this process's copy while `generation` is the one it was read with; a None
-    generation (Redis unreachable) never trusts a copy."""
-    now = time.monotonic()
+def authenticate_key(key_hash: str) -> ApiClient | None:
+    """The active ApiClient of the key with this hash, or None: the one authentication of an API key."""
     known = _known.get(key_hash)
-    if known is not None and generation is not None and known[0] == generation and now - known[1] < KEY_CACHE_TTL:
-        return known[2]
-    client = lookup_client(key_hash)
+    if known is not None and generations.read([GENERATION])[GENERATION] == known[0]:
+        return known[1]
+    client, generation = lookup_client(key_hash)
     if client is None:
         _known.pop(key_hash, None)
         return None
     if len(_known) >= KEY_CACHE_SIZE:
         _known.clear()
-    _known[key_hash] = (generation, now, client)
+    _known[key_hash] = (generation, client)
     return client
+
+
+def keys_changed() -> None:
+    """Renew the keys' generation: call inside the transaction that changes a key."""
+    generations.renew(GENERATION)
+
+
+@receiver(post_save, sender=ApiClient, dispatch_uid="reports.auth.saved")
+@receiver(post_delete, sender=ApiClient, dispatch_uid="reports.auth.deleted")
+def _key_changed(**kwargs):
+    keys_changed()
 
 
 def keys_forget() -> None:
@@ -131,7 +157,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed(_("Invalid API key.")) from None
-        client = lookup_client(hash_key(key))
+        client = authenticate_key(hash_key(key))
         if client is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
         touch(client)

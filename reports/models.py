@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.models import UndeletableModel, UndeletableQuerySet
 from reports import figures
 from reports.figures import INTEGER_FIELDS
 from tasks.roles import Role, Scope
@@ -130,22 +131,10 @@ class ApiClient(models.Model):
         return Scope(role=Role.PROVINCE_OFFICER, province_id=self.province_id, client_id=self.pk)
 
 
-class ReportDeleteRefused(Exception):
-    """Reports and their revisions are never deleted (DESIGN.md §10): what was accepted stays on record."""
+class DailyReportQuerySet(UndeletableQuerySet):
+    # Refuses delete() (core.models; on PostgreSQL a trigger of migration 0003 also refuses DELETE for any SQL
+    # client). reports.services.daily_reports_purge is the one way around it, for a benchmark's own database.
 
-
-class _UndeletableQuerySet(models.QuerySet):
-    """Refuses delete() of many rows, as the model refuses one (on PostgreSQL a trigger of migration 0003
-    also refuses DELETE for any SQL client). reports.services.daily_reports_purge is the one way around it,
-    for a benchmark's own database."""
-
-    def delete(self):
-        raise ReportDeleteRefused(f"{self.model._meta.verbose_name_plural} cannot be deleted")
-
-    delete.queryset_only = True
-
-
-class DailyReportQuerySet(_UndeletableQuerySet):
     def visible_to(self, scope: Scope) -> "DailyReportQuerySet":
         """All for read-all roles; a province officer (or key) its province's and its communes'; a commune its
         own. Agencies follow tasks, not localities' daily figures: nothing."""
@@ -158,7 +147,7 @@ class DailyReportQuerySet(_UndeletableQuerySet):
         return self.none()
 
 
-class DailyReport(ReportFigures):
+class DailyReport(ReportFigures, UndeletableModel):
     """The figures of one locality (a commune or a province itself) for one day: the current revision.
 
     `province` is the province of the locality (the province itself for a province report), so rollups of a
@@ -248,9 +237,6 @@ class DailyReport(ReportFigures):
     def __str__(self):
         return f"{self.locality} {self.date}"
 
-    def delete(self, *args, **kwargs):
-        raise ReportDeleteRefused("daily reports cannot be deleted")
-
     @property
     def derived(self):
         """received_total, resolved_total and the three rates of §5 (None on a zero denominator)."""
@@ -272,7 +258,7 @@ class DailyReport(ReportFigures):
         return figures.rate_block(self.figures())
 
 
-class ReportRevision(models.Model):
+class ReportRevision(UndeletableModel):
     """Every accepted version of a report (the first submission is revision 1), never changed."""
 
     # Its index is report_revision_number_uniq's (report, number).
@@ -297,7 +283,7 @@ class ReportRevision(models.Model):
         ApiClient, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("API client")
     )
 
-    objects = _UndeletableQuerySet.as_manager()
+    objects = UndeletableQuerySet.as_manager()
 
     class Meta:
         ordering = ["report", "number"]
@@ -309,9 +295,6 @@ class ReportRevision(models.Model):
 
     def __str__(self):
         return f"{self.report} r{self.number}"
-
-    def delete(self, *args, **kwargs):
-        raise ReportDeleteRefused("report revisions cannot be deleted")
 
 
 class LockException(models.Model):

@@ -153,9 +153,9 @@ class AcceptedSerializer(serializers.Serializer):
 
 
 class ReportErrorSerializer(ErrorSerializer):
-    """An error without field errors: 401, 403, 404, 409 report_locked, 415, 429. `code` is e.g.
+    """An error without field errors: 401, 403, 404, 409 report_locked, 413, 415, 429. `code` is e.g.
     `not_authenticated`, `authentication_failed`, `outside_scope`, `not_found`, `report_locked`,
-    `unsupported_media_type`, `throttled`."""
+    `request_too_large`, `unsupported_media_type`, `throttled`."""
 
     # Echoes of the request (its address or its body), as sent: null, or not a date at all, when that is what
     # was sent.
@@ -423,6 +423,12 @@ UNAUTHENTICATED_EXAMPLE = OpenApiExample(
     value={"detail": "Invalid or revoked API key.", "code": "authentication_failed"},
     response_only=True,
     status_codes=["401"],
+)
+TOO_LARGE_EXAMPLE = OpenApiExample(
+    "Larger than one report",
+    value={"code": "request_too_large", "detail": "The request body is larger than 64,384 bytes."},
+    response_only=True,
+    status_codes=["413"],
 )
 THROTTLED_EXAMPLE = OpenApiExample(
     "Too many requests",

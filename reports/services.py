@@ -31,14 +31,14 @@ from core import events
 from core.dates import DATE_MESSAGE, INVALID_DATE, parse_date_or_none
 from core.db import bound_cursor
 from core.models import Event
+from core.text import echo
 from localities.models import locality_kind
 from reports import validation
-from reports.auth import hash_key
+from reports.auth import hash_key, keys_changed
 from reports.completeness import due_at, is_late, lock_date
 from reports.figures import INTEGER_FIELDS, TEXT_FIELDS, received_total, resolved_total
 from reports.models import ApiClient, DailyReport, LockException, ReportRevision
 from reports.outbox import REQUEST_UPSERT_SQL, announce_after_commit, request_rollups
-from reports.throttling import keys_changed
 from tasks.roles import Role, Scope
 from tasks.scoping import scope_for_user
 
@@ -148,10 +148,15 @@ def _warnings(data: dict[str, Any], *, late: bool, day: datetime.date, exception
 
 def _diff(stored: Mapping[str, Any], submitted: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {
-        name: {"stored": stored[name], "submitted": submitted[name]}
+        name: {"stored": _echoed(stored[name]), "submitted": _echoed(submitted[name])}
         for name in CONTENT_FIELDS
         if stored[name] != submitted[name]
     }
+
+
+def _echoed(value: Any) -> Any:
+    """A text of a diff, as long as an answer may echo it (core.text); figures and lists as they are."""
+    return echo(value) if isinstance(value, str) else value
 
 
 # --- set-based SQL ----------------------------------------------------------------------------------------
@@ -399,8 +404,8 @@ def daily_report_submit_batch(
             raw = payloads[index] if isinstance(payloads[index], dict) else {}
             outcomes[index] = Outcome(
                 INVALID,
-                locality=raw.get("locality") if isinstance(raw.get("locality"), str) else None,
-                date=raw.get("date") if isinstance(raw.get("date"), str) else None,
+                locality=echo(raw["locality"]) if isinstance(raw.get("locality"), str) else None,
+                date=echo(raw["date"]) if isinstance(raw.get("date"), str) else None,
                 errors=item.errors,
             )
         elif not may_submit(scope, province_id=item.province_id, commune_id=item.commune_id):
@@ -547,7 +552,7 @@ def daily_report_correct(
             item.add(
                 name,
                 validation.MISMATCH,
-                _("Must be %(value)s, as in the address, or be left out.") % {"value": base[name]},
+                _("Must be %(value)s, as in the address, or be left out.") % {"value": echo(base[name])},
             )
     clean_reason, reason_errors = validation.validate_reason(reason)
     if reason_errors:
@@ -718,8 +723,7 @@ def api_client_issue(
         key_prefix=key[:12],
         key_hash=hash_key(key),
         created_by=created_by,
-    )
-    transaction.on_commit(keys_changed)
+    )  # its save renews the keys' generation (reports.auth)
     return client, key
 
 
@@ -730,10 +734,15 @@ def api_client_revoke(*, client: ApiClient, revoked_by: Any = None) -> bool:
         if not may_manage_key(scope_for_user(revoked_by), province_id=province_id, commune_id=client.commune_id):
             raise PermissionDenied(_("You may not revoke this key."))
     now = timezone.now()
-    # Compare-and-set: two revocations of one key record the first.
-    done = ApiClient.objects.filter(pk=client.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_by=revoked_by)
+    with transaction.atomic():
+        # Compare-and-set: two revocations of one key record the first.
+        done = ApiClient.objects.filter(pk=client.pk, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_by=revoked_by
+        )
+        if done:
+            # In the same transaction: every process, whichever one revoked, drops its copy of the keys before
+            # the key's next request (reports.auth).
+            keys_changed()
     if done:
         client.revoked_at, client.revoked_by = now, revoked_by
-        # Every process drops its copy of the keys before the next request (reports.auth).
-        transaction.on_commit(keys_changed)
     return bool(done)

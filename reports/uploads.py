@@ -8,7 +8,8 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-from core.spreadsheets import CellTooLong, SpreadsheetError, csv_records, xlsx_rows
+from core.exports import csv_bytes
+from core.spreadsheets import CellTooLong, SpreadsheetError, csv_records, rows_with_content, xlsx_rows
 from reports.figures import ALL_FIELDS, INTEGER_FIELDS
 from reports.validation import payload_from_text
 
@@ -78,17 +79,8 @@ def _header(cells):
 
 
 def _reports(rows, header):
-    result, blank = [], 0
-    for number, cells in enumerate(rows, start=2):
-        cells = list(cells)[: len(header)]
-        if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
-            blank += 1
-            if blank > settings.SPREADSHEET_MAX_BLANK_ROWS:
-                raise UploadError(
-                    _("The file has more than %(limit)s empty rows; delete them and upload it again.")
-                    % {"limit": f"{settings.SPREADSHEET_MAX_BLANK_ROWS:,}"}
-                )
-            continue
+    result = []
+    for number, cells in rows_with_content(rows, width=len(header)):
         result.append((number, payload_from_text(dict(zip(header, cells, strict=False)))))
         if len(result) > settings.REPORT_BATCH_MAX:  # stop reading: the rest of the file is not needed
             raise UploadError(_("A file carries at most %(limit)s reports.") % {"limit": settings.REPORT_BATCH_MAX})
@@ -107,12 +99,10 @@ def _csv_rows(uploaded):
 
 
 def template_csv(example=None):
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    if example:
-        writer.writerow([_cell(example.get(c)) for c in COLUMNS])
-    return "\ufeff" + buffer.getvalue()  # the BOM makes Excel open it as UTF-8
+    """The template, through the one CSV writer (core.exports: its BOM makes Excel open it as UTF-8, and the
+    example's texts, a clerk's own, are neutralised as in every export)."""
+    rows = [[_cell(example.get(c)) for c in COLUMNS]] if example else []
+    return csv_bytes(COLUMNS, rows).decode("utf-8")
 
 
 def template_xlsx(example=None):

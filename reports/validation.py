@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.dates import DATE_MESSAGE, INVALID_DATE, parse_date, parse_date_or_none
+from core.text import echo
 from localities.services import locality_index
 from reports.figures import (
     INTEGER_FIELDS,
@@ -149,7 +150,7 @@ def _check_report(raw, *, today, start):
     data = result.data
 
     for name in raw.keys() - FIELDS:
-        result.add(str(name), UNKNOWN_FIELD, _("Unknown field."))
+        result.add(echo(name), UNKNOWN_FIELD, _("Unknown field."))
 
     locality = raw.get("locality", _MISSING)
     if locality is _MISSING or locality is None or locality == "":

@@ -1,6 +1,5 @@
 import datetime
 
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,19 +10,17 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
-from core.api import Pagination
+from core.api import BAD_REQUEST_BODY, ErrorSerializer, Pagination, field_errors
 from core.db import parse_id
 from tasks.filters import AgencyFilterSet, AssignmentFilterSet, PhaseFilterSet, TaskFilterSet, TaskGroupFilterSet
 from tasks.models import Agency, Assignment, Phase, Task, TaskGroup
 from tasks.scoping import scope_for_request
 from tasks.selectors import assignment_history, assignment_list
 from tasks.serializers import (
-    BAD_REQUEST_BODY,
     AgencySerializer,
     AssignmentSerializer,
     AssignmentUpdateCreatedSerializer,
     AssignmentUpdateInputSerializer,
-    ErrorSerializer,
     PhaseSerializer,
     StaleVersionBodySerializer,
     StatusUpdateSerializer,
@@ -74,18 +71,7 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 def validation_error_body(errors):
-    """{"detail", "code": "invalid", "errors": {field: [{"code", "message"}]}} from a Django ValidationError's
-    error_dict or DRF serializer errors, so clients match on stable codes, not on translated prose."""
-    body = {}
-    for field, items in errors.items():
-        name = "non_field_errors" if field == NON_FIELD_ERRORS else field
-        for item in items:
-            if isinstance(item, DjangoValidationError):
-                message = item.message % item.params if item.params else item.message
-                body.setdefault(name, []).append({"code": item.code or "invalid", "message": str(message)})
-            else:
-                body.setdefault(name, []).append({"code": getattr(item, "code", "invalid"), "message": str(item)})
-    return {"detail": _("The update was refused: see the errors of each field."), "code": "invalid", "errors": body}
+    return field_errors(errors, detail=_("The update was refused: see the errors of each field."))
 
 
 def stale_version_body(exc, *, context):

@@ -9,7 +9,12 @@ class TasksConfig(AppConfig):
 
     def ready(self):
         from core import pagecache
-        from tasks import schema  # noqa: F401 - registers the OpenAPI extensions
+        from tasks import (
+            schema,  # noqa: F401 - registers the OpenAPI extensions
+            trail,
+        )
+
+        trail.register()
 
         # A role given or taken, a user deactivated or given a new password: what a session may see changes.
         pagecache.watch("tasks.Membership")

@@ -9,15 +9,14 @@ apply writes exactly what the user reviewed; the service re-checks versions and 
 import dataclasses
 import re
 
-from django.conf import settings
 from django.core import signing
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.dates import DateError, parse_date
-from core.spreadsheets import SpreadsheetError, xlsx_rows
-from tasks.catalogue import cell_text
+from core.spreadsheets import SpreadsheetError, cell_text, rows_with_content, xlsx_rows
+from core.text import echo
 from tasks.models import Agency
 from tasks.scoping import scope_for_user
 from tasks.selectors import FieldChange, assignment_list, assignment_state
@@ -77,16 +76,8 @@ def _read(upload):
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
             raise BulkFileError(_("Missing columns: %(columns)s.") % {"columns": ", ".join(missing)})
-        rows, blank = [], 0
-        for number, line in enumerate(lines, start=2):
-            if all(v is None or cell_text(v) == "" for v in line):
-                blank += 1
-                if blank > settings.SPREADSHEET_MAX_BLANK_ROWS:
-                    raise BulkFileError(
-                        _("The file has more than %(limit)s empty rows; delete them and upload it again.")
-                        % {"limit": f"{settings.SPREADSHEET_MAX_BLANK_ROWS:,}"}
-                    )
-                continue
+        rows = []
+        for number, line in rows_with_content(lines):
             rows.append((number, {h: (line[i] if i < len(line) else None) for i, h in enumerate(header) if h}))
             if len(rows) > MAX_ROWS:
                 raise BulkFileError(_("At most %(max)s rows per upload.") % {"max": MAX_ROWS})
@@ -154,7 +145,7 @@ def _plan_row(number, raw, assignments, agencies, today):
     blocked_code = cell_text(raw.get("blocked_by")).upper()
     blocked_by = agencies.get(blocked_code) if blocked_code else None
     if blocked_code and blocked_by is None:
-        errors.append(_("blocked_by: unknown agency code “%(code)s”.") % {"code": blocked_code})
+        errors.append(_("blocked_by: unknown agency code “%(code)s”.") % {"code": echo(blocked_code)})
     values = {
         "status": status,
         "progress": progress,
@@ -169,7 +160,12 @@ def _plan_row(number, raw, assignments, agencies, today):
 
     current = assignment_state(assignment)
     proposed = {**values, "blocked_by": blocked_code or None}
-    changes = [FieldChange(f, current[f], proposed[f]) for f in current if current[f] != proposed[f]]
+    # Shown on the preview page: a text of the file no longer than an answer may echo it (core.text).
+    changes = [
+        FieldChange(f, current[f], echo(proposed[f]) if isinstance(proposed[f], str) else proposed[f])
+        for f in current
+        if current[f] != proposed[f]
+    ]
     if not changes and not values["note"] and not values["evidence_url"]:
         return BulkRow(number, "unchanged", assignment, file_version=version)
     if version != assignment.version:

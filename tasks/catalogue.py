@@ -22,18 +22,17 @@ Assignments follow the level: one per lead and coordinating agency (central), on
 commune. Re-importing the same file changes nothing.
 """
 
-import csv
-import hashlib
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 from django.db import transaction
 from django.utils import translation
 
 from core.dates import DATE_MESSAGE, DateError, parse_date
-from core.spreadsheets import CellTooLong, SpreadsheetError, csv_records, xlsx_rows
+from core.imports import ImportPlan, RowError
+from core.spreadsheets import cell_text, read_table
 from localities.models import Commune, Province
 from tasks.models import Agency, Assignment, CatalogueImport, Level, Phase, StatusUpdate, Task, TaskGroup
 
@@ -70,119 +69,30 @@ TASK_FIELDS = [
 ]
 
 
-class CatalogueFileError(ValueError):
-    """The file itself cannot be read (format, header)."""
-
-
-@dataclass
-class RowError:
-    row: int
-    column: str
-    message: str
-
-    def __str__(self):
-        return f"row {self.row}, column {self.column}: {self.message}"
-
-
 @dataclass
 class RowPlan:
     row: int
     code: str
     action: str  # create | update | unchanged
-    changes: list = field(default_factory=list)
-    values: dict = field(default_factory=dict)
-    coordinating: list = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    coordinating: list[int] = field(default_factory=list)
 
-    def __str__(self):
+    def __str__(self) -> str:
         detail = f" ({', '.join(self.changes)})" if self.changes else ""
         return f"row {self.row} {self.code}: {self.action}{detail}"
-
-
-@dataclass
-class ImportPlan:
-    rows: list = field(default_factory=list)
-    errors: list = field(default_factory=list)
-    checksum: str = ""
-
-    @property
-    def ok(self):
-        return not self.errors
-
-    def count(self, action):
-        return sum(1 for r in self.rows if r.action == action)
-
-
-def read_rows(path_or_file, *, filename=None):
-    """Return (header, rows as dicts with their spreadsheet row numbers, checksum)."""
-    if isinstance(path_or_file, (str, Path)):
-        filename = str(path_or_file)
-        data = Path(path_or_file).read_bytes()
-    else:
-        data = path_or_file.read()
-    checksum = hashlib.sha256(data).hexdigest()
-    suffix = Path(filename or "").suffix.lower()
-    if suffix == ".xlsx":
-        header, raw_rows = _read_xlsx(data, filename)
-    elif suffix == ".csv":
-        header, raw_rows = _read_csv(data)
-    else:
-        raise CatalogueFileError(f"{filename}: unsupported file type {suffix or '(none)'}; use .csv or .xlsx")
-    header = [("" if h is None else str(h)).strip() for h in header]
-    rows = []
-    for number, raw in raw_rows:
-        if all(v is None or str(v).strip() == "" for v in raw):
-            continue  # blank line
-        rows.append((number, {h: (raw[i] if i < len(raw) else None) for i, h in enumerate(header) if h}))
-    return header, rows, checksum
-
-
-def _read_csv(data):
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise CatalogueFileError("the CSV file is not UTF-8 encoded") from None
-    lines = []
-    try:
-        lines.extend(csv_records(text))
-    except CellTooLong as exc:
-        header = lines[0] if lines else []
-        column = header[exc.column] if exc.row > 1 and exc.column < len(header) else f"#{exc.column + 1}"
-        raise CatalogueFileError(
-            f"row {exc.row}, column {column}: the cell is longer than {csv.field_size_limit():,} characters"
-        ) from None
-    if not lines:
-        raise CatalogueFileError("the file is empty")
-    return lines[0], [(n, line) for n, line in enumerate(lines[1:], start=2)]
-
-
-def _read_xlsx(data, filename):
-    try:
-        lines = list(xlsx_rows(io.BytesIO(data), name=Path(filename or "").name))
-    except SpreadsheetError as exc:
-        raise CatalogueFileError(str(exc)) from None
-    if not lines:
-        raise CatalogueFileError("the file is empty")
-    return list(lines[0]), [(n, list(line)) for n, line in enumerate(lines[1:], start=2)]
-
-
-def cell_text(value):
-    """A spreadsheet cell as trimmed text (whole floats from XLSX without their ".0"); shared with the bulk
-    update of assignments (tasks.bulk)."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
 
 
 def _date(value):
     return parse_date(value if not isinstance(value, str) else cell_text(value))
 
 
-def plan_import(path_or_file, *, filename=None):
-    """Validate the whole file and work out what an apply would do. Writes nothing."""
-    plan = ImportPlan()
-    header, rows, plan.checksum = read_rows(path_or_file, filename=filename)
+def plan_import(path_or_file: "str | Path | IO[bytes]", *, filename: str | None = None) -> ImportPlan[RowPlan]:
+    """Validate the whole file and work out what an apply would do. Writes nothing. Raises
+    core.spreadsheets.SpreadsheetError when the file itself cannot be read."""
+    table = read_table(path_or_file, filename=filename)
+    plan: ImportPlan[RowPlan] = ImportPlan(checksum=table.checksum)
+    header, rows = table.header, table.rows
     missing = [c for c in REQUIRED if c not in header]
     unknown = [h for h in header if h and h not in COLUMNS]
     if missing:

@@ -3,7 +3,7 @@ from django.core.validators import RegexValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.filters import YesNoFilter
+from core.filters import SearchFilter, YesNoFilter
 from localities.models import Province
 from tasks.models import Agency, Assignment, AssignmentStatus, DisplayStatus, Level, Phase, Task, TaskGroup
 from tasks.scoping import NO_SCOPE, scope_for_request
@@ -22,18 +22,15 @@ class PhaseFilterSet(django_filters.FilterSet):
 
 
 class AgencyFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label=_("name or code contains"))
+    q = SearchFilter(exact=["code__iexact"], contains=["name_vi", "name_en"], label=_("name or code contains"))
 
     class Meta:
         model = Agency
         fields = ["q", "kind"]
 
-    def search(self, queryset, name, value):
-        return queryset.filter(Q(code__iexact=value) | Q(name_vi__icontains=value) | Q(name_en__icontains=value))
-
 
 class TaskFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label=_("code or title contains"))
+    q = SearchFilter(exact=["code__iexact"], contains=["title_vi", "title_en"], label=_("code or title contains"))
     group = django_filters.ModelChoiceFilter(queryset=TaskGroup.objects.all(), to_field_name="number", label=_("group"))
     phase = django_filters.ModelChoiceFilter(queryset=Phase.objects.all(), to_field_name="code", label=_("phase"))
     level = django_filters.ChoiceFilter(choices=Level.choices, label=_("carried out by"))
@@ -51,9 +48,6 @@ class TaskFilterSet(django_filters.FilterSet):
     class Meta:
         model = Task
         fields = ["q", "group", "phase", "level", "lead_agency", "agency", "is_official"]
-
-    def search(self, queryset, name, value):
-        return queryset.filter(Q(code__iexact=value) | Q(title_vi__icontains=value) | Q(title_en__icontains=value))
 
     def filter_agency(self, queryset, name, value: str):
         return queryset.filter(Q(lead_agency=value) | Q(coordinating_agencies=value)).distinct()

@@ -12,7 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from core.dates import end_of_day
-from core.models import ImportRecord
+from core.models import AppendOnlyModel, AppendOnlyQuerySet, ImportRecord
 from tasks.roles import Role, Scope
 from tasks.status import (  # noqa: F401 - the status vocabulary is part of the models' interface
     CURRENT,
@@ -357,25 +357,7 @@ def evidence_upload_to(instance, filename):
     return f"evidence/{instance.assignment.task_id}/{instance.assignment_id}/{filename}"
 
 
-class AppendOnlyError(Exception):
-    """Raised on any attempt to change or delete a history row."""
-
-
-class StatusUpdateQuerySet(models.QuerySet):
-    """History is append-only: bulk changes and deletes are refused like single ones (on PostgreSQL a trigger
-    of migration 0002 also refuses them for any SQL client)."""
-
-    def update(self, **kwargs):
-        raise AppendOnlyError("status updates are append-only: they cannot be changed")
-
-    def delete(self):
-        raise AppendOnlyError("status updates are append-only: they cannot be deleted")
-
-    def bulk_update(self, objs, fields, batch_size=None):
-        raise AppendOnlyError("status updates are append-only: they cannot be changed")
-
-
-class StatusUpdate(models.Model):
+class StatusUpdate(AppendOnlyModel):
     """Append-only history of an assignment: one row per accepted change, written in the same transaction."""
 
     assignment = models.ForeignKey(
@@ -401,7 +383,9 @@ class StatusUpdate(models.Model):
     on_behalf = models.BooleanField(_("on the unit's behalf"), default=False)
     version = models.PositiveIntegerField(_("version after the change"))
 
-    objects = StatusUpdateQuerySet.as_manager()
+    # Bulk changes and deletes are refused like single ones (on PostgreSQL a trigger of migration 0002 also
+    # refuses them for any SQL client).
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -413,15 +397,6 @@ class StatusUpdate(models.Model):
 
     def __str__(self):
         return f"{self.assignment_id}: {self.old_status} → {self.new_status} ({self.created_at:%Y-%m-%d %H:%M})"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("status updates are append-only: they cannot be changed")
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("status updates are append-only: they cannot be deleted")
 
     @property
     def blocked_by_code(self) -> str | None:

@@ -2,12 +2,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api import (  # noqa: F401 - ErrorSerializer, FieldErrorSerializer, bad_request_body re-exported for tasks.api
-    ErrorSerializer,
-    FieldErrorSerializer,
-    RefuseUnknownFields,
-    bad_request_body,
-)
+from core.api import RefuseUnknownFields
 from tasks.models import (
     DISPLAY_COLOURS,
     Agency,
@@ -213,22 +208,6 @@ class AssignmentUpdateCreatedSerializer(AssignmentSerializer):
 
     class Meta(AssignmentSerializer.Meta):
         fields = [*AssignmentSerializer.Meta.fields, "update"]
-
-
-# --- error bodies (documentation of the answers the API gives) ---------------------------------------------
-
-
-class ValidationErrorBodySerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField(help_text="Always `invalid`.")
-    errors = serializers.DictField(
-        child=FieldErrorSerializer(many=True), help_text="Field name (or non_field_errors) -> its errors."
-    )
-
-
-# The 400 of the writes that read JSON (assignment updates, closing a support request): field errors, or
-# `parse_error` for a body that is not JSON.
-BAD_REQUEST_BODY = bad_request_body(ValidationErrorBodySerializer, component_name="BadRequest")
 
 
 class FieldChangeSerializer(serializers.Serializer):

@@ -26,7 +26,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F
 from django.template.defaultfilters import filesizeformat
@@ -35,6 +34,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import events
+from core.text import echo
+from core.validators import validate_web_link
 from tasks.models import Agency, Assignment, AssignmentStatus, StatusUpdate
 from tasks.scoping import acts_on_behalf, scope_for_user
 from tasks.selectors import assignment_changes_since
@@ -165,7 +166,7 @@ def validate_update(
         errors.setdefault(field, []).append(ValidationError(message, code=code, params=params or None))
 
     if status not in S.values:
-        add("status", _("Unknown status “%(value)s”."), "invalid_choice", value=status)
+        add("status", _("Unknown status “%(value)s”."), "invalid_choice", value=echo(status))
     if isinstance(progress, bool) or not isinstance(progress, int):
         add("progress", _("Progress must be a whole number from 0 to 100."), "invalid")
     elif not 0 <= progress <= 100:
@@ -175,15 +176,9 @@ def validate_update(
             add(field, _("At most %(max)s characters."), "max_length", max=TEXT_MAX)
     if evidence_url:
         try:
-            URLValidator(schemes=["http", "https"])(evidence_url)
-            if len(evidence_url) > 500:
-                raise ValidationError("too long")
-        except ValidationError:
-            add(
-                "evidence_url",
-                _("Enter a web address starting with http:// or https:// (at most 500 characters)."),
-                "invalid",
-            )
+            validate_web_link(evidence_url)
+        except ValidationError as exc:
+            errors.setdefault("evidence_url", []).append(exc)
     if evidence_file is not None and (file_errors := validate_evidence_file(evidence_file)):
         errors["evidence_file"] = file_errors
     if errors.get("status"):

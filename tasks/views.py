@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from core.dates import BadDay, view_day
+from core.text import echo
 from localities.models import Province
 from tasks import bulk, exports
 from tasks.filters import AssignmentFilterSet, TaskFilterSet
@@ -59,7 +60,7 @@ def _as_of(request):
     try:
         day = view_day(raw)
     except BadDay as exc:
-        return None, _("date: %(value)s — %(error)s") % {"value": raw, "error": exc}
+        return None, _("date: %(value)s — %(error)s") % {"value": echo(raw), "error": exc}
     return (day if day < timezone.localdate() else None), None
 
 

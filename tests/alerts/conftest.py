@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from alerts.models import Contact
-from alerts.services import alerts_run
+from alerts.services.runs import alerts_run
 from reports.completeness import due_at
 from reports.figures import INTEGER_FIELDS
 from tasks.models import Agency, Assignment, StatusUpdate, Task

@@ -10,7 +10,8 @@ from django.core import mail
 from django.db import connection
 
 from alerts.models import Alert, Digest, DigestItem, Notification
-from alerts.services import alerts_run, digests_send
+from alerts.services.delivery import digests_send
+from alerts.services.runs import alerts_run
 from tasks.models import Role, Task
 from tests.conftest import make_user
 from tests.reports.factories import make_report

@@ -141,3 +141,34 @@ def test_contacts_edited_in_the_admin_are_in_the_audit_trail():
     from audit.registry import audited_models
 
     assert "alerts.Contact" in {model._meta.label for model in audited_models()}
+
+
+def test_blank_rows_are_skipped_up_to_the_limit(contacts_file, settings, capsys):
+    settings.SPREADSHEET_MAX_BLANK_ROWS = 2
+    lines = GOOD.splitlines(keepends=True)
+    with_gaps = lines[0] + ",,,,,,,\n" + "".join(lines[1:3]) + ",,,,,,,\n" + "".join(lines[3:])
+    call_command("import_contacts", contacts_file(with_gaps), apply=True)
+    assert Contact.objects.count() == 4
+    too_many = lines[0] + ",,,,,,,\n" * 3 + "".join(lines[1:])
+    with pytest.raises(CommandError, match="more than 2 empty rows"):
+        call_command("import_contacts", contacts_file(too_many), apply=True)
+    assert ContactImport.objects.count() == 1
+
+
+def test_a_blank_xlsx_sheet_tail_is_refused_on_the_admins_page(client, admin_user, settings):
+    settings.SPREADSHEET_MAX_BLANK_ROWS = 2
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER.strip().split(","))
+    for _ in range(3):
+        sheet.append([None] * 8)
+    sheet.append(["agency", "BCA", "head", "An", "", "an@bca.example", "", "vi"])
+    out = io.BytesIO()
+    workbook.save(out)
+    upload = io.BytesIO(out.getvalue())
+    upload.name = "contacts.xlsx"
+    client.force_login(admin_user)
+    response = client.post("/admin/alerts/contact/import/", {"file": upload, "apply": "on"})
+    assert response.status_code == 400
+    assert "more than 2 empty rows" in response.content.decode()
+    assert not Contact.objects.exists()

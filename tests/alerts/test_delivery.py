@@ -7,7 +7,8 @@ import pytest
 from django.core import mail
 
 from alerts.models import Digest, Notification
-from alerts.services import digest_requeue, digests_send, preference_update
+from alerts.services.delivery import digest_requeue, digests_send
+from alerts.services.notifications import preference_update
 from tests.alerts.mailers import FlakyBackend
 from tests.reports.factories import make_report
 

@@ -5,18 +5,8 @@ import datetime
 import pytest
 from django.utils import translation
 
-from alerts.rules import (
-    AssignmentState,
-    Rule,
-    TaskFacts,
-    Thresholds,
-    assignment_conditions,
-    audiences,
-    latest_due_day,
-    missing_conditions,
-    missing_streak,
-    title,
-)
+from alerts.facts import AssignmentState, TaskFacts, Thresholds, latest_due_day, missing_streak
+from alerts.rules import Rule, assignment_conditions, audiences, missing_conditions, title
 from tests.alerts.conftest import local
 
 DAY = datetime.date(2026, 3, 20)

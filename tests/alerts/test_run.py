@@ -1,4 +1,4 @@
-"""Each rule of DESIGN.md §8 on synthetic histories, through the run (alerts.services.alerts_run): what it raises,
+"""Each rule of DESIGN.md §8 on synthetic histories, through the run (alerts.services.runs.alerts_run): what it raises,
 who is told, and how each alert closes by itself when its condition ends."""
 
 import datetime
@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from alerts.models import Alert, AlertRun, Digest, Notification
 from alerts.selectors import assignment_states
-from alerts.services import digests_send, support_request_close
+from alerts.services.delivery import digests_send
+from alerts.services.support import support_request_close
 from dashboards.snapshots import end_of_day
 from reports.completeness import due_at
 from reports.models import DailyReport
@@ -316,7 +317,7 @@ def test_as_of_a_day_before_a_change_sees_the_state_before_it(run, quiet, today,
 
 
 def test_a_future_or_unknown_as_of_is_refused_and_writes_nothing(run, today):
-    from alerts.services import AlertsRunError
+    from alerts.services.runs import AlertsRunError
 
     with pytest.raises(AlertsRunError):
         run(as_of=today + datetime.timedelta(days=1))

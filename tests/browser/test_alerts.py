@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from alerts.services import alerts_run
+from alerts.services.runs import alerts_run
 from tasks.models import Role, Task
 from tests.alerts.conftest import assignment, history
 from tests.conftest import make_user

@@ -8,10 +8,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from core.models import AppendOnlyError
 from dashboards.meetings import meeting_changes, meeting_create
 from dashboards.models import Meeting
 from reports import services as report_services
-from tasks.models import AppendOnlyError, Assignment
+from tasks.models import Assignment
 from tasks.scoping import scope_for_user
 from tasks.services import assignment_update
 from tests.dashboards.test_dashboards import seed

@@ -8,10 +8,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.models import AppendOnlyError
 from dashboards.models import Target, TargetValue
 from dashboards.targets import target_value_enter, target_values, targets_load
 from reports.models import DailyReport
-from tasks.models import AppendOnlyError
 from tasks.roles import Role
 from tasks.scoping import scope_for_user
 from tests.conftest import make_user

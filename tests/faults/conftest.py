@@ -293,7 +293,7 @@ def persistent_redis_server(processes, tmp_path):
 def use_redis(settings):
     """use_redis(url): from now on this process uses that Redis as its broker and cache, as a web node with
     REDIS_URL=url does — jobs are really enqueued (not run in-process, as in the rest of the suite)."""
-    from reports import throttling
+    from core import throttling
 
     saved = celery_app.conf.broker_url, celery_app.conf.task_always_eager
     urls = []

@@ -14,8 +14,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core import throttling
 from dashboards.models import ProvinceDayRollup, SnapshotRequest, TaskSnapshot
-from reports import throttling
 from reports.models import DailyReport, ReportRevision, RollupRequest
 from reports.services import api_client_issue
 from tasks.models import Assignment, Role, StatusUpdate

@@ -53,7 +53,7 @@ def session_credential(user):
 def build_world():
     from alerts.models import Alert, Notification
     from alerts.rules import Rule
-    from alerts.services import alerts_run
+    from alerts.services.runs import alerts_run
     from dashboards.meetings import meeting_create
     from reports import services as reports
     from tasks.models import Agency, Assignment, Phase

@@ -3,6 +3,7 @@ an attack: a clerk plants formulas in the texts they control, and steering downl
 
 import csv
 import io
+import re
 import zipfile
 
 import pytest
@@ -33,7 +34,37 @@ def test_xlsx_keeps_formula_like_text_as_text():
 
 def test_csv_prefixes_formula_like_text_with_an_apostrophe():
     rows = list(csv.reader(io.StringIO(csv_bytes(["text"], [[v] for v in [*ATTACKS, "plain", -5]]).decode()[1:])))
-    assert [r[0] for r in rows[1:]] == [*("'" + v for v in ATTACKS), "plain", "-5"]
+    neutralised = [*("'" + v for v in ATTACKS[:-1]), "'\r'=1"]  # the line break is a separator too
+    assert [r[0] for r in rows[1:]] == [*neutralised, "plain", "-5"]
+
+
+# A formula after a separator: Vietnamese spreadsheets split CSV on ";" (the upload reader says so).
+SEPARATED = 'x;=HYPERLINK("http://evil.example/x","open");y'
+
+
+def test_csv_neutralises_a_formula_after_any_separator_and_quotes_every_field():
+    values = [SEPARATED, "a,+1+1", "a\t-2+3", "b\n@SUM(A1)", "5; 7", 12, None]
+    text = csv_bytes(["text", "n"], [[v, 1] for v in values]).decode()[1:]
+    rows = list(csv.reader(io.StringIO(text)))
+    assert [r[0] for r in rows[1:]] == [
+        'x;\'=HYPERLINK("http://evil.example/x","open");y',
+        "a,'+1+1",
+        "a\t'-2+3",
+        "b\n'@SUM(A1)",
+        "5; 7",
+        "12",
+        "",
+    ]
+    assert_every_field_quoted_and_inert(text)
+
+
+def assert_every_field_quoted_and_inert(text):
+    """Every field of every record is quoted, and no piece a spreadsheet could cut the file into (at `,`,
+    `;`, a tab or a line break, quotes ignored, as a spreadsheet set to another separator reads it) starts a
+    formula, with or without the quote it may keep."""
+    assert re.fullmatch(r'(?:"(?:[^"]|"")*"(?:,|\r\n))*', text), text[:500]
+    for piece in re.split(r"[,;\t\r\n]", text):
+        assert not piece.lstrip('"').startswith(("=", "+", "-", "@")), piece
 
 
 @pytest.fixture
@@ -93,3 +124,54 @@ def test_a_planted_formula_survives_the_bulk_update_round_trip(planted, client, 
     assert response.status_code == 200
     plan = response.context["plan"]
     assert [row.outcome for row in plan.rows] == ["unchanged"]
+
+
+@pytest.fixture
+def planted_after_separators(commune_clerk, client):
+    """The clerk of Phường Ba Đình blocks T30 with a formula after a ";" as the reason and as the note (the
+    audit trail shows the note), and sends a report whose proposals carry one."""
+    from tasks.services import assignment_update
+
+    assignment = Assignment.objects.select_related("task").get(task__code="T30", commune_id="00004")
+    assignment_update(
+        assignment=assignment,
+        actor=commune_clerk,
+        version=assignment.version,
+        status=AssignmentStatus.BLOCKED,
+        progress=10,
+        blocked_by=Agency.objects.get(code="BTC"),
+        blocked_reason=SEPARATED,
+        note=SEPARATED,
+    )
+    client.force_login(commune_clerk)
+    body = payload(day=days_ago(1), difficulties="VNeID", proposals=SEPARATED)
+    assert client.post("/api/v1/reports/daily/", body, content_type="application/json").status_code == 201
+    client.logout()
+    return assignment
+
+
+def _downloaded(response):
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    return content.decode()[1:]  # without the BOM
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("who", "path", "params"),
+    [
+        ("steering", "/reports/", {"format": "csv", "commune": "00004"}),
+        ("steering", "/alerts/blockers/", {"export": "csv"}),
+        ("inspector", "/audit/", {"export": "csv"}),
+        ("steering", "/tasks/assignments/export.csv", {"commune": "00004", "task": "T30"}),
+    ],
+    ids=["reports", "blockers", "audit", "assignments"],
+)
+def test_a_formula_after_a_semicolon_is_inert_in_every_csv(
+    planted_after_separators, client, request, who, path, params
+):
+    client.force_login(request.getfixturevalue(who))
+    response = client.get(path, params)
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    text = _downloaded(response)
+    assert "x;'=HYPERLINK(" in text  # the planted text is there, neutralised
+    assert_every_field_quoted_and_inert(text)

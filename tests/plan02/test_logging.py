@@ -256,6 +256,7 @@ def test_a_failed_request_with_a_key_logs_and_mails_no_key(browser, admins, monk
     if where == "view":
         monkeypatch.setattr(services, "daily_report_submit", lambda **kwargs: 1 / 0)
     else:
+        auth.keys_forget()
         monkeypatch.setattr(auth, "lookup_client", lambda key_hash: 1 / 0)
     response = browser.post(
         "/api/v1/reports/daily/",

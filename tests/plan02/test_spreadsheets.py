@@ -76,3 +76,39 @@ def test_a_csv_cell_over_the_field_limit_names_its_row_and_column():
         next(records)
     assert (error.value.row, error.value.column) == (3, 1)
     assert "row 3, column 2" in str(error.value)
+
+
+# --- the rows every reader shares ---------------------------------------------------------------------------
+
+
+def test_cells_read_as_trimmed_text():
+    from core.spreadsheets import cell_text
+
+    assert [cell_text(v) for v in (None, " T01 ", 3.0, 2.5, 0, "")] == ["", "T01", "3", "2.5", "0", ""]
+
+
+def test_blank_rows_are_skipped_keeping_the_numbers_until_too_many(settings):
+    from core.spreadsheets import TooManyBlankRows, rows_with_content
+
+    settings.SPREADSHEET_MAX_BLANK_ROWS = 2
+    rows = [("a", 1), (None, " "), ("b", None, "past the header"), ("", None)]
+    assert list(rows_with_content(rows)) == [(2, ["a", 1]), (4, ["b", None, "past the header"])]
+    assert list(rows_with_content([(None, None, "x")], width=2)) == []
+    with pytest.raises(TooManyBlankRows, match="more than 2 empty rows"):
+        list(rows_with_content([(None,), ("",), (None,), ("late",)]))
+
+
+def test_an_import_table_names_its_cells_and_keeps_its_checksum(tmp_path):
+    from core.spreadsheets import read_table
+
+    path = tmp_path / "t.xlsx"
+    data = workbook_bytes([("code", " title_vi ", None), ("T01", "Nhiệm vụ", "ignored"), (None, None), ("T02",)])
+    path.write_bytes(data)
+    table = read_table(path)
+    assert table.header == ["code", "title_vi", ""]
+    assert table.rows == [(2, {"code": "T01", "title_vi": "Nhiệm vụ"}), (4, {"code": "T02", "title_vi": None})]
+    assert len(table.checksum) == 64
+    with pytest.raises(SpreadsheetError, match=r"unsupported file type \.txt"):
+        read_table(io.BytesIO(b"x"), filename="t.txt")
+    with pytest.raises(SpreadsheetError, match="the file is empty"):
+        read_table(io.BytesIO(b""), filename="t.csv")

@@ -4,8 +4,9 @@ on PostgreSQL; only the benchmark's purge gets past, for its own database (DESIG
 import pytest
 from django.db import DatabaseError, connection, models, transaction
 
+from core.models import AppendOnlyError
 from reports import services
-from reports.models import DailyReport, ReportDeleteRefused, ReportRevision
+from reports.models import DailyReport, ReportRevision
 from tests.reports.helpers import days_ago, payload
 
 pytestmark = pytest.mark.django_db
@@ -38,13 +39,13 @@ def test_the_admin_offers_no_deletion(client, admin_user, reports):
 
 def test_models_and_querysets_refuse_delete(reports):
     report = reports.first()
-    with pytest.raises(ReportDeleteRefused):
+    with pytest.raises(AppendOnlyError):
         report.delete()
-    with pytest.raises(ReportDeleteRefused):
+    with pytest.raises(AppendOnlyError):
         DailyReport.objects.filter(locality="00004").delete()
-    with pytest.raises(ReportDeleteRefused):
+    with pytest.raises(AppendOnlyError):
         report.revisions.get().delete()
-    with pytest.raises(ReportDeleteRefused):
+    with pytest.raises(AppendOnlyError):
         ReportRevision.objects.all().delete()
     assert DailyReport.objects.count() == 3 and ReportRevision.objects.count() == 3
 

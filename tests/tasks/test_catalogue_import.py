@@ -202,26 +202,26 @@ def test_level_of_a_task_with_history_cannot_change(tmp_path, agency_officer):
 
 
 def test_csv_must_be_utf8(tmp_path):
-    from tasks.catalogue import CatalogueFileError
+    from core.spreadsheets import SpreadsheetError
 
     path = tmp_path / "latin.csv"
     path.write_bytes(io.StringIO("code,title_vi\nT1,Nhiệm vụ\n").getvalue().encode("utf-16"))
-    with pytest.raises(CatalogueFileError, match="UTF-8"):
+    with pytest.raises(SpreadsheetError, match="UTF-8"):
         plan_import(path)
 
 
 def test_a_csv_cell_over_the_field_limit_names_its_row_and_column(tmp_path):
-    from tasks.catalogue import CatalogueFileError
+    from core.spreadsheets import SpreadsheetError
 
     rows = [GOOD_ROW, {**GOOD_ROW, "code": "X02", "description": "x" * (csv.field_size_limit() + 1)}]
-    with pytest.raises(CatalogueFileError, match="row 3, column description: the cell is longer than 131,072"):
+    with pytest.raises(SpreadsheetError, match="row 3, column description: the cell is longer than 131,072"):
         plan_import(write_csv(tmp_path / "long.csv", rows))
 
 
 def test_an_xlsx_bomb_is_refused_naming_the_file(tmp_path):
     from openpyxl import Workbook
 
-    from tasks.catalogue import CatalogueFileError
+    from core.spreadsheets import SpreadsheetError
     from tests.conftest import inflated_xlsx
 
     workbook = Workbook()
@@ -232,6 +232,30 @@ def test_an_xlsx_bomb_is_refused_naming_the_file(tmp_path):
     path.write_bytes(inflated_xlsx(out.getvalue()))
     with (
         translation.override("en"),
-        pytest.raises(CatalogueFileError, match=r"catalogue\.xlsx is compressed more than 250 to 1"),
+        pytest.raises(SpreadsheetError, match=r"catalogue\.xlsx is compressed more than 250 to 1"),
     ):
         plan_import(path)
+
+
+@pytest.mark.django_db
+def test_blank_rows_are_skipped_up_to_the_limit_and_rows_keep_their_numbers(tmp_path, settings):
+    settings.SPREADSHEET_MAX_BLANK_ROWS = 2
+    blank = dict.fromkeys(COLUMNS, "")
+    plan = plan_import(write_csv(tmp_path / "gaps.csv", [blank, blank, {**GOOD_ROW, "code": "X01"}]))
+    assert plan.ok and [(r.row, r.code, r.action) for r in plan.rows] == [(4, "X01", "create")]
+    bad = plan_import(write_csv(tmp_path / "bad.csv", [blank, {**GOOD_ROW, "group": "9"}]))
+    assert [str(e).split(":")[0] for e in bad.errors] == ["row 3, column group"]
+
+
+@pytest.mark.django_db
+def test_more_blank_rows_than_the_limit_refuse_the_file(tmp_path, settings):
+    from core.spreadsheets import SpreadsheetError
+
+    settings.SPREADSHEET_MAX_BLANK_ROWS = 2
+    blank = dict.fromkeys(COLUMNS, "")
+    path = write_csv(tmp_path / "formatted.csv", [GOOD_ROW, blank, blank, blank, {**GOOD_ROW, "code": "X02"}])
+    with pytest.raises(SpreadsheetError, match="more than 2 empty rows"):
+        plan_import(path)
+    with pytest.raises(CommandError, match="more than 2 empty rows"):
+        call_command("import_tasks", str(path))
+    assert not Task.objects.filter(code__in=["X01", "X02"]).exists()

@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
-from tasks.models import Agency, AppendOnlyError, Assignment, StatusUpdate
+from core.models import AppendOnlyError
+from tasks.models import Agency, Assignment, StatusUpdate
 from tasks.services import StaleVersion, UpdateNotAllowed, assignment_update
 
 

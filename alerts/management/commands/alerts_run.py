@@ -1,8 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
-from alerts.rules import Rule
-from alerts.services import AlertsRunError, alerts_run, digests_send
+from alerts import specs
+from alerts.services.delivery import digests_send
+from alerts.services.runs import AlertsRunError, alerts_run
 from core.dates import DATE_MESSAGE, DateError, parse_date
 
 
@@ -16,7 +17,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--as-of", dest="as_of", help="YYYY-MM-DD, today or earlier (default: today)")
         parser.add_argument(
-            "--rule", dest="rules", action="append", choices=Rule.values, help="only this rule (repeatable)"
+            "--rule", dest="rules", action="append", choices=specs.codes(), help="only this rule (repeatable)"
         )
         parser.add_argument("--no-email", action="store_true", help="notify in the portal, leave digests pending")
 

@@ -1,6 +1,7 @@
-from alerts.contacts import COLUMNS, ContactsFileError, plan_contacts
-from alerts.services import contacts_import
+from alerts.contacts import COLUMNS, plan_contacts
+from alerts.services.contacts import contacts_import
 from core.imports import ImportCommand
+from core.spreadsheets import SpreadsheetError
 
 
 class Command(ImportCommand):
@@ -9,7 +10,7 @@ class Command(ImportCommand):
         "or XLSX file. Dry run by default: prints what would change and every error by row and column. --apply "
         f"writes everything in one transaction, or nothing. Columns: {', '.join(COLUMNS)} (see alerts/contacts.py)."
     )
-    file_errors = (ContactsFileError,)
+    file_errors = (SpreadsheetError,)
     imported = "Imported contacts"
 
     def plan(self, file):

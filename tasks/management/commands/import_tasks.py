@@ -1,5 +1,6 @@
 from core.imports import ImportCommand
-from tasks.catalogue import COLUMNS, CatalogueFileError, apply_import, plan_import
+from core.spreadsheets import SpreadsheetError
+from tasks.catalogue import COLUMNS, apply_import, plan_import
 
 
 class Command(ImportCommand):
@@ -8,7 +9,7 @@ class Command(ImportCommand):
         "every error by row and column. --apply writes everything in one transaction, or nothing. "
         f"Columns: {', '.join(COLUMNS)} (see tasks/catalogue.py)."
     )
-    file_errors = (CatalogueFileError,)
+    file_errors = (SpreadsheetError,)
 
     def plan(self, file):
         return plan_import(file)
