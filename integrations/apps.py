@@ -3,9 +3,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class IntegrationsConfig(AppConfig):
-    """Open to other systems (DESIGN.md §14): the changes feed over the outbox of events (core.events) and the
-    signed webhooks that push the same events. It reads the events the apps below write; none of them knows
-    about it."""
+    """Open to other systems (DESIGN.md §14): the changes feed over the outbox of events (core.events), the
+    signed webhooks that push the same events, and single sign-on with the government's identity services
+    (integrations.sso). It reads the events the apps below write; none of them knows about it."""
 
     name = "integrations"
     verbose_name = _("Integrations")

@@ -151,11 +151,11 @@ AUTH_PASSWORD_VALIDATORS = [
 # authenticate() and are not counted.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # Django's ModelBackend, switchable off (PLAN02_PASSWORD_LOGIN), and single sign-on (plan02.sso).
-    "plan02.sso.PasswordBackend",
-    "plan02.sso.OidcBackend",
+    # Django's ModelBackend, switchable off (PLAN02_PASSWORD_LOGIN), and single sign-on (integrations.sso).
+    "integrations.sso.PasswordBackend",
+    "integrations.sso.OidcBackend",
 ]
-# Single sign-on with OpenID Connect (plan02/sso.py, README "Single sign-on"): on when an issuer and a client id
+# Single sign-on with OpenID Connect (integrations/sso.py, README "Single sign-on"): on when an issuer and a client id
 # are set. The claim matches an existing active account by a field; no account or role is ever created.
 OIDC_ISSUER = env_str("PLAN02_OIDC_ISSUER", "").rstrip("/")
 OIDC_RP_CLIENT_ID = env_str("PLAN02_OIDC_CLIENT_ID", "")

@@ -3,7 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from audit.api import AuditTrailView
-from plan02 import sso, views
+from integrations import sso
+from plan02 import views
 
 api_v1 = [
     path("", include("localities.api_urls")),

@@ -17,9 +17,9 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import exceptions
 
 from core.api import DATABASE_UNAVAILABLE, RETRY_AFTER, service_unavailable_body
+from integrations import sso
 from localities.models import Commune, Province
 from localities.services import current_data_version
-from plan02 import sso
 from tasks.models import Agency, Assignment, Phase, Task, TaskGroup
 from tasks.scoping import scope_for_user
 

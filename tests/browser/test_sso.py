@@ -6,7 +6,7 @@ account created; password login can be switched off."""
 import pytest
 from django.contrib.auth import get_user_model
 
-from plan02 import sso
+from integrations import sso
 from tasks.models import Role
 from tests.conftest import make_user
 

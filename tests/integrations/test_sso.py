@@ -1,11 +1,11 @@
-"""plan02.sso without a provider: the matching rule (one active account by the configured claim, nothing
+"""integrations.sso without a provider: the matching rule (one active account by the configured claim, nothing
 created), the refusal page, and that password logins never need the provider."""
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import RequestFactory
 
-from plan02 import sso
+from integrations import sso
 from tasks.models import Role
 from tests.conftest import make_user
 

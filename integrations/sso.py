@@ -37,7 +37,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 
 logger = logging.getLogger(__name__)
 
-BACKEND = "plan02.sso.OidcBackend"
+BACKEND = "integrations.sso.OidcBackend"
 REFUSAL = "plan02_sso_refusal"
 _DISCOVERED = {
     "OIDC_OP_AUTHORIZATION_ENDPOINT": "authorization_endpoint",
