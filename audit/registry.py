@@ -20,7 +20,7 @@ from core import trail
 
 # Never recorded, whatever the model: the trail is read by inspectors, and an audit table is copied into
 # backups and exports.
-SECRET_FIELDS = {"password", "key_hash"}
+SECRET_FIELDS = {"password", "key_hash", "secret"}
 
 
 def _accounts() -> list[trail.KeptModel]:

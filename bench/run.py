@@ -392,14 +392,17 @@ def run(args):
     # Early warning: alerts_run at national scale with 30 days of reports (the 30-day database; the smoke
     # dataset itself), then a second run that must send nothing.
     from bench.alerts import alerts_rows
+    from bench.changes import changes_rows
 
+    if wanted(args, "changes"):
+        changes_rows(row, count=10_000 if args.smoke else 100_000)
     if wanted(args, "alerts"):
         alerts_rows(row, database_url=f"{server}/{args.db}_30" if args.days > 30 else os.environ["DATABASE_URL"])
     report(table.rows, notes, args)
     return table.rows
 
 
-GROUPS = ("batch", "single", "rebuild", "freshness", "dashboards", "counts", "alerts")
+GROUPS = ("batch", "single", "rebuild", "freshness", "dashboards", "counts", "alerts", "changes")
 
 
 def wanted(args, group):

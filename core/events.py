@@ -21,7 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
+from django.db.models import Value
+from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
 from django.utils.functional import Promise
 
 from core.models import Event
@@ -112,4 +115,65 @@ def emit_many(event_type: EventType, rows: list[dict[str, Any]]) -> int:
     return len(events)
 
 
-__all__ = ["Event", "EventOutsideTransaction", "EventType", "declare", "declared", "emit", "emit_many"]
+# The columns an INSERT of events names (the txid is the column's database default), in this order: for the
+# statements that write events in SQL (emit_select, and the report insert's CTE in reports.services).
+COLUMNS = ("type", "occurred_at", "subject", "subject_id", "payload", "province", "commune", "agency", "actor")
+
+
+def _text(value: Any) -> Any:
+    """A text column of the SELECT: a constant, or an expression whose NULL becomes ''."""
+    if value is None or isinstance(value, str):
+        return Value(value or "", output_field=models.CharField())
+    return Coalesce(Cast(value, output_field=models.CharField()), Value(""), output_field=models.CharField())
+
+
+def emit_select(
+    event_type: EventType,
+    rows: models.QuerySet,
+    *,
+    subject: str,
+    subject_id: Any,
+    payload: Any,
+    province: Any = None,
+    commune: Any = None,
+    agency: Any = None,
+    actor: Any = None,
+    occurred_at: Any = None,
+) -> int:
+    """Writes one event per row of `rows` in one INSERT … SELECT, for a change made by a set-based statement
+    (alerts raised or closed by a run): no row is read into Python. `subject` is a constant; the others are
+    expressions over `rows` (F("pk"), JSONObject(...), F("agency__code")) or constants. Returns how many."""
+    if _TYPES.get(event_type.code) is not event_type:
+        raise KeyError(f"undeclared event type {event_type.code!r}")
+    if not connection.in_atomic_block:
+        raise EventOutsideTransaction(f"{event_type.code} must be emitted inside the change's transaction")
+    columns = {
+        "ev_type": Value(event_type.code, output_field=models.CharField()),
+        "ev_occurred_at": Value(occurred_at or timezone.now(), output_field=models.DateTimeField()),
+        "ev_subject": Value(subject, output_field=models.CharField()),
+        "ev_subject_id": _text(subject_id),
+        "ev_payload": payload,
+        "ev_province": _text(province),
+        "ev_commune": _text(commune),
+        "ev_agency": _text(agency),
+        "ev_actor": _text(actor),
+    }
+    select = rows.order_by("pk").annotate(**columns).values_list(*columns)
+    sql, params = select.query.sql_with_params()
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(Event._meta.db_table)} ({', '.join(map(quote, COLUMNS))}) {sql}", params)
+        return cursor.rowcount
+
+
+__all__ = [
+    "COLUMNS",
+    "Event",
+    "EventOutsideTransaction",
+    "EventType",
+    "declare",
+    "declared",
+    "emit",
+    "emit_many",
+    "emit_select",
+]

@@ -3,8 +3,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.readonly_admin import ReadOnlyAdmin
 from dashboards import cache as dashboard_cache
-from dashboards.models import RollupAlarm, SnapshotRequest, Target
+from dashboards.models import RollupAlarm, SnapshotRequest, Target, WeeklyPackMailing
 
 
 @admin.register(RollupAlarm)
@@ -49,3 +50,10 @@ class TargetAdmin(admin.ModelAdmin):
     list_display = ["code", "title_vi", "target_value", "comparison", "deadline", "level", "method", "agency"]
     list_filter = ["level", "method"]
     search_fields = ["code", "title_vi", "title_en"]
+
+
+@admin.register(WeeklyPackMailing)
+class WeeklyPackMailingAdmin(ReadOnlyAdmin):
+    """One row per ISO week: whether the steering committee's pack went out."""
+
+    list_display = ["iso_year", "iso_week", "as_of", "status", "recipients", "sent_at", "error"]

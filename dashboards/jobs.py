@@ -15,7 +15,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from core.dates import parse_date
-from dashboards import rollups, snapshots
+from dashboards import packs, rollups, snapshots
 
 logger = logging.getLogger(__name__)
 
@@ -79,3 +79,10 @@ def task_snapshot(day: str | None = None, only_if_requested: bool = False) -> in
 def task_snapshot_yesterday() -> int:
     """Just after midnight: the final snapshot of the day that ended (the hourly one missed its last hour)."""
     return snapshots.snapshot_build(timezone.localdate() - datetime.timedelta(days=1))
+
+
+@shared_task(ignore_result=True)
+def weekly_pack() -> str:
+    """The steering committee's weekly pack (dashboards.packs): once per ISO week, however often it runs."""
+    mailing = packs.weekly_pack_send()
+    return str(mailing) if mailing is not None else "already sent"

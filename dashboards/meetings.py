@@ -16,7 +16,9 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from core import events
 from core.dates import BadDay, end_of_day, view_day
 from dashboards import forecasts
 from dashboards import selectors as dashboard_selectors
@@ -28,6 +30,10 @@ from reports.completeness import Completeness
 from tasks.models import Agency, Assignment, AssignmentStatus, StatusUpdate
 from tasks.roles import Scope
 from tasks.selectors import demo_catalogue
+
+# An event of the changes feed and the webhooks (DESIGN.md §14), in the freezing's transaction. A meeting is
+# the whole country's: only read-all readers (steering, inspectors, the admin, national keys) see it.
+MEETING_FROZEN = events.declare("meeting.frozen", gettext_lazy("A steering meeting's pack was frozen."))
 
 CONTENT_VERSION = 1
 LANGUAGES = ("vi", "en")
@@ -267,9 +273,17 @@ def meeting_create(*, scope: Scope, actor: Any, title: Any, date: Any) -> Meetin
         raise ValidationError(errors)
     content = meeting_content(day)
     with transaction.atomic():
-        return Meeting.objects.create(
+        meeting = Meeting.objects.create(
             title=clean_title, date=day, content=content, created_by=actor, created_at=timezone.now()
         )
+        events.emit(
+            MEETING_FROZEN,
+            subject="meeting",
+            subject_id=meeting.pk,
+            payload={"title": meeting.title, "date": day.isoformat()},
+            actor=actor.get_username(),
+        )
+    return meeting
 
 
 # --- comparing two meetings ---------------------------------------------------------------------------------

@@ -363,3 +363,34 @@ class Meeting(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.title} ({self.date})"
+
+
+# --- the weekly pack ----------------------------------------------------------------------------------------
+
+
+class WeeklyPackMailing(models.Model):
+    """The steering committee's weekly pack, mailed once per ISO week (dashboards.packs): the row is claimed
+    before anything is sent, so a beat that fires twice, or two workers running the job, send it once."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    iso_year = models.PositiveSmallIntegerField(_("ISO year"))
+    iso_week = models.PositiveSmallIntegerField(_("ISO week"))
+    as_of = models.DateField(_("as of"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.SENDING)
+    recipients = models.PositiveIntegerField(_("recipients"), default=0)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-iso_year", "-iso_week"]
+        verbose_name = _("weekly pack mailing")
+        verbose_name_plural = _("weekly pack mailings")
+        constraints = [models.UniqueConstraint(fields=["iso_year", "iso_week"], name="weekly_pack_once")]
+
+    def __str__(self):
+        return f"{self.iso_year}-W{self.iso_week:02d} ({self.status})"

@@ -18,7 +18,9 @@ from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from core import events
 from core.dates import end_of_day, parse_date
 from core.validators import validate_web_link
 from dashboards.models import NationDayRollup, ProvinceDayRollup, Target, TargetValue
@@ -26,6 +28,12 @@ from localities.models import Province
 from reports.figures import RECEIVED, ratio
 from tasks.models import Agency
 from tasks.roles import Scope
+
+# An event of the changes feed and the webhooks (DESIGN.md §14), in the entry's transaction; scoped to the
+# responsible agency and, for a province's value, to that province.
+TARGET_VALUE_ENTERED = events.declare(
+    "target.value_entered", gettext_lazy("A measured value of a target was entered by its responsible agency.")
+)
 
 TARGETS_FILE = Path(settings.BASE_DIR) / "fixtures" / "targets.json"
 FIRST_REPORT_DAY = datetime.date(2025, 7, 1)
@@ -255,13 +263,30 @@ def target_value_enter(
         add("note", _("At most %(max)s characters.") % {"max": 2000}, "max_length")
     if errors or number is None or day is None:
         raise ValidationError(errors)
-    return TargetValue.objects.create(
-        target=target,
-        province_id=province or None,
-        value=number,
-        measured_on=day,
-        evidence_url=evidence_url,
-        note=(note or "").strip(),
-        entered_by=actor,
-        entered_at=timezone.now(),
-    )
+    with transaction.atomic():
+        entered = TargetValue.objects.create(
+            target=target,
+            province_id=province or None,
+            value=number,
+            measured_on=day,
+            evidence_url=evidence_url,
+            note=(note or "").strip(),
+            entered_by=actor,
+            entered_at=timezone.now(),
+        )
+        events.emit(
+            TARGET_VALUE_ENTERED,
+            subject="target_value",
+            subject_id=entered.pk,
+            payload={
+                "target": target.code,
+                "value": number,
+                "measured_on": day.isoformat(),
+                "province": province or None,
+                "evidence_url": evidence_url,
+            },
+            province=province or "",
+            agency=target.agency.code if target.agency is not None else "",
+            actor=actor.get_username(),
+        )
+    return entered

@@ -21,7 +21,7 @@ from core.pagecache import whole_response
 from core.pdf import pdf_response
 from core.text import echo
 from dashboards import cache as dashboard_cache
-from dashboards import exports, meetings, selectors, targets
+from dashboards import exports, maps, meetings, selectors, targets
 from dashboards.charts import trend_charts
 from dashboards.models import Meeting, Target
 from localities.models import Province
@@ -112,7 +112,8 @@ def phases(request):
 def _provinces_context(request: HttpRequest) -> dict:
     day, error = _day_or_error(request)
     data = selectors.provinces_page(day, rank_by=request.GET.get("rank", "green"))
-    return {**data, "error": error, "section": "provinces"}
+    measure = "completeness_share" if data["rank_by"] == "completeness" else "green_share"
+    return {**data, "error": error, "section": "provinces", "map": maps.province_map(data["items"], measure=measure)}
 
 
 @whole_response

@@ -27,6 +27,12 @@ app.conf.beat_schedule = {
     # Task snapshots of today for the phase-deadline dashboards (also requested after task updates), and the
     # final snapshot of each day once it has ended (the as-of views and meetings read it).
     "task-snapshot": {"task": "dashboards.jobs.task_snapshot", "schedule": crontab(minute=15)},
+    # The steering committee's weekly pack (PDF), Monday morning; sent once per ISO week (dashboards.packs).
+    "weekly-pack": {"task": "dashboards.jobs.weekly_pack", "schedule": crontab(minute=30, hour=7, day_of_week=1)},
+    # Webhooks (integrations): new events fanned out to the endpoints, due deliveries handed to workers.
+    "webhooks": {"task": "integrations.jobs.webhooks_run", "schedule": 15.0},
+    # The changes feed keeps 90 days of events (PLAN02_EVENTS_RETENTION_DAYS).
+    "events-purge": {"task": "integrations.jobs.events_purge", "schedule": crontab(minute=40, hour=2)},
     "task-snapshot-yesterday": {
         "task": "dashboards.jobs.task_snapshot_yesterday",
         "schedule": crontab(minute=5, hour=0),

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "reports",
     "dashboards",
     "alerts",
+    "integrations",
     "audit",
     "plan02",
 ]
@@ -150,8 +151,45 @@ AUTH_PASSWORD_VALIDATORS = [
 # authenticate() and are not counted.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, switchable off (PLAN02_PASSWORD_LOGIN), and single sign-on (integrations.sso).
+    "integrations.sso.PasswordBackend",
+    "integrations.sso.OidcBackend",
 ]
+# Single sign-on with OpenID Connect (integrations/sso.py, README "Single sign-on"): on when an issuer and a client id
+# are set. The claim matches an existing active account by a field; no account or role is ever created.
+OIDC_ISSUER = env_str("PLAN02_OIDC_ISSUER", "").rstrip("/")
+OIDC_RP_CLIENT_ID = env_str("PLAN02_OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env_str("PLAN02_OIDC_CLIENT_SECRET", "")
+OIDC_CLAIM = env_str("PLAN02_OIDC_CLAIM", "email")
+OIDC_USER_FIELD = env_str("PLAN02_OIDC_USER_FIELD", "email")
+if OIDC_USER_FIELD not in ("email", "username"):
+    raise ImproperlyConfigured(f"PLAN02_OIDC_USER_FIELD={OIDC_USER_FIELD!r} must be email or username.")
+OIDC_RP_SIGN_ALGO = env_str("PLAN02_OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env_str("PLAN02_OIDC_SCOPES", "openid email profile")
+# Endpoints: from the issuer's discovery document unless set here.
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("PLAN02_OIDC_AUTHORIZATION_ENDPOINT") or None
+OIDC_OP_TOKEN_ENDPOINT = env_str("PLAN02_OIDC_TOKEN_ENDPOINT") or None
+OIDC_OP_USER_ENDPOINT = env_str("PLAN02_OIDC_USERINFO_ENDPOINT") or None
+OIDC_OP_JWKS_ENDPOINT = env_str("PLAN02_OIDC_JWKS_ENDPOINT") or None
+OIDC_CREATE_USER = False
+# Pick the provider's signing key by the token's `kid` (on by default; a provider publishing one key without
+# ids needs it off; the signature is verified either way).
+OIDC_VERIFY_KID = env_bool("PLAN02_OIDC_VERIFY_KID", True)
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso_callback"
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/sso/refused/"
+if OIDC_ISSUER:
+    if not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):
+        raise ImproperlyConfigured("PLAN02_OIDC_ISSUER needs PLAN02_OIDC_CLIENT_ID and PLAN02_OIDC_CLIENT_SECRET.")
+    if not (OIDC_ISSUER.startswith("https://") or DEBUG):
+        raise ImproperlyConfigured(f"PLAN02_OIDC_ISSUER={OIDC_ISSUER!r} must start with https://.")
+# Username and password login (the login page, the admin's); off leaves single sign-on only.
+PASSWORD_LOGIN = env_bool("PLAN02_PASSWORD_LOGIN", True)
+if not PASSWORD_LOGIN and not OIDC_ISSUER:
+    raise ImproperlyConfigured(
+        "PLAN02_PASSWORD_LOGIN=false needs single sign-on (PLAN02_OIDC_ISSUER …): nobody could log in."
+    )
 AXES_FAILURE_LIMIT = env_int("PLAN02_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("PLAN02_LOGIN_COOLOFF_MINUTES", 30, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username"]
@@ -412,6 +450,18 @@ if not ALERTS_PORTAL_URL.startswith(("http://", "https://")):
 # A digest whose sending failed this many times is left for an administrator (admin: "send again").
 ALERTS_DIGEST_MAX_ATTEMPTS = env_int("PLAN02_ALERTS_DIGEST_MAX_ATTEMPTS", 5, minimum=1, maximum=100)
 
+# --- integrations (DESIGN.md §14; README "Integrations") ---------------------------------------------------
+# Events of the changes feed are kept this many days; the purge runs nightly (a cursor older answers 410).
+EVENTS_RETENTION_DAYS = env_int("PLAN02_EVENTS_RETENTION_DAYS", 90, minimum=1, maximum=3650)
+# Webhook endpoints must be https outside DEBUG; private, loopback and link-local addresses are refused (no
+# server-side request forgery). The two switches below exist for a test bench on one machine only.
+WEBHOOKS_ALLOW_HTTP = env_bool("PLAN02_WEBHOOKS_ALLOW_HTTP", DEBUG)
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env_bool("PLAN02_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", False)
+# Seconds to connect and to read the answer of one delivery.
+WEBHOOKS_TIMEOUT = env_int("PLAN02_WEBHOOKS_TIMEOUT", 10, minimum=1, maximum=60)
+# An endpoint failing every delivery for this many hours is switched off and its owner told.
+WEBHOOKS_DISABLE_AFTER_HOURS = env_int("PLAN02_WEBHOOKS_DISABLE_AFTER_HOURS", 24, minimum=1, maximum=24 * 30)
+
 # --- mail and logging -------------------------------------------------------------------------------------
 # Django's own names. DJANGO_EMAIL_BACKEND is the older name of EMAIL_BACKEND, still read.
 EMAIL_BACKEND = env_email_backend("EMAIL_BACKEND", alias="DJANGO_EMAIL_BACKEND")
@@ -437,7 +487,7 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
 # traceback. Keys and passwords are never logged: API keys travel in a header Django's error reports
 # cleanse (HTTP_AUTHORIZATION), ApiKeyAuthentication marks its locals sensitive, django-axes masks
 # credentials, and no code of the portal logs a key.
-PROJECT_LOGGERS = ["plan02", "localities", "tasks", "reports", "dashboards", "alerts"]
+PROJECT_LOGGERS = ["plan02", "core", "localities", "tasks", "reports", "dashboards", "alerts", "integrations"]
 _MAIL_ADMINS = {"handlers": ["mail_admins"], "propagate": True}
 LOGGING = {
     "version": 1,

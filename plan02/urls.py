@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from audit.api import AuditTrailView
+from integrations import sso
 from plan02 import views
 
 api_v1 = [
@@ -13,13 +14,19 @@ api_v1 = [
     path("", include("dashboards.steering_api_urls")),
     path("audit/", AuditTrailView.as_view(), name="api-audit"),
     path("", include("alerts.api_urls")),
+    path("", include("integrations.api_urls")),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("accounts/login/", sso.PortalLoginView.as_view(), name="login"),
+    path("accounts/sso/login/", sso.LoginView.as_view(), name="sso_login"),
+    path("accounts/sso/callback/", sso.CallbackView.as_view(), name="sso_callback"),
+    path("accounts/sso/refused/", sso.refused, name="sso_refused"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/login/", sso.admin_login),
     path("admin/", admin.site.urls),
     path("localities/", include("localities.urls")),
     path("tasks/", include("tasks.urls")),

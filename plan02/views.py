@@ -17,6 +17,7 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import exceptions
 
 from core.api import DATABASE_UNAVAILABLE, RETRY_AFTER, service_unavailable_body
+from integrations import sso
 from localities.models import Commune, Province
 from localities.services import current_data_version
 from tasks.models import Agency, Assignment, Phase, Task, TaskGroup
@@ -90,6 +91,8 @@ def login_locked_out(request, original_response=None, credentials=None):
         "form": AuthenticationForm(request, initial={"username": username}),
         "locked_out": message,
         "next": request.POST.get("next", ""),
+        "password_login": settings.PASSWORD_LOGIN,
+        "sso": sso.enabled(),
     }
     return render(request, "registration/login.html", context, status=429)
 

@@ -49,8 +49,14 @@ class LockExceptionAdmin(admin.ModelAdmin):
 
 class ApiClientIssueForm(forms.Form):
     name = forms.CharField(label=_("name of the system or clerk"), max_length=200)
+    kind = forms.ChoiceField(
+        label=_("kind"), choices=ApiClient.Kind.choices, initial=ApiClient.Kind.LOCALITY, required=False
+    )
     locality = forms.CharField(
-        label=_("locality code"), max_length=5, help_text=_("A commune (5 digits, e.g. 00004) or a province (01).")
+        label=_("locality code"),
+        max_length=5,
+        required=False,
+        help_text=_("A commune (5 digits, e.g. 00004) or a province (01); empty for a national key."),
     )
 
 
@@ -59,10 +65,11 @@ class ApiClientAdmin(admin.ModelAdmin):
     """Keys are issued through api_client_issue (the key is shown once, on the response page) and revoked
     with the action; nothing else about a key can be edited."""
 
-    list_display = ["name", "province", "commune", "key_prefix", "created_at", "last_used_at", "revoked_at"]
-    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_display = ["name", "kind", "province", "commune", "key_prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["kind", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "key_prefix", "commune__code", "province__code"]
     readonly_fields = [
+        "kind",
         "province",
         "commune",
         "key_prefix",
@@ -83,7 +90,10 @@ class ApiClientAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 client, key = api_client_issue(
-                    name=form.cleaned_data["name"], locality=form.cleaned_data["locality"], created_by=request.user
+                    name=form.cleaned_data["name"],
+                    locality=form.cleaned_data["locality"],
+                    kind=form.cleaned_data["kind"] or ApiClient.Kind.LOCALITY,
+                    created_by=request.user,
                 )
             except (ValidationError, PermissionDenied) as exc:
                 form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))

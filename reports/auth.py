@@ -53,14 +53,16 @@ class ApiClientUser:
         return False
 
 
-_CLIENT_COLUMNS = "c.id, c.name, c.province_id, c.commune_id, m.province_id, m.slot, c.last_used_at"
+_CLIENT_COLUMNS = (
+    "c.id, c.name, c.province_id, c.commune_id, m.province_id, m.slot, c.last_used_at, c.kind, c.key_prefix"
+)
 
 
 def _client_from(key_hash, row):
-    pk, name, province_id, commune_id, commune_province, slot, last_used_at = row
+    pk, name, province_id, commune_id, commune_province, slot, last_used_at, kind, prefix = row
     if pk is None:
         return None
-    client = ApiClient(id=pk, name=name, province_id=province_id, key_hash=key_hash)
+    client = ApiClient(id=pk, name=name, province_id=province_id, key_hash=key_hash, kind=kind, key_prefix=prefix)
     if commune_id:
         client.commune = Commune(code=commune_id, province_id=commune_province, slot=slot)
     if isinstance(last_used_at, str):  # SQLite returns text from a raw cursor

@@ -44,9 +44,17 @@ assert [f.name for f in ReportFigures._meta.fields] == INTEGER_FIELDS, "ReportFi
 
 class ApiClient(models.Model):
     """A system or clerk allowed to send daily reports with an API key, for one commune or one province
-    (a province key may also send for the province's communes). Only a hash of the key is stored."""
+    (a province key may also send for the province's communes). Only a hash of the key is stored.
+
+    A key of kind `national` belongs to no locality: the national monitoring system reads everything (the
+    changes feed, the lists, the dashboards) and sends nothing (DESIGN.md §14)."""
+
+    class Kind(models.TextChoices):
+        LOCALITY = "locality", _("a commune or a province")
+        NATIONAL = "national", _("national (reads everything, sends nothing)")
 
     name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.LOCALITY)
     province = models.ForeignKey(
         "localities.Province",
         null=True,
@@ -92,14 +100,15 @@ class ApiClient(models.Model):
         verbose_name_plural = _("API clients")
         constraints = [
             models.CheckConstraint(
-                condition=Q(province__isnull=False, commune__isnull=True)
-                | Q(province__isnull=True, commune__isnull=False),
+                condition=Q(kind="locality", province__isnull=False, commune__isnull=True)
+                | Q(kind="locality", province__isnull=True, commune__isnull=False)
+                | Q(kind="national", province__isnull=True, commune__isnull=True),
                 name="api_client_one_locality",
             ),
         ]
 
     def __str__(self):
-        return f"{self.name} ({self.locality_code})"
+        return f"{self.name} ({self.locality_code or self.kind})"
 
     @property
     def locality_code(self):
@@ -107,7 +116,11 @@ class ApiClient(models.Model):
 
     def as_scope(self) -> Scope:
         """A key acts for its commune, or for its province and the province's communes; it reads what they
-        read and changes no assignment (tasks.scoping.scope_for_request asks for this)."""
+        read and changes no assignment (tasks.scoping.scope_for_request asks for this). A national key reads
+        what the steering committee reads; as a key it writes nothing (every write refuses API clients but
+        the reports of their own locality, and it has none)."""
+        if self.kind == self.Kind.NATIONAL:
+            return Scope(role=Role.STEERING, client_id=self.pk)
         if self.commune_id:
             return Scope(
                 role=Role.COMMUNE_CLERK,

@@ -25,9 +25,12 @@ from django.db import connection, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from core import events
 from core.dates import DATE_MESSAGE, INVALID_DATE, parse_date_or_none
 from core.db import bound_cursor
+from core.models import Event
 from core.text import echo
 from localities.models import locality_kind
 from reports import validation
@@ -49,6 +52,12 @@ LOCKED = "locked"
 CORRECTED = "corrected"
 NOT_FOUND = "not_found"
 SUBMIT_STATUSES = [CREATED, UNCHANGED, CONFLICT, INVALID, FORBIDDEN, LOCKED]
+
+# Events of the changes feed and the webhooks (DESIGN.md §14), written in the submission's own statement or
+# transaction. Payload: locality, date, receipt, revision, late (and, for a correction, the previous receipt
+# and the reason).
+REPORT_ACCEPTED = events.declare("report.accepted", gettext_lazy("A daily report was accepted (its first version)."))
+REPORT_CORRECTED = events.declare("report.corrected", gettext_lazy("A daily report was corrected (a new revision)."))
 
 Key = tuple[str, str]  # (locality code, ISO date) of a report
 
@@ -238,18 +247,27 @@ def _insert_new_reports_sql() -> str:
     report_columns = ", ".join(q(c) for c in [*_REPORT_JSON_COLUMNS, *_REPORT_SHARED_COLUMNS])
     values = ", ".join(f"x.{q(c)}" for c in _REPORT_JSON_COLUMNS)
     revision_columns = ", ".join(q(c) for c in [*_REVISION_JSON_COLUMNS, *_REVISION_SHARED_COLUMNS])
+    event_columns = ", ".join(q(c) for c in events.COLUMNS)
     return f"""
 WITH x AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS x({record})),
 ins AS (
     INSERT INTO {q(DailyReport._meta.db_table)} ({report_columns})
     SELECT {values}, 1, %s::timestamptz, %s::timestamptz, %s::bigint, %s::bigint FROM x
     ON CONFLICT ("locality", "date") DO NOTHING
-    RETURNING "id", "locality", "date", "province_id", "payload_hash", "receipt"
+    RETURNING "id", "locality", "date", "province_id", "commune_id", "payload_hash", "receipt", "late"
 ),
 rev AS (
     INSERT INTO {q(ReportRevision._meta.db_table)} ({revision_columns})
     SELECT ins."id", x."payload", ins."payload_hash", ins."receipt", 1, '', %s::timestamptz, %s::bigint, %s::bigint
     FROM ins JOIN x ON x."locality" = ins."locality" AND x."date" = ins."date"
+),
+ev AS (
+    INSERT INTO {q(Event._meta.db_table)} ({event_columns})
+    SELECT %s, %s::timestamptz, 'daily_report', ins."id"::text,
+        jsonb_build_object('locality', ins."locality", 'date', ins."date", 'receipt', ins."receipt", 'revision', 1,
+            'late', ins."late"),
+        ins."province_id", COALESCE(ins."commune_id", ''), '', %s
+    FROM ins
 ),
 req AS (
     {REQUEST_UPSERT_SQL.format(source="SELECT DISTINCT province_id, date, %s::timestamptz FROM ins ORDER BY 1, 2")}
@@ -259,17 +277,39 @@ UNION ALL SELECT NULL, province_id, date, inserted FROM req
 """  # noqa: S608 - only column and table names (code constants) are interpolated
 
 
+def actor_of(*, user: Any = None, client: ApiClient | None = None) -> str:
+    """Who sent a report, as events name them: the username, or the API key's prefix (`p02_…`)."""
+    if user is not None:
+        return user.get_username()
+    return client.key_prefix if client is not None else ""
+
+
 def _insert_new_reports(
-    rows: list[dict[str, Any]], *, now: datetime.datetime, user_id: int | None, client_id: int | None
+    rows: list[dict[str, Any]], *, now: datetime.datetime, user_id: int | None, client_id: int | None, actor: str
 ) -> dict[Key, int]:
     """Insert new reports and their revision 1 (the row's `payload`); returns {(locality, iso date): id} of
     the reports this call really inserted. On PostgreSQL one statement (data-modifying CTEs) also requests
-    the rollups of the inserted reports' (province, day): one round trip per submission instead of three."""
+    the rollups of the inserted reports' (province, day) and writes their `report.accepted` events: one round
+    trip per submission instead of four."""
     if connection.vendor != "postgresql":
         inserted = _insert_reports(rows, now=now, user_id=user_id, client_id=client_id)
         if not inserted:
             return inserted
         by_key = {(r["locality"], r["date"]): r for r in rows}
+        events.emit_many(
+            REPORT_ACCEPTED,
+            [
+                {
+                    "subject": "daily_report",
+                    "subject_id": pk,
+                    "payload": _event_payload(by_key[key], revision=1),
+                    "province": by_key[key]["province_id"],
+                    "commune": by_key[key]["commune_id"],
+                    "actor": actor,
+                }
+                for key, pk in sorted(inserted.items())
+            ],
+        )
         _insert_revisions(
             [
                 {
@@ -289,7 +329,8 @@ def _insert_new_reports(
         return inserted
     sql = _insert_new_reports_sql()
     stamp = connection.ops.adapt_datetimefield_value(now)
-    params = [json.dumps(rows, ensure_ascii=False), stamp, stamp, user_id, client_id, stamp, user_id, client_id, stamp]
+    params = [json.dumps(rows, ensure_ascii=False), stamp, stamp, user_id, client_id, stamp, user_id, client_id]
+    params += [REPORT_ACCEPTED.code, stamp, actor, stamp]
     inserted, new_requests = {}, []
     # Parameters bound on the server: the rows' JSON is not quoted into the SQL text, and the single POST's
     # statement, the same every time, is prepared by psycopg after its first runs on a connection.
@@ -303,6 +344,18 @@ def _insert_new_reports(
     # The same rule as reports.outbox.request_rollups: only a new request gets a job; a pending one has it.
     announce_after_commit(new_requests)
     return inserted
+
+
+def _event_payload(row: Mapping[str, Any], *, revision: int, **more: Any) -> dict[str, Any]:
+    """The payload of a report's events (the PostgreSQL statement above builds the same in SQL)."""
+    return {
+        "locality": row["locality"],
+        "date": str(row["date"]),
+        "receipt": row["receipt"],
+        "revision": revision,
+        "late": row["late"],
+        **more,
+    }
 
 
 def _insert_revisions(
@@ -388,8 +441,8 @@ def daily_report_submit_batch(
             "late": is_late(item.valid_day, now),
         }
 
-    # On PostgreSQL the submission's writes are one statement (reports, revisions, rollup requests), atomic
-    # by itself: no transaction around it, which saves two round trips (BEGIN, COMMIT) on the hot path.
+    # On PostgreSQL the submission's writes are one statement (reports, revisions, rollup requests, events),
+    # atomic by itself: no transaction around it, which saves two round trips (BEGIN, COMMIT) on the hot path.
     # SQLite takes three statements, in one transaction.
     with transaction.atomic() if connection.vendor != "postgresql" else contextlib.nullcontext():
         inserted = (
@@ -398,6 +451,7 @@ def daily_report_submit_batch(
                 now=now,
                 user_id=user_id,
                 client_id=client_id,
+                actor=actor_of(user=user, client=client),
             )
             if rows
             else {}
@@ -533,6 +587,20 @@ def daily_report_correct(
             client=client,
         )
         request_rollups([(report.province_id, day)])
+        events.emit(
+            REPORT_CORRECTED,
+            subject="daily_report",
+            subject_id=report.pk,
+            payload=_event_payload(
+                {"locality": locality, "date": day, "receipt": report.receipt, "late": report.late},
+                revision=report.revision,
+                previous_receipt=previous,
+                reason=clean_reason,
+            ),
+            province=report.province_id,
+            commune=report.commune_id or "",
+            actor=actor_of(user=user, client=client),
+        )
     return Outcome(
         CORRECTED,
         **base,
@@ -605,7 +673,8 @@ NAME_MAX = 200  # ApiClient.name
 
 
 def may_manage_key(scope: Scope, *, province_id: str, commune_id: str | None) -> bool:
-    """Keys are issued and revoked by the national admin, or by a province officer for its communes."""
+    """Keys are issued and revoked by the national admin, or by a province officer for its communes. A
+    national key (no locality: both empty) only by the admin."""
     if scope.is_api_client:
         return False
     if scope.is_admin:
@@ -613,26 +682,43 @@ def may_manage_key(scope: Scope, *, province_id: str, commune_id: str | None) ->
     return scope.role == Role.PROVINCE_OFFICER and commune_id is not None and province_id == scope.province_id
 
 
-def api_client_issue(*, name: str, locality: str, created_by: Any = None) -> tuple[ApiClient, str]:
-    """Create an API client for one commune or province and return (client, key). The key is shown once:
-    only its SHA-256 and its first characters are stored. `created_by=None` is the command line."""
+def api_client_issue(
+    *, name: str, locality: str = "", kind: str = ApiClient.Kind.LOCALITY, created_by: Any = None
+) -> tuple[ApiClient, str]:
+    """Create an API client for one commune or province (or, of kind `national`, for none: it reads
+    everything) and return (client, key). The key is shown once: only its SHA-256 and its first characters
+    are stored. `created_by=None` is the command line."""
     name = (name or "").strip()
     if not name:
         raise ValidationError(_("Give the key a name (the system or clerk that uses it)."), code="required")
     if len(name) > NAME_MAX:
         raise ValidationError(_("The name is too long."), code=validation.TOO_LONG)
-    found = validation.lookup_localities([locality]) if isinstance(locality, str) else {}
-    if locality not in found:
-        raise ValidationError(_("Unknown locality code."), code=validation.UNKNOWN_LOCALITY)
-    province_id, commune_id, _slot = found[locality]
-    if created_by is not None and not may_manage_key(
-        scope_for_user(created_by), province_id=province_id, commune_id=commune_id
-    ):
-        raise PermissionDenied(_("You may not issue keys for this locality."))
+    if kind not in ApiClient.Kind.values:
+        raise ValidationError(_("Unknown kind of key: “%(kind)s”.") % {"kind": kind}, code="invalid_choice")
+    province_id: str | None
+    commune_id: str | None
+    if kind == ApiClient.Kind.NATIONAL:
+        if locality:
+            raise ValidationError(_("A national key belongs to no locality: leave the locality empty."), code="invalid")
+        province_id = commune_id = None
+        if created_by is not None and not may_manage_key(scope_for_user(created_by), province_id="", commune_id=None):
+            raise PermissionDenied(_("Only the national admin issues national keys."))
+    else:
+        found = validation.lookup_localities([locality]) if isinstance(locality, str) else {}
+        if locality not in found:
+            raise ValidationError(_("Unknown locality code."), code=validation.UNKNOWN_LOCALITY)
+        province_id, commune_id, _slot = found[locality]
+        if created_by is not None and not may_manage_key(
+            scope_for_user(created_by), province_id=province_id, commune_id=commune_id
+        ):
+            raise PermissionDenied(_("You may not issue keys for this locality."))
+        if locality_kind(locality) != "province":
+            province_id = None
     key = KEY_START + secrets.token_urlsafe(32)
     client = ApiClient.objects.create(
         name=name,
-        province_id=province_id if locality_kind(locality) == "province" else None,
+        kind=kind,
+        province_id=province_id,
         commune_id=commune_id,
         key_prefix=key[:12],
         key_hash=hash_key(key),

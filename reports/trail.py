@@ -26,11 +26,15 @@ def _describe_revision(row: trail.Row) -> trail.Description:
 
 def _describe_key(row: trail.Row) -> trail.Description:
     details = row.details
-    return trail.Description(
-        object_type="api_client",
-        summary=_("key %(prefix)s… of %(locality)s (%(name)s)")
-        % {"prefix": row.code, "locality": details.get("locality"), "name": details.get("name")},
-    )
+    if details.get("kind") == ApiClient.Kind.NATIONAL:
+        summary = _("national key %(prefix)s… (%(name)s)") % {"prefix": row.code, "name": details.get("name")}
+    else:
+        summary = _("key %(prefix)s… of %(locality)s (%(name)s)") % {
+            "prefix": row.code,
+            "locality": details.get("locality"),
+            "name": details.get("name"),
+        }
+    return trail.Description(object_type="api_client", summary=summary)
 
 
 def _describe_exception(row: trail.Row) -> trail.Description:
@@ -51,7 +55,7 @@ LOCK_EXCEPTION = trail.Kind("lock_exception", gettext_lazy("lock exception grant
 
 def register() -> None:
     """Called by the reports app's ready()."""
-    key_data = trail.data(name="name", locality=Coalesce("commune_id", "province_id"))
+    key_data = trail.data(name="name", locality=Coalesce("commune_id", "province_id"), kind="kind")
     key_locality = Coalesce("commune_id", "province_id")
     key_codes = ("key_prefix", "commune__code", "province__code")
     trail.register(

@@ -31,7 +31,9 @@ from django.db.models import F
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from core import events
 from core.text import echo
 from core.validators import validate_web_link
 from tasks.models import Agency, Assignment, AssignmentStatus, StatusUpdate
@@ -40,6 +42,13 @@ from tasks.selectors import assignment_changes_since
 from tasks.signals import assignments_changed_after_commit
 
 S = AssignmentStatus
+
+# An event of the changes feed and the webhooks (DESIGN.md §14), in the update's transaction. Scoped to the
+# assignment's province and commune, and to its agency: its own for a central assignment, else the task's
+# lead agency (whose officers follow the task's provinces and communes).
+ASSIGNMENT_UPDATED = events.declare(
+    "assignment.updated", gettext_lazy("An assignment's status or progress was updated (one history row).")
+)
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.NOT_STARTED: {S.NOT_STARTED, S.IN_PROGRESS, S.BLOCKED, S.COMPLETED},
     S.IN_PROGRESS: {S.IN_PROGRESS, S.BLOCKED, S.COMPLETED},
@@ -260,7 +269,11 @@ def assignment_update(
         # Race: two officers saving the same version. The row lock makes the second wait for the first to
         # commit and then see the bumped version; the version filter on the UPDATE below is the compare-and-set
         # that also holds where rows cannot be locked (SQLite serialises writers instead).
-        current = Assignment.objects.select_for_update(of=("self",)).select_related("task").get(pk=assignment.pk)
+        current = (
+            Assignment.objects.select_for_update(of=("self",))
+            .select_related("task__lead_agency", "agency")
+            .get(pk=assignment.pk)
+        )
         if current.version != version:
             raise _stale(current, version)
         validate_update(
@@ -306,6 +319,27 @@ def assignment_update(
         if evidence_file is not None:
             update.evidence_file = evidence_file
         update.save()
+        events.emit(
+            ASSIGNMENT_UPDATED,
+            subject="assignment",
+            subject_id=current.pk,
+            payload={
+                "task": current.task.code,
+                "level": current.level,
+                "previous_status": current.status,
+                "status": status,
+                "progress": progress,
+                "completed_on": completed_on.isoformat() if completed_on else None,
+                "blocked_by": blocked_by.code if blocked_by else None,
+                "version": version + 1,
+                "on_behalf": derived_on_behalf,
+                "update": update.pk,
+            },
+            province=current.province_id or "",
+            commune=current.commune_id or "",
+            agency=current.agency.code if current.agency is not None else current.task.lead_agency.code,
+            actor=actor.get_username(),
+        )
         if refresh_dashboards:
             assignments_changed_after_commit([current.pk])
 

@@ -84,6 +84,9 @@ EXEMPT = {
     "password_reset_confirm": "password reset link, signed for one user (django.contrib.auth)",
     "password_reset_complete": "password reset by e-mail (django.contrib.auth)",
     "set_language": "the VI/EN switch: sets a cookie, open to everyone",
+    "sso_login": "single sign-on: the login itself, open to everyone by design (404 until configured)",
+    "sso_callback": "single sign-on: the provider's answer, open to everyone by design (404 until configured)",
+    "sso_refused": "single sign-on: the refusal page, open to everyone by design",
 }
 EXEMPT_NAMESPACES = {"admin": "Django's admin: staff only, its own permission system"}
 
@@ -199,6 +202,7 @@ ROWS = [
     Row("dashboard:national", "GET /dashboard/?export=xlsx", "—", PAGE_ALL),
     Row("dashboard:phases", "GET /dashboard/phases/", "—", PAGE_ALL),
     Row("dashboard:phases", "GET /dashboard/phases/?export=xlsx", "—", PAGE_ALL),
+    Row("dashboard:phases", "GET /dashboard/phases/?export=pdf", "—", PAGE_ALL),
     Row("dashboard:provinces", "GET /dashboard/provinces/", "—", PAGE_ALL),
     Row("dashboard:provinces", "GET /dashboard/provinces/?export=xlsx", "—", PAGE_ALL),
     Row("dashboard:province", "GET /dashboard/provinces/{province}/", "own",
@@ -226,6 +230,8 @@ ROWS = [
         data="meeting_form"),
     Row("dashboard:meeting", "GET /dashboard/meetings/{meeting}/", "—", "302 200 200 200 404 404 404 302 302"),
     Row("dashboard:meeting", "GET /dashboard/meetings/{meeting}/?export=xlsx", "—",
+        "302 200 200 200 404 404 404 302 302"),
+    Row("dashboard:meeting", "GET /dashboard/meetings/{meeting}/?export=pdf", "—",
         "302 200 200 200 404 404 404 302 302"),
     Row("dashboard:meeting_changes", "GET /dashboard/meetings/{meeting}/changes/?since={earlier}", "—",
         "302 200 200 200 404 404 404 302 302"),
@@ -330,6 +336,8 @@ ROWS = [
     Row("api-meeting-changes", "GET /api/v1/meetings/{meeting}/changes/?since={earlier}", "—",
         "401 200 200 200 404 404 404 404 404"),
     Row("api-audit", "GET /api/v1/audit/", "—", "401 200 403 200 403 403 403 403 403"),
+    # --- API: integrations (what each reads of the feed: tests/integrations/test_feed.py) ----------------------
+    Row("api-changes", "GET /api/v1/changes/?types=report.accepted", "—", API_ALL),
     # --- API: early warning ---------------------------------------------------------------------------------
     Row("notification-list", "GET /api/v1/notifications/?rule=missing_report_7", "other",
         "401 200∅ 200∅ 200∅ 200∅ 200∅ 200∅ 200∅ 200∅", probe="rows"),

@@ -23,8 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from alerts import selectors, specs
 from alerts.facts import Thresholds
@@ -32,9 +35,42 @@ from alerts.models import Alert, AlertRun, Digest, DigestItem, Language, Notific
 from alerts.rules import AssignmentRule, assignment_conditions
 from alerts.services.notifications import bells_changed
 from alerts.sql import ids_in, texts_in
+from core import events
 from dashboards.snapshots import end_of_day
 
 logger = logging.getLogger(__name__)
+
+# Events of the changes feed and the webhooks (DESIGN.md §14), written in the run's (or the closing's)
+# transaction by one INSERT … SELECT over the alerts it changed, however many: no row is read into Python.
+ALERT_RAISED = events.declare(
+    "alert.raised", gettext_lazy("An alert was raised (or reopened) by the early-warning run.")
+)
+ALERT_CLOSED = events.declare("alert.closed", gettext_lazy("An alert was closed: its condition ended."))
+
+
+def _alert_events(event_type: events.EventType, alerts: Any, *, now: datetime.datetime, **extra: Any) -> int:
+    """The events of these alerts, scoped to their province, commune and agency."""
+    return events.emit_select(
+        event_type,
+        alerts,
+        subject="alert",
+        subject_id=F("pk"),
+        payload=JSONObject(
+            rule=F("rule"),
+            threshold=F("threshold"),
+            subject_kind=F("subject_kind"),
+            subject_key=F("subject_key"),
+            day=F("day"),
+            since=F("since"),
+            assignment=F("assignment_id"),
+            report=F("report_id"),
+            **{name: Value(value) for name, value in extra.items()},
+        ),
+        province=F("province_id"),
+        commune=F("commune_id"),
+        agency=F("agency__code"),
+        occurred_at=now,
+    )
 
 
 class AlertsRunError(ValueError):
@@ -135,6 +171,8 @@ def _reconcile(
             ignore_conflicts=True,
         )
         raised = Alert.objects.filter(run=run).count()
+        if raised:
+            _alert_events(ALERT_RAISED, Alert.objects.filter(run=run), now=now, reopened=False)
         if raised < len(new):
             # Conditions that hold again (a completed assignment reopened): their alert exists, closed. It opens
             # again without telling anyone twice.
@@ -147,12 +185,31 @@ def _reconcile(
             )
             back = [pk for pk, *identity in closed_rows if tuple(identity) in wanted]
             if back:
-                reopened = Alert.objects.filter(pk__in=ids_in(back), closed_at__isnull=False).update(closed_at=None)
+                # The reopened rows are those of `back` left closed by nobody else: locked, then updated.
+                back = list(
+                    Alert.objects.select_for_update()
+                    .filter(pk__in=ids_in(back), closed_at__isnull=False)
+                    .values_list("pk", flat=True)
+                )
+                reopened = Alert.objects.filter(pk__in=ids_in(back)).update(closed_at=None)
+                if reopened:
+                    _alert_events(ALERT_RAISED, Alert.objects.filter(pk__in=ids_in(back)), now=now, reopened=True)
     ended = [pk for identity, pk in open_alerts.items() if identity not in wanted]
     closed = 0
     if ended:
-        closed = Alert.objects.filter(pk__in=ids_in(ended), closed_at__isnull=True).update(closed_at=now)
+        closed = close_alerts(Alert.objects.filter(pk__in=ids_in(ended)), now=now)
     return raised, reopened, closed
+
+
+def close_alerts(alerts: Any, *, now: datetime.datetime) -> int:
+    """Close these alerts (those still open) and write their events (the run, an assignment's change, a
+    support request closed: alerts.services.support). The alerts this call closed are those
+    with its `closed_at`: a closing that ran meanwhile (row locks make it wait or this one wait) set its own
+    time, or found them closed."""
+    closed = alerts.filter(closed_at__isnull=True).update(closed_at=now)
+    if closed:
+        _alert_events(ALERT_CLOSED, alerts.filter(closed_at=now), now=now)
+    return closed
 
 
 @dataclass
@@ -287,4 +344,4 @@ def alerts_close_ended(*, assignment_ids: Collection[int]) -> int:
         ended = [pk for pk, *identity in open_alerts if tuple(identity) not in holding]
         if not ended:
             return 0
-        return Alert.objects.filter(pk__in=ids_in(ended), closed_at__isnull=True).update(closed_at=timezone.now())
+        return close_alerts(Alert.objects.filter(pk__in=ids_in(ended)), now=timezone.now())

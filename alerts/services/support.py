@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from alerts.models import Alert, SupportResolution
 from alerts.rules import Rule
+from alerts.services.runs import close_alerts
 from reports.models import DailyReport
 from tasks.scoping import scope_for_user
 
@@ -62,5 +63,5 @@ def support_request_close(*, report: DailyReport, user: Any, resolution: str) ->
                 closed = SupportResolution.objects.create(report=report, resolution=text, closed_by=user, closed_at=now)
         except IntegrityError:
             raise SupportAlreadyClosed(SupportResolution.objects.select_related("closed_by").get(report=report))
-        Alert.objects.open().filter(rule=Rule.SUPPORT_NEEDED, report=report).update(closed_at=now)
+        close_alerts(Alert.objects.filter(rule=Rule.SUPPORT_NEEDED, report=report), now=now)
     return closed

@@ -57,6 +57,7 @@ def test_bench_smoke_prints_the_table_and_writes_json():
     for page in ("national", "phase", "provinces"):
         assert f"dashboard {page} page: p95" in whats and f"dashboard {page} JSON: p95" in whats
     assert "alerts_run" in whats
+    assert "changes feed" in whats
     assert all(r["ours"] is not None for r in rows)
     # Every goal is a ratio to a floor measured in the same run, and says whether it was met.
     judged = [r for r in rows if r["pass"] is not None]

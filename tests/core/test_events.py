@@ -54,3 +54,43 @@ def test_many_events_in_one_statement():
     with transaction.atomic():
         events.emit_many(THING_CHANGED, [{"subject": "thing", "subject_id": n, "commune": "00004"} for n in range(3)])
     assert Event.objects.filter(commune="00004").count() == 3
+
+
+@pytest.mark.django_db
+def test_events_of_a_set_based_change_in_one_insert_select(django_assert_num_queries):
+    from django.db.models import F
+    from django.db.models.functions import JSONObject
+
+    from localities.models import Province
+
+    rows = Province.objects.filter(code__in=["01", "79"])
+    assert connection.features.supports_json_field  # SQLite's feature probe runs once, before counting
+    with transaction.atomic():
+        with django_assert_num_queries(1):
+            written = events.emit_select(
+                THING_CHANGED,
+                rows,
+                subject="province",
+                subject_id=F("code"),
+                payload=JSONObject(name=F("name"), code=F("code")),
+                province=F("code"),
+                actor="tests",
+            )
+    assert written == 2
+    got = list(
+        Event.objects.order_by("id").values_list("type", "subject", "subject_id", "province", "actor", "payload")
+    )
+    names = dict(Province.objects.filter(code__in=["01", "79"]).values_list("code", "name"))
+    assert got == [
+        ("test.thing_changed", "province", code, code, "tests", {"name": names[code], "code": code})
+        for code in ["01", "79"]
+    ]
+    assert all(e.occurred_at is not None for e in Event.objects.all())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_set_based_emit_outside_a_transaction_is_refused():
+    from localities.models import Province
+
+    with pytest.raises(events.EventOutsideTransaction):
+        events.emit_select(THING_CHANGED, Province.objects.all(), subject="province", subject_id=1, payload={})

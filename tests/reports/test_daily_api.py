@@ -179,10 +179,10 @@ def test_single_post_costs_a_fixed_number_of_queries(api_for, commune_key, djang
     from localities.services import locality_index
 
     locality_index()  # kept per process
-    # PostgreSQL: key, then the report with its revision and rollup request in one statement, atomic by
-    # itself; SQLite needs a transaction (savepoint, release) and three more statements (revision, pending
-    # requests locked, rollup request)
-    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 7):
+    # PostgreSQL: key, then the report with its revision, rollup request and report.accepted event in one
+    # statement, atomic by itself; SQLite needs a transaction (savepoint, release) and four more statements
+    # (revision, event, pending requests locked, rollup request)
+    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 8):
         assert api.post(URL, payload(), format="json").status_code == 201
 
 

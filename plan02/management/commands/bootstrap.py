@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from alerts.demo import demo_alerts_ensure
+from integrations.demo import demo_integrations_ensure
 from tasks.demo import demo_data_allowed, demo_data_check, demo_users_ensure
 from tasks.models import Task
 
@@ -52,3 +53,4 @@ class Command(BaseCommand):
         call_command("seed_demo", days=days, if_empty=True, stdout=self.stdout)
         # Demo contacts and a first run of the early-warning rules, so the bell has alerts (once).
         demo_alerts_ensure(write=self.stdout.write)
+        demo_integrations_ensure(write=self.stdout.write)
