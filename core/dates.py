@@ -46,13 +46,14 @@ class DateError(ValueError):
         return str(DATE_MESSAGE)
 
 
-def parse_date(value: object) -> datetime.date:
+def parse_date(value: object, *, bounded: bool = True) -> datetime.date:
     """A date from `YYYY-MM-DD` text, or from a date or datetime (spreadsheet cells), from FIRST_DATE to
-    LAST_DATE. Raises DateError."""
+    LAST_DATE. Raises DateError. `bounded=False` lets 0001-01-01 and 9999-12-31 through, for a caller that
+    checks its own window (plan date to today) before any arithmetic, so its answer names the window."""
     if isinstance(value, datetime.datetime):
         value = value.date()
     if isinstance(value, datetime.date):
-        if not FIRST_DATE <= value <= LAST_DATE:
+        if bounded and not FIRST_DATE <= value <= LAST_DATE:
             raise DateError(value, out_of_range=True)
         return value
     if not isinstance(value, str):
@@ -64,15 +65,15 @@ def parse_date(value: object) -> datetime.date:
         day = datetime.date.fromisoformat(text)
     except ValueError:  # 2025-13-01, 2025-02-30
         raise DateError(value) from None
-    if not FIRST_DATE <= day <= LAST_DATE:  # 0001-01-01, 9999-12-31
+    if bounded and not FIRST_DATE <= day <= LAST_DATE:  # 0001-01-01, 9999-12-31
         raise DateError(value, out_of_range=True)
     return day
 
 
-def parse_date_or_none(value: object) -> datetime.date | None:
+def parse_date_or_none(value: object, *, bounded: bool = True) -> datetime.date | None:
     """parse_date(), or None for anything that is not a date (addresses whose date part is wrong: 404)."""
     try:
-        return parse_date(value)
+        return parse_date(value, bounded=bounded)
     except DateError:
         return None
 
@@ -96,7 +97,7 @@ def view_day(value: str) -> datetime.date:
     """The `date` parameter of a view as of a day (dashboards, task pages, targets, meetings): YYYY-MM-DD,
     from the plan's date to today in Asia/Ho_Chi_Minh. Raises BadDay."""
     try:
-        day = parse_date(value)
+        day = parse_date(value, bounded=False)  # the window below is narrower than parse_date's bounds
     except DateError as exc:
         raise BadDay(exc.code, str(exc)) from None
     today = timezone.localdate()

@@ -323,7 +323,7 @@ class CompletenessView(ReportApiMixin, APIView):
     def get(self, request):
         raw = request.query_params.get("date")
         today = timezone.localdate()
-        day = today if not raw else parse_date_or_none(raw)
+        day = today if not raw else parse_date_or_none(raw, bounded=False)
         error = validation.report_day_error(day, today=today) if day is not None else None
         if day is None or error is not None:
             # The days reports may be sent for: a day before them has none, and one far off (year 0047 or

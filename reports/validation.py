@@ -165,7 +165,7 @@ def _check_report(raw, *, today, start):
         result.add("date", REQUIRED, _("Required."))
     else:
         # Text only: a date object cannot come from JSON, and the form and uploads send text (payload_from_text).
-        parsed = parse_date_or_none(day) if isinstance(day, str) and day == day.strip() else None
+        parsed = parse_date_or_none(day, bounded=False) if isinstance(day, str) and day == day.strip() else None
         if parsed is None:
             result.add("date", INVALID_DATE, str(DATE_MESSAGE))
         else:

@@ -2,7 +2,9 @@
 export, support requests closed by the province and read by the commune, missing reports by streak, the
 preferences — in Vietnamese and English, scoped like the rest of the portal."""
 
+import csv
 import datetime
+import io
 
 import pytest
 from django.conf import settings
@@ -137,16 +139,18 @@ def test_the_blocker_register_and_its_export(world, browse, steering, commune_cl
         "days_waiting",
     ]
     assert rows[1][1] == "T29" and rows[1][5] == "TANDTC" and rows[1][8] == 8
-    csv = b"".join(browse(steering).get("/alerts/blockers/", {"export": "csv"}).streaming_content).decode("utf-8-sig")
-    assert csv.splitlines()[1].split(",")[1] == "T29"
+    text = b"".join(browse(steering).get("/alerts/blockers/", {"export": "csv"}).streaming_content).decode("utf-8-sig")
+    header, first = list(csv.reader(io.StringIO(text)))[:2]
+    assert (header[1], first[1]) == ("task", "T29")
+    assert text.splitlines()[1].startswith('"'), "every field is quoted (a ';' cannot start a new cell)"
 
 
 def test_a_formula_typed_as_a_blocked_reason_is_neutralised_in_the_export(world, browse, steering):
     from tasks.models import Assignment
 
     Assignment.objects.filter(pk=world["blocked"].pk).update(blocked_reason='=HYPERLINK("http://evil","x")')
-    csv = b"".join(browse(steering).get("/alerts/blockers/", {"export": "csv"}).streaming_content).decode("utf-8-sig")
-    assert "'=HYPERLINK" in csv
+    text = b"".join(browse(steering).get("/alerts/blockers/", {"export": "csv"}).streaming_content).decode("utf-8-sig")
+    assert "'=HYPERLINK" in text
 
 
 def test_a_province_officer_closes_a_support_request_and_the_clerk_reads_the_resolution(

@@ -84,8 +84,17 @@ def test_report_with_a_4000_digit_number_is_too_large(world):
     assert errors(post_report(world, report_text(returned=DIGITS_4000)))["returned"][0]["code"] == "too_large"
 
 
-def test_report_with_a_1mb_string_names_the_field(world):
-    found = errors(post_report(world, report_text(difficulties=json.dumps(ONE_MB), locality=json.dumps(ONE_MB))))
+def test_report_with_a_1mb_string_is_refused_before_it_is_read(world):
+    """One report is a few kB: a body far larger is refused whole (413), before it is parsed (issue 22)."""
+    response = post_report(world, report_text(difficulties=json.dumps(ONE_MB), locality=json.dumps(ONE_MB)))
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+
+
+def test_report_with_long_strings_names_the_fields(world):
+    """Strings too long for their field, in a body small enough to read, are each named."""
+    long = "x" * 20_000
+    found = errors(post_report(world, report_text(difficulties=json.dumps(long), locality=json.dumps(long))))
     assert found["difficulties"][0]["code"] == "too_long"
     assert found["locality"][0]["code"] == "unknown_locality"
 
