@@ -1,5 +1,6 @@
 """GET /api/v1/changes/: the changes feed (DESIGN.md §14), for every key and user, scoped as every list."""
 
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -155,10 +156,4 @@ class ChangesView(APIView):
                 "oldest_kept": timezone.localtime(exc.oldest_kept).isoformat() if exc.oldest_kept else None,
             }
             return Response(body, status=status.HTTP_410_GONE)
-        return Response(
-            {
-                "events": [feed.serialize(event) for event in page.events],
-                "cursor": page.cursor.encode(),
-                "has_more": page.has_more,
-            }
-        )
+        return HttpResponse(page.body(), content_type="application/json")

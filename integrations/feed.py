@@ -18,6 +18,7 @@ list (read-all roles and national keys: everything).
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.db import connection
-from django.db.models import BooleanField, QuerySet
+from django.db.models import BooleanField, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -128,15 +129,22 @@ def event_visible(scope: Scope, event: Mapping[str, Any], *, agency_code: str | 
 # snapshot: those the portal's role can see in pg_stat_activity (its own sessions: the other test databases
 # of a parallel run, a benchmark's database) are left out, so a long one elsewhere does not hold the feed
 # back. Sessions it cannot see (other roles) stay in: waiting longer is safe, skipping is not.
-_HORIZON_SQL = """
-SELECT COALESCE(
+# When no other transaction is running (the snapshot's xmin is its xmax) the horizon is xmax and
+# pg_stat_activity (a few milliseconds to read) is not consulted: CASE evaluates only the branch it takes.
+_HORIZON_EXPR = """
+CASE WHEN txid_snapshot_xmin(s) = txid_snapshot_xmax(s) THEN txid_snapshot_xmax(s) ELSE COALESCE(
     (SELECT MIN(x) FROM txid_snapshot_xip(s) AS x
-     WHERE x % 4294967296 NOT IN (
+     WHERE mod(x, 4294967296) NOT IN (
            SELECT backend_xid::text::bigint FROM pg_stat_activity
            WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database())),
-    txid_snapshot_xmax(s))
-FROM txid_current_snapshot() AS s
+    txid_snapshot_xmax(s)) END
 """
+_HORIZON_SQL = f"SELECT {_HORIZON_EXPR} FROM txid_current_snapshot() AS s"  # noqa: S608 (constants only)
+# One round trip a page: the horizon and the purge mark together.
+_STATE_SQL = f"""
+SELECT {_HORIZON_EXPR}, mark.txid, mark.event_id
+FROM txid_current_snapshot() AS s LEFT JOIN integrations_feedmark AS mark ON mark.name = %s
+"""  # noqa: S608 (constants only)
 
 
 def horizon() -> int | None:
@@ -148,6 +156,22 @@ def horizon() -> int | None:
     with connection.cursor() as cursor:
         cursor.execute(_HORIZON_SQL)
         return cursor.fetchone()[0]
+
+
+def purge_mark() -> Position | None:
+    """The position of the last event purged (older than the retention), or None."""
+    mark_row = FeedMark.objects.filter(name=PURGED).values_list("txid", "event_id").first()
+    return Position(*mark_row) if mark_row else None
+
+
+def state() -> tuple[int | None, Position | None]:
+    """(horizon(), purge_mark()), in one query on PostgreSQL: what a page of the feed asks first."""
+    if connection.vendor != "postgresql":
+        return None, purge_mark()
+    with connection.cursor() as cursor:
+        cursor.execute(_STATE_SQL, [PURGED])
+        until, txid, event_id = cursor.fetchone()
+    return until, Position(txid, event_id) if event_id is not None else None
 
 
 def after(queryset: QuerySet[Event], position: Position, *, until: int | None) -> QuerySet[Event]:
@@ -164,7 +188,19 @@ FIELDS = ("id", "txid", "type", "occurred_at", "subject", "subject_id", "provinc
 
 
 def rows_after(queryset: QuerySet[Event], position: Position, *, until: int | None, limit: int) -> list[dict[str, Any]]:
-    return list(after(queryset, position, until=until).values(*FIELDS)[:limit])
+    """The rows (FIELDS) as plain dicts, read with one cursor: no model instances and no per-row converters
+    (the feed reads many; the payload, text from the driver, is decoded here)."""
+    sql, params = after(queryset, position, until=until).values_list(*FIELDS)[:limit].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [dict(zip(FIELDS, row, strict=True)) for row in cursor.fetchall()]
+    loads, parse_time = json.loads, datetime.datetime.fromisoformat
+    for row in rows:
+        if isinstance(row["payload"], str | bytes):
+            row["payload"] = loads(row["payload"])
+        if isinstance(row["occurred_at"], str):  # SQLite: naive ISO text in UTC
+            row["occurred_at"] = parse_time(row["occurred_at"]).replace(tzinfo=datetime.UTC)
+    return rows
 
 
 def position_of(event: Mapping[str, Any]) -> Position:
@@ -176,33 +212,88 @@ def mark(name: str) -> FeedMark:
     return mark_row
 
 
-def check_kept(position: Position) -> None:
-    """Raise CursorExpired when events after `position` have been purged."""
+def check_kept(position: Position, purged: Position | None) -> None:
+    """Raise CursorExpired when events after `position` have been purged (`purged`: the purge mark)."""
     if position == START:
         return
-    purged = FeedMark.objects.filter(name=PURGED).first()
-    if purged is not None and position < Position(purged.txid, purged.event_id):
+    if purged is not None and position < purged:
         oldest = Event.objects.order_by("occurred_at").values_list("occurred_at", flat=True).first()
         raise CursorExpired(oldest)
 
 
 @dataclass(frozen=True)
 class Page:
-    events: list[dict[str, Any]]
+    """A page of the feed: each event as its JSON text (serialize()'s shape), the cursor after the last one."""
+
+    documents: list[str]
     cursor: Position
     has_more: bool
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(document) for document in self.documents]
+
+    def body(self) -> bytes:
+        """The feed's answer, written around the documents rather than decoding and encoding them again."""
+        return (
+            '{"events":['
+            + ",".join(self.documents)
+            + '],"cursor":'
+            + json.dumps(self.cursor.encode())
+            + ',"has_more":'
+            + ("true" if self.has_more else "false")
+            + "}"
+        ).encode()
+
+
+# PostgreSQL writes each event's document itself (a page is read many times by many readers): the fields of
+# serialize(), the time in the portal's zone as Python's isoformat() writes it (no fraction when it is zero,
+# the offset as ±HH:MM). tests/integrations/test_feed.py holds it to serialize() row for row.
+_COLUMN = '"core_event"."{}"'.format
+_LOCAL = f"({_COLUMN('occurred_at')} AT TIME ZONE %s)"
+_OFFSET = f"({_LOCAL} - ({_COLUMN('occurred_at')} AT TIME ZONE 'UTC'))"
+_DOCUMENT_SQL = f"""json_build_object(
+    'id', {_COLUMN("id")},
+    'type', {_COLUMN("type")},
+    'occurred_at', to_char({_LOCAL}, 'YYYY-MM-DD"T"HH24:MI:SS')
+        || CASE WHEN mod(extract(microseconds FROM {_COLUMN("occurred_at")})::bigint, 1000000) = 0 THEN ''
+           ELSE to_char({_LOCAL}, '.US') END
+        || CASE WHEN {_OFFSET} >= interval '0' THEN '+' ELSE '' END || to_char({_OFFSET}, 'HH24:MI'),
+    'subject', {_COLUMN("subject")},
+    'subject_id', {_COLUMN("subject_id")},
+    'province', NULLIF({_COLUMN("province")}, ''),
+    'commune', NULLIF({_COLUMN("commune")}, ''),
+    'agency', NULLIF({_COLUMN("agency")}, ''),
+    'data', {_COLUMN("payload")})::text"""
+_DOCUMENT_PARAMS = _DOCUMENT_SQL.count("%s")
+
+
+def documents_after(
+    queryset: QuerySet[Event], position: Position, *, until: int | None, limit: int
+) -> list[tuple[Position, str]]:
+    """(position, JSON text) of the events after `position`: written by PostgreSQL, by serialize() on SQLite."""
+    if connection.vendor != "postgresql":
+        rows = rows_after(queryset, position, until=until, limit=limit)
+        return [(position_of(row), json.dumps(serialize(row), ensure_ascii=False)) for row in rows]
+    document = RawSQL(_DOCUMENT_SQL, [settings.TIME_ZONE] * _DOCUMENT_PARAMS, output_field=TextField())  # noqa: S611 (constant SQL, bound zone)
+    query = after(queryset, position, until=until).annotate(document=document)
+    sql, params = query.values_list("txid", "id", "document")[:limit].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(Position(txid or 0, event_id), text) for txid, event_id, text in cursor.fetchall()]
 
 
 def changes(*, scope: Scope, position: Position = START, types: list[str] | None = None, limit: int = 500) -> Page:
     """A page of the feed for `scope` after `position`. Raises CursorExpired."""
-    check_kept(position)
+    until, purged = state()
+    check_kept(position, purged)
     queryset = visible_to(Event.objects.all(), scope)
     if types:
         queryset = queryset.filter(type__in=types)
-    rows = rows_after(queryset, position, until=horizon(), limit=limit + 1)
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, position_of(rows[-1]) if rows else position, has_more)
+    found = documents_after(queryset, position, until=until, limit=limit + 1)
+    has_more = len(found) > limit
+    found = found[:limit]
+    return Page([text for _at, text in found], found[-1][0] if found else position, has_more)
 
 
 def retention_days() -> int:
@@ -210,12 +301,12 @@ def retention_days() -> int:
 
 
 def serialize(event: Mapping[str, Any]) -> dict[str, Any]:
-    """An event row (FIELDS) as the feed and the webhooks send it. Who made the change is not sent: that is
-    the audit trail's, read by inspectors."""
+    """An event row (FIELDS) as the feed and the webhooks send it, its time in the portal's zone. Who made the
+    change is not sent: that is the audit trail's, read by inspectors."""
     return {
         "id": event["id"],
         "type": event["type"],
-        "occurred_at": timezone.localtime(event["occurred_at"]).isoformat(),
+        "occurred_at": event["occurred_at"].astimezone(timezone.get_default_timezone()).isoformat(),
         "subject": event["subject"],
         "subject_id": event["subject_id"],
         "province": event["province"] or None,

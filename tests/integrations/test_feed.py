@@ -11,6 +11,7 @@ from django.utils import timezone
 from core import events
 from core.models import Event
 from integrations import feed, services
+from integrations.models import FeedMark
 from reports.models import DailyReport
 from reports.services import api_client_issue
 from tasks.roles import Role, Scope
@@ -25,9 +26,11 @@ def _as_if_committed(monkeypatch):
     a transaction that stays open: these tests read as if it had committed. The horizon itself is tested
     with real transactions (test_transactions_committing_out_of_order_…)."""
     monkeypatch.setattr(feed, "horizon", lambda: 2**62 if connection.vendor == "postgresql" else None)
+    monkeypatch.setattr(feed, "state", lambda: (feed.horizon(), feed.purge_mark()))
 
 
 FEED = "/api/v1/changes/"
+REAL_HORIZON, REAL_STATE = feed.horizon, feed.state  # before _as_if_committed replaces them
 PROBE = events.declare("test.feed_probe", "An event of the feed's tests")
 
 
@@ -170,6 +173,37 @@ def test_the_python_and_sql_forms_of_visibility_agree():
         in_sql = set(feed.visible_to(Event.objects.all(), scope).values_list("pk", flat=True))
         in_python = {e["id"] for e in Event.objects.values() if feed.event_visible(scope, e, agency_code="BCA")}
         assert in_sql == in_python, scope
+
+
+def test_the_documents_postgresql_writes_are_serialize_row_for_row(postgresql):
+    """On PostgreSQL the feed's events are written by the database (feed._DOCUMENT_SQL); the webhooks send
+    serialize()'s: the two must agree field for field, the time to the character (no fraction when it is
+    zero, the zone's offset), text and nulls included."""
+    with transaction.atomic():
+        whole = events.emit(PROBE, subject="probe", subject_id="Phường Ba Đình", province="01", commune="00004")
+        fraction = events.emit(PROBE, subject="probe", subject_id=2, payload={"lý do": "mất điện", "n": [1, None]})
+        plain = events.emit(PROBE, subject="probe", subject_id=3, agency="BCA")
+    Event.objects.filter(pk=whole.pk).update(occurred_at=datetime.datetime(2025, 7, 1, 1, 0, tzinfo=datetime.UTC))
+    Event.objects.filter(pk=fraction.pk).update(
+        occurred_at=datetime.datetime(2025, 12, 31, 16, 59, 59, 5, tzinfo=datetime.UTC)
+    )
+    page = feed.changes(scope=Scope(role=Role.STEERING))
+    rows = feed.rows_after(Event.objects.all(), feed.START, until=feed.horizon(), limit=100)
+    assert page.events == [feed.serialize(row) for row in rows]
+    by_id = {event["id"]: event for event in page.events}
+    assert by_id[whole.pk]["occurred_at"] == "2025-07-01T08:00:00+07:00"
+    assert by_id[fraction.pk]["occurred_at"] == "2025-12-31T23:59:59.000005+07:00"
+    assert (by_id[plain.pk]["province"], by_id[plain.pk]["agency"]) == (None, "BCA")
+
+
+def test_one_query_gives_the_horizon_and_the_purge_mark(postgresql):
+    """feed.state() answers what horizon() and purge_mark() answer one by one. The horizon never goes back,
+    so state()'s lies between one taken before and one taken after."""
+    FeedMark.objects.update_or_create(name=feed.PURGED, defaults={"txid": 7, "event_id": 42})
+    before = REAL_HORIZON()
+    until, purged = REAL_STATE()
+    assert purged == feed.Position(7, 42) == feed.purge_mark()
+    assert before <= until <= REAL_HORIZON()
 
 
 @pytest.mark.django_db(transaction=True)
