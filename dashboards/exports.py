@@ -447,4 +447,16 @@ def changes_sheets(changes: dict[str, Any], *, meeting: Any, since: Any) -> list
             [[p["province"], p["name"], p["rank_before"], p["rank_after"]] for p in changes["provinces"]],
             notes,
         ),
+        Sheet(
+            _("Units completed"),
+            [_("Task"), _("Level"), _("Unit"), _("Completed on")],
+            [[u["task"], u["level"], u["unit"], u["completed_on"]] for u in changes["units_completed"]],
+            notes,
+        ),
+        Sheet(
+            _("Green communes"),
+            [_("Task"), _("Before"), _("After")],
+            [[g["task"], g["before"], g["after"]] for g in changes["green_share"]],
+            notes,
+        ),
     ]

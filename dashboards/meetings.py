@@ -27,7 +27,7 @@ from dashboards.rollups import communes_by_slot, missing_localities
 from dashboards.targets import target_json, target_values
 from localities.models import Commune, Province
 from reports.completeness import Completeness
-from tasks.models import Agency, Assignment, AssignmentStatus, StatusUpdate
+from tasks.models import Agency, Assignment, AssignmentStatus, Level, StatusUpdate, Task
 from tasks.roles import Scope
 from tasks.selectors import demo_catalogue
 
@@ -35,7 +35,8 @@ from tasks.selectors import demo_catalogue
 # the whole country's: only read-all readers (steering, inspectors, the admin, national keys) see it.
 MEETING_FROZEN = events.declare("meeting.frozen", gettext_lazy("A steering meeting's pack was frozen."))
 
-CONTENT_VERSION = 1
+# 2: the tasks carry their level, and the pack lists the units done (units_done).
+CONTENT_VERSION = 2
 LANGUAGES = ("vi", "en")
 TITLE_MAX = 200
 
@@ -122,6 +123,7 @@ def _phases(day: datetime.date) -> tuple[list[dict[str, Any]], list[dict[str, An
                     "assignments": snap.assignments if snap else 0,
                     "green": snap.green if snap else 0,
                     "overdue": snap.overdue if snap else 0,
+                    "level": task.level,
                     "official": task.is_official,
                     "forecast": reason(fv, fe),
                 }
@@ -193,6 +195,26 @@ def _blocked(day: datetime.date) -> list[dict[str, Any]]:
     return result
 
 
+def _units_done(day: datetime.date) -> list[dict[str, Any]]:
+    """The agencies' and provinces' own parts (central and province assignments) completed at the end of `day`,
+    replayed from the append-only history: a head answers for its part, not only for whole tasks."""
+    rows = (
+        Assignment.objects.as_of(day)
+        .filter(level__in=(Level.CENTRAL, Level.PROVINCE), status_at=AssignmentStatus.COMPLETED)
+        .values_list("task__code", "level", "agency__code", "province_id", "completed_on_at")
+        .order_by("task__code", "level", "agency__code", "province_id")
+    )
+    return [
+        {
+            "task": task,
+            "level": level,
+            "unit": agency if level == Level.CENTRAL else province,
+            "completed_on": completed_on.isoformat() if completed_on else None,
+        }
+        for task, level, agency, province, completed_on in rows
+    ]
+
+
 def _not_reporting(day: datetime.date) -> dict[str, Any]:
     nation = NationDayRollup.objects.filter(date=day).first()
     rows = list(ProvinceDayRollup.objects.filter(date=day))
@@ -241,6 +263,7 @@ def meeting_content(day: datetime.date) -> dict[str, Any]:
         "ranking": _ranking(day),
         "overdue": overdue,
         "blocked": _blocked(day),
+        "units_done": _units_done(day),
         "not_reporting": _not_reporting(day),
     }
 
@@ -300,10 +323,31 @@ def _forecasts(content: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]
     return found
 
 
+def _pack_units_done(content: dict[str, Any]) -> list[dict[str, Any]]:
+    """The units done of a pack; a pack frozen before version 2 did not keep them, and they are replayed from the
+    append-only history as of its day (the same answer: the history before a day never changes)."""
+    if "units_done" in content:
+        units: list[dict[str, Any]] = content["units_done"]
+        return units
+    return _units_done(datetime.date.fromisoformat(content["date"]))
+
+
+def _green_shares(content: dict[str, Any], commune_tasks: set[str]) -> dict[str, float]:
+    """The share of green communes of each commune-level task in a pack: green / assignments, since only
+    communes carry such a task out (a pack before version 2 has no level: the task's level today tells)."""
+    shares: dict[str, float] = {}
+    for t in content["tasks"]:
+        level = t.get("level", "commune" if t["code"] in commune_tasks else "")
+        if level == Level.COMMUNE and t.get("assignments"):
+            shares[t["code"]] = round(t["green"] / t["assignments"], 4)
+    return shares
+
+
 def meeting_changes(*, meeting: Meeting, since: Meeting) -> dict[str, Any]:
     """What changed from the `since` meeting to this one (DESIGN.md §9): tasks completed, newly overdue,
     assignments newly blocked or unblocked, forecasts that slipped, targets that moved, provinces that moved
-    in the ranking. Read from the two frozen packs only."""
+    in the ranking, the agencies' and provinces' own parts completed, and the commune-level tasks whose share
+    of green communes moved. Read from the two frozen packs (older packs: see _pack_units_done)."""
     before, after = since.content, meeting.content
     tasks_before = {t["code"]: t for t in before["tasks"]}
     done = {"completed_on_time", "completed_late"}
@@ -348,6 +392,19 @@ def meeting_changes(*, meeting: Meeting, since: Meeting) -> dict[str, Any]:
         for r in after["ranking"]
         if r["province"] in ranks_before and ranks_before[r["province"]] != r["rank"]
     ]
+    done_before = {(u["task"], u["unit"]) for u in _pack_units_done(before)}
+    units_completed = [
+        {"task": u["task"], "unit": u["unit"], "level": u["level"], "completed_on": u["completed_on"]}
+        for u in _pack_units_done(after)
+        if (u["task"], u["unit"]) not in done_before
+    ]
+    commune_tasks = set(Task.objects.filter(level=Level.COMMUNE).values_list("code", flat=True))
+    shares_before = _green_shares(before, commune_tasks)
+    green_share = [
+        {"task": code, "before": shares_before.get(code), "after": share}
+        for code, share in sorted(_green_shares(after, commune_tasks).items())
+        if shares_before.get(code) != share
+    ]
     return {
         "meeting": meeting.pk,
         "since": since.pk,
@@ -360,4 +417,6 @@ def meeting_changes(*, meeting: Meeting, since: Meeting) -> dict[str, Any]:
         "forecast_slipped": slipped,
         "targets": targets,
         "provinces": sorted(provinces, key=lambda p: p["rank_after"]),
+        "units_completed": units_completed,
+        "green_share": green_share,
     }

@@ -231,6 +231,15 @@ ChangesSchema = inline_serializer(
         "provinces": serializers.ListField(
             child=serializers.DictField(), help_text='{"province", "rank_before", "rank_after"}'
         ),
+        "units_completed": serializers.ListField(
+            child=serializers.DictField(),
+            help_text='{"task", "unit", "level", "completed_on"}: each agency\'s or province\'s own part of a task '
+            "completed in between (unit: the agency's code or the province's code)",
+        ),
+        "green_share": serializers.ListField(
+            child=serializers.DictField(),
+            help_text='{"task", "before", "after"}: commune-level tasks whose share of green communes moved (0..1)',
+        ),
     },
 )
 

@@ -270,3 +270,101 @@ def test_the_meetings_page_freezes_one_for_steering(client, steering, inspector,
     assert bad.status_code == 400 and 'data-field="date"' in bad.text and 'data-field="title"' in bad.text
     client.force_login(inspector)
     assert 'data-testid="meeting-form"' not in client.get("/dashboard/meetings/").text
+
+
+def test_an_agency_that_completes_its_share_of_a_task_is_in_the_changes(client, steering, commune_clerk, day):
+    """Issue 19, item 5: an agency completes its part of a task that other agencies share; the task is not
+    complete, so `completed` stays empty, and `units_completed` names the agency. A commune completing its part
+    of a commune-level task moves that task's share of green communes."""
+    from django.db.models import Count
+
+    from tasks.roles import Role
+    from tests.conftest import make_user
+
+    shared = (
+        Assignment.objects.filter(level="central")
+        .values("task")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=2)
+        .order_by("task__code")
+        .values_list("task__code", flat=True)
+    )
+    task_code = shared[0]
+    mine = (
+        Assignment.objects.select_related("agency")
+        .filter(task__code=task_code, level="central")
+        .exclude(status="completed")
+        .order_by("agency__code")
+        .first()
+    )
+    assert mine is not None
+    officer = make_user("officer-shared", Role.AGENCY_OFFICER, agency=mine.agency.code)
+    first = meeting_create(scope=scope_for_user(steering), actor=steering, title="One", date=day.isoformat())
+    today = timezone.localdate()
+    assignment_update(
+        assignment=mine, actor=officer, version=mine.version, status="completed", progress=100, completed_on=today
+    )
+    commune = Assignment.objects.get(task__code="T30", commune_id="00004")
+    assignment_update(
+        assignment=commune,
+        actor=commune_clerk,
+        version=commune.version,
+        status="completed",
+        progress=100,
+        completed_on=today,
+    )
+    second = meeting_create(scope=scope_for_user(steering), actor=steering, title="Two", date=today.isoformat())
+    changes = meeting_changes(meeting=second, since=first)
+    assert task_code not in [t["task"] for t in changes["completed"]]
+    assert changes["units_completed"] == [
+        {"task": task_code, "unit": mine.agency.code, "level": "central", "completed_on": today.isoformat()}
+    ]
+    moved = {g["task"]: g for g in changes["green_share"]}
+    assert set(moved) == {"T30"}
+    total = Assignment.objects.filter(task__code="T30").count()
+    assert moved["T30"]["after"] == pytest.approx(moved["T30"]["before"] + 1 / total, abs=1e-4)
+    # The same in the API, on the page and in the XLSX.
+    client.force_login(steering)
+    body = client.get(f"/api/v1/meetings/{second.pk}/changes/", {"since": first.pk}).json()
+    assert body["units_completed"] == changes["units_completed"] and body["green_share"] == changes["green_share"]
+    page = client.get(f"/dashboard/meetings/{second.pk}/changes/", {"since": first.pk}).text
+    assert f"<td>{task_code}</td><td>{mine.agency.code}</td>" in page
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    response = client.get(f"/dashboard/meetings/{second.pk}/changes/", {"since": first.pk, "export": "xlsx"})
+    book = load_workbook(BytesIO(b"".join(response.streaming_content) if response.streaming else response.content))
+    units = [row for row in book.worksheets[-2].iter_rows(values_only=True) if row and row[0] == task_code]
+    assert [(r[0], r[2]) for r in units] == [(task_code, mine.agency.code)]
+    green = [row for row in book.worksheets[-1].iter_rows(values_only=True) if row and row[0] == "T30"]
+    assert len(green) == 1
+
+
+def test_a_pack_frozen_before_units_done_were_kept_replays_them_from_history(steering, agency_officer, day):
+    """A version-1 pack has no units_done nor task levels: the comparison replays and looks them up, and
+    finds what a version-2 pack of the same day holds."""
+    from dashboards.meetings import _green_shares, _pack_units_done
+
+    mine = Assignment.objects.filter(level="central", agency__code="BCA").exclude(status="completed").first()
+    today = timezone.localdate()
+    assignment_update(
+        assignment=mine,
+        actor=agency_officer,
+        version=mine.version,
+        status="completed",
+        progress=100,
+        completed_on=today,
+    )
+    pack = meeting_create(scope=scope_for_user(steering), actor=steering, title="One", date=today.isoformat()).content
+    old = copy.deepcopy(pack)
+    del old["units_done"]
+    for t in old["tasks"]:
+        del t["level"]
+    assert {"task": mine.task.code, "unit": "BCA", "level": "central", "completed_on": today.isoformat()} in (
+        pack["units_done"]
+    )
+    assert _pack_units_done(old) == pack["units_done"]
+    commune_tasks = set(Assignment.objects.filter(level="commune").values_list("task__code", flat=True))
+    assert commune_tasks and set(_green_shares(pack, set())) == commune_tasks
+    assert _green_shares(old, commune_tasks) == _green_shares(pack, set())
