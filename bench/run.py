@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
@@ -106,14 +107,20 @@ def dataset(args, server):
 
         django.setup()
         from django.db import connection
+        from django.utils import timezone
 
         from reports.models import DailyReport
 
         days = DailyReport.objects.dates("date", "day").count()
-        # A run replaces the reports of the last days (fresh slots for its POSTs): some may be missing.
-        if days >= args.days - 7:
+        latest = DailyReport.objects.order_by("-date").values_list("date", flat=True).first()
+        # A run replaces the reports of the last days (fresh slots for its POSTs): some may be missing. A dataset
+        # whose last report is older than that is stale (built on an earlier day): rebuilt, so "the last N days"
+        # and the lock window mean what they say.
+        fresh = latest is not None and latest >= timezone.localdate() - datetime.timedelta(days=10)
+        if days >= args.days - 7 and fresh:
             log(f"reusing {args.db}: {DailyReport.objects.count():,} reports over {days} days")
             return None
+        log(f"{args.db} is stale or short ({days} days, the last {latest}): rebuilding it")
         connection.close()  # DROP DATABASE … WITH (FORCE) below would end it under our feet
     log(f"creating {args.db} and seeding {args.days} days (manage.py seed_demo)")
     started = time.perf_counter()
@@ -384,6 +391,7 @@ def run(args):
 
         if wanted(args, "dashboards"):
             measure_dashboards(table, args, base, floor_base, steering, recent[0])
+            measure_dashboards_miss(table, args, base, floor_base, password, recent[0])
         if wanted(args, "counts"):
             measure_counts(table, args, server, recent[0])
     finally:
@@ -667,35 +675,94 @@ def failed_jobs(nodes):
     return lines
 
 
+# (name, URL, a marker the answer must hold: a 302 to the login page or an error page is no dashboard)
 DASHBOARDS = [
-    ("national page", "/dashboard/?date={day}"),
-    ("phase page", "/dashboard/phases/"),
-    ("provinces page", "/dashboard/provinces/?date={day}"),
-    ("national JSON", "/api/v1/dashboard/national/?date={day}"),
-    ("phase JSON", "/api/v1/dashboard/phases/"),
-    ("provinces JSON", "/api/v1/dashboard/provinces/?date={day}"),
+    ("national page", "/dashboard/?date={day}", 'data-testid="target-cards"'),
+    ("phase page", "/dashboard/phases/", 'data-testid="coverage"'),
+    ("provinces page", "/dashboard/provinces/?date={day}", 'data-testid="province-ranking"'),
+    ("national JSON", "/api/v1/dashboard/national/?date={day}", '"completeness"'),
+    ("phase JSON", "/api/v1/dashboard/phases/", '"deadline"'),
+    ("provinces JSON", "/api/v1/dashboard/provinces/?date={day}", '"province"'),
 ]
 
 
 def measure_dashboards(table, args, base, floor_base, steering, day):
     """Each dashboard under 16 clients, p95, next to a bare Django view (no middleware, no database) measured
-    just before it: the machine drifts, so each row has its own floor."""
+    just before it: the machine drifts, so each row has its own floor. One steering session, warmed up: this is
+    the page cache's hit path, and the row says so. A response is good only with status 200 and the
+    dashboard's marker in its body (bench/wrk/get.lua)."""
     cookie = {"BENCH_COOKIE": steering["cookie"]}
-    for name, template in DASHBOARDS:
+    for name, template, marker in DASHBOARDS:
         url = f"{base}{template.format(day=day)}"
-        wrk(url, script="get.lua", duration=1, env=cookie)  # every gunicorn worker learns the page (warm-up)
-        hello = wrk(f"{floor_base}/hello/", script="get.lua", duration=args.duration, env={})
-        result = wrk(url, script="get.lua", duration=args.duration, env=cookie)
+        env = {**cookie, "BENCH_MARKER": marker}
+        wrk(url, script="get.lua", duration=1, env=env)  # every gunicorn worker learns the page (warm-up)
+        hello = wrk(f"{floor_base}/hello/", script="get.lua", duration=args.duration, env={"BENCH_MARKER": "ok"})
+        result = wrk(url, script="get.lua", duration=args.duration, env=env)
         table.row(
-            f"dashboard {name}: p95, 16 clients",
+            f"dashboard {name}: p95, 16 clients, page cache hit",
             result["p95_ms"],
             hello["p95_ms"],
-            "≤ 3× floor, 0 errors",
+            "≤ 2× floor, 0 errors",
             False if result["errors"] else None,
             "ms",
-            f"{result['rps']:.0f} req/s (floor {hello['rps']:.0f}), {result['errors']} errors; p50 "
-            f"{result['p50_ms']:.1f} ms; floor: bare Django view, no middleware, no database",
-            ratio_goal=("≤", 3),
+            f"{result['rps']:.0f} req/s (floor {hello['rps']:.0f}), {result['errors']} errors (not 200, or no "
+            f"{marker}); p50 {result['p50_ms']:.1f} ms; one warmed-up steering session (the page cache's hit "
+            "path); floor: bare Django view, no middleware, no database",
+            ratio_goal=("≤", 2),
+        )
+
+
+def _round_latencies(url, cookies, rounds, before_round):
+    """`rounds` rounds of one GET per session, all at once; `before_round()` runs before each. Latencies in ms,
+    and how many answers were not a 200."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def get(cookie):
+        request = urllib.request.Request(url)
+        if cookie:
+            request.add_header("Cookie", cookie)
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                response.read()
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        return (time.perf_counter() - started) * 1000, status
+
+    latencies, bad = [], 0
+    with ThreadPoolExecutor(max_workers=len(cookies)) as pool:
+        for _ in range(rounds):
+            before_round()
+            for ms, status in pool.map(get, cookies):
+                latencies.append(ms)
+                bad += status != 200
+    return latencies, bad
+
+
+def measure_dashboards_miss(table, args, base, floor_base, password, day):
+    """The page cache's miss path: 16 sessions (each its own login) ask at once, right after the rollups changed
+    (the dashboards' cache generation is bumped before each round, as a rebuild does). The floor: the same
+    rounds against the bare Django view."""
+    from dashboards import cache as dashboard_cache
+
+    cookies = [session_header(base, "steering", password)["cookie"] for _ in range(CLIENTS)]
+    rounds = 3 if args.smoke else 20
+    for name, template, _marker in DASHBOARDS:
+        url = f"{base}{template.format(day=day)}"
+        floor, _ = _round_latencies(f"{floor_base}/hello/", [""] * CLIENTS, rounds, lambda: None)
+        ours, bad = _round_latencies(url, cookies, rounds, dashboard_cache.invalidate)
+        p95 = statistics.quantiles(ours, n=20)[-1]
+        floor_p95 = statistics.quantiles(floor, n=20)[-1]
+        table.row(
+            f"dashboard {name}: p95, 16 sessions, page cache miss",
+            p95,
+            floor_p95,
+            "reported (no goal in §7), 0 errors",
+            False if bad else None,
+            "ms",
+            f"{rounds} rounds of {CLIENTS} sessions at once, the cache generation bumped before each round; {bad} "
+            "errors; floor: the same rounds against a bare Django view",
         )
 
 
@@ -787,7 +854,7 @@ def query_counts(CaptureQueriesContext, connection, Client, day):
     client = Client()
     client.force_login(get_user_model().objects.get(username="steering"))
     counts = {}
-    for name, template in DASHBOARDS:
+    for name, template, _marker in DASHBOARDS:
         path = template.format(day=day)
         dashboard_cache.invalidate()
         with CaptureQueriesContext(connection) as queries:
@@ -872,7 +939,7 @@ def main(argv=None):
     rows = run(args)
     failed = [r["what"] for r in rows if r["pass"] is False]
     if failed and not args.smoke:
-        print(f"{len(failed)} goal(s) not reached")
+        sys.exit(f"{len(failed)} goal(s) not reached: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

@@ -55,7 +55,9 @@ def test_bench_smoke_prints_the_table_and_writes_json():
     for part in ("batch", "single POST", "full rebuild", "worker peak memory", "freshness", "two worker nodes"):
         assert part in whats
     for page in ("national", "phase", "provinces"):
-        assert f"dashboard {page} page: p95" in whats and f"dashboard {page} JSON: p95" in whats
+        for kind in ("page", "JSON"):
+            assert f"dashboard {page} {kind}: p95, 16 clients, page cache hit" in whats
+            assert f"dashboard {page} {kind}: p95, 16 sessions, page cache miss" in whats
     assert "alerts_run" in whats
     assert "changes feed" in whats
     assert all(r["ours"] is not None for r in rows)
