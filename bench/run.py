@@ -405,7 +405,9 @@ def run(args):
     if wanted(args, "changes"):
         changes_rows(row, count=10_000 if args.smoke else 100_000)
     if wanted(args, "alerts"):
-        alerts_rows(row, database_url=f"{server}/{args.db}_30" if args.days > 30 else os.environ["DATABASE_URL"])
+        alerts_rows(
+            row, database_url=thirty_day_database(server, args) if args.days > 30 else os.environ["DATABASE_URL"]
+        )
     report(table.rows, notes, args)
     return table.rows
 
@@ -802,19 +804,35 @@ print(json.dumps(query_counts(CaptureQueriesContext, connection, Client,
 """
 
 
-def counts_at_30_days(server, args):
-    """Dashboard query counts on a second database with 30 days of history (built once, then reused)."""
+def thirty_day_database(server, args):
+    """A second database with 30 days of history up to yesterday (the dashboards' query counts at 30 days, the
+    early-warning rows): built when missing, rebuilt when stale (its last report older than 10 days), else
+    reused. Returns its DATABASE_URL."""
     db = f"{args.db}_30"
-    env = {**os.environ, "DATABASE_URL": f"{server}/{db}"}
-    if not psql(server, f"SELECT 1 FROM pg_database WHERE datname = '{db}'"):
-        log(f"creating {db} with 30 days of history")
+    url = f"{server}/{db}"
+    exists = psql(server, f"SELECT 1 FROM pg_database WHERE datname = '{db}'")
+    try:
+        latest = psql(server, "SELECT max(date) FROM reports_dailyreport", db=db)[0][0] if exists else None
+    except Exception:  # a half-built database (no table yet) is rebuilt like a stale one
+        latest = None
+    fresh = latest is not None and latest >= datetime.date.today() - datetime.timedelta(days=10)
+    if not fresh:
+        log(f"{'rebuilding' if exists else 'creating'} {db} with 30 days of history")
+        psql(server, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         psql(server, f'CREATE DATABASE "{db}"')
+        env = {**os.environ, "DATABASE_URL": url}
         for argv in (
             ["migrate", "--noinput"],
             ["bootstrap", "--days", "0"],
             ["seed_demo", "--days", "30", "--no-progress"],
         ):
             subprocess.run([PYTHON, "manage.py", *argv], cwd=ROOT, env=env, check=True, capture_output=True)
+    return url
+
+
+def counts_at_30_days(server, args):
+    """Dashboard query counts on the 30-day database."""
+    env = {**os.environ, "DATABASE_URL": thirty_day_database(server, args)}
     out = subprocess.run(
         [PYTHON, "manage.py", "shell", "-c", COUNTS_SCRIPT],
         cwd=ROOT,
