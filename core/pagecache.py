@@ -7,8 +7,9 @@ under a key made of everything that chooses what the response says: the session 
 language cookie and Accept-Language, htmx's headers, the host and the full path with its query. Next time
 the same session asks for the same page, one cache read (the entry) and one primary-key query (the
 generations it was built under, core.generations) answer it, with 304 when the browser already has it
-(If-None-Match). The generations live in the database, renewed inside the transaction of each change, so a
-change made while Redis was unreachable still retires the pages Redis kept from before.
+(If-None-Match); that query is also the connection's health check (_read_generations), so a hit makes one
+round trip to the database, not two. The generations live in the database, renewed inside the transaction of
+each change, so a change made while Redis was unreachable still retires the pages Redis kept from before.
 
 An entry is used only while everything it depends on is unchanged:
 - the generations that apps register (`register_generation`): the dashboards' one is renewed after every
@@ -40,7 +41,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import user_logged_out
 from django.core.cache import cache
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
@@ -110,6 +111,20 @@ def _timeout() -> int:
     return 5 if "locmem" in settings.CACHES["default"]["BACKEND"].lower() else 600
 
 
+def _read_generations() -> dict[str, int]:
+    """The generations, read as the first statement of the request. Django checks a persistent connection before
+    its first use in a request (CONN_HEALTH_CHECKS), one more round trip; on this path the read is the check: a
+    connection broken since its last use (a database restart) is closed and the read tried once more on a new
+    one, which raises DatabaseError if the database is really down."""
+    if connection.connection is not None and not connection.in_atomic_block:
+        connection.health_check_done = True  # type: ignore[attr-defined]  # Django 4.1+, not in the stubs
+        try:
+            return generations.read(_generations)
+        except DatabaseError:
+            connection.close()
+    return generations.read(_generations)
+
+
 def _key(request: HttpRequest) -> str | None:
     session = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
     if not session or request.method != "GET" or "messages" in request.COOKIES or "HTTP_AUTHORIZATION" in request.META:
@@ -159,7 +174,7 @@ class WholeResponseCacheMiddleware:
                 _down_until = time.monotonic() + BACKOFF_SECONDS
             else:
                 try:
-                    current = generations.read(_generations)
+                    current = _read_generations()
                 except DatabaseError:
                     current = None  # the full stack answers (503 if the database is down)
                 else:

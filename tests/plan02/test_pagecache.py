@@ -190,3 +190,27 @@ def test_api_key_calls_and_exports_are_not_kept(steering, province_key):
     warm(client, "/dashboard/?export=xlsx")
     response, queries = queries_of(client, "/dashboard/?export=xlsx")
     assert queries > HIT and "ETag" not in response
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["/dashboard/", "/api/v1/dashboard/national/"])
+def test_a_connection_broken_since_its_last_use_is_replaced_on_the_hit_path(postgresql, steering, path):
+    """The hit path skips Django's health check (one round trip) because its own read is the check: a
+    connection the server ended since its last use (as a restart does) is replaced and the page answered."""
+    import psycopg
+    from django.conf import settings
+
+    client = signed_in(steering)
+    warm(client, path)
+    first = client.get(path)
+    pid = connection.connection.info.backend_pid
+    params = settings.DATABASES["default"]
+    with psycopg.connect(
+        host=params["HOST"], port=params["PORT"] or 5432, user=params["USER"], dbname=connection.settings_dict["NAME"]
+    ) as other:
+        assert other.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
+    response, queries = queries_of(client, path)
+    assert response.status_code == 200 and response.content == first.content
+    assert connection.connection.info.backend_pid != pid  # a new connection answered
+    assert queries == HIT + 1  # the read that found the connection broken, and the one that answered
