@@ -200,12 +200,19 @@ def rollup_rebuild(*, province_id: str, day: datetime.date, only_if_requested: b
     every report committed before it started. Returns the number of pending requests it took (0: none)."""
     with transaction.atomic():
         lock_days(ROLLUP_DAY, [day])
-        # The requests are cleared first, in this transaction: a report committed after this point upserts a
-        # new request (waiting on this transaction's row lock), so its own rebuild is never lost, and no
-        # clock is compared across the machines that write requests and run rebuilds.
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM reports_rolluprequest WHERE date = %s RETURNING province_id", [day])
-            taken = sorted({row[0] for row in cursor.fetchall()})
+        if connection.vendor != "postgresql":
+            taken = _take_requests(day)
+        else:
+            # The requests are read, not locked: a report committed while this rebuild aggregates upserts its
+            # request without waiting for it (at 08:00 every report of the day would queue behind each rebuild).
+            # The snapshot taken first decides which requests this rebuild answers: those whose last writer it
+            # saw, whose reports every statement below reads; they are deleted at the end, and any other stays
+            # for the next rebuild. No clock is compared across the machines that write requests and rebuild.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_current_snapshot()::text")
+                snapshot = cursor.fetchone()[0]
+                cursor.execute("SELECT DISTINCT province_id FROM reports_rolluprequest WHERE date = %s", [day])
+                taken = sorted(row[0] for row in cursor.fetchall())
         if only_if_requested and not taken:
             return 0
         # A job whose own request an earlier job took still rebuilds what it has just taken: requests of
@@ -216,7 +223,22 @@ def rollup_rebuild(*, province_id: str, day: datetime.date, only_if_requested: b
             _rebuild([day])
         else:
             _rebuild([day], provinces)
+        if connection.vendor == "postgresql" and taken:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "DELETE FROM reports_rolluprequest WHERE date = %s AND province_id = ANY(%s) "
+                    "AND (txid IS NULL OR txid = txid_current_if_assigned() "  # its own writes are visible too
+                    "OR pg_visible_in_snapshot(txid::text::xid8, %s::pg_snapshot))",
+                    [day, taken, snapshot],
+                )
     return len(taken)
+
+
+def _take_requests(day: datetime.date) -> list[str]:
+    """SQLite (one writer at a time): the day's requests, deleted before the rebuild reads the reports."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM reports_rolluprequest WHERE date = %s RETURNING province_id", [day])
+        return sorted({row[0] for row in cursor.fetchall()})
 
 
 def _days(start: datetime.date, end: datetime.date) -> list[datetime.date]:

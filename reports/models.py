@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.models import UndeletableModel, UndeletableQuerySet
+from core.models import TransactionId, UndeletableModel, UndeletableQuerySet
 from reports import figures
 from reports.figures import INTEGER_FIELDS
 from tasks.roles import Role, Scope
@@ -331,6 +331,9 @@ class RollupRequest(models.Model):
     province = models.ForeignKey("localities.Province", on_delete=models.CASCADE, related_name="+", db_index=False)
     date = models.DateField()
     requested_at = models.DateTimeField()
+    # The transaction that wrote the request last (PostgreSQL; NULL on SQLite): a rebuild deletes only the
+    # requests whose last writer its snapshot saw, so it never holds their locks while it aggregates.
+    txid = models.BigIntegerField(null=True, db_default=TransactionId(), editable=False)
 
     class Meta:
         ordering = ["requested_at"]

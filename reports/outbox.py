@@ -24,11 +24,13 @@ Pair = tuple[str, datetime.date]
 
 # Used alone, and as a CTE of the report insert (reports.services), so that a submission's reports, their
 # revisions and the rollup requests are one statement. `source` yields (province_id, date, requested_at).
-# DO UPDATE (of nothing: requested_at keeps the first request's time, which the catch-up's bound reads)
-# locks a pending row and tells it apart from a new one (xmax = 0 on a row this statement created).
+# DO UPDATE keeps requested_at (the first request's time, which the catch-up's bound reads) and records this
+# transaction as the row's last writer (txid, the column's default: dashboards.rollups deletes a request only
+# when its snapshot saw that writer); it also tells a pending row from a new one (xmax = 0 on a row this
+# statement created).
 REQUEST_UPSERT_SQL = (
     "INSERT INTO reports_rolluprequest AS r (province_id, date, requested_at) {source} "
-    "ON CONFLICT (province_id, date) DO UPDATE SET requested_at = r.requested_at "
+    "ON CONFLICT (province_id, date) DO UPDATE SET requested_at = r.requested_at, txid = excluded.txid "
     "RETURNING province_id, date, (xmax = 0) AS inserted"
 )
 
