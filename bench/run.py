@@ -353,9 +353,7 @@ def run(args):
     }
 
     manage("collectstatic", "--noinput")
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_floor_reports")
-        cursor.execute("CREATE TABLE bench_floor_reports (LIKE reports_dailyreport INCLUDING ALL)")
+    floor_tables(connection)
 
     ours_port, floor_port = free_port(), free_port()
     web = gunicorn("plan02.wsgi", ours_port, "gunicorn-plan02")
@@ -413,6 +411,42 @@ def run(args):
 
 
 GROUPS = ("batch", "single", "rebuild", "freshness", "dashboards", "counts", "alerts", "changes")
+
+
+# The single-POST floor's tables (bench/floorsite): copies of the reports, their revisions and the rollup requests,
+# with their rows, indexes, checks and foreign keys (NOT VALID: new rows are checked, as ours are), so the floor's
+# writes cost what ours do on tables of the same size.
+FLOOR_TABLES = [
+    ("bench_floor_reports", "reports_dailyreport"),
+    ("bench_floor_revisions", "reports_reportrevision"),
+    ("bench_floor_rollup_requests", "reports_rolluprequest"),
+]
+FLOOR_KEYS = [
+    ("bench_floor_reports", "province_id", "localities_province (code)"),
+    ("bench_floor_reports", "commune_id", "localities_commune (code)"),
+    ("bench_floor_revisions", "report_id", "bench_floor_reports (id)"),
+    ("bench_floor_rollup_requests", "province_id", "localities_province (code)"),
+]
+
+
+def floor_tables(connection):
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        for copy, _table in reversed(FLOOR_TABLES):
+            cursor.execute(f"DROP TABLE IF EXISTS {copy}")
+        for copy, table in FLOOR_TABLES:
+            cursor.execute(f"CREATE TABLE {copy} (LIKE {table} INCLUDING ALL)")
+            cursor.execute(f"INSERT INTO {copy} SELECT * FROM {table}")
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{copy}', 'id'), coalesce(max(id), 0) + 1) FROM {copy}"
+            )
+        for copy, column, target in FLOOR_KEYS:
+            cursor.execute(
+                f"ALTER TABLE {copy} ADD FOREIGN KEY ({column}) REFERENCES {target} DEFERRABLE INITIALLY DEFERRED "
+                "NOT VALID"
+            )
+        cursor.execute(f"ANALYZE {', '.join(copy for copy, _t in FLOOR_TABLES)}")
+    log(f"floor tables copied ({time.perf_counter() - started:.1f} s)")
 
 
 def wanted(args, group):
@@ -475,8 +509,9 @@ def measure_batch(table, args, base, admin, batch, day):
 
 
 def measure_single(table, args, base, floor_base, key_of, all_units, days, rng):
-    """The single-report POST under 16 clients, each request a new report, next to the bare Django upsert
-    view served by the same gunicorn command."""
+    """The single-report POST under 16 clients, each request a new report, next to a bare Django view making
+    the same durable writes (bench/floorsite: report, revision, rollup request, one transaction, tables of the
+    same size) served by the same gunicorn command."""
     requests_ours = []
     # As in real life, everyone sends the same day's report: the most recent day first, localities in random
     # order within a day.
@@ -494,7 +529,7 @@ def measure_single(table, args, base, floor_base, key_of, all_units, days, rng):
     write_requests(RESULTS / "requests-ours.txt", requests_ours)
     write_requests(RESULTS / "requests-floor.txt", requests_floor)
     floor = wrk(
-        f"{floor_base}/upsert/",
+        f"{floor_base}/report/",
         script="post.lua",
         duration=args.duration,
         env={"BENCH_REQUESTS": str(RESULTS / "requests-floor.txt")},
@@ -511,13 +546,14 @@ def measure_single(table, args, base, floor_base, key_of, all_units, days, rng):
         "single POST: requests/s, 16 clients, zero errors",
         ours["rps"],
         floor["rps"],
-        "≥ 0.5× floor, 0 errors",
+        "≥ 0.7× floor, 0 errors",
         False if ours["errors"] else None,
         "req/s",
         f"{ours['requests']:,} requests, {ours['errors']} errors (socket {ours['socket_errors']}, non-2xx "
         f"{ours['non_2xx']}); p50 {ours['p50_ms']:.1f} ms, p95 {ours['p95_ms']:.1f} ms (floor {floor['p95_ms']:.1f}); "
-        "floor: bare Django view, one upsert, same gunicorn",
-        ratio_goal=("≥", 0.5),
+        "floor: bare Django view, the same durable writes (report, revision, rollup request, one transaction, "
+        "tables of the same size), same gunicorn",
+        ratio_goal=("≥", 0.7),
     )
 
 
