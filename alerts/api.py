@@ -146,7 +146,8 @@ class NotificationViewSet(ScopedDetailMixin, mixins.ListModelMixin, viewsets.Gen
         summary="Alerts you may see",
         description="Alerts about what your scope covers (DESIGN.md §3, §8), open first. `open=true`: only those "
         "still open; `rule`, `province` (code), `agency` (code), `kind` (assignment, commune, report). "
-        "`threshold` is in days; `notified` lists the users told in the portal.",
+        "`threshold` is in days; `notified` lists who was told in the portal: the usernames you may know (your "
+        "own, your unit's people's; every one for the national roles and staff), else their role and unit.",
         examples=[OpenApiExample("one page", value=_page([ALERT_EXAMPLE]), response_only=True)],
     ),
     retrieve=extend_schema(
@@ -162,6 +163,11 @@ class AlertViewSet(ScopedDetailMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.alert_list(scope=scope_for_request(self.request))
+
+    def get_serializer_context(self):
+        # Who reads: `notified` shows usernames only to those who may know them (alerts.display.notified).
+        staff = bool(getattr(self.request.user, "is_staff", False)) and self.request.auth is None
+        return {**super().get_serializer_context(), "scope": scope_for_request(self.request), "staff": staff}
 
 
 @extend_schema_view(

@@ -201,12 +201,16 @@ def recipients() -> Recipients:
 # --- pages and API ----------------------------------------------------------------------------------------------
 
 
+# Who was told, with what alerts.display.notified shows of them (a username, or their role and unit).
+NOTIFIED_JOINS = ("user__membership__agency", "user__membership__province", "user__membership__commune")
+
+
 def alert_list(*, scope: Scope) -> QuerySet:
     """The alerts the scope may see, open first, with the joins a line needs and who was told."""
     return (
         Alert.objects.visible_to(scope)
         .select_related(*alert_joins())
-        .prefetch_related(Prefetch("notifications", queryset=Notification.objects.select_related("user")))
+        .prefetch_related(Prefetch("notifications", queryset=Notification.objects.select_related(*NOTIFIED_JOINS)))
         .order_by(F("closed_at").desc(nulls_first=True), "-since", "-id")
     )
 

@@ -6,11 +6,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alerts import specs
-from alerts.display import alert_title, alert_url, subject
+from alerts.display import alert_title, alert_url, notified, subject
 from alerts.models import Alert, Notification
 from core.api import RefuseUnknownFields
 from reports.models import DailyReport
 from tasks.models import Assignment
+from tasks.roles import NO_SCOPE
 from tasks.schema import NamedChoiceField
 from tasks.serializers import UnitSerializer
 
@@ -62,10 +63,16 @@ class AlertSerializer(serializers.ModelSerializer):
         return alert_title(obj)
 
     @extend_schema_field(
-        serializers.ListField(child=serializers.CharField(), help_text="Usernames told in the portal.")
+        serializers.ListField(
+            child=serializers.CharField(),
+            help_text="Who was told in the portal, sorted: usernames for the people you may know (yourself, your "
+            "own unit's people; everyone for the national roles and staff), otherwise their role and unit in the "
+            "language of the request (`Province officer, Thành phố Hà Nội`). API keys get the labels only.",
+        )
     )
     def get_notified(self, obj):
-        return sorted(n.user.username for n in obj.notifications.all())
+        # The reader, from the view's context (AlertViewSet): without one, labels only.
+        return notified(obj, self.context.get("scope", NO_SCOPE), staff=self.context.get("staff", False))
 
     @extend_schema_field(serializers.URLField(help_text="The page of the alert's subject."))
     def get_url(self, obj):

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alerts import exports, selectors, specs
-from alerts.display import alert_title, alert_url, subject
+from alerts.display import alert_title, alert_url, notified, subject
 from alerts.facts import Thresholds
 from alerts.filters import AlertFilterSet, BlockerFilterSet, NotificationFilterSet, SupportRequestFilterSet
 from alerts.forms import PreferenceForm, SupportCloseForm
@@ -50,7 +50,16 @@ def alert_list(request):
             return _bad_filter(filterset)
         return exports.alerts_export(filterset.qs, fmt=request.GET["export"])
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [{"alert": a, "title": alert_title(a), "url": alert_url(a), "subject": subject(a)} for a in page]
+    rows = [
+        {
+            "alert": a,
+            "title": alert_title(a),
+            "url": alert_url(a),
+            "subject": subject(a),
+            "notified": notified(a, scope, staff=request.user.is_staff),
+        }
+        for a in page
+    ]
     counts = selectors.open_counts(scope=scope)
     return render(
         request,

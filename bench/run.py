@@ -316,11 +316,12 @@ def run(args):
     from django.db import connection
     from django.utils import timezone
 
+    from bench.purge import reports_purge
     from dashboards.rollups import rollup_rebuild_range
     from localities.models import Commune, Province
     from reports.demo import units
     from reports.models import DailyReport, RollupRequest
-    from reports.services import api_client_issue, daily_reports_purge
+    from reports.services import api_client_issue
     from tasks.demo import demo_users_ensure
 
     today = timezone.localdate()
@@ -338,7 +339,7 @@ def run(args):
     # Fresh slots: today (never seeded) for the batch; the last days of the lock window for the single POSTs
     # and the freshness rounds (their seeded reports are removed, then rebuilt into the rollups).
     recent = [today - datetime.timedelta(days=i) for i in range(1, 7)]
-    daily_reports_purge(queryset=DailyReport.objects.filter(date__gte=recent[-1]))
+    reports_purge(queryset=DailyReport.objects.filter(date__gte=recent[-1]))
     rollup_rebuild_range(start=recent[-1], end=today)
 
     password = "bench-" + "p" * 12
@@ -463,9 +464,9 @@ def measure_batch(table, args, base, admin, batch, day):
     the same rows into a copy of the table; best of 3 each, each into an empty day."""
     import psycopg
 
+    from bench.purge import reports_purge
     from reports.figures import INTEGER_FIELDS
     from reports.models import DailyReport
-    from reports.services import daily_reports_purge
 
     columns = ["locality", "date", *INTEGER_FIELDS, "difficulties", "proposals", "support_needed"]
     floor_rows = [[p[c] for c in columns] for p in batch]
@@ -477,7 +478,7 @@ def measure_batch(table, args, base, admin, batch, day):
     )
     runs, floor_runs = [], []
     for _attempt in range(3):
-        daily_reports_purge(queryset=DailyReport.objects.filter(date=day))
+        reports_purge(queryset=DailyReport.objects.filter(date=day))
         status, body, seconds = post_json(
             f"{base}/api/v1/reports/daily/batch/",
             {"reports": batch},
@@ -645,9 +646,9 @@ def measure_freshness(table, args, base, steering, key_of, all_units, day, rng, 
     import concurrent.futures
     import threading
 
+    from bench.purge import reports_purge
     from dashboards.rollups import rollup_rebuild_range
     from reports.models import DailyReport, RollupRequest
-    from reports.services import daily_reports_purge
 
     by_province = {}
     for unit in all_units:
@@ -657,7 +658,7 @@ def measure_freshness(table, args, base, steering, key_of, all_units, day, rng, 
     rounds = 1 if args.smoke else 3
     waits, floors, jobs = [], [], []
     for _round in range(rounds):
-        daily_reports_purge(queryset=DailyReport.objects.filter(date=day, locality__in=[u.code for u in chosen]))
+        reports_purge(queryset=DailyReport.objects.filter(date=day, locality__in=[u.code for u in chosen]))
         rollup_rebuild_range(start=day, end=day)
         before = dashboard_total(base, day, steering["cookie"])
         payloads = payloads_for(day, chosen, rng)

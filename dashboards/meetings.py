@@ -284,6 +284,9 @@ def meeting_create(*, scope: Scope, actor: Any, title: Any, date: Any) -> Meetin
         errors["title"] = [ValidationError(_("Give the meeting a title."), code="required")]
     elif len(clean_title) > TITLE_MAX:
         errors["title"] = [ValidationError(_("At most %(max)s characters.") % {"max": TITLE_MAX}, code="max_length")]
+    elif "\x00" in clean_title:  # a form body of the API (JSON and the pages' forms are refused before)
+        message = _("Contains a NUL character (\\u0000), which text may not contain.")
+        errors["title"] = [ValidationError(message, code="invalid_text")]
     day = None
     if not isinstance(date, str) or not date:
         errors["date"] = [ValidationError(_("Give the day the meeting looks at (YYYY-MM-DD)."), code="required")]

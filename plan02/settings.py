@@ -195,6 +195,9 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("PLAN02_LOGIN_COOLOFF_MIN
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "plan02.views.login_locked_out"
+# Masked in the attempts axes records (its post_data): the password change form's fields too, since a wrong
+# old password counts as a failed login (plan02.views).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "old_password", "new_password1", "new_password2"]
 # axes.W006 asks for the address among the lockout parameters, because a username+user-agent combination can
 # be dodged by rotating user agents; a lockout by username alone cannot, and an address lockout would lock
 # out shared offices (above).

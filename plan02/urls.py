@@ -24,9 +24,12 @@ urlpatterns = [
     path("accounts/sso/login/", sso.LoginView.as_view(), name="sso_login"),
     path("accounts/sso/callback/", sso.CallbackView.as_view(), name="sso_callback"),
     path("accounts/sso/refused/", sso.refused, name="sso_refused"),
+    # Before django.contrib.auth's own: a wrong old password counts as a failed login (plan02.views).
+    path("accounts/password_change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/login/", sso.admin_login),
+    path("admin/password_change/", admin.site.admin_view(views.admin_password_change, cacheable=True)),
     path("admin/", admin.site.urls),
     path("localities/", include("localities.urls")),
     path("tasks/", include("tasks.urls")),

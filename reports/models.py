@@ -132,8 +132,9 @@ class ApiClient(models.Model):
 
 
 class DailyReportQuerySet(UndeletableQuerySet):
-    # Refuses delete() (core.models; on PostgreSQL a trigger of migration 0003 also refuses DELETE for any SQL
-    # client). reports.services.daily_reports_purge is the one way around it, for a benchmark's own database.
+    # Refuses delete() (core.models; on PostgreSQL the triggers of migrations 0004 and 0007 also refuse DELETE
+    # and TRUNCATE for any SQL client but the tables' owner). The benchmark empties days of its own database
+    # past them as the database's superuser (bench/purge.py); the portal has no way around them.
 
     def visible_to(self, scope: Scope) -> "DailyReportQuerySet":
         """All for read-all roles; a province officer (or key) its province's and its communes'; a commune its

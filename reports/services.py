@@ -21,8 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, models, transaction
-from django.db.models import QuerySet
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -610,30 +609,6 @@ def daily_report_correct(
         previous_receipt=previous,
         warnings=_warnings(item.data, late=False, day=day, exception_used=exception_used),
     )
-
-
-# --- deletion: only for a benchmark's own database --------------------------------------------------------
-
-
-def daily_reports_purge(*, queryset: QuerySet) -> int:
-    """Delete these reports and their revisions, past every refusal (the models', the querysets' and, on
-    PostgreSQL, the trigger's). Reports are never deleted in the portal; this exists for the benchmark,
-    which resets days of its own throwaway database (bench/run.py), and must never be called by a view, a
-    job or a command. The trigger's permission is transaction-local (SET LOCAL) and switched off again before
-    returning, since inside an outer transaction it would last until that one ends. The caller rebuilds the
-    rollups of the days it purged. Returns the number of reports deleted."""
-    postgres = connection.vendor == "postgresql"
-    with transaction.atomic():
-        if postgres:
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL plan02.allow_report_delete = 'on'")
-        report_ids = queryset.values("pk")
-        models.QuerySet.delete(ReportRevision.objects.filter(report__in=report_ids))
-        deleted, _by_model = models.QuerySet.delete(DailyReport.objects.filter(pk__in=report_ids))
-        if postgres:  # on an error, the rollback (of the transaction or savepoint) undoes the SET LOCAL
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL plan02.allow_report_delete = 'off'")
-    return deleted
 
 
 # --- lock exceptions --------------------------------------------------------------------------------------

@@ -50,6 +50,28 @@ def postgresql():
     require(("PostgreSQL (DATABASE_URL=postgres://…)", connection.vendor == "postgresql"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_as_the_superuser():
+    """Transactional tests (live server, threads) are followed by Django's flush, a TRUNCATE of every table,
+    which the reports' triggers refuse on PostgreSQL (reports migration 0007). The test database is the
+    superuser's: its flush passes with session_replication_role = replica for its transaction, which keeps
+    ordinary triggers from firing (only a superuser may set it; only the tests' flush does)."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        replica, default = (
+            "SET LOCAL session_replication_role = replica",
+            "SET LOCAL session_replication_role = DEFAULT",
+        )
+        return original(self, [replica, *sql_list, default])
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    DatabaseOperations.execute_sql_flush = original
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():

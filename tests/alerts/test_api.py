@@ -4,6 +4,8 @@ may not do), bad input answered 400 naming the field, and fixed query counts."""
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from alerts.models import Alert, Notification
 from reports.models import DailyReport
@@ -141,6 +143,104 @@ def test_the_alerts_list_costs_the_same_queries_for_a_page_of_2_or_50(
     for size in (2, 50):
         with django_assert_num_queries(6):
             assert len(results(client, "/api/v1/alerts/", page_size=size)) == size
+
+
+# --- who was told: usernames only for those who may know them (issue 22, finding 8) --------------------------
+
+
+@pytest.fixture
+def told(run, quiet, today, province_officer, commune_clerk, agency_officer):
+    """Ba Đình's support request, told to Hà Nội's two officers; T22 overdue for 15 days, escalated to BCA."""
+    from tasks.models import Role
+    from tests.conftest import make_user
+    from tests.tasks.conftest import set_deadline
+
+    second = make_user("officer-hanoi-2", Role.PROVINCE_OFFICER, province="01")
+    set_deadline("T22", -15)
+    make_report("00004", today - datetime.timedelta(days=1), support_needed=True)
+    run(rules=["overdue", "support_needed"])
+    assert set(Notification.objects.values_list("user__username", flat=True)) >= {
+        province_officer.username,
+        second.username,
+        agency_officer.username,
+    }
+    return second
+
+
+def notified_of(client, rule, **params):
+    return [row["notified"] for row in results(client, "/api/v1/alerts/", rule=rule, page_size=1000, **params)]
+
+
+def test_a_key_reads_no_username_only_roles_and_units(told, api_for, province_key, commune_key):
+    """The red team's attack: a key holder read the officers' usernames in `notified`, enough to lock them out
+    at the login form."""
+    from django.contrib.auth import get_user_model
+
+    usernames = set(get_user_model().objects.values_list("username", flat=True))
+    for key in (province_key[1], commune_key[1]):
+        response = api_for(key).get("/api/v1/alerts/", {"page_size": 1000})
+        assert response.status_code == 200
+        assert not any(name in response.text for name in usernames)
+    (support,) = notified_of(api_for(commune_key[1]), "support_needed")
+    assert support == ["Province officer, Thành phố Hà Nội"] * 2
+
+
+def test_a_clerk_reads_the_officers_role_and_unit_in_its_language(told, api_for, commune_clerk):
+    (support,) = notified_of(api_for(user=commune_clerk), "support_needed")
+    assert support == ["Province officer, Thành phố Hà Nội"] * 2
+    (support,) = notified_of(api_for(user=commune_clerk, language="vi"), "support_needed")
+    assert support == ["Cán bộ cấp tỉnh Thành phố Hà Nội"] * 2
+
+
+def test_an_officer_reads_its_own_units_usernames_and_labels_for_the_rest(
+    told, api_for, province_officer, agency_officer
+):
+    (support,) = notified_of(api_for(user=province_officer), "support_needed")
+    assert support == sorted([province_officer.username, told.username])
+    overdue = notified_of(api_for(user=province_officer), "overdue")
+    assert {name for row in overdue for name in row} == {
+        province_officer.username,
+        told.username,
+        "Agency officer, Ministry of Public Security",  # BCA, by its name in English
+    }
+    overdue = notified_of(api_for(user=agency_officer), "overdue", province="01")
+    assert {name for row in overdue for name in row} == {agency_officer.username, "Province officer, Thành phố Hà Nội"}
+
+
+def test_national_roles_and_staff_read_every_username(told, api_for, steering, commune_clerk, province_officer):
+    (support,) = notified_of(api_for(user=steering), "support_needed")
+    assert support == sorted([province_officer.username, told.username])
+    commune_clerk.is_staff = True
+    commune_clerk.save(update_fields=["is_staff"])
+    (support,) = notified_of(api_for(user=commune_clerk), "support_needed")
+    assert support == sorted([province_officer.username, told.username])
+
+
+def test_the_alerts_page_shows_the_same_names(told, client, commune_clerk, province_officer, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    client.force_login(commune_clerk)
+    page = client.get("/alerts/", {"rule": "support_needed"})
+    assert page.status_code == 200
+    assert "Province officer, Thành phố Hà Nội; Province officer, Thành phố Hà Nội" in page.text
+    assert province_officer.username not in page.text and told.username not in page.text
+
+
+@pytest.mark.parametrize("reader", ["province_key", "province_officer"])
+def test_labels_cost_no_query_per_alert(told, api_for, request, reader, django_assert_num_queries):
+    """Who was told comes with their units in the one prefetch: the same queries for a page of 1 or of 3 —
+    for a session, as for the steering member (session, user, membership; count, page, who was told)."""
+    found = request.getfixturevalue(reader)
+    client = api_for(found[1]) if reader.endswith("_key") else api_for(user=found)
+    results(client, "/api/v1/alerts/", page_size=1)  # a key is looked up once, then known
+    counts = []
+    for size in (1, 3):
+        with CaptureQueriesContext(connection) as captured:
+            assert len(results(client, "/api/v1/alerts/", page_size=size)) == size
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
+    if reader == "province_officer":
+        with django_assert_num_queries(6):
+            results(client, "/api/v1/alerts/", page_size=3)
 
 
 # --- blockers -------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Daily reports and their revisions cannot be deleted: not in the admin, not through the ORM, not with SQL
-on PostgreSQL; only the benchmark's purge gets past, for its own database (DESIGN.md §10)."""
+on PostgreSQL — neither DELETE nor TRUNCATE, whatever a client sets (DESIGN.md §10; issue 22, finding 9). The
+benchmark empties its own database as its superuser (tests/bench/test_purge.py)."""
 
 import pytest
 from django.db import DatabaseError, connection, models, transaction
@@ -62,11 +63,62 @@ def test_postgresql_refuses_delete_for_any_sql_client(reports, table):
     assert DailyReport.objects.count() == 3 and ReportRevision.objects.count() == 3
 
 
-def test_the_benchmarks_purge_deletes_reports_with_their_revisions_and_nothing_else(reports):
-    purged = services.daily_reports_purge(queryset=DailyReport.objects.filter(locality="00004"))
-    assert purged == 2
-    assert list(DailyReport.objects.values_list("locality", flat=True)) == ["00008"]
-    assert ReportRevision.objects.get().report.locality == "00008"
-    if connection.vendor == "postgresql":  # the permission ended with the purge's transaction
-        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("DELETE FROM reports_dailyreport")
+POSTGRESQL_ONLY = pytest.mark.skipif(connection.vendor != "postgresql", reason="the triggers exist on PostgreSQL only")
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.parametrize("table", ["reports_reportrevision", "reports_dailyreport"])
+def test_the_old_escape_hatch_no_longer_opens(reports, table):
+    """The red team's attack: `SET LOCAL plan02.allow_report_delete = 'on'`, which any SQL client may run,
+    made the trigger let every DELETE through."""
+    with pytest.raises(DatabaseError, match="never deleted: DELETE refused"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL plan02.allow_report_delete = 'on'")
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - a constant table name
+    assert DailyReport.objects.count() == 3 and ReportRevision.objects.count() == 3
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "TRUNCATE reports_dailyreport CASCADE",
+        "TRUNCATE reports_reportrevision",
+        "TRUNCATE localities_province CASCADE",  # reaches the reports through their foreign keys
+    ],
+)
+@pytest.mark.parametrize("hatch", [False, True])
+def test_postgresql_refuses_truncate(reports, statement, hatch):
+    with pytest.raises(DatabaseError, match="never deleted: TRUNCATE refused"), transaction.atomic():
+        with connection.cursor() as cursor:
+            # The reports were written in the test's transaction: their deferred foreign-key checks, still
+            # pending, would stop a TRUNCATE before any trigger; as in another client's transaction, run them.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            if hatch:
+                cursor.execute("SET LOCAL plan02.allow_report_delete = 'on'")
+            cursor.execute(statement)
+    assert DailyReport.objects.count() == 3 and ReportRevision.objects.count() == 3
+
+
+@POSTGRESQL_ONLY
+def test_migrating_back_restores_the_previous_function_and_forward_removes_it_again(reports):
+    """The new migration only replaces the function and adds the TRUNCATE triggers: its reverse restores 0004's
+    function as it was (the schema editor runs inside the test's transaction, which is rolled back)."""
+    import importlib
+
+    from django.apps import apps as global_apps
+
+    migration = importlib.import_module("reports.migrations.0007_reports_refuse_truncate")
+    with connection.schema_editor(atomic=False) as editor:
+        migration.allow_truncate(global_apps, editor)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = 'reports_refuse_delete'")
+            assert "allow_report_delete" in cursor.fetchone()[0]
+            cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'reports_%_no_truncate'")
+            assert cursor.fetchone()[0] == 0
+        migration.refuse_truncate(global_apps, editor)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = 'reports_refuse_delete'")
+            assert "allow_report_delete" not in cursor.fetchone()[0]
+            cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'reports_%_no_truncate'")
+            assert cursor.fetchone()[0] == 2

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0006_apiclient_kind'),
+        ('reports', '0007_reports_refuse_truncate'),
     ]
 
     operations = [
