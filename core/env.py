@@ -2,7 +2,10 @@
 
 import os
 import re
+import secrets
+import tempfile
 from email.utils import parseaddr
+from pathlib import Path
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -47,6 +50,34 @@ def env_list(name, default):
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def secret_key_file(path):
+    """The embedded mode's own secret key: read from `path`, made there once (owner-only) when missing.
+
+    Every process of a laptop install (`make run`, then `manage.py ...` in another shell) then signs with the same
+    key without anyone setting a variable; a deployment with a database URL sets its own (plan02/settings.py)."""
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole under another name, then linked into place: a second process never reads half a key,
+        # and whichever links first wins (the loser reads the winner's).
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # mode 0600
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(50) + "\n")
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(temporary)
+    key = path.read_text().strip()
+    if len(key) < 50:
+        raise ImproperlyConfigured(
+            f"{path} holds no usable secret key: delete it (a new one is made) or set DJANGO_SECRET_KEY."
+        )
+    return key
 
 
 def env_database(name, default):
