@@ -182,9 +182,14 @@ def test_localities_come_from_the_process_index_without_a_query_per_batch(django
 def test_messages_are_translated_and_codes_are_not():
     from django.utils import translation
 
-    with translation.override("en"):
-        message = v.validate_report(payload(returned=-1)).errors["returned"][0]["message"]
-    assert message == "Must be 0 or more."
+    errors = {}
+    for language in ("en", "vi"):
+        with translation.override(language):
+            errors[language] = v.validate_report(payload(returned=-1)).errors["returned"]
+    assert errors["en"] == [{"code": v.NEGATIVE, "message": "Must be 0 or more."}]
+    # The same code in Vietnamese; only the message is translated.
+    assert [e["code"] for e in errors["vi"]] == ["negative"]
+    assert errors["vi"][0]["message"] not in ("", "Must be 0 or more.")
 
 
 def test_reason_of_a_correction():
