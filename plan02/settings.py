@@ -9,6 +9,7 @@ with a message naming the variable (see core/env.py).
 import datetime
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -377,6 +378,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # --- cache ------------------------------------------------------------------------------------------------
 # Per-key API throttling counts in the cache, so it must be shared by every web process: Redis when
 # REDIS_URL is set (short timeouts; the throttle lets requests through if Redis is down), else in-process.
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
