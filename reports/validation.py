@@ -31,10 +31,10 @@ from core.dates import DATE_MESSAGE, INVALID_DATE, parse_date, parse_date_or_non
 from core.text import echo
 from localities.services import locality_index
 from reports.figures import (
+    ALL_FIELDS,
+    FIGURE_MAX,
     INTEGER_FIELDS,
-    INTEGER_MAX,
     LESS_OR_EQUAL,
-    OUTAGE_MINUTES_MAX,
     OUTAGE_SYSTEM_CODES,
     TEXT_FIELDS,
     TEXT_MAX,
@@ -86,8 +86,8 @@ class ErrorItem(TypedDict):
 
 
 NON_FIELD = "non_field_errors"
-FIELDS = frozenset(["locality", "date", *INTEGER_FIELDS, "outage_systems", *TEXT_FIELDS, "support_needed"])
-_INTEGER_LIMITS = {name: OUTAGE_MINUTES_MAX if name == "outage_minutes" else INTEGER_MAX for name in INTEGER_FIELDS}
+FIELDS = frozenset(ALL_FIELDS)
+_INTEGER_LIMITS = FIGURE_MAX
 _OUTAGE_CODES = frozenset(OUTAGE_SYSTEM_CODES)
 _MISSING = object()
 
