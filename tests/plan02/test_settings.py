@@ -96,6 +96,9 @@ PRODUCTION = {
 }
 
 
+_VAR_DIR = tempfile.TemporaryDirectory(prefix="plan02-var-")  # removed when the test process ends
+
+
 def _clean_environ(**overrides):
     """The environment of a fresh deployment: none of the project's variables (pytest-env sets some). Its var/
     is a throwaway one (the embedded mode makes its key there)."""
@@ -104,7 +107,7 @@ def _clean_environ(**overrides):
         for k, v in os.environ.items()
         if not k.startswith(("DJANGO_", "PLAN02_", "EMAIL_")) and k not in {"DATABASE_URL", "REDIS_URL"}
     }
-    environ["PLAN02_VAR_DIR"] = tempfile.mkdtemp(prefix="plan02-var-")
+    environ["PLAN02_VAR_DIR"] = _VAR_DIR.name
     environ.update(overrides)
     return environ
 
