@@ -44,12 +44,12 @@ def readme_commands() -> list[str]:
             in_block = not in_block
             continue
         if in_block:
-            found = re.findall(r"manage\.py\s+(.*?)\s*(?:#.*)?$", line)
+            found = re.findall(r"manage\.py\s+([a-z_]+.*?)\s*(?:#.*)?$", line)
         else:
             if heading := re.match(r"#{2,3} (.+)", line):
                 section = heading.group(1).strip()
                 continue
-            found = re.findall(r"`(?:\.venv/bin/python )?manage\.py ([^`]+)`", line)
+            found = re.findall(r"`(?:\.venv/bin/python )?manage\.py ([a-z_]+[^`]*)`", line)  # a command's name
         if section in PRODUCTION_SECTIONS:
             continue
         commands += [c for c in found if c not in PRODUCTION_COMMANDS and c not in commands]
