@@ -9,11 +9,12 @@ from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
@@ -29,7 +30,7 @@ class RefuseUnknownFields:
 
     fields: dict
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
@@ -50,7 +51,7 @@ RETRY_AFTER = 30
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
-def service_unavailable_body():
+def service_unavailable_body() -> dict[str, Any]:
     return {
         "code": "service_unavailable",
         "detail": _("The database cannot be reached at the moment; nothing was stored. Try again shortly."),
@@ -75,7 +76,7 @@ class RequestTooLarge(exceptions.APIException):
         super().__init__(too_large_body(limit)["detail"])
 
 
-def content_length(request) -> int:
+def content_length(request: HttpRequest | Request) -> int:
     """The body's declared length, as Django reads it (anything but a number is 0: no body)."""
     try:
         return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
@@ -83,13 +84,13 @@ def content_length(request) -> int:
         return 0
 
 
-def refuse_larger_body(request, limit: int) -> None:
+def refuse_larger_body(request: HttpRequest | Request, limit: int) -> None:
     """Raise RequestTooLarge when the declared body is longer than `limit`, before anything reads it."""
     if content_length(request) > limit:
         raise RequestTooLarge(limit)
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus a stable `code` on simple errors so clients need not parse prose, and a JSON 503
     with Retry-After when the database is unreachable (e.g. the API-key lookup during a restart)."""
     if isinstance(exc, DATABASE_UNAVAILABLE):
@@ -145,7 +146,9 @@ class ParseErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="Translated explanation: what is wrong with the body.")
 
 
-def bad_request_body(field_errors_serializer, *, component_name: str) -> PolymorphicProxySerializer:
+def bad_request_body(
+    field_errors_serializer: type[serializers.Serializer] | serializers.Serializer, *, component_name: str
+) -> PolymorphicProxySerializer:
     """The body of a 400 of an operation that reads JSON: the field errors (`field_errors_serializer`), or
     `parse_error` when the body could not be read at all (documentation only). The two are told apart by
     `code`, and only the first has `errors`."""

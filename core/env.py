@@ -2,7 +2,12 @@
 
 import os
 import re
+import secrets
+import tempfile
+from collections.abc import Iterable
 from email.utils import parseaddr
+from pathlib import Path
+from typing import Any, overload
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -11,11 +16,17 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-def env_str(name, default=None):
+@overload
+def env_str(name: str) -> str | None: ...
+@overload
+def env_str(name: str, default: str) -> str: ...
+@overload
+def env_str(name: str, default: None) -> str | None: ...
+def env_str(name: str, default: str | None = None) -> str | None:
     return os.environ.get(name, default)
 
 
-def env_bool(name, default):
+def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:
         return default
@@ -27,7 +38,7 @@ def env_bool(name, default):
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use one of 1/0, true/false, yes/no, on/off.")
 
 
-def env_int(name, default, *, minimum=None, maximum=None):
+def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -42,14 +53,42 @@ def env_int(name, default, *, minimum=None, maximum=None):
     return value
 
 
-def env_list(name, default):
+def env_list(name: str, default: Iterable[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_database(name, default):
+def secret_key_file(path: str | os.PathLike[str]) -> str:
+    """The embedded mode's own secret key: read from `path`, made there once (owner-only) when missing.
+
+    Every process of a laptop install (`make run`, then `manage.py ...` in another shell) then signs with the same
+    key without anyone setting a variable; a deployment with a database URL sets its own (plan02/settings.py)."""
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole under another name, then linked into place: a second process never reads half a key,
+        # and whichever links first wins (the loser reads the winner's).
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # mode 0600
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(50) + "\n")
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(temporary)
+    key = path.read_text().strip()
+    if len(key) < 50:
+        raise ImproperlyConfigured(
+            f"{path} holds no usable secret key: delete it (a new one is made) or set DJANGO_SECRET_KEY."
+        )
+    return key
+
+
+def env_database(name: str, default: dict[str, Any]) -> dict[str, Any]:
     """Parse DATABASE_URL into Django's DATABASES entry; only PostgreSQL and SQLite are supported."""
     import dj_database_url
 
@@ -67,10 +106,10 @@ def env_database(name, default):
         raise ImproperlyConfigured(f"{name} is not a valid database URL: {exc}") from None
     if not config.get("NAME"):
         raise ImproperlyConfigured(f"{name} must name a database, e.g. postgres://user@host:5432/plan02.")
-    return config
+    return dict(config)
 
 
-def env_redis_url(name):
+def env_redis_url(name: str) -> str | None:
     raw = os.environ.get(name)
     if not raw:
         return None
@@ -87,7 +126,7 @@ def env_redis_url(name):
 _META_NAME_RE = re.compile(r"HTTP_[A-Z0-9_]+")
 
 
-def env_proxy_ssl_header(name):
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
     """SECURE_PROXY_SSL_HEADER from `HTTP_X_FORWARDED_PROTO` (value `https`) or `HTTP_X_FORWARDED_PROTO=https`;
     unset means no proxy header is trusted."""
     raw = os.environ.get(name, "").strip()
@@ -103,7 +142,7 @@ def env_proxy_ssl_header(name):
     return (header, value)
 
 
-def env_email_backend(name, *, alias, default="django.core.mail.backends.console.EmailBackend"):
+def env_email_backend(name: str, *, alias: str, default: str = "django.core.mail.backends.console.EmailBackend") -> str:
     """EMAIL_BACKEND, or its older name; both set to different values is an error, not a silent choice."""
     value, old = os.environ.get(name), os.environ.get(alias)
     if value and old and value != old:
@@ -111,7 +150,7 @@ def env_email_backend(name, *, alias, default="django.core.mail.backends.console
     return value or old or default
 
 
-def env_admins(name):
+def env_admins(name: str) -> list[tuple[str, str]]:
     """ADMINS from "Name <address>, Other Name <address>" (a bare address is its own name)."""
     from django.core.exceptions import ValidationError
     from django.core.validators import validate_email

@@ -3,7 +3,7 @@ own: DRF imports the parser classes while it defines its views, so this may impo
 
 import codecs
 import re
-from typing import Any
+from typing import IO, Any
 
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, parsers
@@ -25,12 +25,12 @@ class InvalidText(exceptions.APIException):
     status_code = 400
     default_code = "invalid"
 
-    def __init__(self, path, *, detail, message, code="invalid_text"):
+    def __init__(self, path: str, *, detail: str, message: str, code: str = "invalid_text") -> None:
         path = echo(path, MESSAGE_MAX)  # a path of a thousand levels, or of long keys, is cut
         super().__init__({"code": "invalid", "detail": detail, "errors": {path: [{"code": code, "message": message}]}})
 
 
-def lone_surrogate(path):
+def lone_surrogate(path: str) -> InvalidText:
     return InvalidText(
         path,
         detail=_("The request carries text that is not valid Unicode; nothing was stored."),
@@ -38,7 +38,7 @@ def lone_surrogate(path):
     )
 
 
-def nul_character(path):
+def nul_character(path: str) -> InvalidText:
     return InvalidText(
         path,
         detail=_("The request carries a NUL character (\\u0000) in its text; nothing was stored."),
@@ -46,7 +46,7 @@ def nul_character(path):
     )
 
 
-def duplicate_key(path):
+def duplicate_key(path: str) -> InvalidText:
     return InvalidText(
         path,
         detail=_("The request carries a field more than once; nothing was stored."),
@@ -59,7 +59,7 @@ class DuplicateKey(ValueError):
     """A JSON object has the same key twice (json.loads would silently keep the last value)."""
 
 
-def refuse_duplicates(pairs):
+def refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """object_pairs_hook for json.loads: the object, or DuplicateKey."""
     data = dict(pairs)
     if len(data) != len(pairs):
@@ -67,17 +67,17 @@ def refuse_duplicates(pairs):
     return data
 
 
-class _Pairs(list):
+class _Pairs(list[tuple[str, Any]]):
     """An object as its (key, value) pairs, duplicates kept: to find where a duplicated key is."""
 
 
-def duplicate_key_path(text):
+def duplicate_key_path(text: str) -> str:
     """The path (`reports[3].returned`) of the first duplicated key of the JSON `text`."""
-    stack = [("", json.loads(text, object_pairs_hook=_Pairs))]
+    stack: list[tuple[str, Any]] = [("", json.loads(text, object_pairs_hook=_Pairs))]
     while stack:
         path, value = stack.pop()
         if isinstance(value, _Pairs):
-            seen = set()
+            seen: set[str] = set()
             items = []
             for key, item in value:
                 key_path = f"{path}.{_printable(key)}" if path else _printable(key)
@@ -143,26 +143,26 @@ class JSONParser(parsers.JSONParser):
     """DRF's JSON parser with the project's one decoding (decode_json): what would otherwise fail later as a
     500, or be read differently by the fast path, is a 4xx naming what is wrong."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(self, stream: IO[bytes] | None, media_type: str | None = None, parser_context: Any = None) -> Any:
         return decode_json(stream.read() if stream is not None else b"")
 
 
-def _printable(text):
+def _printable(text: str) -> str:
     """A key as a path names it: printable, and no longer than an answer may echo it (core.text)."""
     return echo(text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\u0000"))
 
 
-def text_path(data, character):
+def text_path(data: Any, character: re.Pattern[str]) -> str | None:
     """The path (`reports[3].difficulties`) of the first string or key in which `character` (a compiled
     pattern) is found, or None. Iterative: the document may be as deep as the parser allowed."""
-    stack = [("", data)]
+    stack: list[tuple[str, Any]] = [("", data)]
     while stack:
         path, value = stack.pop()
         if isinstance(value, str):
             if character.search(value):
                 return path or "non_field_errors"
         elif isinstance(value, dict):
-            items = []
+            items: list[tuple[str, Any]] = []
             for key, item in value.items():
                 key_path = f"{path}.{_printable(key)}" if path else _printable(key)
                 if character.search(key):

@@ -24,9 +24,10 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from django.conf import settings
+from django.core.files import File
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
@@ -44,7 +45,7 @@ class CellTooLong(SpreadsheetError):
     """A CSV cell longer than csv.field_size_limit(); `row` is the record's number (the header is 1) and
     `column` the cell's 0-based position."""
 
-    def __init__(self, message, *, row, column):
+    def __init__(self, message: str, *, row: int, column: int) -> None:
         super().__init__(message)
         self.row = row
         self.column = column
@@ -90,11 +91,11 @@ def rows_with_content(
         yield number, cells
 
 
-def _unreadable(name):
+def _unreadable(name: str) -> SpreadsheetError:
     return SpreadsheetError(_("%(name)s cannot be read as an XLSX workbook.") % {"name": name})
 
 
-def _entities(name):
+def _entities(name: str) -> SpreadsheetError:
     return SpreadsheetError(
         _("%(name)s declares XML entities, as only a crafted file does; it is refused.") % {"name": name}
     )
@@ -108,14 +109,14 @@ def entities_refused() -> bool:
     return openpyxl.DEFUSEDXML is True
 
 
-def xlsx_archive_check(file, *, name):
+def xlsx_archive_check(file: "IO[bytes] | File", *, name: str) -> None:
     """Refuse an XLSX whose zip directory announces too much: raises SpreadsheetError naming the file."""
     max_total = settings.SPREADSHEET_MAX_UNCOMPRESSED_BYTES
     max_member = settings.SPREADSHEET_MAX_MEMBER_BYTES
     max_ratio = settings.SPREADSHEET_MAX_RATIO
     try:
         file.seek(0)
-        with zipfile.ZipFile(file) as archive:
+        with zipfile.ZipFile(cast(IO[bytes], file)) as archive:  # an upload (Django's File) reads as one
             members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
         raise _unreadable(name) from None
@@ -140,7 +141,7 @@ def xlsx_archive_check(file, *, name):
             )
 
 
-def xlsx_rows(file, *, name):
+def xlsx_rows(file: "IO[bytes] | File", *, name: str) -> Iterator[tuple[Any, ...]]:
     """The rows of the first sheet (tuples of cell values), streamed, after xlsx_archive_check. Any error of
     openpyxl's, at opening or while reading a row, is a SpreadsheetError naming the file."""
     if not entities_refused():  # core.checks stops the server first; never expand a file without it
@@ -156,12 +157,12 @@ def xlsx_rows(file, *, name):
     return _stream(workbook, sheet, name)
 
 
-def _refusal(exc, name):
+def _refusal(exc: BaseException, name: str) -> SpreadsheetError:
     """The SpreadsheetError for what openpyxl raised: the entities' own message when defusedxml refused a
     declaration (openpyxl wraps it in a ValueError of its own while it opens a workbook)."""
     from defusedxml import DefusedXmlException
 
-    seen = exc
+    seen: BaseException | None = exc
     for _depth in range(10):  # the chain openpyxl makes is short; a cycle must not hold the request
         if seen is None:
             break
@@ -171,7 +172,7 @@ def _refusal(exc, name):
     return _unreadable(name)
 
 
-def _stream(workbook, sheet, name):
+def _stream(workbook: Any, sheet: Any, name: str) -> Iterator[tuple[Any, ...]]:
     try:
         yield from sheet.iter_rows(values_only=True)
     except Exception as exc:  # read-only mode parses lazily: a damaged part (or its entities) surfaces here
@@ -180,7 +181,7 @@ def _stream(workbook, sheet, name):
         workbook.close()
 
 
-def csv_records(text, *, delimiter=","):
+def csv_records(text: str, *, delimiter: str = ",") -> Iterator[list[str]]:
     """The records of a CSV text (lists of cells), streamed. A cell over the csv module's field limit raises
     CellTooLong with its record number and column; the limit is process-wide, so it is not raised here."""
     lines = _RecordLines(io.StringIO(text))
@@ -208,23 +209,23 @@ def csv_records(text, *, delimiter=","):
 class _RecordLines:
     """The line iterator the csv reader consumes, keeping the lines of the record being read."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
+        self.record: list[str] = []
+
+    def start_record(self) -> None:
         self.record = []
 
-    def start_record(self):
-        self.record = []
-
-    def __iter__(self):
+    def __iter__(self) -> "_RecordLines":
         return self
 
-    def __next__(self):
+    def __next__(self) -> str:
         line = next(self.stream)
         self.record.append(line)
         return line
 
 
-def _long_cell_column(text, delimiter, limit):
+def _long_cell_column(text: str, delimiter: str, limit: int) -> int:
     """The 0-based column of the first cell longer than `limit` in one record's text (quotes as the csv
     module reads them: a doubled quote inside a quoted cell is one character)."""
     column, length, quoted, i = 0, 0, False, 0

@@ -1,16 +1,20 @@
-"""Cache of the dashboards' pages and JSON, keyed by a generation that every change they read (a rollup or
-snapshot rebuild, an entered target value) renews: a new number is never hidden behind an old page, and
-while nothing changes every request is served from the cache (Redis with REDIS_URL, shared by all web
-nodes; per process without).
+"""The dashboards' content cache: the inner part of each dashboard page (its template, rendered once; the page
+around it, with the user's name and the bell, is rendered for each request) and the bodies of the JSON twins,
+keyed by the dashboards' generation, the language and the query. Whole responses per session are
+core.pagecache's, a layer in front of this one.
 
-The generation is a row in the database (core.generations, named "dashboards"), renewed inside the rebuild's
-own transaction, not a key in the cache. Race it closes: a rebuild made while Redis was unreachable (the
-catch-up, `manage.py rollup --pending`, during an outage) could not renew a generation kept in Redis, and
-a Redis that came back with its data (its default configuration saves it on shutdown) served the pages it
-had cached before the outage for up to ten minutes. Reading it costs one primary-key query per request.
+The generation (core.generations, "dashboards") is renewed by every change the dashboards read: inside the
+transaction of each rollup or snapshot rebuild (as its last statement), and on the commit of an entered
+target value or of a rollup alarm raised or resolved. A new number is never hidden behind an old page.
 
-The cache is an accelerator only: when it is unreachable, pages are computed as if it were empty. Without
-REDIS_URL each process has its own cache, whose entries live five seconds.
+It is a row in the database, not a key in the cache. Race it closes: a rebuild made while Redis was
+unreachable (the catch-up, `manage.py rollup --pending`, during an outage) could not renew a generation kept
+in Redis, and a Redis that came back with its data (its default configuration saves it on shutdown) served
+the pages it had cached before the outage for up to ten minutes. Reading it costs one primary-key query.
+
+Where: Redis with REDIS_URL, shared by all web nodes, entries kept ten minutes; without it each process's own
+memory, entries kept five seconds. The cache is an accelerator only: when it is unreachable, the content is
+computed as if it were empty.
 """
 
 import logging

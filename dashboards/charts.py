@@ -9,8 +9,9 @@ from django.utils.translation import gettext as _
 
 from reports.figures import rates, received_total
 
-WIDTH, HEIGHT = 640, 190
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 14, 26
+# The drawing's units; static/css/plan02.css gives the text 13 of them and lays the charts out two a row.
+WIDTH, HEIGHT = 640, 240
+LEFT, RIGHT, TOP, BOTTOM = 56, 14, 18, 32
 
 
 def _scale(values, y_max):

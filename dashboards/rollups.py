@@ -63,7 +63,9 @@ _EXPECTED = "(SELECT province_id, COUNT(*) AS communes FROM localities_commune G
 
 
 def _days_sql(days: list[datetime.date]) -> str:
-    return "(" + " UNION ALL ".join(["SELECT %s AS day"] * len(days)) + ")"
+    # A VALUES list, not a UNION ALL: SQLite refuses a compound SELECT of more than 500 terms (a rebuild
+    # chunk is up to 731 days). Both databases name a VALUES list's column column1.
+    return "(SELECT column1 AS day FROM (VALUES " + ", ".join(["(%s)"] * len(days)) + ") AS v)"
 
 
 def _grouped_sql(where: str) -> str:

@@ -1,7 +1,11 @@
-"""Dashboard selectors. They read rollups and snapshots (never reports across communes), with a fixed
-number of queries whatever the length of history, and check who may see what through the querysets'
-scoping (`followed_by(scope)`). Pages, JSON twins and XLSX exports all use these; each JSON twin has its
-own narrow selector, so it does not pay for what only the page shows.
+"""What the dashboards show, for their pages, JSON twins and XLSX exports; each JSON twin has its own narrow
+function, so it does not pay for what only the page shows. They read rollups and snapshots (never reports
+across communes) with a fixed number of queries whatever the length of history, and check who may see what
+through the querysets' scoping (`followed_by(scope)`), raising Http404 for a unit one may not see.
+
+Not only reads: a view as of a day that has no task snapshot builds it first from the history
+(dashboards.snapshots.snapshot_ensure, called by `provinces`, `snapshot_days` and `province_page`), once; and
+`Coverage` formats its line of text for the templates and the exports.
 
 The one page that reads raw reports is a commune's own history: one locality, at most 60 rows.
 """

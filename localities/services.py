@@ -8,6 +8,7 @@ import csv
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -16,6 +17,7 @@ from localities.models import COMMUNE_CODE_LENGTH, MAX_SLOTS, PROVINCE_CODE_LENG
 
 LOCALITIES_DIR = Path(settings.BASE_DIR) / "fixtures" / "localities"
 DATASET = "localities"
+Unit = TypeVar("Unit", Province, Commune)
 
 
 class LocalityDataError(ValueError):
@@ -25,16 +27,16 @@ class LocalityDataError(ValueError):
 @dataclass
 class LoadResult:
     version: str
-    created: dict = field(default_factory=lambda: {"provinces": 0, "communes": 0})
-    updated: dict = field(default_factory=lambda: {"provinces": 0, "communes": 0})
-    not_in_file: dict = field(default_factory=lambda: {"provinces": 0, "communes": 0})
+    created: dict[str, int] = field(default_factory=lambda: {"provinces": 0, "communes": 0})
+    updated: dict[str, int] = field(default_factory=lambda: {"provinces": 0, "communes": 0})
+    not_in_file: dict[str, int] = field(default_factory=lambda: {"provinces": 0, "communes": 0})
 
     @property
-    def changed(self):
+    def changed(self) -> bool:
         return any(self.created.values()) or any(self.updated.values())
 
 
-def _read_csv(path, columns):
+def _read_csv(path: Path, columns: list[str]) -> list[dict[str, str]]:
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
@@ -46,17 +48,25 @@ def _read_csv(path, columns):
         raise LocalityDataError(f"{path} not found") from None
 
 
-def _pad(raw, width, *, where):
+def _pad(raw: str | None, width: int, *, where: str) -> str:
     raw = (raw or "").strip()
     if not raw.isdigit() or len(raw) > width:
         raise LocalityDataError(f"{where}: code {raw!r} is not a number of at most {width} digits")
     return raw.zfill(width)
 
 
-def _sync(model, rows, fields, result_key, result, version):
+def _sync(
+    model: type[Unit],
+    rows: dict[str, dict[str, Any]],
+    fields: list[str],
+    result_key: str,
+    result: LoadResult,
+    version: str,
+) -> None:
     """Create missing rows and update changed ones; returns nothing, counts into `result`."""
     existing = {obj.pk: obj for obj in model.objects.all()}
-    to_create, to_update = [], []
+    to_create: list[Unit] = []
+    to_update: list[Unit] = []
     for pk, values in rows.items():
         obj = existing.get(pk)
         if obj is None:
@@ -73,11 +83,11 @@ def _sync(model, rows, fields, result_key, result, version):
     result.not_in_file[result_key] = len(set(existing) - set(rows))
 
 
-def _assign_slots(communes):
+def _assign_slots(communes: dict[str, dict[str, Any]]) -> None:
     """Keep the slot of every known commune; give new ones the next free slots of their province, in code
     order. A commune that moves to another province gets a new slot there."""
     known = {c: (p, s) for c, p, s in Commune.objects.values_list("code", "province_id", "slot")}
-    taken = {}
+    taken: dict[str, set[int]] = {}
     for province, slot in known.values():
         taken.setdefault(province, set()).add(slot)
     for code in sorted(communes):
@@ -94,13 +104,13 @@ def _assign_slots(communes):
         values["slot"] = slot
 
 
-def localities_load(*, directory=LOCALITIES_DIR):
+def localities_load(*, directory: str | Path = LOCALITIES_DIR) -> LoadResult:
     directory = Path(directory)
     version = (directory / "VERSION").read_text(encoding="utf-8").strip().split(" (")[0]
     province_rows = _read_csv(directory / "provinces.csv", ["code", "name", "codename", "division_type", "phone_code"])
     commune_rows = _read_csv(directory / "communes.csv", ["code", "name", "codename", "division_type", "province_code"])
 
-    provinces = {}
+    provinces: dict[str, dict[str, Any]] = {}
     for n, row in enumerate(province_rows, start=2):
         code = _pad(row["code"], PROVINCE_CODE_LENGTH, where=f"provinces.csv row {n}")
         if code in provinces:
@@ -111,7 +121,7 @@ def localities_load(*, directory=LOCALITIES_DIR):
             "division_type": row["division_type"].strip(),
             "phone_code": row["phone_code"].strip(),
         }
-    communes = {}
+    communes: dict[str, dict[str, Any]] = {}
     for n, row in enumerate(commune_rows, start=2):
         code = _pad(row["code"], COMMUNE_CODE_LENGTH, where=f"communes.csv row {n}")
         province_code = _pad(row["province_code"], PROVINCE_CODE_LENGTH, where=f"communes.csv row {n}")
@@ -147,7 +157,7 @@ def localities_load(*, directory=LOCALITIES_DIR):
     return result
 
 
-def current_data_version():
+def current_data_version() -> str | None:
     row = DataVersion.objects.filter(dataset=DATASET).order_by("-loaded_at").first()
     return row.version if row else None
 
@@ -161,10 +171,11 @@ INDEX_TTL = 300
 # An unknown code reloads the index at most this often, so a client sending bad codes cannot make every
 # request read all the units.
 INDEX_REFRESH_MIN = 10
-_index = {"loaded": 0.0, "codes": {}}
+LocalityIndex = dict[str, tuple[str, str | None, int | None]]
+_index: dict[str, Any] = {"loaded": 0.0, "codes": {}}
 
 
-def locality_index(*, refresh=False):
+def locality_index(*, refresh: bool = False) -> LocalityIndex:
     """{code: (province code, commune code or None, commune slot or None)} of every province and commune.
     `refresh` asks for a reload (a code was not found), granted if the index is older than INDEX_REFRESH_MIN."""
     import time
@@ -172,12 +183,12 @@ def locality_index(*, refresh=False):
     now = time.monotonic()
     age = now - _index["loaded"]
     if not _index["codes"] or age > INDEX_TTL or (refresh and age > INDEX_REFRESH_MIN):
-        codes = {code: (code, None, None) for code in Province.objects.values_list("code", flat=True)}
+        codes: LocalityIndex = {code: (code, None, None) for code in Province.objects.values_list("code", flat=True)}
         for code, province, slot in Commune.objects.values_list("code", "province_id", "slot"):
             codes[code] = (province, code, slot)
         _index.update(loaded=now, codes=codes)
     return _index["codes"]
 
 
-def locality_index_clear():
+def locality_index_clear() -> None:
     _index.update(loaded=0.0, codes={})

@@ -1,13 +1,15 @@
 """plan02 settings: one module, everything from the environment, embedded defaults for a laptop.
 
-Nothing set: SQLite in var/, Celery tasks run in-process, e-mail to the console.
-DATABASE_URL=postgres://... and REDIS_URL=redis://... switch to the services. A bad value stops the process
+Nothing set (the embedded mode): SQLite in var/, a secret key made once in var/secret_key, demo data allowed,
+Celery tasks run in-process, e-mail to the console. DATABASE_URL=postgres://... and REDIS_URL=redis://... switch
+to the services; with a DATABASE_URL and DEBUG off, DJANGO_SECRET_KEY is required. A bad value stops the process
 with a message naming the variable (see core/env.py).
 """
 
 import datetime
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -23,18 +25,26 @@ from core.env import (
     env_proxy_ssl_header,
     env_redis_url,
     env_str,
+    secret_key_file,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PLAN02_VAR_DIR", str(BASE_DIR / "var")))
 
+# The embedded mode (a laptop: SQLite in var/) is the one without a database URL; a deployment names its database.
+EMBEDDED = not env_str("DATABASE_URL")
 # Off unless asked for: a forgotten variable must not expose tracebacks and settings. `make run` asks for it.
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
+    if EMBEDDED:
+        # Made once in var/ and kept: `make run` and every `manage.py` command of another shell share it, with
+        # nothing to set first (README, "Two commands").
+        SECRET_KEY = secret_key_file(VAR_DIR / "secret_key")
+    elif DEBUG:
+        SECRET_KEY = "plan02-insecure-development-key-do-not-use-in-production"  # noqa: S105 - DEBUG only
+    else:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false.")
-    SECRET_KEY = "plan02-insecure-development-key-do-not-use-in-production"  # noqa: S105 - DEBUG only
 # Rotation: the new key in DJANGO_SECRET_KEY, the old ones here until their sessions and signatures expire.
 SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -130,7 +140,7 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
-if not IS_POSTGRES and "DATABASE_URL" not in os.environ:
+if EMBEDDED:
     VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded SQLite file lives there; a fresh clone has none
 
 # --- auth -------------------------------------------------------------------------------------------------
@@ -371,6 +381,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # --- cache ------------------------------------------------------------------------------------------------
 # Per-key API throttling counts in the cache, so it must be shared by every web process: Redis when
 # REDIS_URL is set (short timeouts; the throttle lets requests through if Redis is down), else in-process.
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -396,8 +407,9 @@ REPORT_FAST_PATH = env_bool("PLAN02_REPORT_FAST_PATH", True)
 # Seconds between an accepted report and its rollup job: reports arriving meanwhile share the rebuild.
 ROLLUP_DELAY = env_int("PLAN02_ROLLUP_DELAY", 1, minimum=0, maximum=60)
 DEMO_DAYS = env_int("DEMO_DAYS", 30, minimum=0, maximum=2000)
-# Demo data creates users with a known or printed password: with DEBUG off only when asked for explicitly.
-DEMO_DATA_ALLOWED = env_bool("PLAN02_ALLOW_DEMO_DATA", DEBUG)
+# Demo data creates users with a known or printed password: on a laptop (the embedded mode, or DEBUG) by
+# default; on a deployment's database only when asked for explicitly.
+DEMO_DATA_ALLOWED = env_bool("PLAN02_ALLOW_DEMO_DATA", DEBUG or EMBEDDED)
 DEMO_PASSWORD = env_str("DEMO_PASSWORD")
 
 # --- alerts -----------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ as the API), reached through the services."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from reports.figures import INTEGER_FIGURES, INTEGER_MAX, OUTAGE_MINUTES_MAX, OUTAGE_SYSTEMS, TEXT_FIELDS
+from reports.figures import FIGURE_MAX, INTEGER_FIGURES, OUTAGE_SYSTEMS, TEXT_FIELDS
 from reports.validation import payload_from_text
 
 
@@ -33,7 +33,7 @@ class DailyReportForm(forms.Form):
                 label=_("date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
             )
         for name, label in INTEGER_FIGURES:
-            limit = OUTAGE_MINUTES_MAX if name == "outage_minutes" else INTEGER_MAX
+            limit = FIGURE_MAX[name]
             self.fields[name] = forms.CharField(
                 label=label,
                 required=False,

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import TransactionId, UndeletableModel, UndeletableQuerySet
 from reports import figures
-from reports.figures import INTEGER_FIELDS
+from reports.figures import INTEGER_FIELDS, figure_relations
 from tasks.roles import Role, Scope
 
 
@@ -217,14 +217,8 @@ class DailyReport(ReportFigures, UndeletableModel):
         constraints = [
             # The service relies on this under concurrency: two submissions of one report give one row.
             models.UniqueConstraint(fields=["locality", "date"], name="daily_report_locality_date_uniq"),
-            models.CheckConstraint(
-                condition=Q(received_fully_online__lte=models.F("received_online"))
-                & Q(staff_present__lte=models.F("staff_assigned"))
-                & Q(staff_with_digital_signature__lte=models.F("staff_assigned"))
-                & Q(documents_e_signed__lte=models.F("documents_issued"))
-                & Q(outage_minutes__lte=1440),
-                name="daily_report_figure_relations",
-            ),
+            # The figures' table's relations and maximums (reports.figures), for every SQL client too.
+            models.CheckConstraint(condition=figure_relations(), name="daily_report_figure_relations"),
         ]
         indexes = [
             # Rollup of one (province, day) and the province's completeness.

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from core.api import ErrorSerializer, FieldErrorSerializer
 from reports import validation
 from reports.figures import (
+    FIGURE_MAX,
     INTEGER_FIELDS,
     INTEGER_MAX,
     LESS_OR_EQUAL,
@@ -76,7 +77,7 @@ def _report_fields(*, required_key):
     }
     relations = {small: large for small, large in LESS_OR_EQUAL}
     for name in INTEGER_FIELDS:
-        limit = OUTAGE_MINUTES_MAX if name == "outage_minutes" else INTEGER_MAX
+        limit = FIGURE_MAX[name]
         text = f"Required integer, 0 to {limit:,}."
         if name in relations:
             text += f" At most `{relations[name]}`."

@@ -123,7 +123,9 @@ def _lock_exceptions(keys: set[Key]) -> set[Key]:
     return {(locality, day.isoformat()) for locality, day in rows} & set(keys)
 
 
-def _warnings(data: dict[str, Any], *, late: bool, day: datetime.date, exception_used: bool) -> list[dict]:
+def _warnings(
+    data: dict[str, Any], *, late: bool, day: datetime.date, exception_used: bool
+) -> list[validation.ErrorItem]:
     warnings = []
     if late:
         due = timezone.localtime(due_at(day)).strftime("%Y-%m-%d %H:%M")
@@ -407,10 +409,10 @@ def daily_report_submit_batch(
                 date=echo(raw["date"]) if isinstance(raw.get("date"), str) else None,
                 errors=item.errors,
             )
-        elif not may_submit(scope, province_id=item.province_id, commune_id=item.commune_id):
+        elif not may_submit(scope, province_id=item.valid_province_id, commune_id=item.commune_id):
             outcomes[index] = Outcome(FORBIDDEN, locality=item.locality, date=item.data["date"])
         else:
-            accepted.append((index, item, (item.locality, item.data["date"]), item.digest()))
+            accepted.append((index, item, (item.valid_locality, item.data["date"]), item.digest()))
     if not accepted:
         return outcomes
 
@@ -460,7 +462,7 @@ def daily_report_submit_batch(
         for key in inserted:
             stored[key] = {**rows[key], "revision": 1}
         if inserted and connection.vendor != "postgresql":  # PostgreSQL: requested in the insert statement
-            request_rollups({(rows[key]["province_id"], validated[first_of[key]].day) for key in inserted})
+            request_rollups({(rows[key]["province_id"], validated[first_of[key]].valid_day) for key in inserted})
 
     for index, item, key, digest in accepted:
         current: Any = stored.get(key)

@@ -19,7 +19,9 @@ Errors are {field: [{"code": ..., "message": ...}]}; codes are stable, messages 
 
 import datetime
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.utils import timezone
@@ -29,10 +31,10 @@ from core.dates import DATE_MESSAGE, INVALID_DATE, parse_date, parse_date_or_non
 from core.text import echo
 from localities.services import locality_index
 from reports.figures import (
+    ALL_FIELDS,
+    FIGURE_MAX,
     INTEGER_FIELDS,
-    INTEGER_MAX,
     LESS_OR_EQUAL,
-    OUTAGE_MINUTES_MAX,
     OUTAGE_SYSTEM_CODES,
     TEXT_FIELDS,
     TEXT_MAX,
@@ -75,22 +77,32 @@ ERROR_CODES = [
     MISMATCH,
 ]
 
+
+class ErrorItem(TypedDict):
+    """One error of one field: a stable code and a translated message."""
+
+    code: str
+    message: str
+
+
 NON_FIELD = "non_field_errors"
-FIELDS = frozenset(["locality", "date", *INTEGER_FIELDS, "outage_systems", *TEXT_FIELDS, "support_needed"])
-_INTEGER_LIMITS = {name: OUTAGE_MINUTES_MAX if name == "outage_minutes" else INTEGER_MAX for name in INTEGER_FIELDS}
+FIELDS = frozenset(ALL_FIELDS)
+_INTEGER_LIMITS = FIGURE_MAX
 _OUTAGE_CODES = frozenset(OUTAGE_SYSTEM_CODES)
 _MISSING = object()
 
 
-def first_date():
+def first_date() -> datetime.date:
     return parse_date(settings.REPORTS_FIRST_DATE)
 
 
-def error(code, message):
+def error(code: str, message: str) -> ErrorItem:
     return {"code": code, "message": message}
 
 
-def report_day_error(day, *, today, start=None):
+def report_day_error(
+    day: datetime.date, *, today: datetime.date, start: datetime.date | None = None
+) -> tuple[str, str] | None:
     """(code, message) when reports may not be sent for `day` (before the first day, or after today), or
     None. Report dates and the completeness API's `date` share it."""
     start = start or first_date()
@@ -108,15 +120,15 @@ class Validated:
     """One report after validation. `data` is the normalised payload (every field present, JSON types),
     the content that is hashed, stored and returned; `day` is its date as a date."""
 
-    data: dict = field(default_factory=dict)
-    errors: dict = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, list[ErrorItem]] = field(default_factory=dict)
     day: datetime.date | None = None
     province_id: str | None = None
     commune_id: str | None = None
     slot: int | None = None
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return not self.errors
 
     @property
@@ -127,21 +139,35 @@ class Validated:
         return self.day
 
     @property
-    def locality(self):
+    def valid_province_id(self) -> str:
+        """The province of a report that passed validation (its own code, or its commune's province)."""
+        if self.province_id is None:
+            raise ValueError("the report has no known locality")
+        return self.province_id
+
+    @property
+    def valid_locality(self) -> str:
+        """The locality code of a report that passed validation."""
+        if self.locality is None:
+            raise ValueError("the report has no valid locality")
+        return self.locality
+
+    @property
+    def locality(self) -> str | None:
         value = self.data.get("locality")
         return value if isinstance(value, str) else None
 
-    def add(self, name, code, message):
+    def add(self, name: str, code: str, message: str) -> None:
         self.errors.setdefault(name, []).append(error(code, message))
 
-    def digest(self):
+    def digest(self) -> str:
         return payload_hash(self.data)
 
-    def receipt(self):
+    def receipt(self) -> str:
         return receipt_for(self.digest())
 
 
-def _check_report(raw, *, today, start):
+def _check_report(raw: Any, *, today: datetime.date, start: datetime.date) -> Validated:
     """Every rule that needs no database. Returns a Validated whose locality is not yet looked up."""
     result = Validated()
     if not isinstance(raw, dict):
@@ -206,7 +232,7 @@ def _check_report(raw, *, today, start):
     elif not isinstance(systems, list):
         result.add("outage_systems", WRONG_TYPE, _("Must be a list of system codes."))
     else:
-        seen = set()
+        seen: set[str] = set()
         for value in systems:
             if not isinstance(value, str):
                 # Never hashed nor repr()'d: it may be a list or an object, nested deep.
@@ -260,7 +286,7 @@ def _check_report(raw, *, today, start):
     return result
 
 
-def lookup_localities(codes):
+def lookup_localities(codes: Iterable[str]) -> dict[str, tuple[str, str | None, int | None]]:
     """{code: (province_id, commune_id or None, slot or None)} for the known codes among `codes`, from the
     process's locality index (localities.services). The slot is the commune's position in its province
     (reports.rollups records who reported by it)."""
@@ -270,7 +296,7 @@ def lookup_localities(codes):
     return {code: index[code] for code in codes if code in index}
 
 
-def validate_reports(items, *, today=None):
+def validate_reports(items: Iterable[Any], *, today: datetime.date | None = None) -> list[Validated]:
     """Validate a list of raw reports; one query for all their locality codes. Returns a Validated each."""
     today = today or timezone.localdate()
     start = first_date()
@@ -293,11 +319,11 @@ def validate_reports(items, *, today=None):
     return results
 
 
-def validate_report(item, *, today=None):
+def validate_report(item: Any, *, today: datetime.date | None = None) -> Validated:
     return validate_reports([item], today=today)[0]
 
 
-def validate_reason(reason):
+def validate_reason(reason: Any) -> tuple[str, list[ErrorItem]]:
     """A correction's reason: required text of at most TEXT_MAX characters. Returns (clean, errors)."""
     if reason is None or (isinstance(reason, str) and not reason.strip()):
         return "", [error(REQUIRED, _("Say why the report is corrected."))]
@@ -326,13 +352,13 @@ _SPLIT_RE = re.compile(r"[;,\s]+")
 _MAX_DIGITS = 18
 
 
-def _text_int(text):
+def _text_int(text: str) -> int:
     if len(text.lstrip("+-").lstrip("0")) > _MAX_DIGITS:
         return -(10**_MAX_DIGITS) if text.startswith("-") else 10**_MAX_DIGITS
     return int(text)
 
 
-def payload_from_text(cells):
+def payload_from_text(cells: Mapping[str, Any]) -> dict[str, Any]:
     """A report payload from text cells (a form or a spreadsheet row): the conversions a person expects,
     nothing more, so that the validator then speaks exactly as it does for the API.
 

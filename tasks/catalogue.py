@@ -22,6 +22,7 @@ Assignments follow the level: one per lead and coordinating agency (central), on
 commune. Re-importing the same file changes nothing.
 """
 
+import datetime
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,7 @@ class RowPlan:
         return f"row {self.row} {self.code}: {self.action}{detail}"
 
 
-def _date(value):
+def _date(value: Any) -> datetime.date:
     return parse_date(value if not isinstance(value, str) else cell_text(value))
 
 
@@ -109,12 +110,12 @@ def plan_import(path_or_file: "str | Path | IO[bytes]", *, filename: str | None 
     phases = {p.code: p for p in Phase.objects.all()}
     agencies = {a.code.upper(): a for a in Agency.objects.all()}
     existing = {t.code: t for t in Task.objects.prefetch_related("coordinating_agencies")}
-    seen = {}
+    seen: dict[str, int] = {}
 
     for number, raw in rows:
-        errors = []
+        errors: list[RowError] = []
 
-        def err(column, message, errors=errors, number=number):
+        def err(column: str, message: str, errors: list[RowError] = errors, number: int = number) -> None:
             errors.append(RowError(number, column, message))
 
         values = {c: cell_text(raw.get(c)) for c in COLUMNS}
@@ -132,7 +133,7 @@ def plan_import(path_or_file: "str | Path | IO[bytes]", *, filename: str | None 
             if len(values[column]) > limit:
                 err(column, f"is longer than {limit} characters")
 
-        group = None
+        group: TaskGroup | None = None
         if values["group"]:
             try:
                 group = groups[int(values["group"])]
@@ -146,14 +147,14 @@ def plan_import(path_or_file: "str | Path | IO[bytes]", *, filename: str | None 
         lead = agencies.get(values["lead_agency"].upper()) if values["lead_agency"] else None
         if values["lead_agency"] and lead is None:
             err("lead_agency", f"unknown agency {values['lead_agency']!r}")
-        coordinating = []
+        coordinating: list[Agency] = []
         for item in filter(None, (c.strip() for c in values["coordinating_agencies"].split(";"))):
             agency = agencies.get(item.upper())
             if agency is None:
                 err("coordinating_agencies", f"unknown agency {item!r}")
             elif agency != lead and agency not in coordinating:
                 coordinating.append(agency)
-        deadline = None
+        deadline: datetime.date | None = None
         if raw.get("deadline") not in (None, ""):
             try:
                 deadline = _date(raw["deadline"])
@@ -175,6 +176,8 @@ def plan_import(path_or_file: "str | Path | IO[bytes]", *, filename: str | None 
         if errors:
             plan.errors.extend(errors)
             continue
+        # A row without errors names a known group, phase and lead agency (each is required above).
+        assert group is not None and phase is not None and lead is not None
         new = {
             "title_vi": values["title_vi"],
             "title_en": values["title_en"] or values["title_vi"],
@@ -206,7 +209,7 @@ def plan_import(path_or_file: "str | Path | IO[bytes]", *, filename: str | None 
 
 
 @transaction.atomic
-def apply_import(plan, *, actor_name, filename):
+def apply_import(plan: ImportPlan[RowPlan], *, actor_name: str, filename: str) -> CatalogueImport:
     """Write a validated plan in one transaction; assignments are created to match each task's level."""
     if not plan.ok:
         raise ValueError("cannot apply a plan with errors")
@@ -234,7 +237,7 @@ def apply_import(plan, *, actor_name, filename):
     )
 
 
-def sync_assignments(task, *, coordinating_ids=None):
+def sync_assignments(task: Task, *, coordinating_ids: list[int] | None = None) -> int:
     """Make the task's assignments match its level and units. Untouched assignments of units no longer
     responsible are removed; those with history are kept, since history is never deleted."""
     if coordinating_ids is None:

@@ -72,6 +72,17 @@ def _flush_as_the_superuser():
     DatabaseOperations.execute_sql_flush = original
 
 
+@pytest.fixture
+def frozen_throttle_window(monkeypatch):
+    """The throttle counts per fixed window of the clock (core.throttling): frozen in the middle of nothing, so a
+    window cannot turn between a test's requests (at a minute's edge the count would start again)."""
+    import types
+
+    from core import throttling
+
+    monkeypatch.setattr(throttling, "time", types.SimpleNamespace(time=lambda: 1_800_000_000.0))
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():

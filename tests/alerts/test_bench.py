@@ -5,7 +5,6 @@ the machines are shared (bench/run.py reports seconds against the 10 s goal)."""
 import datetime
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from bench.alerts import FLOOR_SQL, alerts_rows, measure
@@ -16,9 +15,8 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def national(reference_data):
-    if connection.vendor != "postgresql":
-        pytest.skip("the benchmark runs on PostgreSQL")
+def national(postgresql, reference_data):
+    # The benchmark runs on PostgreSQL (tests.conftest.postgresql: skipped without it, a failure in CI).
     end = timezone.localdate() - datetime.timedelta(days=1)
     seed_reports(start=end - datetime.timedelta(days=2), end=end)
     seed_task_history(end=end)

@@ -16,13 +16,8 @@ from tasks.models import Role, Task
 from tests.conftest import make_user
 from tests.reports.factories import make_report
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs two real PostgreSQL connections (SQLite serialises every writer)")
+# Two real PostgreSQL connections (tests.conftest.postgresql: skipped without them, a failure in CI).
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 def at_once(target, count=2):
@@ -46,7 +41,7 @@ def at_once(target, count=2):
     return results
 
 
-def test_two_runs_at_once_raise_tell_and_mail_each_alert_once(postgres_only, reference_data, monkeypatch, today):
+def test_two_runs_at_once_raise_tell_and_mail_each_alert_once(postgresql, reference_data, monkeypatch, today):
     officer = make_user("officer-hanoi", Role.PROVINCE_OFFICER, province="01")
     lead = make_user("officer-bca", Role.AGENCY_OFFICER, agency="BCA")
     for user in (officer, lead):

@@ -76,3 +76,41 @@ def test_the_print_button_opens_the_browsers_print_dialog(page, login):
     page.evaluate("window.print = () => { window.printed = true; }")  # headless Chromium has no dialog
     page.click("[data-action=print]")
     assert page.evaluate("window.printed") is True
+
+
+# Each card's parts as innerText lines: the figure, the label, then the secondary line (issue 16: they ran
+# together, "đúng hạn30 ngày: 98,8%").
+CARD_LINES = """cards => cards.map(card => ({
+    text: card.innerText,
+    lines: card.innerText.split("\\n").map(line => line.trim()).filter(Boolean),
+    parts: [...card.querySelectorAll(":scope > .num, :scope > .sub")].map(part => part.innerText.trim()),
+}))"""
+
+# The size each chart's axis labels are drawn at on the screen, in CSS pixels.
+TICK_SIZES = """texts => texts.map(text => parseFloat(getComputedStyle(text).fontSize)
+    * text.ownerSVGElement.getScreenCTM().a)"""
+
+
+def test_a_new_reader_sees_each_card_line_by_line_and_charts_large_enough_to_read(page, login, screenshot):
+    seed_days(2)
+    make_user("steering-first", Role.STEERING)
+    login("steering-first")
+    page.goto("/dashboard/")
+    page.wait_for_selector("[data-testid=target-cards] .card")
+
+    cards = page.locator(".cards .card.kpi").evaluate_all(CARD_LINES)
+    with_sub = [card for card in cards if len(card["parts"]) == 2]
+    assert len(with_sub) >= 3 + 9  # fully online, on time, completeness; every target card
+    for card in cards:
+        for part in card["parts"]:
+            assert part in card["lines"], f"{part!r} runs into its neighbour in {card['text']!r}"
+        label = [line for line in card["lines"] if line not in card["parts"]]
+        assert len(label) == 1, card["text"]
+    # The issue's own example, in Vietnamese: the label and "30 ngày: …" on lines of their own.
+    on_time = next(card for card in cards if "đúng hạn" in card["text"])
+    assert any(line.startswith("30 ngày:") for line in on_time["lines"]), on_time["text"]
+
+    sizes = page.locator("svg.chart text.tick").evaluate_all(TICK_SIZES)
+    assert len(sizes) >= 4 * 5  # each chart: three values and up to three dates
+    assert min(sizes) >= 11, f"axis labels drawn at {min(sizes):.1f} px at 100% zoom"
+    screenshot("dashboard-national-first-sight")

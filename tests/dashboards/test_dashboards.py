@@ -11,10 +11,12 @@ from openpyxl import load_workbook
 
 from dashboards.models import NationDayRollup
 from dashboards.rollups import rollup_rebuild_range
+from dashboards.selectors import STATUS_KEYS as STATUS_ORDER  # the columns' order
 from dashboards.snapshots import snapshot_build
 from reports.demo import seed_reports
 from reports.figures import INTEGER_FIELDS
 from reports.models import DailyReport, ReportRevision
+from tasks.status import DisplayStatus
 
 STATUS_KEYS = {"completed_on_time", "completed_late", "on_track", "overdue", "not_started"}
 
@@ -143,27 +145,146 @@ def test_every_number_shows_its_freshness_and_coverage(api):
     assert "Received online" in page.text  # the figures table of the day
 
 
+def _tables(response):
+    """Each sheet of an XLSX answer as its data rows (the notes above the header and the header left out)."""
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    tables = []
+    for sheet in load_workbook(io.BytesIO(response.content)).worksheets:
+        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+        header = next(i for i, row in enumerate(rows) if sum(v is not None for v in row) > 1)  # notes: one cell
+        tables.append(rows[header + 1 :])
+    return tables
+
+
+def _day_of(value):
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+@pytest.fixture
+def work_done(steering):
+    """Reports of two days, and task work a snapshot of today counts: a central task of BCA completed by all its
+    units, another in progress, five communes of Hà Nội on a commune-level task (three completed, two in progress)."""
+    from tasks.models import Assignment, Task
+    from tests.dashboards.test_snapshots import at, history
+
+    _, day = seed(2)
+    today = timezone.localdate()
+    led = Task.objects.filter(lead_agency__code="BCA", level="central").order_by("code")
+    for assignment in led[0].assignments.all():  # every unit of the task done: the task is completed
+        history(assignment, steering, at(today - datetime.timedelta(days=3)), "completed", 100, today)
+    history(led[1].assignments.first(), steering, at(today - datetime.timedelta(days=2)), "in_progress", 40)
+    communes = Assignment.objects.filter(level="commune", province_id="01").order_by("task__code", "pk")[:5]
+    for n, assignment in enumerate(communes):
+        status, progress = ("completed", 100) if n < 3 else ("in_progress", 50)
+        history(
+            assignment, steering, at(today - datetime.timedelta(days=1)), status, progress, today if n < 3 else None
+        )
+    snapshot_build(today)
+    return day
+
+
 @pytest.mark.django_db
-def test_dashboards_export_xlsx(api):
-    _, day = seed(1)
-    snapshot_build(timezone.localdate())
-    for url in (
-        "/dashboard/",
-        "/dashboard/phases/",
-        "/dashboard/provinces/",
-        "/dashboard/provinces/01/",
-        "/dashboard/agencies/",
-        "/dashboard/agencies/BCA/",
-    ):
-        response = api.get(url, {"export": "xlsx", "date": day.isoformat()})
-        assert response.status_code == 200, url
-        assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-        workbook = load_workbook(io.BytesIO(response.content))
-        assert workbook.sheetnames
-    workbook = load_workbook(io.BytesIO(api.get("/dashboard/", {"export": "xlsx", "date": day.isoformat()}).content))
-    sheet = workbook.worksheets[0]
-    values = {row[0]: row[1] for row in sheet.iter_rows(min_row=3, values_only=True)}
-    assert sum(v for v in values.values() if isinstance(v, int)) > 0
+def test_every_dashboard_export_has_the_numbers_of_its_json_twin(api, work_done):
+    """The six XLSX exports read the same numbers as the JSON twins (DESIGN.md §6) and the task API."""
+    from django.utils import translation
+
+    from localities.models import Province
+    from reports.figures import received_total
+    from tasks.models import Agency, Phase
+
+    day, params = work_done, {"export": "xlsx", "date": work_done.isoformat()}
+    national = api.get("/api/v1/dashboard/national/", {"date": day.isoformat()}).json()
+    provinces = {p["province"]: p for p in api.get("/api/v1/dashboard/provinces/", {"date": day.isoformat()}).json()}
+    phases = api.get("/api/v1/dashboard/phases/").json()  # the latest snapshot, as the agencies' pages
+    names = dict(Province.objects.values_list("code", "name"))
+    with translation.override("vi"):  # the pages answer in Vietnamese: the status labels as they are written
+        status_of = {str(DisplayStatus(key).label): key for key in STATUS_ORDER}
+    by_status = {key: sum(p["tasks"][key] for p in phases) for key in STATUS_ORDER}
+    assert by_status["completed_on_time"] + by_status["completed_late"] >= 1  # more than one status to count
+    assert sum(1 for n in by_status.values() if n) >= 2
+
+    def api_count(url, **query):
+        return api.get(url, {**query, "page_size": 1}).json()["count"]
+
+    # National: the day's totals and completeness; the period's totals are the sum of its days' JSON.
+    totals, completeness, missing = _tables(api.get("/dashboard/", params))
+    assert [row[1] for row in totals] == [national["totals"][f] for f in INTEGER_FIELDS]
+    assert sum(national["totals"].values()) > 0
+    period = [day - datetime.timedelta(days=n) for n in range(30)]
+    days = [api.get("/api/v1/dashboard/national/", {"date": d.isoformat()}).json()["totals"] for d in period]
+    assert [row[2] for row in totals] == [sum(t[f] for t in days) for f in INTEGER_FIELDS]
+    assert [row[2] for row in totals] != [row[1] for row in totals]  # two days of reports, not one
+    assert dict(completeness) == national["completeness"]
+    assert sorted((name, n, late) for name, n, late in missing) == sorted(
+        (names[code], p["completeness"]["missing"], p["completeness"]["late"])
+        for code, p in provinces.items()
+        if p["completeness"]["missing"]
+    )
+
+    # Provinces: each one's completeness, dossiers received and fully-online share.
+    [ranking] = _tables(api.get("/dashboard/provinces/", params))
+    assert len(ranking) == len(provinces) == 34
+    for _rank, code, name, _green, received, expected, late, dossiers, fully_online in ranking:
+        twin = provinces[code]
+        assert name == names[code]
+        assert (received, expected, late) == tuple(twin["completeness"][k] for k in ("received", "expected", "late"))
+        assert dossiers == received_total(twin["totals"])
+        assert fully_online == pytest.approx(twin["rates"]["fully_online"])
+
+    # Hà Nội: its totals, who has not reported, and its commune-level tasks as the assignment API counts them.
+    totals, not_reported, commune_tasks = _tables(api.get("/dashboard/provinces/01/", params))
+    assert [row[1] for row in totals] == [provinces["01"]["totals"][f] for f in INTEGER_FIELDS]
+    assert len(not_reported) == provinces["01"]["completeness"]["missing"] > 0
+    assert sum(green for _task, _n, green in commune_tasks) == 3
+    for task, communes, green in commune_tasks:
+        assert communes == api_count("/api/v1/assignments/", task=task, province="01")
+        assert green == api_count("/api/v1/assignments/", task=task, province="01", status="completed")
+
+    # Phases: each phase's days left, counts by status and forecast; the other sheets add up to the same counts.
+    phase_sheet, groups, agencies, by_province, tasks = _tables(api.get("/dashboard/phases/", params))
+    with translation.override("vi"):
+        phase_names = {phase.code: str(phase.name) for phase in Phase.objects.all()}
+    dated = {p["code"]: p for p in api.get("/api/v1/dashboard/phases/", {"date": day.isoformat()}).json()}
+    assert [row[0] for row in phase_sheet] == [phase_names[code] for code in dated]
+    for row, twin in zip(phase_sheet, dated.values(), strict=True):
+        counts = dict(zip(STATUS_ORDER, row[3:8], strict=True))
+        assert (_day_of(row[1]).isoformat(), row[2], counts) == (twin["deadline"], twin["days_left"], twin["tasks"])
+        forecast = _day_of(row[8])
+        assert (forecast.isoformat() if forecast else None, row[9]) == (
+            twin["forecast"]["date"],
+            twin["forecast"]["risk"],
+        )
+        for sheet in (groups, agencies):  # each task in one group and under one lead agency
+            rows = [r for r in sheet if r[0] == row[0]]
+            assert {k: sum(r[2 + i] for r in rows) for i, k in enumerate(STATUS_ORDER)} == counts, sheet
+        # A task counts in every province it has units in: per province, its statuses add up to its tasks.
+        for r in (r for r in by_province if r[0] == row[0]):
+            assert sum(r[2:7]) == r[-1], r
+        labels = [status_of[r[3]] for r in tasks if r[0] == row[0] and r[3]]
+        assert {k: labels.count(k) for k in STATUS_ORDER} == counts
+
+    # Agencies (the latest snapshot): per agency, as many tasks as the task API lists, counts adding up to the
+    # phases' JSON; BCA's page: its tasks, their statuses, and their assignments as the assignment API counts.
+    [agency_rows] = _tables(api.get("/dashboard/agencies/", params))
+    assert {k: sum(r[3 + i] for r in agency_rows) for i, k in enumerate(STATUS_ORDER)} == by_status
+    with translation.override("vi"):
+        agency_code = {str(agency): agency.code for agency in Agency.objects.all()}
+    bca = None
+    for _rank, name, led, *counts in agency_rows:
+        code = agency_code[name]
+        assert led == sum(counts) == api_count("/api/v1/tasks/", lead_agency=code), name
+        if code == "BCA":
+            bca = dict(zip(STATUS_ORDER, counts, strict=True))
+    [led_tasks] = _tables(api.get("/dashboard/agencies/BCA/", params))
+    listed = api.get("/api/v1/tasks/", {"lead_agency": "BCA", "page_size": 1000}).json()["results"]
+    assert sorted(row[0] for row in led_tasks) == sorted(t["code"] for t in listed)
+    labels = [status_of[row[4]] for row in led_tasks if row[4]]
+    assert {k: labels.count(k) for k in STATUS_ORDER} == bca
+    for code, _title, _phase, _deadline, _status, assignments, completed in led_tasks:
+        assert assignments == api_count("/api/v1/assignments/", task=code)
+        assert completed == api_count("/api/v1/assignments/", task=code, status="completed")
+    assert sum(row[6] for row in led_tasks) >= 1
 
 
 @pytest.mark.django_db

@@ -128,14 +128,21 @@ def test_a_meeting_never_changes_afterwards(client, steering, commune_clerk, day
         meeting.delete()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only")
-def test_the_database_refuses_to_change_a_meeting(steering, day):
+@pytest.mark.services
+def test_the_database_refuses_to_change_a_meeting(postgresql, steering, day):
+    # The trigger exists on PostgreSQL only (dashboards 0005); SQLite relies on the model's refusal above.
     from django.db import transaction
     from django.db.utils import DatabaseError
 
     meeting = meeting_create(scope=scope_for_user(steering), actor=steering, title="Frozen", date=day.isoformat())
-    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="dashboards_meeting is a record: UPDATE refused"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("UPDATE dashboards_meeting SET title = 'x' WHERE id = %s", [meeting.pk])
+    meeting.refresh_from_db()
+    assert meeting.title == "Frozen"
 
 
 def _pack(**overrides):

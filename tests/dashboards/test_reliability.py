@@ -21,10 +21,6 @@ from reports.outbox import request_rollups
 from tests.dashboards.test_rollups import HANOI, independent_province_rollup, stored
 from tests.reports.factories import make_report, yesterday
 
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs PostgreSQL's concurrency (SQLite serialises every writer)"
-)
-
 
 def _all_at_once(calls):
     """Run the calls in threads released together; returns the exceptions they raised."""
@@ -48,7 +44,8 @@ def _all_at_once(calls):
     return errors
 
 
-@postgresql_only
+@pytest.mark.services
+@pytest.mark.usefixtures("postgresql")
 @pytest.mark.django_db(transaction=True)
 def test_rebuilds_of_one_day_on_many_workers_at_once_never_fail_nor_double_count(reference_data):
     """What two worker nodes at concurrency 2 do when every province posts its day at once: one rebuild per
@@ -68,7 +65,8 @@ def test_rebuilds_of_one_day_on_many_workers_at_once_never_fail_nor_double_count
     assert nation.localities_received == DailyReport.objects.filter(date=day).count()
 
 
-@postgresql_only
+@pytest.mark.services
+@pytest.mark.usefixtures("postgresql")
 @pytest.mark.django_db(transaction=True)
 def test_a_range_rebuild_and_day_rebuilds_at_once_agree(reference_data):
     day = yesterday()
@@ -80,7 +78,8 @@ def test_a_range_rebuild_and_day_rebuilds_at_once_agree(reference_data):
     assert NationDayRollup.objects.filter(date__range=(day - datetime.timedelta(days=2), day)).count() == 3
 
 
-@postgresql_only
+@pytest.mark.services
+@pytest.mark.usefixtures("postgresql")
 @pytest.mark.django_db(transaction=True)
 def test_two_snapshot_builds_of_one_day_at_once_never_fail(reference_data):
     today = timezone.localdate()

@@ -169,6 +169,18 @@ def test_range_rebuild_run_twice_matches_recomputation_for_every_province():
 
 
 @pytest.mark.django_db
+def test_range_rebuild_of_more_than_500_days_in_one_chunk(day_with_reports):
+    # README's full rebuild (2025-07-01 to 2026-11-23, 511 days) is one chunk: SQLite refused its list of days
+    # when it was a compound SELECT (at most 500 terms).
+    start = day_with_reports - datetime.timedelta(days=510)
+    rollup_rebuild_range(start=start, end=day_with_reports)
+    assert ProvinceDayRollup.objects.count() == 511 * 34
+    assert NationDayRollup.objects.count() == 511
+    assert stored(HANOI, day_with_reports) == independent_province_rollup(HANOI, day_with_reports)
+    assert stored(HANOI, start)["localities_received"] == 0
+
+
+@pytest.mark.django_db
 def test_verification_raises_an_alarm_on_drift_and_repairs_it(day_with_reports):
     day = day_with_reports
     rollup_rebuild_range(start=day, end=day)

@@ -7,14 +7,12 @@ The web side runs in this process with REDIS_URL pointing at a throwaway redis-s
 stops (no worker: nothing but the catch-up may build the rollups)."""
 
 import logging
-import types
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from core import throttling
 from dashboards.models import ProvinceDayRollup, SnapshotRequest, TaskSnapshot
 from reports.models import DailyReport, ReportRevision, RollupRequest
 from reports.services import api_client_issue
@@ -30,11 +28,9 @@ REPORTS = "/api/v1/reports/daily/"
 
 
 def test_reports_and_updates_accepted_while_redis_is_stopped_reach_the_dashboards_after_rollup_pending(
-    reference_data, redis_server, use_redis, settings, monkeypatch, caplog, client
+    reference_data, redis_server, use_redis, settings, caplog, client, frozen_throttle_window
 ):
     use_redis(redis_server.url)
-    # The throttle counts per fixed window of the clock: frozen, so the window cannot turn during the test.
-    monkeypatch.setattr(throttling, "time", types.SimpleNamespace(time=lambda: 1_800_000_000.0))
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": "2/min"}}
     hanoi = APIClient()
     hanoi.credentials(HTTP_AUTHORIZATION=f"Token {api_client_issue(name='Hà Nội system', locality='01')[1]}")

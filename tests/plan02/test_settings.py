@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -57,10 +58,27 @@ def test_process_refuses_to_start_with_a_bad_value_and_says_which():
     assert "DJANGO_DEBUG" in result.stderr
 
 
+# A deployment names its database; `manage.py check` does not connect to it.
+DEPLOYED_DATABASE = "postgres://plan02@db.example.gov.vn:5432/plan02"
+
+
 def test_production_needs_a_secret_key():
-    result = _manage_check(DJANGO_DEBUG="false", DJANGO_SECRET_KEY="")
+    result = _manage_check(DJANGO_DEBUG="false", DJANGO_SECRET_KEY="", DATABASE_URL=DEPLOYED_DATABASE)
     assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY" in result.stderr
+    assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false." in result.stderr
+
+
+def test_the_embedded_mode_makes_its_key_once(tmp_path):
+    # No database URL: the laptop. Its key is made in var/ (owner-only) and the next process reads it back.
+    def key():
+        result = _manage_check(DJANGO_DEBUG="false", DJANGO_SECRET_KEY="", PLAN02_VAR_DIR=str(tmp_path))
+        assert result.returncode == 0, result.stderr
+        return (tmp_path / "secret_key").read_text()
+
+    first = key()
+    assert len(first.strip()) >= 50
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert key() == first
 
 
 def test_settings_defaults(settings):
@@ -74,16 +92,22 @@ def test_settings_defaults(settings):
 PRODUCTION = {
     "DJANGO_SECRET_KEY": "prod-like-key-" + "k7Q2x9Vb" * 8,
     "DJANGO_ALLOWED_HOSTS": "plan02.example.gov.vn",
+    "DATABASE_URL": DEPLOYED_DATABASE,
 }
 
 
+_VAR_DIR = tempfile.TemporaryDirectory(prefix="plan02-var-")  # removed when the test process ends
+
+
 def _clean_environ(**overrides):
-    """The environment of a fresh deployment: none of the project's variables (pytest-env sets some)."""
+    """The environment of a fresh deployment: none of the project's variables (pytest-env sets some). Its var/
+    is a throwaway one (the embedded mode makes its key there)."""
     environ = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("DJANGO_", "PLAN02_", "EMAIL_")) and k not in {"DATABASE_URL", "REDIS_URL"}
     }
+    environ["PLAN02_VAR_DIR"] = _VAR_DIR.name
     environ.update(overrides)
     return environ
 
@@ -118,6 +142,12 @@ def test_debug_is_off_and_https_is_enforced_when_nothing_is_set():
     # No proxy header is trusted unless the deployment says one sets it.
     assert values["SECURE_PROXY_SSL_HEADER"] is None
     assert values["DEMO_DATA_ALLOWED"] is False
+
+
+def test_the_embedded_mode_allows_demo_data_without_debug():
+    # No database URL: SQLite in var/ on a laptop, where README's seed_demo runs as printed.
+    values = _settings_of(DJANGO_DEBUG="false")
+    assert values["DEBUG"] is False and values["DEMO_DATA_ALLOWED"] is True
 
 
 def test_debug_on_asks_for_nothing_of_https():

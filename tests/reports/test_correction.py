@@ -167,5 +167,7 @@ def test_a_correction_rebuilds_the_rollup(api_for, commune_key, stored, django_c
 
 def test_a_correction_that_fails_writes_no_rollup_request(api_for, commune_key, stored):
     RollupRequest.objects.all().delete()
-    api_for(commune_key[1]).put(url(), {**correction(returned=-5), "reason": "x"}, format="json")
+    response = api_for(commune_key[1]).put(url(), {**correction(returned=-5), "reason": "x"}, format="json")
+    assert response.status_code == 400
+    assert [e["code"] for e in response.json()["errors"]["returned"]] == ["negative"]
     assert not RollupRequest.objects.exists()

@@ -153,7 +153,7 @@ def test_everything_else_is_the_full_stacks_own_answer(commune_key, settings):
     assert [s for s, _h, _b in fast] == [401, 400, 400, 400, 415, 401, 400]
 
 
-def test_a_throttled_key_gets_the_full_stacks_429(commune_key, settings):
+def test_a_throttled_key_gets_the_full_stacks_429(commune_key, settings, frozen_throttle_window):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": "2/min"}}
     from rest_framework.settings import api_settings
 
@@ -235,7 +235,7 @@ def test_a_revoked_key_reads_no_byte_of_the_body(commune_key):
     assert status == 401 and sum(stream.reads) == 0
 
 
-def test_a_throttled_key_reads_no_byte_of_the_body(commune_key, settings):
+def test_a_throttled_key_reads_no_byte_of_the_body(commune_key, settings, frozen_throttle_window):
     from rest_framework.settings import api_settings
 
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": "1/min"}}
@@ -367,7 +367,7 @@ def test_both_paths_send_the_same_headers(commune_key, settings, secure):
     assert [h["Content-Language"] for _s, h, _b in fast] == ["en", "vi", "vi"]
 
 
-def test_a_throttled_key_is_counted_once_and_answered_alike(commune_key, settings):
+def test_a_throttled_key_is_counted_once_and_answered_alike(commune_key, settings, frozen_throttle_window):
     from rest_framework.settings import api_settings
 
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": "3/min"}}

@@ -3,6 +3,7 @@ officer's page (who reported, exceptions, corrections), the read-only list and i
 
 import csv
 import io
+import re
 
 import pytest
 from django.conf import settings
@@ -75,12 +76,22 @@ def test_support_needed_checkbox_needs_difficulties(browser, commune_clerk):
 
 
 def test_form_shows_a_conflict_with_its_differences(browser, commune_clerk, commune_key):
-    services.daily_report_submit(payload=payload(), client=commune_key[0])
+    stored = services.daily_report_submit(payload=payload(), client=commune_key[0])
     browser.force_login(commune_clerk)
-    response = browser.post("/reports/submit/", form_data(payload(returned=9)))
+    response = browser.post("/reports/submit/", form_data(payload(returned=9, resolved_late=4)))
     assert response.status_code == 409
-    assert 'data-testid="conflict"' in response.text
-    assert "/correct/" in response.text
+    # The two figures that differ, each with the stored and the sent value, and nothing else.
+    assert response.context["conflict"].diff == {
+        "resolved_late": {"stored": 3, "submitted": 4},
+        "returned": {"stored": 2, "submitted": 9},
+    }
+    conflict = response.text[response.text.index('data-testid="conflict"') :]
+    conflict = conflict[: conflict.index("</table>")]
+    assert stored.receipt in conflict
+    rows = re.findall(r"<tr><td><code>(\w+)</code></td><td>(\d+)</td><td>(\d+)</td></tr>", conflict)
+    assert sorted(rows) == [("resolved_late", "3", "4"), ("returned", "2", "9")]
+    day = days_ago(1).isoformat()
+    assert f'href="/reports/00004/{day}/correct/"' in response.text
 
 
 def test_form_refuses_a_commune_the_clerk_does_not_belong_to(browser, commune_clerk):

@@ -55,9 +55,10 @@ def test_a_revision_protects_its_report():
     assert ReportRevision._meta.get_field("report").remote_field.on_delete is models.PROTECT
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only")
+@pytest.mark.services
 @pytest.mark.parametrize("table", ["reports_reportrevision", "reports_dailyreport"])
-def test_postgresql_refuses_delete_for_any_sql_client(reports, table):
+def test_postgresql_refuses_delete_for_any_sql_client(postgresql, reports, table):
+    # The trigger exists on PostgreSQL only.
     with pytest.raises(DatabaseError, match="never deleted"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - a constant table name
     assert DailyReport.objects.count() == 3 and ReportRevision.objects.count() == 3

@@ -4,9 +4,11 @@ the upload."""
 import datetime
 
 import pytest
+from django.db import IntegrityError, connection, transaction
 
+from reports import services
 from reports import validation as v
-from reports.figures import INTEGER_FIELDS, LESS_OR_EQUAL
+from reports.figures import INTEGER_FIELDS, LESS_OR_EQUAL, OUTAGE_MINUTES_MAX
 from reports.receipts import payload_hash
 from tests.reports.helpers import days_ago, payload
 
@@ -71,6 +73,21 @@ def test_less_or_equal_relations(small, large):
     assert codes(result) == {small: [v.EXCEEDS]}
     assert large in result.errors[small][0]["message"]
     assert v.validate_report(payload(**{**others, large: 5, small: 5})).ok
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{small: f"{large} + 1"} for small, large in LESS_OR_EQUAL] + [{"outage_minutes": str(OUTAGE_MINUTES_MAX + 1)}],
+    ids=[small for small, _large in LESS_OR_EQUAL] + ["outage_minutes"],
+)
+def test_the_database_refuses_what_the_table_refuses(commune_key, values):
+    # The constraint is built from the same table (reports.figures.figure_relations): a raw UPDATE past a
+    # relation or a maximum is refused by the database itself.
+    report = services.daily_report_submit(payload=payload(), client=commune_key[0])
+    [(name, expression)] = values.items()
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"UPDATE reports_dailyreport SET {name} = {expression} WHERE locality = %s", ["00004"])  # noqa: S608
+    assert report.status == "created"
 
 
 def test_unknown_fields_are_refused_by_name():
@@ -182,9 +199,14 @@ def test_localities_come_from_the_process_index_without_a_query_per_batch(django
 def test_messages_are_translated_and_codes_are_not():
     from django.utils import translation
 
-    with translation.override("en"):
-        message = v.validate_report(payload(returned=-1)).errors["returned"][0]["message"]
-    assert message == "Must be 0 or more."
+    errors = {}
+    for language in ("en", "vi"):
+        with translation.override(language):
+            errors[language] = v.validate_report(payload(returned=-1)).errors["returned"]
+    assert errors["en"] == [{"code": v.NEGATIVE, "message": "Must be 0 or more."}]
+    # The same code in Vietnamese; only the message is translated.
+    assert [e["code"] for e in errors["vi"]] == ["negative"]
+    assert errors["vi"][0]["message"] not in ("", "Must be 0 or more.")
 
 
 def test_reason_of_a_correction():

@@ -107,6 +107,9 @@ def test_task_rollup_in_python_and_sql_agree(t30):
             .annotate(rolled=task_status_sql(day))
             .order_by()
         )
+        rows = list(rows)
+        # One row per province of the mixes: an empty or short answer must not pass the loop below unchecked.
+        assert sorted(row["province_id"] for row in rows) == sorted(provinces), day_name
         for row in rows:
             name, states = expected_counts[row["province_id"]]
             python = task_status(
