@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from core.dates import BadDay
 from core.pagecache import whole_response
 from dashboards import cache as dashboard_cache
-from dashboards import selectors
+from dashboards import selectors, snapshots
 from reports.figures import INTEGER_FIELDS
 
 DATE_PARAMETER = OpenApiParameter(
@@ -129,6 +129,7 @@ class PhasesDashboard(APIView):
         day = _day(request) if request.query_params.get("date") else None
 
         def build():
+            snapshots.as_of_ensure(day)
             data = selectors.phases(day)
             return [selectors.phase_json(item, day=data["day"], as_of=data["as_of"]) for item in data["phases"]]
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from core.exports import Sheet
 from dashboards.forecasts import KIND_LABELS, RISK_LABELS
 from dashboards.selectors import STATUS_KEYS, coverage, tasks_total
+from dashboards.templatetags.dashboard_tags import coverage_line
 from reports.figures import FIGURE_LABELS, INTEGER_FIELDS, received_total
 from tasks.selectors import DEMO_NOTE
 from tasks.status import DisplayStatus
@@ -26,7 +27,7 @@ def national_sheets(data: dict[str, Any]) -> list[Sheet]:
             _("Totals"),
             [_("Figure"), _("Day"), _("Last 30 days")],
             figure_rows(figures["totals"], data["period"]["totals"]),
-            [data["coverage"]],
+            [coverage_line(data["coverage"])],
         ),
         Sheet(_("Completeness"), [_("Measure"), _("Value")], list(figures["completeness"].items())),
         Sheet(
@@ -153,7 +154,7 @@ def provinces_sheets(data: dict[str, Any], *, notes=()) -> list[Sheet]:
                 )
                 for i in data["items"]
             ],
-            [data["coverage"], *notes],
+            [coverage_line(data["coverage"]), *notes],
         )
     ]
 
@@ -161,7 +162,10 @@ def provinces_sheets(data: dict[str, Any], *, notes=()) -> list[Sheet]:
 def province_sheets(data: dict[str, Any], *, notes=()) -> list[Sheet]:
     return [
         Sheet(
-            _("Totals"), [_("Figure"), _("Value")], figure_rows(data["figures"]["totals"]), [coverage(data["row"], 1)]
+            _("Totals"),
+            [_("Figure"), _("Value")],
+            figure_rows(data["figures"]["totals"]),
+            [coverage_line(coverage(data["row"], 1))],
         ),
         Sheet(
             _("Not reported"),

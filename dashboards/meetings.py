@@ -24,6 +24,7 @@ from dashboards import forecasts
 from dashboards import selectors as dashboard_selectors
 from dashboards.models import Meeting, NationDayRollup, ProvinceDayRollup, TaskSnapshot
 from dashboards.rollups import communes_by_slot, missing_localities
+from dashboards.snapshots import as_of_ensure
 from dashboards.targets import target_json, target_values
 from localities.models import Commune, Province
 from reports.completeness import Completeness
@@ -251,6 +252,7 @@ def _not_reporting(day: datetime.date) -> dict[str, Any]:
 
 def meeting_content(day: datetime.date) -> dict[str, Any]:
     """The pack as of the end of `day` (what meeting_create freezes)."""
+    as_of_ensure(day)
     phases, tasks = _phases(day)
     overdue = [t for t in tasks if t["status"] == "overdue"]
     return {

@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.pdf import render_pdf
-from dashboards import selectors
+from dashboards import selectors, snapshots
 from dashboards.models import WeeklyPackMailing
 from tasks.roles import Role
 
@@ -55,6 +55,7 @@ def weekly_pack_send(*, today: datetime.date | None = None) -> WeeklyPackMailing
     recipients = steering_addresses()
     try:
         with translation.override(settings.LANGUAGE_CODE):
+            snapshots.as_of_ensure(as_of)
             pdf = render_pdf("dashboards/pdf/phases.html", selectors.phases_page(as_of))
             subject = _("Plan 02: the weekly pack, as of %(day)s") % {"day": as_of.strftime("%d/%m/%Y")}
             body = _(

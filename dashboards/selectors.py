@@ -1,11 +1,12 @@
 """What the dashboards show, for their pages, JSON twins and XLSX exports; each JSON twin has its own narrow
 function, so it does not pay for what only the page shows. They read rollups and snapshots (never reports
 across communes) with a fixed number of queries whatever the length of history, and check who may see what
-through the querysets' scoping (`followed_by(scope)`), raising Http404 for a unit one may not see.
+through the querysets' scoping (`followed_by(scope)`), raising NotFollowed for a unit one may not see (the
+views answer 404).
 
-Not only reads: a view as of a day that has no task snapshot builds it first from the history
-(dashboards.snapshots.snapshot_ensure, called by `provinces`, `snapshot_days` and `province_page`), once; and
-`Coverage` formats its line of text for the templates and the exports.
+Only reads: a view as of a day first builds the snapshots it needs with dashboards.snapshots.as_of_ensure (the
+views, the API, the meetings and the weekly pack call it); the coverage line is formatted by the template tag
+`coverage_line` (dashboards.templatetags.dashboard_tags), which the exports use too.
 
 The one page that reads raw reports is a commune's own history: one locality, at most 60 rows.
 """
@@ -17,17 +18,13 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import Count, Max, QuerySet, Sum
-from django.http import Http404
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
-from django.utils.translation import gettext as _
 
 from core.dates import view_day
 from dashboards import forecasts
 from dashboards.forecasts import FORECAST_WINDOW
 from dashboards.models import Dimension, NationDayRollup, ProvinceDayRollup, RollupAlarm, TaskSnapshot
 from dashboards.rollups import communes_by_slot, missing_localities
-from dashboards.snapshots import snapshot_ensure
 from dashboards.targets import target_values
 from localities.models import Commune, Province
 from reports.completeness import Completeness, expected_for_province
@@ -73,7 +70,7 @@ def figures_block(row: Any, *, day: datetime.date, expected_default: int = 0) ->
 
 @dataclass
 class Coverage:
-    """The freshness and coverage line every number carries."""
+    """The freshness and coverage every number carries (the facts; `coverage_line` writes them as a line)."""
 
     as_of: datetime.datetime | None
     communes_received: int
@@ -82,15 +79,7 @@ class Coverage:
     provinces_received: int
     provinces_expected: int
 
-    def __str__(self) -> str:
-        if self.as_of is None:
-            return _("no rollup yet for this day")
-        return _("as of %(time)s · %(received)s of %(expected)s communes reported · %(late)s late") % {
-            "time": date_format(timezone.localtime(self.as_of), "SHORT_DATETIME_FORMAT"),
-            "received": number_format(self.communes_received, force_grouping=True),
-            "expected": number_format(self.communes_expected, force_grouping=True),
-            "late": self.late,
-        }
+    # Its line of text is the template tag `coverage_line` (dashboards.templatetags.dashboard_tags).
 
 
 def coverage(row: Any, provinces_expected: int) -> Coverage:
@@ -154,7 +143,7 @@ def provinces(day: datetime.date) -> list[dict[str, Any]]:
     """One figures block per province for `day`, plus the province's green share on commune-level tasks as of
     the end of that day."""
     rows = {r.province_id: r for r in ProvinceDayRollup.objects.filter(date=day)}
-    snapshot_ensure([day])  # the green column follows the day shown, not the latest snapshot
+    # The green column follows the day shown, not the latest snapshot (built by snapshots.as_of_ensure).
     green = {s.key: s for s in TaskSnapshot.objects.filter(date=day, dimension=Dimension.PROVINCE)}
     result = []
     communes = dict(Province.objects.annotate(n=Count("communes")).values_list("code", "n"))
@@ -198,13 +187,11 @@ def _counts(snapshot: TaskSnapshot | None) -> dict[str, int]:
 def snapshot_days(day: datetime.date | None) -> tuple[datetime.date | None, datetime.date | None]:
     """(the snapshot day of a view as of `day`, the earlier day its forecasts compare with).
 
-    As of a given day: that day and FORECAST_WINDOW days before, built from history when no snapshot was
-    kept for them (dashboards.snapshots.snapshot_ensure). Without a day: the latest snapshot, and the latest
-    one at least FORECAST_WINDOW days older."""
+    As of a given day: that day and FORECAST_WINDOW days before (dashboards.snapshots.as_of_ensure builds them
+    from history when no snapshot was kept). Without a day: the latest snapshot, and the latest one at least
+    FORECAST_WINDOW days older."""
     if day is not None:
-        earlier = day - datetime.timedelta(days=FORECAST_WINDOW)
-        snapshot_ensure([day, earlier])
-        return day, earlier
+        return day, day - datetime.timedelta(days=FORECAST_WINDOW)
     latest = latest_snapshot_day()
     if latest is None:
         return None, None
@@ -380,10 +367,14 @@ def phases_page(day: datetime.date | None = None) -> dict[str, Any]:
     return {**phases(day), "status_labels": status_labels()}
 
 
-def _followed_or_404(queryset: QuerySet, **lookup: Any) -> Any:
+class NotFollowed(LookupError):
+    """The unit does not exist, or the scope may not see it (the views answer 404 for both)."""
+
+
+def _followed(queryset: QuerySet, **lookup: Any) -> Any:
     found = queryset.filter(**lookup).first()
     if found is None:
-        raise Http404
+        raise NotFollowed(lookup)
     return found
 
 
@@ -392,7 +383,7 @@ def province_page(*, scope: Scope, code: str, day: datetime.date) -> dict[str, A
     are green on each), open to every logged-in reader as the province ranking is; who has not reported and
     the list of its communes (each commune's history), only to those who follow the province (read-all roles
     and its officers). 9 queries."""
-    province = _followed_or_404(Province.objects.all(), code=code)
+    province = _followed(Province.objects.all(), code=code)
     follows = Province.objects.followed_by(scope).filter(code=code).exists()
     row = ProvinceDayRollup.objects.filter(province=province, date=day).first()
     trend = list(
@@ -404,8 +395,7 @@ def province_page(*, scope: Scope, code: str, day: datetime.date) -> dict[str, A
     by_slot = {province.code: [(slot, c) for c, _name, slot in communes]}
     missing = [c for _p, c in missing_localities([row] if row else [], by_slot)]
     names = {c: name for c, name, _slot in communes}
-    snapshot_ensure([day])
-    snaps = TaskSnapshot.objects.filter(date=day)
+    snaps = TaskSnapshot.objects.filter(date=day)  # built by snapshots.as_of_ensure
     summary = snaps.filter(dimension=Dimension.PROVINCE, key=code).first()
     commune_tasks = {t.code: t for t in Task.objects.filter(level="commune")}
     per_task = [
@@ -432,9 +422,9 @@ def province_page(*, scope: Scope, code: str, day: datetime.date) -> dict[str, A
 
 
 def commune_page(*, scope: Scope, code: str, today: datetime.date) -> dict[str, Any]:
-    """One commune's history: its last 60 daily reports (one locality) and its assignments (3 queries). 404
-    when the scope does not follow the commune."""
-    commune = _followed_or_404(Commune.objects.followed_by(scope).select_related("province"), code=code)
+    """One commune's history: its last 60 daily reports (one locality) and its assignments (3 queries).
+    NotFollowed when the scope does not follow the commune."""
+    commune = _followed(Commune.objects.followed_by(scope).select_related("province"), code=code)
     reports = list(DailyReport.objects.filter(locality=code).order_by("-date")[:60])
     trend = [
         {"date": r.date, "localities_expected": 1, "localities_received": 1, **r.figures()} for r in reversed(reports)
@@ -466,7 +456,7 @@ def agency_page(*, scope: Scope, code: str) -> dict[str, Any]:
     """The tasks an agency leads with their snapshot status (3 queries), open to every reader like the phase
     dashboard that links to it (what an agency leads is no secret; its units' lists are in the task pages,
     scoped there)."""
-    agency = _followed_or_404(Agency.objects.all(), code=code)
+    agency = _followed(Agency.objects.all(), code=code)
     day = latest_snapshot_day()
     led = list(Task.objects.filter(lead_agency=agency).select_related("phase", "group"))
     snaps = (

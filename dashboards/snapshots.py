@@ -202,6 +202,16 @@ def snapshot_ensure(days: Iterable[datetime.date]) -> list[datetime.date]:
     return stale
 
 
+def as_of_ensure(day: datetime.date | None) -> None:
+    """Build what a view as of the end of `day` reads (the dashboards' selectors read snapshots, never build
+    them): that day's snapshots and those of FORECAST_WINDOW days before, which its forecasts compare with.
+    Nothing for the latest view (day None: the kept snapshots). Call it before the selector."""
+    if day is not None:
+        from dashboards.forecasts import FORECAST_WINDOW
+
+        snapshot_ensure([day, day - datetime.timedelta(days=FORECAST_WINDOW)])
+
+
 def snapshot_build(day: datetime.date, *, only_if_requested: bool = False) -> int:
     """Replace the snapshots of `day`. Idempotent. With `only_if_requested` (the job), nothing is done when
     no request is pending (an earlier job took it). Returns the number of rows written."""

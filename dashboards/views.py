@@ -21,7 +21,7 @@ from core.pagecache import whole_response
 from core.pdf import pdf_response
 from core.text import echo
 from dashboards import cache as dashboard_cache
-from dashboards import exports, maps, meetings, selectors, targets
+from dashboards import exports, maps, meetings, selectors, snapshots, targets
 from dashboards.charts import trend_charts
 from dashboards.models import Meeting, Target
 from localities.models import Province
@@ -79,6 +79,14 @@ def national(request):
     return _cached_page(request, "national", _("National dashboard"), lambda: _national_context(request))
 
 
+def _found(page, **kwargs):
+    """A unit's page, or 404 when the unit does not exist or the reader may not see it."""
+    try:
+        return page(**kwargs)
+    except selectors.NotFollowed:
+        raise Http404 from None
+
+
 def _as_of_or_error(request: HttpRequest):
     """An as-of view's day (None: the latest snapshot) and the message shown when the parameter is refused."""
     if not request.GET.get("date"):
@@ -91,6 +99,7 @@ def _as_of_or_error(request: HttpRequest):
 
 def _phases_context(request: HttpRequest) -> dict:
     day, error = _as_of_or_error(request)
+    snapshots.as_of_ensure(day)
     return {**selectors.phases_page(day), "error": error, "section": "phases"}
 
 
@@ -111,6 +120,7 @@ def phases(request):
 
 def _provinces_context(request: HttpRequest) -> dict:
     day, error = _day_or_error(request)
+    snapshots.as_of_ensure(day)
     data = selectors.provinces_page(day, rank_by=request.GET.get("rank", "green"))
     measure = "completeness_share" if data["rank_by"] == "completeness" else "green_share"
     return {**data, "error": error, "section": "provinces", "map": maps.province_map(data["items"], measure=measure)}
@@ -128,7 +138,8 @@ def provinces(request):
 @require_GET
 def province(request, code):
     day, error = _day_or_error(request)
-    data = selectors.province_page(scope=scope_for_user(request.user), code=code, day=day)
+    snapshots.as_of_ensure(day)
+    data = _found(selectors.province_page, scope=scope_for_user(request.user), code=code, day=day)
     if request.GET.get("export") == "xlsx":
         return xlsx_response(f"plan02-province-{code}-{day}.xlsx", exports.province_sheets(data, notes=demo_notes()))
     context = {**data, "error": error, "charts": trend_charts(data["trend"], target=selectors.ONLINE_TARGET)}
@@ -138,7 +149,7 @@ def province(request, code):
 @require_GET
 def commune(request, code):
     """One commune's history: its daily reports (raw, one locality) and its assignments."""
-    data = selectors.commune_page(scope=scope_for_user(request.user), code=code, today=timezone.localdate())
+    data = _found(selectors.commune_page, scope=scope_for_user(request.user), code=code, today=timezone.localdate())
     context = {**data, "charts": trend_charts(data["trend"], limit=3), "section": "provinces"}
     return render(request, "dashboards/commune.html", context)
 
@@ -153,7 +164,7 @@ def agencies(request):
 
 @require_GET
 def agency(request, code):
-    data = selectors.agency_page(scope=scope_for_user(request.user), code=code)
+    data = _found(selectors.agency_page, scope=scope_for_user(request.user), code=code)
     if request.GET.get("export") == "xlsx":
         return xlsx_response(f"plan02-agency-{code}.xlsx", exports.agency_sheets(data, notes=demo_notes()))
     return render(request, "dashboards/agency.html", {**data, "section": "agencies"})

@@ -1,11 +1,27 @@
 from django import template
-from django.utils.formats import number_format
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext as _
 
 from core.dates import parse_date
 from reports.figures import received_total
 from tasks.status import DISPLAY_COLOURS, DisplayStatus
 
 register = template.Library()
+
+
+@register.filter
+def coverage_line(coverage) -> str:
+    """The freshness and coverage line of a dashboards.selectors.Coverage, in the active language (the pages and
+    the exports' notes)."""
+    if coverage.as_of is None:
+        return _("no rollup yet for this day")
+    return _("as of %(time)s · %(received)s of %(expected)s communes reported · %(late)s late") % {
+        "time": date_format(timezone.localtime(coverage.as_of), "SHORT_DATETIME_FORMAT"),
+        "received": number_format(coverage.communes_received, force_grouping=True),
+        "expected": number_format(coverage.communes_expected, force_grouping=True),
+        "late": coverage.late,
+    }
 
 
 @register.filter

@@ -147,6 +147,10 @@ def test_as_of_views_run_a_fixed_number_of_queries_whatever_the_history(history,
 
 def test_the_province_ranking_green_column_follows_the_date(history, client, steering):
     client.force_login(steering)
+    from dashboards.snapshots import as_of_ensure
+
+    as_of_ensure(DAY)
+    as_of_ensure(timezone.localdate() - datetime.timedelta(days=1))
     early = selectors.provinces(DAY)
     late = selectors.provinces(timezone.localdate() - datetime.timedelta(days=1))
     assert [i["green_share"] for i in early] != [i["green_share"] for i in late]
