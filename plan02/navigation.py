@@ -8,7 +8,7 @@ from tasks.models import Role
 EVERYONE = None
 UNITS = {Role.AGENCY_OFFICER, Role.PROVINCE_OFFICER, Role.COMMUNE_CLERK}
 LOCAL = {Role.PROVINCE_OFFICER, Role.COMMUNE_CLERK}
-READ_ALL = {Role.ADMIN, Role.STEERING, Role.INSPECTOR}
+READ_ALL = {Role.ADMIN, Role.STEERING, Role.INSPECTOR, Role.SUPPORT}
 
 # (url name, label, roles that see it or EVERYONE)
 NAV = [
