@@ -451,6 +451,7 @@ if not ALERTS_PORTAL_URL.startswith(("http://", "https://")):
 # A digest whose sending failed this many times is left for an administrator (admin: "send again").
 ALERTS_DIGEST_MAX_ATTEMPTS = env_int("PLAN02_ALERTS_DIGEST_MAX_ATTEMPTS", 5, minimum=1, maximum=100)
 
+
 # --- the operations desk (DESIGN.md §12; README "Operations desk") ----------------------------------------
 # Office hours in TIME_ZONE (Asia/Ho_Chi_Minh): the times to acknowledge and to resolve an incident count only
 # these. Days are weekday numbers (0 Monday … 6 Sunday): "0-4" is Monday to Friday; times are HH:MM.
