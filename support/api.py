@@ -22,16 +22,16 @@ from support import selectors, services
 from support.filters import IncidentFilterSet
 from support.models import Incident, Team
 from support.serializers import (
-    AssignSerializer,
-    BoardSerializer,
-    CommentInputSerializer,
+    IncidentAssignSerializer,
+    IncidentCommentInputSerializer,
     IncidentCreateSerializer,
     IncidentDetailSerializer,
+    IncidentReasonSerializer,
+    IncidentResolveSerializer,
     IncidentSerializer,
-    ReasonSerializer,
-    ResolveSerializer,
-    TeamSerializer,
-    VersionSerializer,
+    IncidentVersionSerializer,
+    InterventionTeamSerializer,
+    OperationsBoardSerializer,
 )
 from tasks.scoping import scope_for_request
 
@@ -260,62 +260,62 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @_step_doc(
         "Acknowledge",
         "The province's desk (or the support team) takes the incident.",
-        VersionSerializer,
+        IncidentVersionSerializer,
         {"version": 1},
     )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
-        return self._step(request, services.incident_acknowledge, VersionSerializer)
+        return self._step(request, services.incident_acknowledge, IncidentVersionSerializer)
 
     @_step_doc(
         "Assign",
         "To a team (`team`: its id) or a person (`user`: a username), one of the two; the work starts (in progress).",
-        AssignSerializer,
+        IncidentAssignSerializer,
         {"team": 3},
     )
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
-        return self._step(request, services.incident_assign, AssignSerializer)
+        return self._step(request, services.incident_assign, IncidentAssignSerializer)
 
     @_step_doc(
         "Escalate",
         "To the central support team, with the `reason`.",
-        ReasonSerializer,
+        IncidentReasonSerializer,
         {"reason": "Cần Bộ Công an hỗ trợ kết nối VNeID."},
     )
     @action(detail=True, methods=["post"])
     def escalate(self, request, pk=None):
-        return self._step(request, services.incident_escalate, ReasonSerializer)
+        return self._step(request, services.incident_escalate, IncidentReasonSerializer)
 
     @_step_doc(
         "Resolve",
         "With the `resolution` the reporter reads (required).",
-        ResolveSerializer,
+        IncidentResolveSerializer,
         {"resolution": "Đã thay bộ chuyển mạch."},
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
-        return self._step(request, services.incident_resolve, ResolveSerializer)
+        return self._step(request, services.incident_resolve, IncidentResolveSerializer)
 
-    @_step_doc("Close", "The reporter confirms the resolution (or the desk closes it).", VersionSerializer, {})
+    @_step_doc("Close", "The reporter confirms the resolution (or the desk closes it).", IncidentVersionSerializer, {})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        return self._step(request, services.incident_close, VersionSerializer)
+        return self._step(request, services.incident_close, IncidentVersionSerializer)
 
     @_step_doc(
         "Reopen",
         "A resolved or closed incident, with the `reason` (required); its times start again.",
-        ReasonSerializer,
+        IncidentReasonSerializer,
         {"reason": "Lại mất kết nối sáng nay."},
     )
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
-        return self._step(request, services.incident_reopen, ReasonSerializer)
+        return self._step(request, services.incident_reopen, IncidentReasonSerializer)
 
     @extend_schema(
         summary="Comment",
         description="A comment of the incident's thread (`text`). 201 with the incident and its thread.",
-        request=CommentInputSerializer,
+        request=IncidentCommentInputSerializer,
         filters=False,
         responses={201: IncidentDetailSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND},
         examples=[
@@ -325,7 +325,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     )
     @action(detail=True, methods=["post"])
     def comments(self, request, pk=None):
-        response = self._step(request, services.incident_comment, CommentInputSerializer)
+        response = self._step(request, services.incident_comment, IncidentCommentInputSerializer)
         if response.status_code == 200:
             response.status_code = 201
         return response
@@ -337,10 +337,10 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         description="A province's teams and the central ones (read-all roles: every team), with members, skills "
         "and load (active incidents held).",
     ),
-    retrieve=extend_schema(summary="One team", responses={200: TeamSerializer, 404: NOT_FOUND}),
+    retrieve=extend_schema(summary="One team", responses={200: InterventionTeamSerializer, 404: NOT_FOUND}),
 )
 class TeamViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = TeamSerializer
+    serializer_class = InterventionTeamSerializer
     queryset = Team.objects.none()
 
     def get_queryset(self):
@@ -363,7 +363,7 @@ class BoardView(APIView):
         "the categories reported this week; within your scope. `province`: one province's desk (a province "
         "officer: its own; another is 404).",
         parameters=[OpenApiParameter("province", str, description="A province code, e.g. 01.")],
-        responses={200: BoardSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
+        responses={200: OperationsBoardSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
         examples=[
             OpenApiExample(
                 "board",
@@ -395,4 +395,4 @@ class BoardView(APIView):
                 )
             if not (scope.reads_all or scope.province_id == code or scope.commune_province_id == code):
                 raise NotFound()
-        return Response(BoardSerializer(selectors.board(scope=scope, province=province)).data)
+        return Response(OperationsBoardSerializer(selectors.board(scope=scope, province=province)).data)

@@ -97,7 +97,7 @@ class IncidentSerializer(serializers.ModelSerializer):
         return allowed_actions(scope_for_request(request), obj, user_id=request.user.pk)
 
 
-class EventSerializer(serializers.ModelSerializer):
+class IncidentEventSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
     team = serializers.IntegerField(source="team_id", allow_null=True)
     assignee = serializers.SerializerMethodField()
@@ -115,7 +115,7 @@ class EventSerializer(serializers.ModelSerializer):
         return obj.assignee.username if obj.assignee_id else None
 
 
-class CommentSerializer(serializers.ModelSerializer):
+class IncidentCommentSerializer(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
 
     class Meta:
@@ -135,13 +135,13 @@ class IncidentDetailSerializer(IncidentSerializer):
     class Meta(IncidentSerializer.Meta):
         fields = [*IncidentSerializer.Meta.fields, "history", "comments", "files"]
 
-    @extend_schema_field(EventSerializer(many=True))
+    @extend_schema_field(IncidentEventSerializer(many=True))
     def get_history(self, obj):
-        return EventSerializer(obj.events.all(), many=True).data
+        return IncidentEventSerializer(obj.events.all(), many=True).data
 
-    @extend_schema_field(CommentSerializer(many=True))
+    @extend_schema_field(IncidentCommentSerializer(many=True))
     def get_comments(self, obj):
-        return CommentSerializer([e for e in obj.events.all() if e.action == "commented"], many=True).data
+        return IncidentCommentSerializer([e for e in obj.events.all() if e.action == "commented"], many=True).data
 
     @extend_schema_field(
         {
@@ -176,7 +176,7 @@ class IncidentCreateSerializer(RefuseUnknownFields, serializers.Serializer):
     )
 
 
-class VersionSerializer(RefuseUnknownFields, serializers.Serializer):
+class IncidentVersionSerializer(RefuseUnknownFields, serializers.Serializer):
     version = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -185,24 +185,24 @@ class VersionSerializer(RefuseUnknownFields, serializers.Serializer):
     )
 
 
-class AssignSerializer(VersionSerializer):
+class IncidentAssignSerializer(IncidentVersionSerializer):
     team = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
     user = serializers.CharField(required=False, allow_null=True, max_length=150, help_text="A username.")
 
 
-class ReasonSerializer(VersionSerializer):
+class IncidentReasonSerializer(IncidentVersionSerializer):
     reason = serializers.CharField(max_length=4000)
 
 
-class ResolveSerializer(VersionSerializer):
+class IncidentResolveSerializer(IncidentVersionSerializer):
     resolution = serializers.CharField(max_length=4000)
 
 
-class CommentInputSerializer(RefuseUnknownFields, serializers.Serializer):
+class IncidentCommentInputSerializer(RefuseUnknownFields, serializers.Serializer):
     text = serializers.CharField(max_length=4000)
 
 
-class TeamSerializer(serializers.ModelSerializer):
+class InterventionTeamSerializer(serializers.ModelSerializer):
     province = serializers.CharField(source="province_id", allow_null=True)
     members = serializers.SerializerMethodField()
     skills = serializers.SerializerMethodField()
@@ -221,18 +221,18 @@ class TeamSerializer(serializers.ModelSerializer):
         return [s.pk for s in obj.skills.all()]
 
 
-class BoardProvinceSerializer(serializers.Serializer):
+class OperationsBoardProvinceSerializer(serializers.Serializer):
     province = serializers.CharField()
     name = serializers.CharField()
     open = serializers.IntegerField()
     breached = serializers.IntegerField()
 
 
-class BoardSerializer(serializers.Serializer):
+class OperationsBoardSerializer(serializers.Serializer):
     open = serializers.DictField(child=serializers.IntegerField(), help_text="Active incidents by severity.")
     breached = serializers.IntegerField()
     by_category = serializers.DictField(child=serializers.IntegerField())
     by_system = serializers.DictField(child=serializers.IntegerField())
-    by_province = BoardProvinceSerializer(many=True)
+    by_province = OperationsBoardProvinceSerializer(many=True)
     this_week = serializers.DictField(child=serializers.IntegerField(), help_text="Reported in the last 7 days.")
     as_of = serializers.DateTimeField()

@@ -725,10 +725,40 @@ def incidents_notify(*, trigger: str = "") -> CheckResult:
     return CheckResult(0, 0, result.raised, escalated, result.notifications)
 
 
+def incidents_close_answered_requests() -> int:
+    """Close the active incidents whose support request a province officer closed through the support-requests
+    API or page (§8, alerts.SupportResolution), with that resolution: one answer, one state."""
+    closed = 0
+    with transaction.atomic():
+        for incident in (
+            Incident.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(state__in=ACTIVE_STATES, report__support_resolution__isnull=False)
+            .select_related("report__support_resolution")
+            .order_by("pk")
+        ):
+            answer = incident.report.support_resolution  # type: ignore[union-attr]
+            before = incident.state
+            incident.state, incident.resolution = State.CLOSED, answer.resolution
+            incident.resolved_at = incident.closed_at = incident.updated_at = answer.closed_at
+            incident.version += 1
+            incident.save()
+            _event(
+                incident,
+                actor=answer.closed_by,
+                action=Action.CLOSED,
+                before=before,
+                now=answer.closed_at,
+                text=answer.resolution,
+            )
+            closed += 1
+    return closed
+
+
 def incidents_check(*, trigger: str = "") -> CheckResult:
-    """The desk's periodic job: incidents for the daily reports that asked for support, resolved incidents
-    closed after INCIDENT_AUTO_CLOSE_DAYS, then the alerts and the escalations (incidents_notify)."""
+    """The desk's periodic job: incidents for the daily reports that asked for support, those whose request was
+    answered closed, resolved incidents closed after INCIDENT_AUTO_CLOSE_DAYS, then the alerts and the
+    escalations (incidents_notify)."""
     opened = incidents_open_for_reports()
-    closed = incidents_close_confirmed()
+    closed = incidents_close_answered_requests() + incidents_close_confirmed()
     told = incidents_notify(trigger=trigger)
     return CheckResult(opened, closed, told.raised, told.escalated, told.notifications)

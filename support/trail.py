@@ -45,7 +45,7 @@ def register() -> None:
             queryset=IncidentEvent.objects.all(),
             time="at",
             actors=("actor__username",),
-            codes=("incident__commune_id", "incident__province_id", "incident__category_id"),
+            codes=("incident__commune__code", "incident__province__code", "incident__category__code"),
             words=("text",),
             columns=trail.columns(
                 at="at",

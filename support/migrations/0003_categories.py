@@ -2,25 +2,7 @@
 
 from django.db import migrations
 
-CATEGORIES = [
-    ("network", "Mạng, đường truyền", "Network and connectivity"),
-    ("power", "Mất điện, nguồn điện", "Power supply"),
-    ("equipment", "Trang thiết bị", "Equipment"),
-    ("digital_signature", "Chữ ký số", "Digital signature"),
-    ("national_portal", "Cổng Dịch vụ công quốc gia", "National Public Service Portal"),
-    (
-        "provincial_procedure_system",
-        "Hệ thống thông tin giải quyết thủ tục hành chính cấp tỉnh",
-        "Provincial administrative-procedure system",
-    ),
-    ("vneid", "VNeID", "VNeID"),
-    ("population_db", "Cơ sở dữ liệu quốc gia về dân cư", "National population database"),
-    ("document_management", "Hệ thống quản lý văn bản", "Document management system"),
-    ("data_sync", "Đồng bộ, kết nối dữ liệu", "Data synchronisation"),
-    ("staff_skills", "Kỹ năng của cán bộ", "Staff skills"),
-    ("procedures_legal", "Thủ tục, vướng mắc pháp lý", "Procedures and legal questions"),
-    ("other", "Khác", "Other"),
-]
+from support.categories import CATEGORIES
 
 
 def load(apps, schema_editor):

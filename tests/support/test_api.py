@@ -129,3 +129,19 @@ def test_support_requests_become_incidents(clock, province_officer):
     incident = Incident.objects.get()
     assert (incident.report_id, incident.commune_id, incident.state) == (asked.pk, "00004", "open")
     assert DailyReport.objects.filter(support_needed=True).count() == 1
+
+
+def test_a_request_closed_through_the_support_requests_api_closes_its_incident(clock, api_for, province_officer):
+    from support.services import incidents_check, incidents_open_for_reports
+    from tests.reports.factories import make_report
+
+    asked = make_report("00004", MONDAY, support_needed=True)
+    incidents_open_for_reports()
+    response = api_for(user=province_officer).post(
+        f"/api/v1/support-requests/{asked.pk}/close/", {"resolution": "Đã cho mượn máy quét"}, format="json"
+    )
+    assert response.status_code == 200
+    incidents_check()
+    incident = Incident.objects.get(report=asked)
+    assert (incident.state, incident.resolution) == ("closed", "Đã cho mượn máy quét")
+    assert incidents_check().closed == 0

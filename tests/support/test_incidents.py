@@ -225,3 +225,29 @@ def test_resolved_incident_closes_by_itself_after_three_days(clock, commune_cler
     services.incidents_check()
     incident.refresh_from_db()
     assert incident.state == State.CLOSED and incident.events.last().actor is None
+
+
+# --- audit trail and history ---------------------------------------------------------------------------------------
+
+
+def test_every_step_is_in_the_audit_trail(clock, commune_clerk, province_officer, api_for, inspector):
+    incident = report(commune_clerk)
+    services.incident_resolve(incident=incident, actor=province_officer, resolution="Đã xử lý")
+    response = api_for(user=inspector).get("/api/v1/audit/", {"kind": "incident_step"})
+    assert response.status_code == 200
+    events = response.json()["results"]
+    assert [(e["actor"], e["object"]["id"]) for e in events] == [
+        ("officer-hanoi", str(incident.pk)),
+        ("clerk-badinh", str(incident.pk)),
+    ]
+
+
+def test_history_cannot_be_changed(clock, commune_clerk):
+    from core.models import AppendOnlyError
+
+    event = report(commune_clerk).events.get()
+    event.text = "sửa"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        IncidentEvent.objects.all().delete()
