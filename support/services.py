@@ -103,12 +103,12 @@ class StaleVersion(Exception):
 
 
 ACTION_WORDS = {
-    "acknowledge": "acknowledged",
-    "assign": "assigned",
-    "escalate": "escalated",
-    "resolve": "resolved",
-    "close": "closed",
-    "reopen": "reopened",
+    "acknowledge": Action.ACKNOWLEDGED.label,
+    "assign": Action.ASSIGNED.label,
+    "escalate": Action.ESCALATED.label,
+    "resolve": Action.RESOLVED.label,
+    "close": Action.CLOSED.label,
+    "reopen": Action.REOPENED.label,
 }
 
 
@@ -736,7 +736,7 @@ def incidents_close_answered_requests() -> int:
             .select_related("report__support_resolution")
             .order_by("pk")
         ):
-            answer = incident.report.support_resolution  # type: ignore[union-attr]
+            answer = incident.report.support_resolution
             before = incident.state
             incident.state, incident.resolution = State.CLOSED, answer.resolution
             incident.resolved_at = incident.closed_at = incident.updated_at = answer.closed_at
