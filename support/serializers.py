@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from core.api import RefuseUnknownFields
 from support.models import Incident, IncidentEvent, Team
-from support.services import allowed_actions
+from support.services import allowed_actions, user_team_ids
 from tasks.scoping import scope_for_request
 
 
@@ -94,7 +94,11 @@ class IncidentSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is None:
             return []
-        return allowed_actions(scope_for_request(request), obj, user_id=request.user.pk)
+        if "user_teams" not in self.context:  # read once for the whole list (the context is shared)
+            self.context["user_teams"] = user_team_ids(request.user.pk)
+        return allowed_actions(
+            scope_for_request(request), obj, user_id=request.user.pk, teams=self.context["user_teams"]
+        )
 
 
 class IncidentEventSerializer(serializers.ModelSerializer):

@@ -145,3 +145,31 @@ def test_a_request_closed_through_the_support_requests_api_closes_its_incident(c
     incident = Incident.objects.get(report=asked)
     assert (incident.state, incident.resolution) == ("closed", "Đã cho mượn máy quét")
     assert incidents_check().closed == 0
+
+
+@pytest.mark.parametrize("persona", ["province_officer", "support_member", "commune_clerk"])
+def test_list_and_board_cost_the_same_queries_for_2_or_6_incidents(
+    clock, api_for, request, persona, commune_clerk, province_officer, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from support.services import incident_assign, incident_open
+
+    team = Team.objects.create(name="Đội 1", province_id="01")
+    client = api_for(user=request.getfixturevalue(persona))
+
+    def add(n):
+        for _ in range(n):
+            incident = incident_open(actor=commune_clerk, category="power", severity="degraded", description="x")
+            incident_assign(incident=incident, actor=province_officer, team=team.pk)
+
+    def cost(url):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    add(2)
+    few = (cost("/api/v1/incidents/"), cost("/api/v1/operations/board/"), cost("/api/v1/teams/"))
+    add(4)
+    assert (cost("/api/v1/incidents/"), cost("/api/v1/operations/board/"), cost("/api/v1/teams/")) == few
