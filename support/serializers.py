@@ -102,6 +102,9 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 
 class IncidentEventSerializer(serializers.ModelSerializer):
+    # A state, or "" before the first step (one text field for both: their choices are the same).
+    from_state = serializers.CharField(help_text="The state before the step (empty for the opening).")
+    to_state = serializers.CharField(help_text="The state after the step.")
     actor = serializers.SerializerMethodField()
     team = serializers.IntegerField(source="team_id", allow_null=True)
     assignee = serializers.SerializerMethodField()
