@@ -5,6 +5,7 @@ pending is not announced again; the check job's sweep (every 5 minutes) opens th
 
 After a step of the desk (support.signals.incidents_changed), the job that tells people is queued."""
 
+from django.db.models import Q
 from django.dispatch import receiver
 
 from reports.models import DailyReport
@@ -16,11 +17,15 @@ from support.signals import incidents_changed
 
 @receiver(rollups_requested, dispatch_uid="support.open_incidents")
 def open_incidents(sender, *, pairs, **kwargs):
-    ids: list[int] = []
+    if not pairs:
+        return
+    # One query for all the pairs (on report_province_date_idx).
+    where = Q()
     for province, day in pairs:
-        ids += DailyReport.objects.filter(
-            province_id=province, date=day, support_needed=True, incident__isnull=True
-        ).values_list("pk", flat=True)
+        where |= Q(province_id=province, date=day)
+    ids = list(
+        DailyReport.objects.filter(where, support_needed=True, incident__isnull=True).values_list("pk", flat=True)
+    )
     if ids:
         incidents_open_for_reports(report_ids=ids)
 

@@ -1,5 +1,7 @@
 """The API of DESIGN.md §12: shapes, scoping, bad input, conflicts."""
 
+import datetime
+
 import pytest
 
 from support.models import Incident, Team
@@ -173,3 +175,25 @@ def test_list_and_board_cost_the_same_queries_for_2_or_6_incidents(
     few = (cost("/api/v1/incidents/"), cost("/api/v1/operations/board/"), cost("/api/v1/teams/"))
     add(4)
     assert (cost("/api/v1/incidents/"), cost("/api/v1/operations/board/"), cost("/api/v1/teams/")) == few
+
+
+def test_a_report_asking_for_support_opens_its_incident_when_accepted(
+    clock, province_key, django_capture_on_commit_callbacks
+):
+    from reports.services import daily_report_submit
+    from tests.reports.helpers import payload
+
+    client, _key = province_key
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = daily_report_submit(
+            payload=payload(
+                "00004", MONDAY - datetime.timedelta(days=1), support_needed=True, difficulties="Máy in hỏng"
+            ),
+            client=client,
+        )
+    incident = Incident.objects.get()
+    assert (incident.report.receipt, incident.description, incident.commune_id) == (
+        outcome.receipt,
+        "Máy in hỏng",
+        "00004",
+    )
