@@ -94,3 +94,22 @@ def board_incidents(
     found = list(rows.order_by("created_at")[:500])
     found.sort(key=lambda i: (not i.is_breached(now), order.get(i.severity, 3), i.created_at))
     return found[:limit]
+
+
+def whom_to_call(*, scope: Scope) -> dict[str, Any]:
+    """For a province's or a commune's users: the province's desk (its officers) and the accountable heads and
+    focal points of the province (and of the commune). Two queries; empty for the other roles."""
+    from alerts.models import Contact
+    from tasks.models import Membership
+
+    province = scope.province_id or scope.commune_province_id
+    if not province or scope.is_api_client:
+        return {"desk": [], "contacts": []}
+    desk = list(
+        Membership.objects.filter(role="province_officer", province_id=province, user__is_active=True)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    contacts = Contact.objects.filter(Q(province_id=province) | Q(commune_id=scope.commune_id or "-"))
+    contacts = contacts.select_related("province", "commune").order_by("commune_id", "role", "name")
+    return {"desk": [m.user for m in desk], "contacts": list(contacts)}

@@ -286,4 +286,8 @@ def attachment(request, pk):
 def team_list(request):
     """The teams and their load; whom to call."""
     scope = scope_for_user(request.user)
-    return render(request, "support/teams.html", {"teams": selectors.team_list(scope=scope)})
+    return render(
+        request,
+        "support/teams.html",
+        {"teams": selectors.team_list(scope=scope), **selectors.whom_to_call(scope=scope)},
+    )

@@ -60,8 +60,15 @@ def test_commune_list_and_exports_are_scoped(client, incident, other_commune_cle
     assert client.get("/operations/incidents/export.xlsx").status_code == 200
 
 
-def test_teams_page_shows_load(client, incident, province_officer):
+def test_teams_page_shows_load_and_whom_to_call(client, incident, province_officer, commune_clerk):
+    from alerts.models import Contact
+
     team = Team.objects.create(name="Tổ điện lực", province_id="01")
     services.incident_assign(incident=incident, actor=province_officer, team=team.pk)
-    client.force_login(province_officer)
-    assert [(t.name, t.load) for t in client.get("/operations/teams/").context["teams"]] == [("Tổ điện lực", 1)]
+    Contact.objects.create(province_id="01", role="focal_point", name="Đầu mối Sở KH&CN", email="dm@example.org")
+    Contact.objects.create(province_id="79", role="focal_point", name="Đầu mối TP.HCM", email="hcm@example.org")
+    client.force_login(commune_clerk)
+    page = client.get("/operations/teams/")
+    assert [(t.name, t.load) for t in page.context["teams"]] == [("Tổ điện lực", 1)]
+    assert [u.username for u in page.context["desk"]] == ["officer-hanoi"]
+    assert [c.name for c in page.context["contacts"]] == ["Đầu mối Sở KH&CN"]
