@@ -4,8 +4,8 @@ import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from alerts.filters import YesNoFilter
-from localities.models import Commune, Province
+from alerts.filters import COMMUNE_CODE, YesNoFilter
+from localities.models import Province
 from support.models import Incident, IncidentCategory, Severity, State, breached_q
 
 
@@ -22,7 +22,8 @@ class IncidentFilterSet(django_filters.FilterSet):
     severity = django_filters.ChoiceFilter(choices=Severity.choices, label=_("severity"))
     category = django_filters.ModelChoiceFilter(queryset=IncidentCategory.objects.all(), label=_("category"))
     province = django_filters.ModelChoiceFilter(queryset=Province.objects.all(), label=_("province"))
-    commune = django_filters.ModelChoiceFilter(queryset=Commune.objects.all(), label=_("commune"))
+    # A code, not a list of the 3,321 communes in every page's form.
+    commune = django_filters.CharFilter(field_name="commune_id", validators=[COMMUNE_CODE], label=_("commune"))
     breached = BreachedFilter(label=_("past its time"))
 
     class Meta:

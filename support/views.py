@@ -37,7 +37,7 @@ def _board_context(request):
     province = None
     if code:
         province = Province.objects.filter(pk=code[:2]).first()
-        if province is None or not (scope.reads_all or code == scope.province_id):
+        if province is None or not (scope.reads_all or code in (scope.province_id, scope.commune_province_id)):
             raise Http404(_("No such province desk."))
     now = timezone.now()
     figures = selectors.board(scope=scope, province=province, now=now)
