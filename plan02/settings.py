@@ -504,6 +504,8 @@ def _incident_times():
 INCIDENT_TIMES = _incident_times()
 # A resolved incident the reporter has not confirmed closes by itself after this many days.
 INCIDENT_AUTO_CLOSE_DAYS = env_int("PLAN02_INCIDENT_AUTO_CLOSE_DAYS", 3, minimum=1, maximum=60)
+# The live board (/operations/) reloads its panel this often (htmx polling).
+OPERATIONS_BOARD_POLL_SECONDS = env_int("PLAN02_BOARD_POLL_SECONDS", 30, minimum=1, maximum=3600)
 # Files attached to an incident: the evidence files' types and size limit, at most this many per incident.
 INCIDENT_MAX_ATTACHMENTS = env_int("PLAN02_INCIDENT_MAX_ATTACHMENTS", 5, minimum=1, maximum=50)
 

@@ -26,7 +26,6 @@ from support.serializers import holder
 from tasks.scoping import scope_for_user
 
 PAGE_SIZE = 50
-BOARD_POLL_SECONDS = 30
 
 
 def _board_context(request):
@@ -51,7 +50,7 @@ def _board_context(request):
         "week_rows": [(names.get(code, code), n) for code, n in figures["this_week"].items()],
         "incidents": selectors.board_incidents(scope=scope, province=province, now=now),
         "now": now,
-        "poll": BOARD_POLL_SECONDS,
+        "poll": settings.OPERATIONS_BOARD_POLL_SECONDS,
         "provinces": Province.objects.all() if scope.reads_all else [],
     }
 
@@ -64,7 +63,8 @@ def _vi() -> bool:
 
 @require_GET
 def board(request):
-    """The live board; its panel reloads itself every BOARD_POLL_SECONDS (htmx), readable on a wall screen."""
+    """The live board; its panel reloads itself every OPERATIONS_BOARD_POLL_SECONDS (htmx), readable on a wall
+    screen."""
     return render(request, "support/board.html", _board_context(request))
 
 
