@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.db import parse_id
 from core.exports import Sheet, csv_response, xlsx_response
 from localities.models import Province
 from reports.figures import OUTAGE_SYSTEMS
@@ -240,7 +241,9 @@ def incident_action(request, pk, action):
         if action == "assign":
             team = kwargs.pop("team")
             user = kwargs.pop("user")
-            kwargs["team"] = int(team) if team.isdigit() and team.isascii() else (team or None)
+            kwargs["team"] = parse_id(team) if len(team) <= 18 else None  # an id, or a 400 naming `team`
+            if team and kwargs["team"] is None:
+                kwargs["team"] = team
             kwargs["user"] = user or None
         if action not in ("comment",) and (request.POST.get("version") or "").isdigit():
             kwargs["version"] = int(request.POST["version"])

@@ -72,3 +72,13 @@ def test_teams_page_shows_load_and_whom_to_call(client, incident, province_offic
     assert [(t.name, t.load) for t in page.context["teams"]] == [("Tổ điện lực", 1)]
     assert [u.username for u in page.context["desk"]] == ["officer-hanoi"]
     assert [c.name for c in page.context["contacts"]] == ["Đầu mối Sở KH&CN"]
+
+
+@pytest.mark.parametrize("team", ["9" * 30, "abc", ""])
+def test_a_bad_team_on_the_page_is_a_message_not_an_error(client, incident, province_officer, team):
+    client.force_login(province_officer)
+    response = client.post(f"/operations/incidents/{incident.pk}/assign/", {"team": team}, follow=True)
+    assert response.status_code == 200
+    assert [m.level_tag for m in response.context["messages"]] == ["error"]
+    incident.refresh_from_db()
+    assert incident.state == "open"
