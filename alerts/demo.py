@@ -24,7 +24,9 @@ OPEN_DAYS = 7
 
 
 def demo_alerts_ensure(*, write: Callable[[str], object] = print) -> RunResult | None:
-    if AlertRun.objects.exists():
+    # Its own run (the operations desk's runs may come first: the demo reports asking for support open
+    # incidents, which are told through the alerts' machinery).
+    if AlertRun.objects.filter(trigger="bootstrap").exists():
         write("demo alerts already raised — kept as they are")
         return None
     plan = plan_contacts(DEMO_CONTACTS)

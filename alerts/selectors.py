@@ -150,6 +150,7 @@ class Recipients:
     officers_by_province: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     clerks_by_commune: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     steering: list[int] = field(default_factory=list)
+    support: list[int] = field(default_factory=list)
     users: dict[int, Person] = field(default_factory=dict)
     heads: dict[tuple[str, Any], Person] = field(default_factory=dict)
 
@@ -162,6 +163,8 @@ class Recipients:
             return self.clerks_by_commune.get(code, [])
         if kind == "steering":
             return self.steering
+        if kind == "support":
+            return self.support
         return []
 
 
@@ -187,6 +190,8 @@ def recipients() -> Recipients:
             found.clerks_by_commune[commune_id].append(user_id)
         elif role == Role.STEERING:
             found.steering.append(user_id)
+        elif role == Role.SUPPORT:
+            found.support.append(user_id)
     heads = Contact.objects.heads().values_list(
         "pk", "agency_id", "province_id", "commune_id", "email", "name", "language"
     )

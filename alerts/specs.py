@@ -66,8 +66,9 @@ class Condition:
 # accountable head among its contacts: e-mail, with or without a portal account).
 WHO = frozenset({"users", "head"})
 # Of which unit: "unit" (the assignment's responsible unit), "agency" (the alert's agency), "commune",
-# "province" (the alert's) or "steering" (the steering committee). alerts.services.runs resolves them.
-UNITS = frozenset({"unit", "agency", "commune", "province", "steering"})
+# "province" (the alert's), "steering" (the steering committee) or "support" (the central support team, DESIGN.md
+# §12). alerts.services.runs resolves them.
+UNITS = frozenset({"unit", "agency", "commune", "province", "steering", "support"})
 
 
 @dataclass(frozen=True)

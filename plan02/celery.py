@@ -33,6 +33,8 @@ app.conf.beat_schedule = {
     "webhooks": {"task": "integrations.jobs.webhooks_run", "schedule": 15.0},
     # The changes feed keeps 90 days of events (PLAN02_EVENTS_RETENTION_DAYS).
     "events-purge": {"task": "integrations.jobs.events_purge", "schedule": crontab(minute=40, hour=2)},
+    # The operations desk: incidents for reports asking for support, breaches escalated, auto-closing.
+    "incidents-check": {"task": "support.jobs.incidents_check", "schedule": crontab(minute="*/5")},
     "task-snapshot-yesterday": {
         "task": "dashboards.jobs.task_snapshot_yesterday",
         "schedule": crontab(minute=5, hour=0),

@@ -8,7 +8,7 @@ from tasks.models import Role
 EVERYONE = None
 UNITS = {Role.AGENCY_OFFICER, Role.PROVINCE_OFFICER, Role.COMMUNE_CLERK}
 LOCAL = {Role.PROVINCE_OFFICER, Role.COMMUNE_CLERK}
-READ_ALL = {Role.ADMIN, Role.STEERING, Role.INSPECTOR}
+READ_ALL = {Role.ADMIN, Role.STEERING, Role.INSPECTOR, Role.SUPPORT}
 
 # (url name, label, roles that see it or EVERYONE)
 NAV = [
@@ -20,6 +20,9 @@ NAV = [
     ("reports:mine", _("Daily reports"), LOCAL),
     ("reports:list", _("Daily reports"), READ_ALL),
     ("alerts:list", _("Early warning"), EVERYONE),
+    ("support:board", _("Operations"), EVERYONE),
+    # Reachable from any page: a commune or a province reports an incident at any time (DESIGN.md §12).
+    ("support:new", _("Report an incident"), LOCAL),
     ("localities:provinces", _("Provinces"), EVERYONE),
     ("api-docs", _("API"), EVERYONE),
     ("audit:trail", _("Audit trail"), {Role.INSPECTOR, Role.ADMIN}),

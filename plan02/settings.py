@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "reports",
     "dashboards",
     "alerts",
+    "support",
     "integrations",
     "audit",
     "plan02",
@@ -465,6 +466,64 @@ if not ALERTS_PORTAL_URL.startswith(("http://", "https://")):
 # A digest whose sending failed this many times is left for an administrator (admin: "send again").
 ALERTS_DIGEST_MAX_ATTEMPTS = env_int("PLAN02_ALERTS_DIGEST_MAX_ATTEMPTS", 5, minimum=1, maximum=100)
 
+
+# --- the operations desk (DESIGN.md §12; README "Operations desk") ----------------------------------------
+# Office hours in TIME_ZONE (Asia/Ho_Chi_Minh): the times to acknowledge and to resolve an incident count only
+# these. Days are weekday numbers (0 Monday … 6 Sunday): "0-4" is Monday to Friday; times are HH:MM.
+def _office_hours():
+    from core.officehours import OfficeHours, parse_days
+
+    days_raw = env_str("PLAN02_OFFICE_DAYS", "0-4")
+    try:
+        days = parse_days(days_raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"PLAN02_OFFICE_DAYS={days_raw!r}: {exc}") from None
+    times = {}
+    for name, default in (("PLAN02_OFFICE_OPENS", "07:30"), ("PLAN02_OFFICE_CLOSES", "17:00")):
+        raw = env_str(name, default)
+        try:
+            times[name] = datetime.time.fromisoformat(raw)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}={raw!r} is not a time such as 07:30.") from None
+    try:
+        return OfficeHours(days, times["PLAN02_OFFICE_OPENS"], times["PLAN02_OFFICE_CLOSES"], TIME_ZONE)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"PLAN02_OFFICE_*: {exc}") from None
+
+
+OFFICE_HOURS = _office_hours()
+
+
+# Times to acknowledge and to resolve an incident, per severity, in office time: "90m", "2h", or "1d" (one
+# office day). PLAN02_INCIDENT_TIMES_<SEVERITY>="acknowledge,resolve".
+def _incident_times():
+    from core.officehours import parse_duration
+
+    found = {}
+    for severity, default in (("blocking", "2h,8h"), ("degraded", "1d,3d"), ("question", "1d,3d")):
+        name = f"PLAN02_INCIDENT_TIMES_{severity.upper()}"
+        raw = env_str(name, default)
+        parts = [part.strip() for part in raw.split(",")]
+        try:
+            if len(parts) != 2:
+                raise ValueError("give two durations: to acknowledge, to resolve (e.g. 2h,8h)")
+            acknowledge, resolve = (parse_duration(part, day=OFFICE_HOURS.day_length) for part in parts)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}={raw!r}: {exc}") from None
+        if resolve < acknowledge:
+            raise ImproperlyConfigured(f"{name}={raw!r}: the time to resolve is shorter than the time to acknowledge.")
+        found[severity] = (acknowledge, resolve)
+    return found
+
+
+INCIDENT_TIMES = _incident_times()
+# A resolved incident the reporter has not confirmed closes by itself after this many days.
+INCIDENT_AUTO_CLOSE_DAYS = env_int("PLAN02_INCIDENT_AUTO_CLOSE_DAYS", 3, minimum=1, maximum=60)
+# The live board (/operations/) reloads its panel this often (htmx polling).
+OPERATIONS_BOARD_POLL_SECONDS = env_int("PLAN02_BOARD_POLL_SECONDS", 30, minimum=1, maximum=3600)
+# Files attached to an incident: the evidence files' types and size limit, at most this many per incident.
+INCIDENT_MAX_ATTACHMENTS = env_int("PLAN02_INCIDENT_MAX_ATTACHMENTS", 5, minimum=1, maximum=50)
+
 # --- integrations (DESIGN.md §14; README "Integrations") ---------------------------------------------------
 # Events of the changes feed are kept this many days; the purge runs nightly (a cursor older answers 410).
 EVENTS_RETENTION_DAYS = env_int("PLAN02_EVENTS_RETENTION_DAYS", 90, minimum=1, maximum=3650)
@@ -502,7 +561,17 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
 # traceback. Keys and passwords are never logged: API keys travel in a header Django's error reports
 # cleanse (HTTP_AUTHORIZATION), ApiKeyAuthentication marks its locals sensitive, django-axes masks
 # credentials, and no code of the portal logs a key.
-PROJECT_LOGGERS = ["plan02", "core", "localities", "tasks", "reports", "dashboards", "alerts", "integrations"]
+PROJECT_LOGGERS = [
+    "plan02",
+    "core",
+    "localities",
+    "tasks",
+    "reports",
+    "dashboards",
+    "alerts",
+    "support",
+    "integrations",
+]
 _MAIL_ADMINS = {"handlers": ["mail_admins"], "propagate": True}
 LOGGING = {
     "version": 1,

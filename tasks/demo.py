@@ -25,6 +25,7 @@ DEMO_USERS = {
     "agency": (Role.AGENCY_OFFICER, "agency", "BCA", "Cán bộ Bộ Công an"),
     "province": (Role.PROVINCE_OFFICER, "province", "01", "Cán bộ Thành phố Hà Nội"),
     "commune": (Role.COMMUNE_CLERK, "commune", "00004", "Công chức Phường Ba Đình"),
+    "support": (Role.SUPPORT, None, None, "Tổ hỗ trợ trung ương"),
 }
 
 DEMO_EMAIL_DOMAIN = "plan02-demo.example"  # reserved for examples (RFC 6761): mail to it goes nowhere

@@ -439,7 +439,7 @@ class Membership(models.Model):
             models.CheckConstraint(
                 condition=(
                     Q(
-                        role__in=["admin", "steering", "inspector"],
+                        role__in=["admin", "steering", "inspector", "support"],
                         agency__isnull=True,
                         province__isnull=True,
                         commune__isnull=True,

@@ -18,9 +18,11 @@ class Role(models.TextChoices):
     AGENCY_OFFICER = "agency_officer", _("agency officer")
     PROVINCE_OFFICER = "province_officer", _("province officer")
     COMMUNE_CLERK = "commune_clerk", _("commune clerk")
+    # The central support team (DESIGN.md §3, §12): reads everything, acts on incidents only.
+    SUPPORT = "support", _("central support team")
 
 
-READ_ALL_ROLES = frozenset({Role.ADMIN, Role.STEERING, Role.INSPECTOR})
+READ_ALL_ROLES = frozenset({Role.ADMIN, Role.STEERING, Role.INSPECTOR, Role.SUPPORT})
 UNIT_ROLES = frozenset({Role.AGENCY_OFFICER, Role.PROVINCE_OFFICER, Role.COMMUNE_CLERK})
 
 
@@ -62,6 +64,10 @@ class Scope:
     @property
     def is_commune(self) -> bool:
         return self.role == Role.COMMUNE_CLERK
+
+    @property
+    def is_support(self) -> bool:
+        return self.role == Role.SUPPORT
 
     def locality_code(self) -> str | None:
         return self.commune_id or self.province_id

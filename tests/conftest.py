@@ -20,6 +20,7 @@ def load_reference_data():
     """Provinces, communes, groups, phases, agencies and the demo catalogue — only what is missing."""
     from dashboards.targets import targets_load
     from localities.services import localities_load
+    from support.categories import categories_load
     from tasks.catalogue import apply_import, plan_import
     from tasks.models import Task
     from tasks.reference import reference_load
@@ -27,6 +28,7 @@ def load_reference_data():
     localities_load()
     reference_load()
     targets_load()
+    categories_load()
     if not Task.objects.exists():
         apply_import(plan_import(DEMO_CATALOGUE), actor_name="tests", filename=str(DEMO_CATALOGUE))
 

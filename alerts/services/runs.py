@@ -311,6 +311,8 @@ def _units(
         return [("province", province_id)]
     if unit == "steering":
         return [("steering", None)]
+    if unit == "support":
+        return [("support", None)]
     raise ValueError(f"unknown audience unit {unit!r}")
 
 

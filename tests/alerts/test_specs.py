@@ -48,9 +48,10 @@ def outside():
 
 
 def test_the_apps_own_rules_are_registered_in_order():
-    assert specs.codes() == [str(rule) for rule in Rule]
+    # The alerts app's own rules first; the apps above it (support) register theirs after.
+    assert specs.codes()[: len(Rule)] == [str(rule) for rule in Rule]
     assert [spec.code for spec in RULES] == list(Rule)
-    assert {kind for kind, _label in specs.subject_choices()} == {"assignment", "commune", "report"}
+    assert {kind for kind, _label in specs.subject_choices()} >= {"assignment", "commune", "report"}
 
 
 def test_a_rule_without_a_title_cannot_even_be_made():

@@ -67,6 +67,7 @@ def test_every_app_below_declared_its_kinds_and_record_changes_come_last():
         "lock_exception",
         "meeting_frozen",
         "target_value",
+        "incident_step",
         "record_change",
     }
     assert codes[-1] == "record_change"

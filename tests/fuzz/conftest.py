@@ -29,6 +29,7 @@ PERSONAS = {
     "steering": ("steering-member", Role.STEERING, {}),
     "inspector": ("inspector-1", Role.INSPECTOR, {}),
     "admin_user": ("nat-admin", Role.ADMIN, {}),
+    "support_member": ("support-1", Role.SUPPORT, {}),
 }
 # name -> the locality of the key.
 KEYS = {"province_key": "01", "commune_key": "00004"}
@@ -111,6 +112,17 @@ def build_world():
         date=yesterday.isoformat(),
     )
 
+    # The operations desk: an incident of Ba Đình (one with a team), one of Hà Nội itself, a team.
+    from support.models import Team
+    from support.services import incident_assign, incident_open
+
+    team = Team.objects.create(name="Fuzz team", province_id="01")
+    incidents = [
+        incident_open(actor=world.users["commune_clerk"], category="network", severity="blocking", description="x"),
+        incident_open(actor=world.users["province_officer"], category="power", severity="question", description="y"),
+    ]
+    incident_assign(incident=incidents[0], actor=world.users["province_officer"], team=team.pk)
+
     report_id = reports.DailyReport.objects.get(receipt=asking.receipt).pk
     alert_ids = list(Alert.objects.order_by("pk").values_list("pk", flat=True)[:4])
     notification_ids = list(Notification.objects.order_by("pk").values_list("pk", flat=True)[:4])
@@ -135,6 +147,12 @@ def build_world():
         "/api/v1/support-requests/{id}/close/": ids([report_id]),
         "/api/v1/meetings/{id}/": ids([meeting.pk]),
         "/api/v1/meetings/{id}/changes/": ids([meeting.pk]),
+        "/api/v1/teams/{id}/": ids([team.pk]),
+        "/api/v1/incidents/{id}/": ids([i.pk for i in incidents]),
+        **{
+            f"/api/v1/incidents/{{id}}/{step}/": ids([i.pk for i in incidents])
+            for step in ("acknowledge", "assign", "escalate", "resolve", "close", "reopen", "comments")
+        },
     }
     assert all(world.targets.values()), world.targets
     return world

@@ -8,10 +8,10 @@ inside the test's savepoint (conftest.py): no server, no network, nothing left b
 One test per operation. Schemathesis generates its requests (valid ones and, in negative mode, wrong types,
 out-of-range numbers, missing or unknown fields, odd unicode, nulls), and each generated request is sent
 with several credentials: every one of them with the two primary credentials (a province's API key and a
-commune clerk's session, who may write reports and assignments), the first FEW_EXAMPLES with the six
+commune clerk's session, who may write reports and assignments), the first FEW_EXAMPLES with the seven
 others (a commune's key; the sessions of a province officer, an agency officer, a steering member, an
-inspector and the national admin). Hypothesis is derandomized and keeps no example database, so every run
-sends the same requests.
+inspector, the national admin and the central support team). Hypothesis is derandomized and keeps no
+example database, so every run sends the same requests.
 
 PLAN02_FUZZ_EXAMPLES (default 6) is the number of generated requests per operation (Schemathesis adds the
 schema's own examples). PLAN02_FUZZ_COVERAGE=1 adds Schemathesis's coverage phase: boundary values, every
@@ -30,7 +30,15 @@ from tests.fuzz.schema import DOCUMENT, call, schema
 EXAMPLES = int(os.environ.get("PLAN02_FUZZ_EXAMPLES", "6"))
 FEW_EXAMPLES = max(3, EXAMPLES // 3)
 PRIMARY = ["province_key", "commune_clerk"]
-OTHERS = ["commune_key", "province_officer", "agency_officer", "steering", "inspector", "admin_user"]
+OTHERS = [
+    "commune_key",
+    "province_officer",
+    "agency_officer",
+    "steering",
+    "inspector",
+    "admin_user",
+    "support_member",
+]
 
 # Existing objects for the path parameters, per operation path (set by the `fuzz_run` fixture), and how
 # many addresses the hook has seen for each path.

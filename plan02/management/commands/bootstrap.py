@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 
 from alerts.demo import demo_alerts_ensure
 from integrations.demo import demo_integrations_ensure
+from support.demo import demo_support_ensure
 from tasks.demo import demo_data_allowed, demo_data_check, demo_users_ensure
 from tasks.models import Task
 
@@ -54,3 +55,4 @@ class Command(BaseCommand):
         # Demo contacts and a first run of the early-warning rules, so the bell has alerts (once).
         demo_alerts_ensure(write=self.stdout.write)
         demo_integrations_ensure(write=self.stdout.write)
+        demo_support_ensure(write=self.stdout.write)

@@ -1,0 +1,34 @@
+"""Celery jobs of the operations desk. They take no model instances.
+
+Idempotent: an incident per report is made once (its unique `report`), an alert is raised once (the alerts'
+`alert_once_uniq`), an incident is escalated once (its row locked, `escalated` checked under the lock), so a
+retry or two workers at once do nothing twice.
+"""
+
+from celery import shared_task
+
+from dashboards.jobs import RETRY
+from support import services
+
+
+@shared_task(**RETRY)
+def incidents_notify() -> dict[str, int]:
+    """After a step: tell who must be told, escalate what breached."""
+    result = services.incidents_notify(trigger="support")
+    _send_digests(result.notifications)
+    return {"raised": result.raised, "escalated": result.escalated}
+
+
+@shared_task(**RETRY)
+def incidents_check() -> dict[str, int]:
+    """On the beat (every 5 minutes): reports' requests for support, auto-closing, breaches."""
+    result = services.incidents_check(trigger="beat")
+    _send_digests(result.notifications)
+    return {"opened": result.opened, "closed": result.closed, "raised": result.raised, "escalated": result.escalated}
+
+
+def _send_digests(notifications: int) -> None:
+    if notifications:
+        from alerts.jobs import digests_send
+
+        digests_send.delay()

@@ -1,0 +1,35 @@
+"""The operations desk's door from below: reports announce, after commit, the (province, day) pairs whose
+rollups must be rebuilt (reports.signals.rollups_requested) — sent whenever reports are accepted or corrected.
+The reports of those pairs that asked for support and have no incident yet get one at once. A pair already
+pending is not announced again; the check job's sweep (every 5 minutes) opens those incidents then.
+
+After a step of the desk (support.signals.incidents_changed), the job that tells people is queued."""
+
+from django.db.models import Q
+from django.dispatch import receiver
+
+from reports.models import DailyReport
+from reports.signals import rollups_requested
+from support import jobs
+from support.services import incidents_open_for_reports
+from support.signals import incidents_changed
+
+
+@receiver(rollups_requested, dispatch_uid="support.open_incidents")
+def open_incidents(sender, *, pairs, **kwargs):
+    if not pairs:
+        return
+    # One query for all the pairs (on report_province_date_idx).
+    where = Q()
+    for province, day in pairs:
+        where |= Q(province_id=province, date=day)
+    ids = list(
+        DailyReport.objects.filter(where, support_needed=True, incident__isnull=True).values_list("pk", flat=True)
+    )
+    if ids:
+        incidents_open_for_reports(report_ids=ids)
+
+
+@receiver(incidents_changed, dispatch_uid="support.notify")
+def notify(sender, **kwargs):
+    jobs.incidents_notify.delay()

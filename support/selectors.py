@@ -1,0 +1,115 @@
+"""Reads of the operations desk: the scoped incident list (one query a page with its joins), an incident's
+thread, the teams with their load, and the live board's counts (a fixed number of queries)."""
+
+import datetime
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from localities.models import Province
+from support.models import ACTIVE_STATES, Incident, IncidentCategory, IncidentEvent, Severity, Team, breached_q
+from tasks.roles import Scope
+
+
+def incident_list(*, scope: Scope) -> QuerySet:
+    """The incidents the scope may see, newest first, with what a line needs."""
+    return (
+        Incident.objects.visible_to(scope)
+        .select_related("category", "province", "commune", "reported_by", "team", "assignee")
+        .order_by("-created_at", "-id")
+    )
+
+
+def incident_detail(*, scope: Scope) -> QuerySet:
+    """As the list, plus the thread and the files (two more queries)."""
+    return incident_list(scope=scope).prefetch_related(
+        Prefetch(
+            "events", queryset=IncidentEvent.objects.select_related("actor", "team", "assignee").order_by("at", "id")
+        ),
+        "attachments",
+    )
+
+
+def team_list(*, scope: Scope) -> QuerySet:
+    """The teams the scope may see, with their members, skills and load (active incidents held)."""
+    return (
+        Team.objects.visible_to(scope)
+        .select_related("province")
+        .prefetch_related("members", "skills")
+        .annotate(load=Count("incidents", filter=Q(incidents__state__in=ACTIVE_STATES)))
+        .order_by("province_id", "name")
+    )
+
+
+def board(*, scope: Scope, province: Province | None = None, now: datetime.datetime | None = None) -> dict[str, Any]:
+    """The live board (DESIGN.md §12): open incidents by severity, those past their times, counts by category,
+    system and province, and this week's trend by category. Four queries."""
+    now = now or timezone.now()
+    incidents = Incident.objects.visible_to(scope)
+    if province is not None:
+        incidents = incidents.filter(province=province)
+    active = incidents.filter(state__in=ACTIVE_STATES)
+    by_severity = dict(active.values_list("severity").annotate(n=Count("pk")).order_by())
+    breached = active.filter(breached_q(now))
+    per_province = {
+        code: (n, late)
+        for code, n, late in active.values_list("province_id")
+        .annotate(n=Count("pk"), late=Count("pk", filter=breached_q(now)))
+        .values_list("province_id", "n", "late")
+        .order_by()
+    }
+    names = dict(Province.objects.filter(pk__in=list(per_province)).values_list("pk", "name"))
+    by_category = dict(active.values_list("category_id").annotate(n=Count("pk")).order_by())
+    week = now - datetime.timedelta(days=7)
+    trend = dict(incidents.filter(created_at__gte=week).values_list("category_id").annotate(n=Count("pk")).order_by())
+    by_system = dict(active.exclude(system="").values_list("system").annotate(n=Count("pk")).order_by())
+    return {
+        "open": {severity: by_severity.get(severity, 0) for severity in Severity.values},
+        "breached": breached.count(),
+        "by_category": {code: by_category[code] for code in _category_order() if code in by_category},
+        "by_system": by_system,
+        "by_province": [
+            {"province": code, "name": names.get(code, ""), "open": n, "breached": late}
+            for code, (n, late) in sorted(per_province.items(), key=lambda item: (-item[1][1], -item[1][0], item[0]))
+        ],
+        "this_week": {code: trend[code] for code in _category_order() if code in trend},
+        "as_of": timezone.localtime(now).isoformat(),
+    }
+
+
+def _category_order() -> list[str]:
+    return list(IncidentCategory.objects.values_list("pk", flat=True))
+
+
+def board_incidents(
+    *, scope: Scope, province: Province | None = None, now: datetime.datetime | None = None, limit: int = 50
+) -> list[Incident]:
+    """The active incidents for the wall: those past their times first, then by severity, oldest first."""
+    now = now or timezone.now()
+    rows = incident_list(scope=scope).filter(state__in=ACTIVE_STATES)
+    if province is not None:
+        rows = rows.filter(province=province)
+    order = {Severity.BLOCKING: 0, Severity.DEGRADED: 1, Severity.QUESTION: 2}
+    found = list(rows.order_by("created_at")[:500])
+    found.sort(key=lambda i: (not i.is_breached(now), order.get(i.severity, 3), i.created_at))
+    return found[:limit]
+
+
+def whom_to_call(*, scope: Scope) -> dict[str, Any]:
+    """For a province's or a commune's users: the province's desk (its officers) and the accountable heads and
+    focal points of the province (and of the commune). Two queries; empty for the other roles."""
+    from alerts.models import Contact
+    from tasks.models import Membership
+
+    province = scope.province_id or scope.commune_province_id
+    if not province or scope.is_api_client:
+        return {"desk": [], "contacts": []}
+    desk = list(
+        Membership.objects.filter(role="province_officer", province_id=province, user__is_active=True)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    contacts = Contact.objects.filter(Q(province_id=province) | Q(commune_id=scope.commune_id or "-"))
+    contacts = contacts.select_related("province", "commune").order_by("commune_id", "role", "name")
+    return {"desk": [m.user for m in desk], "contacts": list(contacts)}
