@@ -23,6 +23,8 @@ from tasks import bulk, exports
 from tasks.filters import AssignmentFilterSet, TaskFilterSet
 from tasks.forms import AssignmentUpdateForm, BulkUploadForm
 from tasks.models import Level, Role, Task
+from tasks.plan_views import my_subtasks
+from tasks.plans import weighted_rollup
 from tasks.scoping import scope_for_user
 from tasks.selectors import (
     assignment_history,
@@ -32,6 +34,7 @@ from tasks.selectors import (
     province_commune_assignments,
     province_commune_summary,
     shown_as_of,
+    subtask_list,
     task_history,
     task_rollup,
     task_rollups,
@@ -120,7 +123,7 @@ def task_detail(request, code):
     return render(request, "tasks/task_detail.html", context)
 
 
-def _assignment_list_page(request, data, *, mine):
+def _assignment_list_page(request, data, *, mine, extra=None):
     scope, today = scope_for_user(request.user), timezone.localdate()
     filterset = AssignmentFilterSet(data, queryset=assignment_list(scope=scope, today=today), request=request)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -137,6 +140,7 @@ def _assignment_list_page(request, data, *, mine):
             "layout": "full",
             "export_query": query.urlencode(),
             "bulk_form": BulkUploadForm() if mine else None,
+            **(extra or {}),
         },
     )
 
@@ -151,7 +155,14 @@ def my_tasks(request):
     data["mine"] = "true"
     if scope.role == Role.PROVINCE_OFFICER and "level" not in data:
         data["level"] = Level.PROVINCE
-    return _assignment_list_page(request, data, mine=True)
+    # The sub-tasks of local plans the user carries out: a clerk's commune's, a province officer's or an agency
+    # officer's departments' (its communes' are theirs, followed on the plan's page).
+    subtasks = my_subtasks(request)
+    if not scope.is_commune:
+        subtasks = subtasks.filter(commune__isnull=True)
+    return _assignment_list_page(
+        request, data, mine=True, extra={"subtasks": subtasks.order_by("deadline", "pk")[:PAGE_SIZE]}
+    )
 
 
 def assignments(request):
@@ -185,10 +196,24 @@ def assignment_detail(request, pk):
     assignment = _visible_assignment(request, pk)
     history = Paginator(assignment_history(assignment=assignment), PAGE_SIZE).get_page(request.GET.get("hpage"))
     form = AssignmentUpdateForm(assignment=assignment) if assignment.may_update else None
+    # Its sub-tasks in local plans, and the weighted roll-up of all of them (the same for every reader).
+    scope = scope_for_user(request.user)
+    subtasks = list(
+        subtask_list(scope=scope, today=timezone.localdate()).filter(parent=assignment).order_by("deadline", "pk")
+    )
+    rollup = weighted_rollup(subtasks) if subtasks else None
     return render(
         request,
         "tasks/assignment_detail.html",
-        {"assignment": assignment, "history": history, "form": form, "today": timezone.localdate(), "layout": "full"},
+        {
+            "assignment": assignment,
+            "history": history,
+            "form": form,
+            "today": timezone.localdate(),
+            "layout": "full",
+            "subtasks": subtasks,
+            "rollup": rollup,
+        },
     )
 
 
