@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "reports",
     "dashboards",
     "alerts",
+    "inspections",
     "integrations",
     "audit",
     "plan02",

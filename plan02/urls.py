@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("dashboards.steering_api_urls")),
     path("audit/", AuditTrailView.as_view(), name="api-audit"),
     path("", include("alerts.api_urls")),
+    path("", include("inspections.api_urls")),
     path("", include("integrations.api_urls")),
 ]
 
@@ -34,6 +35,7 @@ urlpatterns = [
     path("dashboard/", include("dashboards.urls")),
     path("audit/", include("audit.urls")),
     path("alerts/", include("alerts.urls")),
+    path("inspections/", include("inspections.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
