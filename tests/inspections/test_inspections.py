@@ -168,3 +168,34 @@ def test_the_report_exports_as_xlsx(client, inspector, steering, inspection):
     sheets = load_workbook(io.BytesIO(answer.content), read_only=True).worksheets
     rows = list(sheets[1].iter_rows(values_only=True))
     assert rows[1][1] == "00004" and rows[1][5] == "Buy a scanner."
+
+
+def test_the_demo_plan_and_inspection(db):
+    from inspections.demo import demo_inspection_ensure
+    from tasks.demo import demo_plan_ensure, demo_users_ensure
+    from tasks.models import LocalPlan, SubTask, SubTaskUpdate
+
+    demo_users_ensure(password="pw-" + "x" * 12)
+    for _ in range(2):  # idempotent
+        demo_plan_ensure(write=lambda line: None)
+        demo_inspection_ensure(write=lambda line: None)
+    plan = LocalPlan.objects.get(province_id="01")
+    assert SubTask.objects.filter(plan=plan, commune__province_id="01").count() >= 4
+    assert SubTaskUpdate.objects.filter(subtask__plan=plan).exists()
+    inspection = Inspection.objects.get()
+    assert inspection.findings.count() == 3 and FollowUpUpdate.objects.count() == 2
+
+
+def test_the_audit_trail_shows_plans_subtasks_inspections_and_followups(db):
+    from audit.trail import TrailFilter, audit_trail, describe
+    from inspections.demo import demo_inspection_ensure
+    from tasks.demo import demo_plan_ensure, demo_users_ensure
+
+    demo_users_ensure(password="pw-" + "x" * 12)
+    demo_plan_ensure(write=lambda line: None)
+    demo_inspection_ensure(write=lambda line: None)
+    events = [describe(row) for row in audit_trail(TrailFilter())]
+    kinds = {event["kind"] for event in events}
+    assert {"local_plan", "subtask_update", "inspection", "finding", "followup_update"} <= kinds
+    followup = next(e for e in events if e["kind"] == "followup_update")
+    assert "0 → 30" in followup["summary"]

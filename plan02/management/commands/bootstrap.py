@@ -8,8 +8,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from alerts.demo import demo_alerts_ensure
+from inspections.demo import demo_inspection_ensure
 from integrations.demo import demo_integrations_ensure
-from tasks.demo import demo_data_allowed, demo_data_check, demo_users_ensure
+from tasks.demo import demo_data_allowed, demo_data_check, demo_plan_ensure, demo_users_ensure
 from tasks.models import Task
 
 DEMO_CATALOGUE = settings.BASE_DIR / "fixtures" / "demo_tasks.csv"
@@ -54,3 +55,6 @@ class Command(BaseCommand):
         # Demo contacts and a first run of the early-warning rules, so the bell has alerts (once).
         demo_alerts_ensure(write=self.stdout.write)
         demo_integrations_ensure(write=self.stdout.write)
+        # A local plan of Hà Nội with sub-tasks for its communes, and an inspection with findings (§13).
+        demo_plan_ensure(write=self.stdout.write)
+        demo_inspection_ensure(write=self.stdout.write)
