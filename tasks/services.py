@@ -481,21 +481,28 @@ def _stale(workflow: Workflow, current: Any, version: int) -> "StaleVersion":
 
 
 def assignments_bulk_update(*, actor: Any, rows: list[dict[str, Any]]) -> list[StatusUpdate]:
+    """items_bulk_update with ASSIGNMENTS."""
+    return items_bulk_update(ASSIGNMENTS, actor=actor, rows=rows)
+
+
+def items_bulk_update(workflow: Workflow, *, actor: Any, rows: list[dict[str, Any]]) -> list[Any]:
     """Apply the rows of a checked bulk upload in one transaction: all of them, each with its own history row,
-    or none. `rows` are dicts with `assignment_id`, `version` and the new values. A row that became stale
-    or invalid since the dry run makes the whole upload fail with that error (and the row's index)."""
+    or none. `rows` are dicts with `assignment_id` (the item's id, whatever its kind), `version` and the new
+    values. A row that became stale or invalid since the dry run makes the whole upload fail with that error
+    (and the row's index)."""
     ids = [row["assignment_id"] for row in rows]
-    assignments = Assignment.objects.select_related("task").in_bulk(ids)
+    items = workflow.model.objects.in_bulk(ids)
     updates = []
     with transaction.atomic():
         for index, row in enumerate(rows):
-            assignment = assignments.get(row["assignment_id"])
-            if assignment is None:
+            item = items.get(row["assignment_id"])
+            if item is None:
                 raise BulkRowError(index, UpdateNotAllowed(visible=False))
             try:
                 updates.append(
-                    assignment_update(
-                        assignment=assignment,
+                    workflow_update(
+                        workflow,
+                        item=item,
                         actor=actor,
                         version=row["version"],
                         status=row["status"],
@@ -510,7 +517,7 @@ def assignments_bulk_update(*, actor: Any, rows: list[dict[str, Any]]) -> list[S
                 )
             except (UpdateNotAllowed, StaleVersion, ValidationError) as exc:
                 raise BulkRowError(index, exc) from exc
-        assignments_changed_after_commit([u.assignment_id for u in updates])  # once for the whole upload
+        workflow.after_commit([u.item_id for u in updates])  # once for the whole upload
     return updates
 
 

@@ -183,6 +183,11 @@ ROWS = [
     Row("tasks:subtask_create", "POST /tasks/plans/{plan}/subtasks/new/", "other",
         "302 403 403 403 404 404 404 302 302",
         data="subtask_form"),
+    Row("tasks:subtask_export", "GET /tasks/subtasks/export.xlsx?plan={plan}", "other",
+        "302 200 200 200 200∅ 200∅ 200∅ 302 302", probe="rows"),
+    Row("tasks:subtask_bulk", "GET /tasks/subtasks/bulk/", "—", "302 403 403 403 200 200 200 302 302"),
+    Row("tasks:subtask_bulk", "POST /tasks/subtasks/bulk/", "own + other", "302 403 403 403 200✓✗ 200✓✗ 200✓✗ 302 302",
+        data="subtask_bulk_file", probe="bulk_plan"),
     Row("tasks:subtask", "GET /tasks/subtasks/{subtask}/", "own", "302 200 200 200 200 200 200 302 302"),
     Row("tasks:subtask", "GET /tasks/subtasks/{subtask}/", "other", "302 200 200 200 404 404 404 302 302"),
     Row("tasks:subtask_edit", "GET /tasks/subtasks/{subtask}/edit/", "own", "302 403 403 403 200 200 403 302 302"),
@@ -1036,6 +1041,14 @@ def _bulk_file(world, role):
     return _form({"file": SimpleUploadedFile("mine.xlsx", content)})
 
 
+def _subtask_bulk_file(world, role):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    rows = [[world.context(role, which)["subtask"], 2, "in_progress", 30, "matrix"] for which in ("own", "other")]
+    content = _xlsx(["id", "version", "status", "progress", "note"], rows)
+    return _form({"file": SimpleUploadedFile("subtasks.xlsx", content)})
+
+
 def _report_file(world, role):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -1076,6 +1089,7 @@ BODIES = {
     "assignment_form": lambda world, role, which, values: _form(_assignment_change(world, values)),
     "assignment_json": lambda world, role, which, values: _json(_assignment_change(world, values)),
     "bulk_file": lambda world, role, which, values: _bulk_file(world, role),
+    "subtask_bulk_file": lambda world, role, which, values: _subtask_bulk_file(world, role),
     "report_form": lambda world, role, which, values: _report_form(world, values, which),
     "report_correction_form": lambda world, role, which, values: _form(
         {k: str(v) for k, v in _correction(values).items() if k not in ("outage_systems", "support_needed")}

@@ -287,3 +287,41 @@ def test_pages_of_a_plan(client, province_officer, commune_clerk, subtasks, hano
     )
     assert answer.status_code == 302
     assert SubTask.objects.get(pk=subtasks["badinh"].pk).progress == 30
+
+
+def test_bulk_xlsx_round_trip_of_subtasks(client, province_officer, subtasks):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from openpyxl import Workbook, load_workbook
+
+    login(client, province_officer)
+    exported = client.get("/tasks/subtasks/export.xlsx", {"mine": "true"}, **EN)
+    assert exported.status_code == 200
+    rows = list(load_workbook(io.BytesIO(exported.content), read_only=True).worksheets[0].iter_rows(values_only=True))
+    header, data = list(rows[0]), [list(r) for r in rows[1:]]
+    assert {r[0] for r in data} == {s.pk for s in subtasks.values()}
+    for row in data:
+        row[header.index("status")], row[header.index("progress")] = "in_progress", 35
+    stale_id = subtasks["ngocha"].pk
+    SubTask.objects.filter(pk=stale_id).update(version=5)  # someone saved meanwhile: that row is refused
+    book = Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for row in data:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    upload = SimpleUploadedFile("subtasks.xlsx", buffer.getvalue())
+    dry = client.post("/tasks/subtasks/bulk/", {"file": upload}, **EN)
+    assert dry.status_code == 200
+    outcomes = {r.assignment.pk: r.outcome for r in dry.context["plan"].rows}
+    assert outcomes == {subtasks["dept"].pk: "change", subtasks["badinh"].pk: "change", stale_id: "stale"}
+    # A token of the sub-tasks' page is refused by the assignments' page.
+    assert client.post("/tasks/assignments/bulk/", {"token": dry.context["token"]}, **EN).status_code == 302
+    assert not SubTaskUpdate.objects.exists()
+    applied = client.post("/tasks/subtasks/bulk/", {"token": dry.context["token"]}, **EN)
+    assert applied.status_code == 302
+    assert sorted(SubTaskUpdate.objects.values_list("subtask_id", "new_progress", "on_behalf")) == sorted(
+        [(subtasks["dept"].pk, 35, False), (subtasks["badinh"].pk, 35, True)]
+    )
