@@ -325,3 +325,34 @@ def test_bulk_xlsx_round_trip_of_subtasks(client, province_officer, subtasks):
     assert sorted(SubTaskUpdate.objects.values_list("subtask_id", "new_progress", "on_behalf")) == sorted(
         [(subtasks["dept"].pk, 35, False), (subtasks["badinh"].pk, 35, True)]
     )
+
+
+def test_subtask_history_is_append_only(commune_clerk, subtasks):
+    from django.db import DatabaseError, connection, transaction
+
+    from core.models import AppendOnlyError
+
+    row = subtask_update(subtask=subtasks["badinh"], actor=commune_clerk, version=1, status="in_progress", progress=5)
+    with pytest.raises(AppendOnlyError):
+        SubTaskUpdate.objects.filter(pk=row.pk).update(note="rewritten")
+    if connection.vendor == "postgresql":  # the trigger of migration 0003, for any SQL client
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("UPDATE tasks_subtaskupdate SET note = 'x' WHERE id = %s", [row.pk])
+    assert SubTaskUpdate.objects.get(pk=row.pk).note == ""
+
+
+def test_lists_run_a_fixed_number_of_queries(client, steering, plan, hanoi_t18):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    login(client, steering)
+    client.get(SUBTASKS, **EN)  # the session and the user, once
+    counts = []
+    for more in (1, 6):
+        for _ in range(more):
+            SubTask.objects.create(plan=plan, parent=hanoi_t18, title="x", department="Sở", deadline=deadline())
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(SUBTASKS, **EN).status_code == 200
+            assert client.get(f"{PLANS}{plan.pk}/", **EN).status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]  # 2 or 7 sub-tasks: the same queries (no query per row)
