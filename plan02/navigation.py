@@ -17,6 +17,8 @@ NAV = [
     ("tasks:mine", _("My tasks"), UNITS),
     ("tasks:province_communes", _("My communes"), {Role.PROVINCE_OFFICER}),
     ("tasks:list", _("Tasks"), EVERYONE),
+    ("tasks:plans", _("Local plans"), EVERYONE),
+    ("inspections:list", _("Inspections"), EVERYONE),
     ("reports:mine", _("Daily reports"), LOCAL),
     ("reports:list", _("Daily reports"), READ_ALL),
     ("alerts:list", _("Early warning"), EVERYONE),

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "dashboards",
     "alerts",
     "support",
+    "inspections",
     "integrations",
     "audit",
     "plan02",

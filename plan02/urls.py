@@ -15,6 +15,7 @@ api_v1 = [
     path("audit/", AuditTrailView.as_view(), name="api-audit"),
     path("", include("alerts.api_urls")),
     path("", include("support.api_urls")),
+    path("", include("inspections.api_urls")),
     path("", include("integrations.api_urls")),
 ]
 
@@ -39,6 +40,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("alerts/", include("alerts.urls")),
     path("operations/", include("support.urls")),
+    path("inspections/", include("inspections.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,6 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
 from tasks.api import AgencyViewSet, AssignmentViewSet, PhaseViewSet, TaskGroupViewSet, TaskViewSet
+from tasks.plans_api import LocalPlanViewSet, SubTaskViewSet
 
 router = SimpleRouter()
 router.register("groups", TaskGroupViewSet, basename="group")
@@ -8,4 +9,6 @@ router.register("phases", PhaseViewSet, basename="phase")
 router.register("agencies", AgencyViewSet, basename="agency")
 router.register("tasks", TaskViewSet, basename="task")
 router.register("assignments", AssignmentViewSet, basename="assignment")
+router.register("plans", LocalPlanViewSet, basename="plan")
+router.register("subtasks", SubTaskViewSet, basename="subtask")
 urlpatterns = router.urls

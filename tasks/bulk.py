@@ -1,6 +1,7 @@
 """Bulk update from an exported XLSX: a dry run that says, row by row, what would change and what is refused
 (stale, invalid, not yours), then an apply of the accepted rows in one transaction
-(tasks.services.assignments_bulk_update), one history row each.
+(tasks.services.items_bulk_update), one history row each. The same round trip serves assignments and the
+sub-tasks of local plans (`kind`: "assignments" or "subtasks"), through the same workflow service.
 
 The dry run's accepted rows travel to the apply step signed (django.core.signing) for the same user, so the
 apply writes exactly what the user reviewed; the service re-checks versions and rules when it writes.
@@ -19,8 +20,11 @@ from core.spreadsheets import SpreadsheetError, cell_text, rows_with_content, xl
 from core.text import echo
 from tasks.models import Agency
 from tasks.scoping import scope_for_user
-from tasks.selectors import FieldChange, assignment_list, assignment_state
-from tasks.services import validate_update
+from tasks.selectors import FieldChange, assignment_list, assignment_state, subtask_list
+from tasks.services import ASSIGNMENTS, SUBTASKS, validate_update
+
+# What each kind's round trip reads and which workflow it writes through.
+KINDS = {"assignments": (assignment_list, ASSIGNMENTS), "subtasks": (subtask_list, SUBTASKS)}
 
 REQUIRED_COLUMNS = ["id", "version", "status", "progress"]
 OPTIONAL_COLUMNS = ["completed_on", "blocked_by", "blocked_reason", "note", "evidence_url"]
@@ -108,21 +112,22 @@ def _assignment_id(value):
     return number if number is not None and 0 < number <= _ID_MAX else None
 
 
-def bulk_plan(*, actor, upload):
-    """Read the file and check every row against the current assignments. Writes nothing."""
+def bulk_plan(*, actor, upload, kind="assignments"):
+    """Read the file and check every row against the current assignments (or sub-tasks). Writes nothing."""
+    listing, workflow = KINDS[kind]
     rows = _read(upload)
     scope = scope_for_user(actor)
     today = timezone.localdate()
     ids = {i for i in (_assignment_id(raw.get("id")) for _, raw in rows) if i is not None}
-    assignments = assignment_list(scope=scope, today=today).in_bulk(ids)
+    assignments = listing(scope=scope, today=today).in_bulk(ids)
     agencies = {a.code.upper(): a for a in Agency.objects.all()}
     plan = BulkPlan(rows=[])
     for number, raw in rows:
-        plan.rows.append(_plan_row(number, raw, assignments, agencies, today))
+        plan.rows.append(_plan_row(number, raw, assignments, agencies, today, workflow))
     return plan
 
 
-def _plan_row(number, raw, assignments, agencies, today):
+def _plan_row(number, raw, assignments, agencies, today, workflow=ASSIGNMENTS):
     assignment = assignments.get(_assignment_id(raw.get("id")))
     if assignment is None:
         return BulkRow(number, "forbidden", errors=[_("id: no assignment you may see has this id.")])
@@ -184,7 +189,7 @@ def _plan_row(number, raw, assignments, agencies, today):
             file_version=version,
         )
     try:
-        validate_update(current=assignment, today=today, **values)
+        validate_update(current=assignment, today=today, workflow=workflow, **values)
     except ValidationError as exc:
         messages = []
         for field, items in exc.error_dict.items():
@@ -195,7 +200,11 @@ def _plan_row(number, raw, assignments, agencies, today):
     return BulkRow(number, "change", assignment, changes=changes, values=values, file_version=version)
 
 
-def sign_plan(plan, *, actor):
+def _salt(kind):
+    return SIGNING_SALT if kind == "assignments" else f"{SIGNING_SALT}.{kind}"
+
+
+def sign_plan(plan, *, actor, kind="assignments"):
     """The accepted rows, signed for this user, for the apply step."""
     rows = [
         {
@@ -208,12 +217,13 @@ def sign_plan(plan, *, actor):
         }
         for r in plan.to_apply
     ]
-    return signing.dumps({"user": actor.pk, "rows": rows}, salt=SIGNING_SALT, compress=True)
+    return signing.dumps({"user": actor.pk, "rows": rows}, salt=_salt(kind), compress=True)
 
 
-def unsign_plan(token, *, actor):
-    """The rows signed by sign_plan() for this user; BadSignature (incl. expired) when tampered or too old."""
-    data = signing.loads(token, salt=SIGNING_SALT, max_age=PLAN_MAX_AGE)
+def unsign_plan(token, *, actor, kind="assignments"):
+    """The rows signed by sign_plan() for this user and kind; BadSignature (incl. expired) when tampered, too
+    old, or signed for the other kind."""
+    data = signing.loads(token, salt=_salt(kind), max_age=PLAN_MAX_AGE)
     if data.get("user") != actor.pk:
         raise signing.BadSignature("signed for another user")
     agencies = {a.code: a for a in Agency.objects.filter(code__in={r["blocked_by"] for r in data["rows"]} - {None})}

@@ -212,3 +212,70 @@ def seed_task_history(*, end, seed=2025):
         }
     )
     return len(updates)
+
+
+# --- a local plan (DESIGN.md §13) --------------------------------------------------------------------------------
+
+DEMO_PLAN_NUMBER = "98/KH-UBND (demo)"
+
+
+def demo_plan_ensure(*, write=print) -> None:
+    """A local plan of Hà Nội (demo) breaking its first province-level assignments into sub-tasks for its
+    departments and communes, some of them under way (through the workflow service, so with history). Once."""
+    from tasks.models import Level, LocalPlan
+    from tasks.plans import plan_save, subtask_save
+    from tasks.scoping import scope_for_user
+    from tasks.services import subtask_update
+
+    User = get_user_model()
+    officer = User.objects.filter(username="province").first()
+    clerk = User.objects.filter(username="commune").first()
+    if officer is None or LocalPlan.objects.filter(province_id="01", number=DEMO_PLAN_NUMBER).exists():
+        return
+    scope, today = scope_for_user(officer), timezone.localdate()
+    parents = list(
+        Assignment.objects.filter(level=Level.PROVINCE, province_id="01")
+        .select_related("task")
+        .order_by("task__code")[:2]
+    )
+    if not parents:
+        return
+    communes = list(Commune.objects.filter(province_id="01").order_by("code").values_list("code", flat=True)[:4])
+    with transaction.atomic():
+        plan = plan_save(
+            scope=scope,
+            actor=officer,
+            number=DEMO_PLAN_NUMBER,
+            issued_on=today - datetime.timedelta(days=30),
+            title="Kế hoạch triển khai Kế hoạch 02 trên địa bàn Thành phố Hà Nội (demo)",
+            document_url="https://example.gov.vn/ha-noi/ke-hoach-98.pdf",
+        )
+        owners = [
+            ({"department": "Sở Khoa học và Công nghệ"}, 3, 100),
+            ({"department": "Sở Nội vụ"}, 2, 40),
+            *(({"commune": code}, 1, progress) for code, progress in zip(communes, (60, 20, 0, 0), strict=False)),
+        ]
+        for index, parent in enumerate(parents):
+            for number, (owner, weight, progress) in enumerate(owners if index == 0 else owners[:3]):
+                subtask = subtask_save(
+                    scope=scope,
+                    plan=plan,
+                    parent=parent,
+                    title=f"{parent.task.code}.{number + 1} {parent.task.title_vi[:120]}",
+                    deadline=parent.task.deadline,
+                    weight=weight,
+                    **owner,
+                )
+                if progress:
+                    actor = clerk if owner.get("commune") == "00004" and clerk is not None else officer
+                    done = progress == 100
+                    subtask_update(
+                        subtask=subtask,
+                        actor=actor,
+                        version=1,
+                        status="completed" if done else "in_progress",
+                        progress=progress,
+                        completed_on=today - datetime.timedelta(days=2) if done else None,
+                        note="Demo",
+                    )
+    write(f"demo local plan created: Hà Nội {DEMO_PLAN_NUMBER}")

@@ -93,3 +93,57 @@ def export_xlsx(assignments, *, today):
 def export_csv(assignments, *, today):
     rows = (_row(assignment, today) for assignment in assignments.iterator(chunk_size=2000))
     return csv_bytes(COLUMNS, rows, notes=demo_notes())
+
+
+# --- sub-tasks of local plans (the same round trip as assignments: tasks.bulk with kind "subtasks") ---------------
+
+SUBTASK_COLUMNS = [
+    "id",
+    "version",
+    "task",
+    "plan",
+    "title",
+    "owner",
+    "deadline",
+    "weight",
+    "display_status",
+    "status",
+    "progress",
+    "completed_on",
+    "blocked_by",
+    "blocked_reason",
+    "updated_at",
+    "updated_by",
+    "note",
+    "evidence_url",
+]
+
+
+def _subtask_row(s, today):
+    updated_at = timezone.localtime(s.updated_at).replace(tzinfo=None, microsecond=0) if s.updated_at else None
+    return [
+        s.pk,
+        s.version,
+        s.parent.task.code,
+        s.plan.number,
+        s.title,
+        s.commune_id or s.department,
+        s.deadline,
+        float(s.weight),
+        s.get_display_status(today),
+        s.status,
+        s.progress,
+        s.completed_on,
+        s.blocked_by.code if s.blocked_by_id else "",
+        s.blocked_reason,
+        updated_at,
+        s.updated_by.username if s.updated_by_id else "",
+        "",
+        "",
+    ]
+
+
+def export_subtasks_xlsx(subtasks, *, today):
+    rows = (_subtask_row(s, today) for s in subtasks.iterator(chunk_size=2000))
+    help_sheet = help_rows()
+    return xlsx_bytes([Sheet("subtasks", SUBTASK_COLUMNS, rows), Sheet("help", help_sheet[0], help_sheet[1:])])

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.filters import SearchFilter, YesNoFilter
 from localities.models import Province
-from tasks.models import Agency, Assignment, AssignmentStatus, DisplayStatus, Level, Phase, Task, TaskGroup
+from tasks.models import Agency, Assignment, AssignmentStatus, DisplayStatus, Level, Phase, SubTask, Task, TaskGroup
 from tasks.scoping import NO_SCOPE, scope_for_request
 
 
@@ -140,6 +140,64 @@ class AssignmentFilterSet(django_filters.FilterSet):
     def filter_mine(self, queryset, name, value):
         scope = scope_for_request(self.request) if self.request is not None else NO_SCOPE
         condition = Assignment.objects.updatable_q(scope)
+        if condition is None:
+            return queryset.none() if value else queryset
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+
+class SubTaskFilterSet(django_filters.FilterSet):
+    """Filters of the sub-task API and lists: like the assignments' (group, phase, status, display status,
+    overdue, task, agency, province, commune, mine) plus the plan and the parent assignment. The queryset
+    must come from tasks.selectors.subtask_list()."""
+
+    plan = django_filters.NumberFilter(field_name="plan_id", label=_("plan"))
+    parent = django_filters.NumberFilter(field_name="parent_id", label=_("parent assignment"))
+    group = django_filters.ModelChoiceFilter(
+        field_name="parent__task__group", queryset=TaskGroup.objects.all(), to_field_name="number", label=_("group")
+    )
+    phase = django_filters.ModelChoiceFilter(
+        field_name="parent__task__phase", queryset=Phase.objects.all(), to_field_name="code", label=_("phase")
+    )
+    status = django_filters.ChoiceFilter(choices=AssignmentStatus.choices, label=_("status"))
+    display_status = django_filters.ChoiceFilter(
+        choices=DisplayStatus.choices, method="filter_display_status", label=_("display status")
+    )
+    overdue = YesNoFilter(method="filter_overdue", label=_("overdue"))
+    task = django_filters.ModelChoiceFilter(
+        field_name="parent__task", queryset=Task.objects.all(), to_field_name="code", label=_("task")
+    )
+    agency = django_filters.ModelChoiceFilter(
+        field_name="plan__agency", queryset=Agency.objects.all(), to_field_name="code", label=_("agency")
+    )
+    province = django_filters.ModelChoiceFilter(
+        field_name="plan__province", queryset=Province.objects.all(), label=_("province")
+    )
+    commune = django_filters.CharFilter(
+        field_name="commune_id",
+        label=_("commune code"),
+        validators=[RegexValidator(r"^\d{5}$", _("A commune code has 5 digits, e.g. 00004."))],
+    )
+    mine = YesNoFilter(method="filter_mine", label=_("only the ones I may update"))
+    ordering = django_filters.OrderingFilter(
+        fields=(("deadline", "deadline"), ("progress", "progress"), ("updated_at", "updated_at"), ("pk", "id")),
+        label=_("sort by"),
+    )
+
+    class Meta:
+        model = SubTask
+        fields = ["plan", "parent", "group", "phase", "status", "display_status", "overdue", "task", "agency"]
+
+    def filter_display_status(self, queryset, name, value):
+        return queryset.filter(display_status=value)
+
+    def filter_overdue(self, queryset, name, value):
+        if value:
+            return queryset.filter(display_status=DisplayStatus.OVERDUE)
+        return queryset.exclude(display_status=DisplayStatus.OVERDUE)
+
+    def filter_mine(self, queryset, name, value):
+        scope = scope_for_request(self.request) if self.request is not None else NO_SCOPE
+        condition = SubTask.objects.updatable_q(scope)
         if condition is None:
             return queryset.none() if value else queryset
         return queryset.filter(condition) if value else queryset.exclude(condition)

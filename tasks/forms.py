@@ -88,3 +88,50 @@ class AssignmentUpdateForm(forms.Form):
 
 class BulkUploadForm(forms.Form):
     file = forms.FileField(label=_("Edited XLSX export"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
+
+
+class LocalPlanForm(forms.Form):
+    """A local plan's record; tasks.plans checks the rules and names the refused field."""
+
+    number = forms.CharField(label=_("Number"), max_length=50)
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    title = forms.CharField(label=_("Title"), max_length=500)
+    document_url = forms.URLField(label=_("Document link"), required=False, max_length=500, assume_scheme="https")
+    document = forms.FileField(label=_("Document file"), required=False)
+
+    def clean_document(self):
+        from tasks.services import validate_evidence_file
+
+        document = self.cleaned_data.get("document")
+        if document and (errors := validate_evidence_file(document)):
+            raise forms.ValidationError(errors)
+        return document
+
+
+class SubTaskForm(forms.Form):
+    """A sub-task's definition (its status and progress change through the update form)."""
+
+    parent = forms.ChoiceField(label=_("Assignment it is part of"))
+    title = forms.CharField(label=_("Title"), max_length=500)
+    department = forms.CharField(label=_("Owner: department"), required=False, max_length=200)
+    commune = forms.CharField(label=_("Owner: commune code"), required=False, max_length=5)
+    deadline = forms.DateField(label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    weight = forms.CharField(label=_("Weight"), max_length=20, initial="1")
+
+    def __init__(self, *args, parents, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.parents = {str(a.pk): a for a in parents}
+        self.fields["parent"].choices = [(str(a.pk), f"{a.task.code} · {a.task.title}") for a in parents]
+        self.fields["department"].help_text = _("one of your departments, or leave empty and give a commune")
+        self.fields["weight"].help_text = _("a number greater than 0; the roll-up divides by the sum of weights")
+
+    def service_kwargs(self):
+        data = self.cleaned_data
+        return {
+            "parent": self.parents.get(data["parent"]),
+            "title": data["title"],
+            "department": data["department"],
+            "commune": data["commune"] or None,
+            "deadline": data["deadline"],
+            "weight": data["weight"],
+        }

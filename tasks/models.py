@@ -167,6 +167,46 @@ class Task(models.Model):
         return _localized(self, "title")
 
 
+class WorkflowState(models.Model):
+    """The state every workflow item carries (assignments, sub-tasks of local plans, inspections' follow-up
+    items): status, progress, completion, blocker, and the version for optimistic concurrency. Changed only
+    by tasks.services.workflow_update(), which writes the item's history row (a WorkflowHistory) with it."""
+
+    status = models.CharField(
+        _("status"), max_length=20, choices=AssignmentStatus.choices, default=AssignmentStatus.NOT_STARTED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    completed_on = models.DateField(_("completed on"), null=True, blank=True)
+    blocked_by = models.ForeignKey(
+        "tasks.Agency",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("blocked by"),
+    )
+    blocked_reason = models.TextField(_("blocked reason"), blank=True)
+    # Optimistic concurrency: every accepted change bumps it; a write carrying an older value is refused.
+    version = models.PositiveIntegerField(_("version"), default=1)
+    updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def blocked_by_code(self) -> str | None:
+        """The blocking agency's code (no query when there is none)."""
+        return getattr(self.blocked_by, "code", None) if self.blocked_by_id else None
+
+
 class AssignmentQuerySet(models.QuerySet):
     """Who may see and change which assignments (DESIGN.md §3), and the derived display status."""
 
@@ -237,7 +277,7 @@ class AssignmentQuerySet(models.QuerySet):
         return self.none() if condition is None else self.filter(condition)
 
 
-class Assignment(models.Model):
+class Assignment(WorkflowState):
     """A task × the unit responsible for it: a central agency, a province, or a commune.
 
     For a commune assignment `province` holds the commune's province, so "share of a province's communes
@@ -265,11 +305,6 @@ class Assignment(models.Model):
         related_name="assignments",
         verbose_name=_("commune"),
     )
-    status = models.CharField(
-        _("status"), max_length=20, choices=AssignmentStatus.choices, default=AssignmentStatus.NOT_STARTED
-    )
-    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
-    completed_on = models.DateField(_("completed on"), null=True, blank=True)
     blocked_by = models.ForeignKey(
         Agency,
         null=True,
@@ -277,18 +312,6 @@ class Assignment(models.Model):
         on_delete=models.PROTECT,
         related_name="blocking_assignments",
         verbose_name=_("blocked by"),
-    )
-    blocked_reason = models.TextField(_("blocked reason"), blank=True)
-    # Optimistic concurrency: every accepted change bumps it; a write carrying an older value is refused.
-    version = models.PositiveIntegerField(_("version"), default=1)
-    updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("updated by"),
     )
 
     objects = AssignmentQuerySet.as_manager()
@@ -336,11 +359,6 @@ class Assignment(models.Model):
     def unit(self):
         return self.agency or self.commune or self.province
 
-    @property
-    def blocked_by_code(self) -> str | None:
-        """The blocking agency's code (no query when there is none)."""
-        return getattr(self.blocked_by, "code", None) if self.blocked_by_id else None
-
     def get_display_status(self, today: datetime.date | None = None) -> str:
         if hasattr(self, "display_status"):
             return self.display_status
@@ -354,18 +372,17 @@ class Assignment(models.Model):
 
 
 def evidence_upload_to(instance, filename):
-    return f"evidence/{instance.assignment.task_id}/{instance.assignment_id}/{filename}"
+    """Where a history row's evidence file is stored: each history model says (evidence_path)."""
+    return instance.evidence_path(filename)
 
 
-class StatusUpdate(AppendOnlyModel):
-    """Append-only history of an assignment: one row per accepted change, written in the same transaction."""
+class WorkflowHistory(AppendOnlyModel):
+    """Append-only history of a workflow item (WorkflowState): one row per accepted change, written in the
+    same transaction as the change by tasks.services.workflow_update(). Each concrete model adds the link to
+    its item (named by ITEM_FIELD) and the actor."""
 
-    assignment = models.ForeignKey(
-        Assignment, on_delete=models.PROTECT, related_name="updates", verbose_name=_("assignment")
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="status_updates", verbose_name=_("actor")
-    )
+    ITEM_FIELD = ""
+
     created_at = models.DateTimeField(_("time"), db_index=True)
     old_status = models.CharField(_("old status"), max_length=20, choices=AssignmentStatus.choices)
     new_status = models.CharField(_("new status"), max_length=20, choices=AssignmentStatus.choices)
@@ -373,18 +390,47 @@ class StatusUpdate(AppendOnlyModel):
     new_progress = models.PositiveSmallIntegerField(_("new progress"))
     completed_on = models.DateField(_("completed on"), null=True, blank=True)
     blocked_by = models.ForeignKey(
-        Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("blocked by")
+        "tasks.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("blocked by")
     )
     blocked_reason = models.TextField(_("blocked reason"), blank=True)
     note = models.TextField(_("note"), blank=True)
     evidence_url = models.URLField(_("evidence link"), max_length=500, blank=True)
     evidence_file = models.FileField(_("evidence file"), upload_to=evidence_upload_to, blank=True, max_length=300)
-    # A province officer updating a commune's assignment for it.
+    # A province officer updating a commune's item for it.
     on_behalf = models.BooleanField(_("on the unit's behalf"), default=False)
     version = models.PositiveIntegerField(_("version after the change"))
 
-    # Bulk changes and deletes are refused like single ones (on PostgreSQL a trigger of migration 0002 also
-    # refuses them for any SQL client).
+    # Bulk changes and deletes are refused like single ones.
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def blocked_by_code(self) -> str | None:
+        return getattr(self.blocked_by, "code", None) if self.blocked_by_id else None
+
+    @property
+    def item_id(self) -> int:
+        return getattr(self, f"{self.ITEM_FIELD}_id")
+
+    def evidence_path(self, filename: str) -> str:
+        return f"evidence/{self.ITEM_FIELD}s/{self.item_id}/{filename}"
+
+
+class StatusUpdate(WorkflowHistory):
+    """Append-only history of an assignment: one row per accepted change, written in the same transaction."""
+
+    ITEM_FIELD = "assignment"
+
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.PROTECT, related_name="updates", verbose_name=_("assignment")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="status_updates", verbose_name=_("actor")
+    )
+
+    # On PostgreSQL a trigger of migration 0002 also refuses changes and deletes for any SQL client.
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
@@ -398,9 +444,212 @@ class StatusUpdate(AppendOnlyModel):
     def __str__(self):
         return f"{self.assignment_id}: {self.old_status} → {self.new_status} ({self.created_at:%Y-%m-%d %H:%M})"
 
+    def evidence_path(self, filename: str) -> str:
+        return f"evidence/{self.assignment.task_id}/{self.assignment_id}/{filename}"
+
+
+# --- local plans and their sub-tasks (DESIGN.md §13) -------------------------------------------------------
+
+
+def plan_document_upload_to(instance, filename):
+    return f"plans/{instance.unit_code}/{filename}"
+
+
+class LocalPlanQuerySet(models.QuerySet):
+    def visible_to(self, scope: Scope) -> "LocalPlanQuerySet":
+        """Everything for read-all roles; an agency its own plans and those with sub-tasks of the assignments it
+        follows (the tasks it leads or coordinates); a province its own; a commune the plans that give it a
+        sub-task."""
+        if scope.reads_all:
+            return self
+        if scope.is_agency:
+            followed = SubTask.objects.filter(parent__in=Assignment.objects.visible_to(scope).values("pk"))
+            return self.filter(Q(agency_id=scope.agency_id) | Q(pk__in=followed.values("plan_id")))
+        if scope.is_province:
+            return self.filter(province_id=scope.province_id)
+        if scope.is_commune:
+            return self.filter(pk__in=SubTask.objects.filter(commune_id=scope.commune_id).values("plan_id"))
+        return self.none()
+
+    def editable_by(self, scope: Scope) -> "LocalPlanQuerySet":
+        """A province officer edits its province's plans, an agency officer its agency's; nobody else (keys
+        neither)."""
+        if scope.is_api_client:
+            return self.none()
+        if scope.is_agency:
+            return self.filter(agency_id=scope.agency_id)
+        if scope.is_province:
+            return self.filter(province_id=scope.province_id)
+        return self.none()
+
+
+class LocalPlan(models.Model):
+    """A province's or a central agency's own implementation plan of Plan 02 (e.g. Huế's Plan 98)."""
+
+    province = models.ForeignKey(
+        "localities.Province",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="local_plans",
+        verbose_name=_("province"),
+    )
+    agency = models.ForeignKey(
+        Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="local_plans", verbose_name=_("agency")
+    )
+    number = models.CharField(_("number"), max_length=50)
+    issued_on = models.DateField(_("date"))
+    title = models.CharField(_("title"), max_length=500)
+    document = models.FileField(_("document"), upload_to=plan_document_upload_to, blank=True, max_length=300)
+    document_url = models.URLField(_("document link"), max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = LocalPlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-issued_on", "pk"]
+        verbose_name = _("local plan")
+        verbose_name_plural = _("local plans")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(province__isnull=False, agency__isnull=True)
+                | Q(province__isnull=True, agency__isnull=False),
+                name="local_plan_one_unit",
+            ),
+            models.UniqueConstraint(fields=["province", "number"], name="local_plan_province_number_uniq"),
+            models.UniqueConstraint(fields=["agency", "number"], name="local_plan_agency_number_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} · {self.title}"
+
     @property
-    def blocked_by_code(self) -> str | None:
-        return getattr(self.blocked_by, "code", None) if self.blocked_by_id else None
+    def unit(self):
+        return self.agency or self.province
+
+    @property
+    def unit_code(self) -> str:
+        return self.province_id or (self.agency.code if self.agency_id else "")
+
+
+class SubTaskQuerySet(models.QuerySet):
+    def with_display_status(self, today: datetime.date) -> "SubTaskQuerySet":
+        return self.annotate(display_status=display_status_sql(today, deadline="deadline"))
+
+    def visible_to(self, scope: Scope) -> "SubTaskQuerySet":
+        """Whoever sees the parent assignment sees its sub-tasks (the province or agency, and everyone above:
+        read-all roles, the agency that leads or coordinates the task); a commune clerk its commune's own."""
+        if scope.reads_all:
+            return self
+        condition = Q(parent__in=Assignment.objects.visible_to(scope).values("pk"))
+        if scope.is_commune:
+            condition = Q(commune_id=scope.commune_id)
+        return self.filter(condition)
+
+    def updatable_q(self, scope: Scope) -> Q | None:
+        """The province or agency updates its own plans' sub-tasks (a commune's on its behalf), a commune
+        clerk its commune's; read-only roles and API keys nothing."""
+        if scope.is_api_client:
+            return None
+        if scope.is_agency:
+            return Q(plan__agency_id=scope.agency_id)
+        if scope.is_province:
+            return Q(plan__province_id=scope.province_id)
+        if scope.is_commune:
+            return Q(commune_id=scope.commune_id)
+        return None
+
+    def updatable_by(self, scope: Scope) -> "SubTaskQuerySet":
+        condition = self.updatable_q(scope)
+        return self.none() if condition is None else self.filter(condition)
+
+
+class SubTask(WorkflowState):
+    """A part of a Plan 02 assignment in a local plan: owned by one of the unit's departments (free text) or
+    one of the province's communes, with a deadline and a weight in the parent's roll-up. Sub-tasks are one
+    level deep: a sub-task's parent is always an assignment."""
+
+    plan = models.ForeignKey(LocalPlan, on_delete=models.CASCADE, related_name="subtasks", verbose_name=_("plan"))
+    parent = models.ForeignKey(
+        Assignment, on_delete=models.PROTECT, related_name="subtasks", verbose_name=_("parent assignment")
+    )
+    title = models.CharField(_("title"), max_length=500)
+    department = models.CharField(_("department"), max_length=200, blank=True)
+    commune = models.ForeignKey(
+        "localities.Commune",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="subtasks",
+        verbose_name=_("commune"),
+    )
+    deadline = models.DateField(_("deadline"))
+    weight = models.DecimalField(_("weight"), max_digits=7, decimal_places=2, default=1)
+
+    objects = SubTaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["parent_id", "deadline", "pk"]
+        verbose_name = _("sub-task")
+        verbose_name_plural = _("sub-tasks")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(department="", commune__isnull=False) | (~Q(department="") & Q(commune__isnull=True)),
+                name="subtask_one_owner",
+            ),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="subtask_weight_positive"),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="subtask_progress_le_100"),
+            models.CheckConstraint(
+                condition=~Q(status="completed") | Q(progress=100, completed_on__isnull=False),
+                name="subtask_completed_has_date_and_100",
+            ),
+        ]
+        indexes = [models.Index(fields=["commune", "deadline"], name="subtask_commune_idx")]
+
+    def __str__(self):
+        return f"{self.title} · {self.owner_name}"
+
+    @property
+    def owner_name(self) -> str:
+        return self.commune.name if self.commune_id else self.department
+
+    def get_display_status(self, today: datetime.date | None = None) -> str:
+        if hasattr(self, "display_status"):
+            return self.display_status
+        return display_status(
+            status=self.status,
+            deadline=self.deadline,
+            completed_on=self.completed_on,
+            today=today or timezone.localdate(),
+            progress=self.progress,
+        )
+
+
+class SubTaskUpdate(WorkflowHistory):
+    """Append-only history of a sub-task, written by the same service as an assignment's."""
+
+    ITEM_FIELD = "subtask"
+
+    subtask = models.ForeignKey(SubTask, on_delete=models.PROTECT, related_name="updates", verbose_name=_("sub-task"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("actor")
+    )
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("sub-task update")
+        verbose_name_plural = _("sub-task updates")
+        constraints = [
+            models.UniqueConstraint(fields=["subtask", "version"], name="subtask_update_version_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.subtask_id}: {self.old_status} → {self.new_status} ({self.created_at:%Y-%m-%d %H:%M})"
 
 
 class Membership(models.Model):

@@ -19,7 +19,10 @@ from tasks.models import (
     AssignmentStatus,
     DisplayStatus,
     Level,
+    LocalPlan,
     StatusUpdate,
+    SubTask,
+    SubTaskUpdate,
     Task,
 )
 from tasks.roles import Scope
@@ -353,23 +356,25 @@ def assignment_state(assignment: Assignment) -> dict[str, Any]:
 
 
 def assignment_changes_since(*, assignment: Assignment, version: int) -> tuple[list[FieldChange], list[StatusUpdate]]:
-    """What changed between `version` and the assignment's current version, field by field, and the history
-    rows written since (oldest first). Two queries.
+    """What changed between `version` and the assignment's current version (item_changes_since)."""
+    return item_changes_since(
+        history=StatusUpdate.objects.filter(assignment=assignment), current_version=assignment.version, version=version
+    )
+
+
+def item_changes_since(*, history: QuerySet, current_version: int, version: int) -> tuple[list[FieldChange], list]:
+    """What changed between `version` and the current version of a workflow item (an assignment, a sub-task,
+    a follow-up item), field by field, and the history rows written since (oldest first). `history` is the
+    item's history rows. Two queries.
 
     The state at `version` comes from history: status and progress from the first later row's old values,
     the other fields from the row that produced `version` (none for version 1: the initial empty state)."""
-    if version >= assignment.version:
+    if version >= current_version:
         return [], []
-    updates = list(
-        StatusUpdate.objects.filter(assignment=assignment, version__gt=version)
-        .select_related("actor", "blocked_by")
-        .order_by("version")
-    )
+    updates = list(history.filter(version__gt=version).select_related("actor", "blocked_by").order_by("version"))
     if not updates:
         return [], []
-    at_version = next(
-        iter(StatusUpdate.objects.filter(assignment=assignment, version=version).select_related("blocked_by")), None
-    )
+    at_version = next(iter(history.filter(version=version).select_related("blocked_by")), None)
     before = {
         "status": updates[0].old_status,
         "progress": updates[0].old_progress,
@@ -386,6 +391,67 @@ def assignment_changes_since(*, assignment: Assignment, version: int) -> tuple[l
     }
     changes = [FieldChange(f, before[f], after[f]) for f in before if before[f] != after[f]]
     return changes, updates
+
+
+# --- local plans and sub-tasks (DESIGN.md §13) ---------------------------------------------------------------
+
+SUBTASK_JOINS = [
+    "plan",
+    "plan__province",
+    "plan__agency",
+    "parent",
+    "parent__task",
+    "parent__task__group",
+    "parent__task__phase",
+    "commune",
+    "updated_by",
+    "blocked_by",
+]
+
+
+def plan_list(*, scope: Scope) -> QuerySet:
+    """The local plans the scope may see, with `may_edit` and the number of sub-tasks."""
+    editable = LocalPlan.objects.editable_by(scope).values("pk")
+    return (
+        LocalPlan.objects.visible_to(scope)
+        .select_related("province", "agency", "created_by")
+        .annotate(
+            subtask_count=Count("subtasks"),
+            may_edit=Case(When(pk__in=editable, then=Value(True)), default=Value(False), output_field=BooleanField()),
+        )
+        .order_by("-issued_on", "pk")
+    )
+
+
+def subtask_list(*, scope: Scope, today: datetime.date, queryset: Any = None) -> QuerySet:
+    """Sub-tasks the scope may see, with their joins, the derived `display_status` (from the sub-task's own
+    deadline) and whether the scope `may_update` each one."""
+    qs = (SubTask.objects.all() if queryset is None else queryset).visible_to(scope)
+    condition = SubTask.objects.updatable_q(scope)
+    return (
+        qs.select_related(*SUBTASK_JOINS)
+        .with_display_status(today)
+        .annotate(
+            may_update=Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+            if condition is not None
+            else Value(False, output_field=BooleanField())
+        )
+    )
+
+
+def subtask_history(*, subtask: SubTask) -> QuerySet:
+    """Every change of one sub-task, newest first."""
+    return (
+        SubTaskUpdate.objects.filter(subtask=subtask)
+        .select_related("actor", "blocked_by", "subtask__commune")
+        .order_by("-version")
+    )
+
+
+def visible_subtask_update(*, scope: Scope, pk: int) -> SubTaskUpdate | None:
+    """A sub-task history row whose sub-task the scope sees, or None (for evidence downloads)."""
+    visible = SubTask.objects.visible_to(scope).values("pk")
+    return SubTaskUpdate.objects.filter(pk=pk, subtask__in=visible).first()
 
 
 # --- the demo catalogue -------------------------------------------------------------------------------------

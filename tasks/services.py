@@ -1,5 +1,9 @@
-"""Writes to assignments. Every change goes through assignment_update(), which checks the scope, enforces the
-transition rules, refuses a stale version and writes its history row in the same transaction.
+"""Writes to workflow items: assignments, the sub-tasks of local plans (DESIGN.md §13) and, from the apps
+above, inspections' follow-up items. Every change goes through workflow_update() with the item's Workflow
+(what the service needs to know of a kind of item: its model, its history, who may see and change it,
+what it announces); assignment_update() and subtask_update() are it with the ASSIGNMENTS and SUBTASKS
+workflows. It checks the scope, enforces the transition rules, refuses a stale version and writes its
+history row in the same transaction.
 
 Transition rules (enforced here, for the browser form, the API and the bulk upload alike):
 
@@ -36,9 +40,18 @@ from django.utils.translation import gettext_lazy
 from core import events
 from core.text import echo
 from core.validators import validate_web_link
-from tasks.models import Agency, Assignment, AssignmentStatus, StatusUpdate
+from tasks.models import (
+    Agency,
+    Assignment,
+    AssignmentStatus,
+    StatusUpdate,
+    SubTask,
+    SubTaskUpdate,
+    WorkflowState,
+)
+from tasks.roles import Scope
 from tasks.scoping import acts_on_behalf, scope_for_user
-from tasks.selectors import assignment_changes_since
+from tasks.selectors import item_changes_since
 from tasks.signals import assignments_changed_after_commit
 
 S = AssignmentStatus
@@ -48,6 +61,9 @@ S = AssignmentStatus
 # lead agency (whose officers follow the task's provinces and communes).
 ASSIGNMENT_UPDATED = events.declare(
     "assignment.updated", gettext_lazy("An assignment's status or progress was updated (one history row).")
+)
+SUBTASK_UPDATED = events.declare(
+    "subtask.updated", gettext_lazy("A sub-task of a local plan was updated (one history row).")
 )
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.NOT_STARTED: {S.NOT_STARTED, S.IN_PROGRESS, S.BLOCKED, S.COMPLETED},
@@ -83,17 +99,129 @@ class UpdateNotAllowed(PermissionDenied):
 class StaleVersion(Exception):
     """The caller edited an older version: someone else saved in between. Nothing was written.
 
-    Carries the current assignment, the caller's version, what changed field by field since that version,
-    and the history rows written since (who and when)."""
+    Carries the current item (`assignment` names it too, whatever its kind), the caller's version, what
+    changed field by field since that version, and the history rows written since (who and when)."""
 
     code = "stale_version"
 
-    def __init__(self, *, assignment: Assignment, version: int, changes: list, updates: list) -> None:
-        self.assignment = assignment
+    def __init__(self, *, item: WorkflowState, version: int, changes: list, updates: list) -> None:
+        self.item = self.assignment = item
         self.version = version
         self.changes = changes
         self.updates = updates
-        super().__init__(f"assignment {assignment.pk}: version {version} is stale (current {assignment.version})")
+        super().__init__(f"{item._meta.model_name} {item.pk}: version {version} is stale (current {item.version})")
+
+
+class Workflow:
+    """What the workflow service needs to know of one kind of item. Subclasses name the model and its history
+    model; the defaults fit an item whose queryset has visible_to(scope) and updatable_by(scope)."""
+
+    model: Any  # a WorkflowState subclass, with visible_to() and updatable_by() on its queryset
+    history_model: Any  # its WorkflowHistory subclass
+    # Joins taken with the row lock (what own_agency_id() and announce() read).
+    lock_joins: tuple[str, ...] = ()
+
+    def visible(self, scope: Scope) -> Any:
+        return self.model.objects.visible_to(scope)
+
+    def updatable(self, scope: Scope) -> Any:
+        return self.model.objects.updatable_by(scope)
+
+    def acts_on_behalf(self, scope: Scope, item: Any) -> bool:
+        """Does the scope change the item for another unit (a province officer for one of its communes)?"""
+        return False
+
+    def own_agency_id(self, item: Any) -> int | None:
+        """The agency the item belongs to, which cannot be its own blocker."""
+        return None
+
+    def history(self, item: Any) -> Any:
+        return self.history_model.objects.filter(**{self.history_model.ITEM_FIELD: item})
+
+    def announce(self, current: Any, update: Any, *, actor: Any) -> None:
+        """In the update's transaction: the event of the changes feed, if the kind has one."""
+
+    def after_commit(self, ids: list[int]) -> None:
+        """After the commit of one or many updates: tell whoever follows (the dashboards)."""
+
+
+class AssignmentWorkflow(Workflow):
+    model = Assignment
+    history_model = StatusUpdate
+    lock_joins = ("task__lead_agency", "agency")
+
+    def acts_on_behalf(self, scope: Scope, item: Any) -> bool:
+        return acts_on_behalf(scope, item)
+
+    def own_agency_id(self, item: Any) -> int | None:
+        return item.agency_id
+
+    def announce(self, current: Any, update: Any, *, actor: Any) -> None:
+        events.emit(
+            ASSIGNMENT_UPDATED,
+            subject="assignment",
+            subject_id=current.pk,
+            payload={
+                "task": current.task.code,
+                "level": current.level,
+                "previous_status": update.old_status,
+                "status": update.new_status,
+                "progress": update.new_progress,
+                "completed_on": update.completed_on.isoformat() if update.completed_on else None,
+                "blocked_by": update.blocked_by.code if update.blocked_by else None,
+                "version": update.version,
+                "on_behalf": update.on_behalf,
+                "update": update.pk,
+            },
+            province=current.province_id or "",
+            commune=current.commune_id or "",
+            agency=current.agency.code if current.agency is not None else current.task.lead_agency.code,
+            actor=actor.get_username(),
+        )
+
+    def after_commit(self, ids: list[int]) -> None:
+        assignments_changed_after_commit(ids)
+
+
+class SubTaskWorkflow(Workflow):
+    model = SubTask
+    history_model = SubTaskUpdate
+    lock_joins = ("plan__agency", "parent__task__lead_agency")
+
+    def acts_on_behalf(self, scope: Scope, item: Any) -> bool:
+        return scope.is_province and item.commune_id is not None
+
+    def own_agency_id(self, item: Any) -> int | None:
+        return item.plan.agency_id
+
+    def announce(self, current: Any, update: Any, *, actor: Any) -> None:
+        task = current.parent.task
+        events.emit(
+            SUBTASK_UPDATED,
+            subject="subtask",
+            subject_id=current.pk,
+            payload={
+                "task": task.code,
+                "assignment": current.parent_id,
+                "plan": current.plan_id,
+                "previous_status": update.old_status,
+                "status": update.new_status,
+                "progress": update.new_progress,
+                "completed_on": update.completed_on.isoformat() if update.completed_on else None,
+                "blocked_by": update.blocked_by.code if update.blocked_by else None,
+                "version": update.version,
+                "on_behalf": update.on_behalf,
+                "update": update.pk,
+            },
+            province=current.plan.province_id or "",
+            commune=current.commune_id or "",
+            agency=current.plan.agency.code if current.plan.agency is not None else task.lead_agency.code,
+            actor=actor.get_username(),
+        )
+
+
+ASSIGNMENTS = AssignmentWorkflow()
+SUBTASKS = SubTaskWorkflow()
 
 
 def validate_evidence_file(evidence_file: UploadedFile) -> list[ValidationError]:
@@ -146,7 +274,7 @@ def validate_evidence_file(evidence_file: UploadedFile) -> list[ValidationError]
 
 def validate_update(
     *,
-    current: Assignment,
+    current: WorkflowState,
     status: str,
     progress: int | None,
     note: str = "",
@@ -156,10 +284,13 @@ def validate_update(
     blocked_by: Agency | None = None,
     blocked_reason: str = "",
     today: datetime.date | None = None,
+    workflow: Workflow | None = None,
 ) -> None:
-    """Check a proposed change of `current` against the rules above. Raises ValidationError with a dict of
-    field -> errors (each with a stable code); writes nothing. Used by the service and by the bulk dry run."""
+    """Check a proposed change of `current` (an item of `workflow`, by default an assignment) against the rules
+    above. Raises ValidationError with a dict of field -> errors (each with a stable code); writes nothing.
+    Used by the service and by the bulk dry run."""
     today = today or timezone.localdate()
+    own_agency_id = (workflow or ASSIGNMENTS).own_agency_id(current)
     errors: dict[str, list[ValidationError]] = {}
 
     def add(field: str, message: str, code: str, **params: Any) -> None:
@@ -210,7 +341,7 @@ def validate_update(
     if status == S.BLOCKED:
         if blocked_by is None:
             add("blocked_by", _("Say which agency is blocking the work."), "required")
-        elif current.agency_id and blocked_by.pk == current.agency_id:
+        elif own_agency_id and blocked_by.pk == own_agency_id:
             add("blocked_by", _("An agency cannot be blocked by itself."), "self_block")
         if not (blocked_reason or "").strip():
             add("blocked_reason", _("Say why the work is blocked."), "required")
@@ -229,9 +360,23 @@ def validate_update(
         raise ValidationError(errors)
 
 
-def assignment_update(
+def assignment_update(*, assignment: Assignment, **kwargs: Any) -> StatusUpdate:
+    """Change an assignment's status and progress and write its history row (workflow_update with ASSIGNMENTS).
+    After commit it announces the change (tasks.signals.assignments_changed: the dashboards' task snapshots
+    follow), unless the caller does it once for many (`refresh_dashboards=False`)."""
+    return workflow_update(ASSIGNMENTS, item=assignment, **kwargs)
+
+
+def subtask_update(*, subtask: SubTask, **kwargs: Any) -> SubTaskUpdate:
+    """Change a sub-task's status and progress and write its history row: the same service, rules, history and
+    concurrency as an assignment's (workflow_update with SUBTASKS)."""
+    return workflow_update(SUBTASKS, item=subtask, **kwargs)
+
+
+def workflow_update(
+    workflow: Workflow,
     *,
-    assignment: Assignment,
+    item: Any,
     actor: Any,
     version: int,
     status: str,
@@ -244,38 +389,34 @@ def assignment_update(
     blocked_reason: str = "",
     on_behalf: bool = False,
     refresh_dashboards: bool = True,
-) -> StatusUpdate:
-    """Change an assignment's status and progress and write its history row, in one transaction.
+) -> Any:
+    """Change a workflow item's status and progress and write its history row, in one transaction.
 
     Raises UpdateNotAllowed (403/404), StaleVersion (409) or ValidationError (400, by field). Returns the new
-    StatusUpdate; `assignment` is refreshed to the new state. `on_behalf` is derived from the scope (a province
-    officer updating a commune); passing True where it does not apply is a programming error. After commit it
-    announces the change (tasks.signals.assignments_changed: the dashboards' task snapshots follow), unless
-    the caller does it once for many.
+    history row; `item` is refreshed to the new state. `on_behalf` is derived from the scope (a province
+    officer updating a commune's item); passing True where it does not apply is a programming error. After
+    commit it tells the workflow (after_commit), unless the caller does it once for many.
     """
     scope = scope_for_user(actor)
-    derived_on_behalf = acts_on_behalf(scope, assignment)
+    derived_on_behalf = workflow.acts_on_behalf(scope, item)
     if on_behalf and not derived_on_behalf:
         raise ValueError("on_behalf applies only to a province officer updating one of its communes")
-    if not Assignment.objects.updatable_by(scope).filter(pk=assignment.pk).exists():
-        raise UpdateNotAllowed(visible=Assignment.objects.visible_to(scope).filter(pk=assignment.pk).exists())
+    if not workflow.updatable(scope).filter(pk=item.pk).exists():
+        raise UpdateNotAllowed(visible=workflow.visible(scope).filter(pk=item.pk).exists())
 
     note, blocked_reason, evidence_url = (
         (note or "").strip(),
         (blocked_reason or "").strip(),
         (evidence_url or "").strip(),
     )
+    model = workflow.model
     with transaction.atomic():
         # Race: two officers saving the same version. The row lock makes the second wait for the first to
         # commit and then see the bumped version; the version filter on the UPDATE below is the compare-and-set
         # that also holds where rows cannot be locked (SQLite serialises writers instead).
-        current = (
-            Assignment.objects.select_for_update(of=("self",))
-            .select_related("task__lead_agency", "agency")
-            .get(pk=assignment.pk)
-        )
+        current = model.objects.select_for_update(of=("self",)).select_related(*workflow.lock_joins).get(pk=item.pk)
         if current.version != version:
-            raise _stale(current, version)
+            raise _stale(workflow, current, version)
         validate_update(
             current=current,
             status=status,
@@ -286,9 +427,10 @@ def assignment_update(
             completed_on=completed_on,
             blocked_by=blocked_by,
             blocked_reason=blocked_reason,
+            workflow=workflow,
         )
         now = timezone.now()
-        changed = Assignment.objects.filter(pk=current.pk, version=version).update(
+        changed = model.objects.filter(pk=current.pk, version=version).update(
             status=status,
             progress=progress,
             completed_on=completed_on,
@@ -299,9 +441,9 @@ def assignment_update(
             updated_by=actor,
         )
         if changed != 1:
-            raise _stale(Assignment.objects.select_related("task").get(pk=current.pk), version)
-        update = StatusUpdate(
-            assignment=current,
+            raise _stale(workflow, model.objects.get(pk=current.pk), version)
+        update = workflow.history_model(
+            **{workflow.history_model.ITEM_FIELD: current},
             actor=actor,
             created_at=now,
             old_status=current.status,
@@ -319,59 +461,48 @@ def assignment_update(
         if evidence_file is not None:
             update.evidence_file = evidence_file
         update.save()
-        events.emit(
-            ASSIGNMENT_UPDATED,
-            subject="assignment",
-            subject_id=current.pk,
-            payload={
-                "task": current.task.code,
-                "level": current.level,
-                "previous_status": current.status,
-                "status": status,
-                "progress": progress,
-                "completed_on": completed_on.isoformat() if completed_on else None,
-                "blocked_by": blocked_by.code if blocked_by else None,
-                "version": version + 1,
-                "on_behalf": derived_on_behalf,
-                "update": update.pk,
-            },
-            province=current.province_id or "",
-            commune=current.commune_id or "",
-            agency=current.agency.code if current.agency is not None else current.task.lead_agency.code,
-            actor=actor.get_username(),
-        )
+        workflow.announce(current, update, actor=actor)
         if refresh_dashboards:
-            assignments_changed_after_commit([current.pk])
+            workflow.after_commit([current.pk])
 
-    assignment.status, assignment.progress, assignment.completed_on = status, progress, completed_on
-    assignment.blocked_by, assignment.blocked_reason = blocked_by, blocked_reason
-    assignment.version, assignment.updated_at, assignment.updated_by = version + 1, now, actor
-    if hasattr(assignment, "display_status"):
-        del assignment.display_status  # the annotation no longer matches; get_display_status() recomputes it
+    item.status, item.progress, item.completed_on = status, progress, completed_on
+    item.blocked_by, item.blocked_reason = blocked_by, blocked_reason
+    item.version, item.updated_at, item.updated_by = version + 1, now, actor
+    if hasattr(item, "display_status"):
+        del item.display_status  # the annotation no longer matches; get_display_status() recomputes it
     return update
 
 
-def _stale(current: Assignment, version: int) -> "StaleVersion":
-    changes, updates = assignment_changes_since(assignment=current, version=version)
-    return StaleVersion(assignment=current, version=version, changes=changes, updates=updates)
+def _stale(workflow: Workflow, current: Any, version: int) -> "StaleVersion":
+    changes, updates = item_changes_since(
+        history=workflow.history(current), current_version=current.version, version=version
+    )
+    return StaleVersion(item=current, version=version, changes=changes, updates=updates)
 
 
 def assignments_bulk_update(*, actor: Any, rows: list[dict[str, Any]]) -> list[StatusUpdate]:
+    """items_bulk_update with ASSIGNMENTS."""
+    return items_bulk_update(ASSIGNMENTS, actor=actor, rows=rows)
+
+
+def items_bulk_update(workflow: Workflow, *, actor: Any, rows: list[dict[str, Any]]) -> list[Any]:
     """Apply the rows of a checked bulk upload in one transaction: all of them, each with its own history row,
-    or none. `rows` are dicts with `assignment_id`, `version` and the new values. A row that became stale
-    or invalid since the dry run makes the whole upload fail with that error (and the row's index)."""
+    or none. `rows` are dicts with `assignment_id` (the item's id, whatever its kind), `version` and the new
+    values. A row that became stale or invalid since the dry run makes the whole upload fail with that error
+    (and the row's index)."""
     ids = [row["assignment_id"] for row in rows]
-    assignments = Assignment.objects.select_related("task").in_bulk(ids)
+    items = workflow.model.objects.in_bulk(ids)
     updates = []
     with transaction.atomic():
         for index, row in enumerate(rows):
-            assignment = assignments.get(row["assignment_id"])
-            if assignment is None:
+            item = items.get(row["assignment_id"])
+            if item is None:
                 raise BulkRowError(index, UpdateNotAllowed(visible=False))
             try:
                 updates.append(
-                    assignment_update(
-                        assignment=assignment,
+                    workflow_update(
+                        workflow,
+                        item=item,
                         actor=actor,
                         version=row["version"],
                         status=row["status"],
@@ -386,7 +517,7 @@ def assignments_bulk_update(*, actor: Any, rows: list[dict[str, Any]]) -> list[S
                 )
             except (UpdateNotAllowed, StaleVersion, ValidationError) as exc:
                 raise BulkRowError(index, exc) from exc
-        assignments_changed_after_commit([u.assignment_id for u in updates])  # once for the whole upload
+        workflow.after_commit([u.item_id for u in updates])  # once for the whole upload
     return updates
 
 

@@ -6,7 +6,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import trail
-from tasks.models import Agency, AssignmentStatus, CatalogueImport, Membership, Phase, StatusUpdate, Task, TaskGroup
+from tasks.models import (
+    Agency,
+    AssignmentStatus,
+    CatalogueImport,
+    LocalPlan,
+    Membership,
+    Phase,
+    StatusUpdate,
+    SubTask,
+    SubTaskUpdate,
+    Task,
+    TaskGroup,
+)
 
 
 def _status_label(value: str | None) -> str:
@@ -46,8 +58,30 @@ def _describe_import(row: trail.Row) -> trail.Description:
     )
 
 
+def _describe_subtask_update(row: trail.Row) -> trail.Description:
+    described = _describe_update(row)
+    return trail.Description(
+        object_type="subtask",
+        label=" ".join(part for part in (row.label, row.details.get("unit") or "") if part),
+        summary=described.summary,
+        note=described.note,
+        url=trail.link("tasks:subtask", row.object_id),
+        changes=described.changes,
+    )
+
+
+def _describe_plan(row: trail.Row) -> trail.Description:
+    return trail.Description(
+        object_type="local_plan",
+        summary=_("local plan recorded: %(title)s") % {"title": row.details.get("title") or ""},
+        url=trail.link("tasks:plan", row.object_id),
+    )
+
+
 ASSIGNMENT_UPDATE = trail.Kind("assignment_update", gettext_lazy("assignment update"), _describe_update)
 CATALOGUE_IMPORT = trail.Kind("catalogue_import", gettext_lazy("catalogue import"), _describe_import)
+SUBTASK_UPDATE = trail.Kind("subtask_update", gettext_lazy("sub-task update"), _describe_subtask_update)
+PLAN_RECORDED = trail.Kind("local_plan", gettext_lazy("local plan recorded"), _describe_plan)
 
 
 def register() -> None:
@@ -85,6 +119,48 @@ def register() -> None:
             ),
         ),
         trail.TrailSource(
+            kinds=(SUBTASK_UPDATE,),
+            queryset=SubTaskUpdate.objects.all(),
+            time="created_at",
+            actors=("actor__username",),
+            codes=("subtask__parent__task__code", "subtask__commune__code", "subtask__plan__province__code"),
+            words=("subtask__title", "subtask__department"),
+            columns=trail.columns(
+                at="created_at",
+                kind=SUBTASK_UPDATE,
+                user="actor__username",
+                object_id="subtask_id",
+                object_code="subtask__parent__task__code",
+                object_label=Coalesce("subtask__commune_id", "subtask__department"),
+                data=trail.data(
+                    old_status="old_status",
+                    new_status="new_status",
+                    old_progress="old_progress",
+                    new_progress="new_progress",
+                    on_behalf="on_behalf",
+                    note="note",
+                    unit=Coalesce("subtask__commune__name", "subtask__department"),
+                ),
+            ),
+        ),
+        trail.TrailSource(
+            kinds=(PLAN_RECORDED,),
+            queryset=LocalPlan.objects.all(),
+            time="created_at",
+            actors=("created_by__username",),
+            codes=("number", "province__code", "agency__code"),
+            words=("title",),
+            columns=trail.columns(
+                at="created_at",
+                kind=PLAN_RECORDED,
+                user="created_by__username",
+                object_id="pk",
+                object_code="number",
+                object_label=Coalesce("province_id", "agency__code"),
+                data=trail.data(title="title"),
+            ),
+        ),
+        trail.TrailSource(
             kinds=(CATALOGUE_IMPORT,),
             queryset=CatalogueImport.objects.all(),
             time="imported_at",
@@ -107,4 +183,20 @@ def register() -> None:
         trail.KeptModel(Phase),
         trail.KeptModel(TaskGroup),
         trail.KeptModel(Task, exclude=("created_at", "updated_at"), m2m=frozenset({"coordinating_agencies"})),
+        # A plan's record and its sub-tasks' definitions (owner, deadline, weight) as edited on their pages; the
+        # sub-tasks' state is the workflow's (its history rows above), not kept twice.
+        trail.KeptModel(LocalPlan, exclude=("created_at",), created_by_own_event=True),
+        trail.KeptModel(
+            SubTask,
+            exclude=(
+                "status",
+                "progress",
+                "completed_on",
+                "blocked_by",
+                "blocked_reason",
+                "version",
+                "updated_at",
+                "updated_by",
+            ),
+        ),
     )

@@ -20,9 +20,11 @@ from core.dates import BadDay, view_day
 from core.text import echo
 from localities.models import Province
 from tasks import bulk, exports
-from tasks.filters import AssignmentFilterSet, TaskFilterSet
+from tasks.filters import AssignmentFilterSet, SubTaskFilterSet, TaskFilterSet
 from tasks.forms import AssignmentUpdateForm, BulkUploadForm
 from tasks.models import Level, Role, Task
+from tasks.plan_views import my_subtasks
+from tasks.plans import weighted_rollup
 from tasks.scoping import scope_for_user
 from tasks.selectors import (
     assignment_history,
@@ -32,12 +34,13 @@ from tasks.selectors import (
     province_commune_assignments,
     province_commune_summary,
     shown_as_of,
+    subtask_list,
     task_history,
     task_rollup,
     task_rollups,
     visible_status_update,
 )
-from tasks.services import BulkRowError, StaleVersion, UpdateNotAllowed, assignment_update, assignments_bulk_update
+from tasks.services import BulkRowError, StaleVersion, UpdateNotAllowed, assignment_update, items_bulk_update
 
 PAGE_SIZE = 50
 HISTORY_PAGE_SIZE = 20
@@ -120,7 +123,7 @@ def task_detail(request, code):
     return render(request, "tasks/task_detail.html", context)
 
 
-def _assignment_list_page(request, data, *, mine):
+def _assignment_list_page(request, data, *, mine, extra=None):
     scope, today = scope_for_user(request.user), timezone.localdate()
     filterset = AssignmentFilterSet(data, queryset=assignment_list(scope=scope, today=today), request=request)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -137,6 +140,7 @@ def _assignment_list_page(request, data, *, mine):
             "layout": "full",
             "export_query": query.urlencode(),
             "bulk_form": BulkUploadForm() if mine else None,
+            **(extra or {}),
         },
     )
 
@@ -151,7 +155,14 @@ def my_tasks(request):
     data["mine"] = "true"
     if scope.role == Role.PROVINCE_OFFICER and "level" not in data:
         data["level"] = Level.PROVINCE
-    return _assignment_list_page(request, data, mine=True)
+    # The sub-tasks of local plans the user carries out: a clerk's commune's, a province officer's or an agency
+    # officer's departments' (its communes' are theirs, followed on the plan's page).
+    subtasks = my_subtasks(request)
+    if not scope.is_commune:
+        subtasks = subtasks.filter(commune__isnull=True)
+    return _assignment_list_page(
+        request, data, mine=True, extra={"subtasks": subtasks.order_by("deadline", "pk")[:PAGE_SIZE]}
+    )
 
 
 def assignments(request):
@@ -185,10 +196,24 @@ def assignment_detail(request, pk):
     assignment = _visible_assignment(request, pk)
     history = Paginator(assignment_history(assignment=assignment), PAGE_SIZE).get_page(request.GET.get("hpage"))
     form = AssignmentUpdateForm(assignment=assignment) if assignment.may_update else None
+    # Its sub-tasks in local plans, and the weighted roll-up of all of them (the same for every reader).
+    scope = scope_for_user(request.user)
+    subtasks = list(
+        subtask_list(scope=scope, today=timezone.localdate()).filter(parent=assignment).order_by("deadline", "pk")
+    )
+    rollup = weighted_rollup(subtasks) if subtasks else None
     return render(
         request,
         "tasks/assignment_detail.html",
-        {"assignment": assignment, "history": history, "form": form, "today": timezone.localdate(), "layout": "full"},
+        {
+            "assignment": assignment,
+            "history": history,
+            "form": form,
+            "today": timezone.localdate(),
+            "layout": "full",
+            "subtasks": subtasks,
+            "rollup": rollup,
+        },
     )
 
 
@@ -316,19 +341,30 @@ def province_communes(request):
 @require_http_methods(["GET", "POST"])
 def bulk_update(request):
     """Upload an edited export: a dry run row by row, then apply the accepted rows in one transaction."""
+    return _bulk_page(request, "assignments")
+
+
+@require_http_methods(["GET", "POST"])
+def subtask_bulk_update(request):
+    """The same round trip for the sub-tasks of local plans (the same workflow service)."""
+    return _bulk_page(request, "subtasks")
+
+
+def _bulk_page(request, kind):
     scope = scope_for_user(request.user)
     if not scope.has_unit:
         raise PermissionDenied(_("Only officers and clerks update assignments."))
-    context = {"form": BulkUploadForm(), "plan": None}
+    here = "tasks:bulk_update" if kind == "assignments" else "tasks:subtask_bulk"
+    context = {"form": BulkUploadForm(), "plan": None, "kind": kind}
     status = 200
     if request.method == "POST" and "token" in request.POST:
         try:
-            rows = bulk.unsign_plan(request.POST["token"], actor=request.user)
+            rows = bulk.unsign_plan(request.POST["token"], actor=request.user, kind=kind)
         except signing.BadSignature:
             messages.error(request, _("This dry run has expired or is not yours: upload the file again."))
-            return redirect("tasks:bulk_update")
+            return redirect(here)
         try:
-            updates = assignments_bulk_update(actor=request.user, rows=rows)
+            updates = items_bulk_update(bulk.KINDS[kind][1], actor=request.user, rows=rows)
         except BulkRowError as exc:
             row = rows[exc.index]["row"]
             messages.error(
@@ -339,7 +375,7 @@ def bulk_update(request):
                 )
                 % {"row": row},
             )
-            return redirect("tasks:bulk_update")
+            return redirect(here)
         messages.success(request, _("%(count)s assignments updated, one history row each.") % {"count": len(updates)})
         return redirect("tasks:mine")
     if request.method == "POST":
@@ -347,15 +383,31 @@ def bulk_update(request):
         context["form"] = form
         if form.is_valid():
             try:
-                plan = bulk.bulk_plan(actor=request.user, upload=form.cleaned_data["file"])
+                plan = bulk.bulk_plan(actor=request.user, upload=form.cleaned_data["file"], kind=kind)
             except bulk.BulkFileError as exc:
                 form.add_error("file", str(exc))
                 status = 400
             else:
-                context |= {"plan": plan, "token": bulk.sign_plan(plan, actor=request.user) if plan.to_apply else ""}
+                token = bulk.sign_plan(plan, actor=request.user, kind=kind) if plan.to_apply else ""
+                context |= {"plan": plan, "token": token}
         else:
             status = 400
     return render(request, "tasks/bulk_update.html", context, status=status)
+
+
+def subtask_export(request):
+    """The sub-tasks one may see, filtered like the API's, as the XLSX the bulk update reads back."""
+    scope, today = scope_for_user(request.user), timezone.localdate()
+    filterset = SubTaskFilterSet(request.GET, queryset=subtask_list(scope=scope, today=today), request=request)
+    if not filterset.is_valid():
+        return HttpResponse(filterset.errors.as_text(), status=400, content_type="text/plain; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = HttpResponse(
+        exports.export_subtasks_xlsx(filterset.qs.order_by("deadline", "pk"), today=today),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="plan02-subtasks-{stamp}.xlsx"'
+    return response
 
 
 def evidence_download(request, pk):

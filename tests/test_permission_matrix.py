@@ -164,6 +164,93 @@ ROWS = [
         "302 403 403 403 403 200✓✗ 200✓✗ 200✓✗ 302 302", data="bulk_file", probe="bulk_plan"),
     Row("tasks:evidence", "GET /tasks/evidence/{evidence}/", "own", PAGE_ALL),
     Row("tasks:evidence", "GET /tasks/evidence/{evidence}/", "other", "302 200 200 200 200 404 404 404 302 302"),
+    # --- local plans and sub-tasks (DESIGN.md §13) ----------------------------------------------------------
+    Row("tasks:plans", "GET /tasks/plans/", "—", PAGE_ALL),
+    Row("tasks:plan_create", "GET /tasks/plans/new/", "—", "302 403 403 403 403 200 200 403 302 302"),
+    Row("tasks:plan_create", "POST /tasks/plans/new/", "—",
+        "302 403 403 403 403 302 302 403 302 302", data="plan_form"),
+    Row("tasks:plan", "GET /tasks/plans/{plan}/", "own", "302 200 200 200 200 200 200 200 302 302"),
+    Row("tasks:plan", "GET /tasks/plans/{plan}/", "other", "302 200 200 200 200 404 404 404 302 302"),
+    Row("tasks:plan_edit", "GET /tasks/plans/{plan}/edit/", "own", "302 403 403 403 403 200 200 403 302 302"),
+    Row("tasks:plan_edit", "GET /tasks/plans/{plan}/edit/", "other", "302 403 403 403 403 404 404 404 302 302"),
+    Row("tasks:plan_edit", "POST /tasks/plans/{plan}/edit/", "own",
+        "302 403 403 403 403 302 302 403 302 302", data="plan_form"),
+    Row("tasks:plan_edit", "POST /tasks/plans/{plan}/edit/", "other",
+        "302 403 403 403 403 404 404 404 302 302", data="plan_form"),
+    Row("tasks:plan_document", "GET /tasks/plans/{plan}/document/", "own", "302 200 200 200 200 200 200 200 302 302"),
+    Row("tasks:plan_document", "GET /tasks/plans/{plan}/document/", "other", "302 200 200 200 200 404 404 404 302 302"),
+    Row("tasks:subtask_create", "GET /tasks/plans/{plan}/subtasks/new/", "own",
+        "302 403 403 403 403 200 200 403 302 302"),
+    Row("tasks:subtask_create", "GET /tasks/plans/{plan}/subtasks/new/", "other",
+        "302 403 403 403 403 404 404 404 302 302"),
+    Row("tasks:subtask_create", "POST /tasks/plans/{plan}/subtasks/new/", "own",
+        "302 403 403 403 403 302 302 403 302 302",
+        data="subtask_form"),
+    Row("tasks:subtask_create", "POST /tasks/plans/{plan}/subtasks/new/", "other",
+        "302 403 403 403 403 404 404 404 302 302",
+        data="subtask_form"),
+    Row("tasks:subtask_export", "GET /tasks/subtasks/export.xlsx?plan={plan}", "other",
+        "302 200 200 200 200 200∅ 200∅ 200∅ 302 302", probe="rows"),
+    Row("tasks:subtask_bulk", "GET /tasks/subtasks/bulk/", "—", "302 403 403 403 403 200 200 200 302 302"),
+    Row("tasks:subtask_bulk", "POST /tasks/subtasks/bulk/", "own + other",
+        "302 403 403 403 403 200✓✗ 200✓✗ 200✓✗ 302 302",
+        data="subtask_bulk_file", probe="bulk_plan"),
+    Row("tasks:subtask", "GET /tasks/subtasks/{subtask}/", "own", "302 200 200 200 200 200 200 200 302 302"),
+    Row("tasks:subtask", "GET /tasks/subtasks/{subtask}/", "other", "302 200 200 200 200 404 404 404 302 302"),
+    Row("tasks:subtask_edit", "GET /tasks/subtasks/{subtask}/edit/", "own", "302 403 403 403 403 200 200 403 302 302"),
+    Row("tasks:subtask_edit", "GET /tasks/subtasks/{subtask}/edit/", "other",
+        "302 403 403 403 403 404 404 404 302 302"),
+    Row("tasks:subtask_update", "GET /tasks/subtasks/{subtask}/update/", "own",
+        "302 403 403 403 403 200 200 200 302 302"),
+    Row("tasks:subtask_update", "GET /tasks/subtasks/{subtask}/update/", "other",
+        "302 403 403 403 403 404 404 404 302 302"),
+    Row("tasks:subtask_update", "POST /tasks/subtasks/{subtask}/update/", "own",
+        "302 403 403 403 403 302 302 302 302 302",
+        data="subtask_change_form"),
+    Row("tasks:subtask_update", "POST /tasks/subtasks/{subtask}/update/", "other",
+        "302 403 403 403 403 404 404 404 302 302",
+        data="subtask_change_form"),
+    Row("tasks:subtask_evidence", "GET /tasks/subtasks/evidence/{subtask_evidence}/", "own",
+        "302 200 200 200 200 200 200 200 302 302"),
+    Row("tasks:subtask_evidence", "GET /tasks/subtasks/evidence/{subtask_evidence}/", "other",
+        "302 200 200 200 200 404 404 404 302 302"),
+    # --- inspections (DESIGN.md §13) ------------------------------------------------------------------------
+    Row("inspections:list", "GET /inspections/", "—", PAGE_ALL),
+    Row("inspections:create", "GET /inspections/new/", "—", "302 403 403 200 403 403 403 403 302 302"),
+    Row("inspections:create", "POST /inspections/new/", "—",
+        "302 403 403 302 403 403 403 403 302 302", data="inspection_form"),
+    Row("inspections:detail", "GET /inspections/{inspection}/", "own", "302 200 200 200 200 200 200 200 302 302"),
+    Row("inspections:detail", "GET /inspections/{inspection}/", "other", "302 200 200 200 200 404 404 404 302 302"),
+    Row("inspections:finding_create", "GET /inspections/{inspection}/findings/new/", "own",
+        "302 403 403 200 403 403 403 403 302 302"),
+    Row("inspections:finding_create", "GET /inspections/{inspection}/findings/new/", "other",
+        "302 403 403 200 403 404 404 404 302 302"),
+    Row("inspections:finding_create", "POST /inspections/{inspection}/findings/new/", "own",
+        "302 403 403 302 403 403 403 403 302 302", data="finding_form"),
+    Row("inspections:finding_create", "POST /inspections/{inspection}/findings/new/", "other",
+        "302 403 403 302 403 404 404 404 302 302", data="finding_form"),
+    Row("inspections:report", "GET /inspections/{inspection}/report.xlsx", "own",
+        "302 200 200 200 200 200 200 200 302 302"),
+    Row("inspections:report", "GET /inspections/{inspection}/report.xlsx", "other",
+        "302 200 200 200 200 404 404 404 302 302"),
+    Row("inspections:report", "GET /inspections/{inspection}/report.pdf", "own",
+        "302 200 200 200 200 200 200 200 302 302"),
+    Row("inspections:report", "GET /inspections/{inspection}/report.pdf", "other",
+        "302 200 200 200 200 404 404 404 302 302"),
+    Row("inspections:followup", "GET /inspections/followups/{followup}/", "own",
+        "302 200 200 200 200 200 200 200 302 302"),
+    Row("inspections:followup", "GET /inspections/followups/{followup}/", "other",
+        "302 200 200 200 200 404 404 404 302 302"),
+    Row("inspections:followup", "POST /inspections/followups/{followup}/", "own",
+        "302 403 403 403 403 302 302 302 302 302",
+        data="subtask_change_form"),
+    Row("inspections:followup", "POST /inspections/followups/{followup}/", "other",
+        "302 403 403 403 403 404 404 404 302 302",
+        data="subtask_change_form"),
+    Row("inspections:followup_evidence", "GET /inspections/followups/evidence/{followup_evidence}/", "own",
+        "302 200 200 200 200 200 200 200 302 302"),
+    Row("inspections:followup_evidence", "GET /inspections/followups/evidence/{followup_evidence}/", "other",
+        "302 200 200 200 200 404 404 404 302 302"),
     # --- daily reports --------------------------------------------------------------------------------------
     Row("reports:list", "GET /reports/?province={province}", "other",
         "302 200 200 200 200 200∅ 200∅ 200∅ 302 302", probe="rows"),
@@ -307,6 +394,46 @@ ROWS = [
         "401 403 403 403 403 201 201 201 403 403", data="assignment_json"),
     Row("assignment-updates", "POST /api/v1/assignments/{assignment}/updates/", "other",
         "401 403 403 403 403 404 404 404 404 404", data="assignment_json"),
+    # --- API: local plans, sub-tasks, inspections (DESIGN.md §13) ----------------------------------------------
+    Row("plan-list", "GET /api/v1/plans/", "—", API_ALL),
+    Row("plan-list", "POST /api/v1/plans/", "—", "401 403 403 403 403 201 201 403 403 403", data="plan_json"),
+    Row("plan-detail", "GET /api/v1/plans/{plan}/", "own", "401 200 200 200 200 200 200 200 200 200"),
+    Row("plan-detail", "GET /api/v1/plans/{plan}/", "other", "401 200 200 200 200 404 404 404 404 404"),
+    Row("subtask-list", "GET /api/v1/subtasks/?plan={plan}", "other",
+        "401 200 200 200 200 200∅ 200∅ 200∅ 200∅ 200∅", probe="rows"),
+    Row("subtask-list", "GET /api/v1/subtasks/?mine=true&plan={plan}", "other",
+        "401 200∅ 200∅ 200∅ 200∅ 200∅ 200∅ 200∅ 200∅ 200∅", probe="rows"),
+    Row("subtask-list", "POST /api/v1/subtasks/", "own",
+        "401 403 403 403 403 201 201 403 403 403", data="subtask_json"),
+    Row("subtask-list", "POST /api/v1/subtasks/", "other",
+        "401 403 403 403 403 404 404 404 404 404", data="subtask_json"),
+    Row("subtask-detail", "GET /api/v1/subtasks/{subtask}/", "own", "401 200 200 200 200 200 200 200 200 200"),
+    Row("subtask-detail", "GET /api/v1/subtasks/{subtask}/", "other", "401 200 200 200 200 404 404 404 404 404"),
+    Row("subtask-updates", "GET /api/v1/subtasks/{subtask}/updates/", "own", "401 200 200 200 200 200 200 200 200 200"),
+    Row("subtask-updates", "GET /api/v1/subtasks/{subtask}/updates/", "other",
+        "401 200 200 200 200 404 404 404 404 404"),
+    Row("subtask-updates", "POST /api/v1/subtasks/{subtask}/updates/", "own", "401 403 403 403 403 201 201 201 403 403",
+        data="subtask_change_json"),
+    Row("subtask-updates", "POST /api/v1/subtasks/{subtask}/updates/", "other",
+        "401 403 403 403 403 404 404 404 404 404",
+        data="subtask_change_json"),
+    Row("inspection-list", "GET /api/v1/inspections/", "—", API_ALL),
+    Row("inspection-list", "POST /api/v1/inspections/", "—",
+        "401 403 403 201 403 403 403 403 403 403", data="inspection_json"),
+    Row("inspection-detail", "GET /api/v1/inspections/{inspection}/", "own", "401 200 200 200 200 200 200 200 200 200"),
+    Row("inspection-detail", "GET /api/v1/inspections/{inspection}/", "other",
+        "401 200 200 200 200 404 404 404 404 404"),
+    Row("inspection-findings", "GET /api/v1/inspections/{inspection}/findings/", "own",
+        "401 200 200 200 200 200 200 200 200 200",
+        probe="rows"),
+    Row("inspection-findings", "GET /api/v1/inspections/{inspection}/findings/", "other",
+        "401 200 200 200 200 404 404 404 404 404"),
+    Row("inspection-findings", "POST /api/v1/inspections/{inspection}/findings/", "own",
+        "401 403 403 201 403 403 403 403 403 403",
+        data="finding_json"),
+    Row("inspection-findings", "POST /api/v1/inspections/{inspection}/findings/", "other",
+        "401 403 403 201 403 404 404 404 404 404",
+        data="finding_json"),
     # --- API: daily reports ---------------------------------------------------------------------------------
     Row("daily-report-list", "GET /api/v1/reports/daily/?province={province}", "other",
         "401 200 200 200 200 200∅ 200∅ 200∅ 200∅ 200∅", probe="rows"),
@@ -735,6 +862,102 @@ def build_world():
         created_at=now - datetime.timedelta(days=7),
     )
 
+    # Local plans (DESIGN.md §13): each with a document and sub-tasks; each sub-task and follow-up item with one
+    # history row carrying an evidence file.
+    from django.core.files.base import ContentFile
+
+    from inspections.models import FollowUp, FollowUpUpdate, Inspection
+    from inspections.services import finding_create
+    from tasks.models import LocalPlan, SubTask, SubTaskUpdate
+
+    def local_plan(number, **unit):
+        plan = LocalPlan(number=number, issued_on=yesterday, title=f"Plan {number}", created_by=admin, **unit)
+        plan.document.save("plan.pdf", ContentFile(PDF), save=False)
+        plan.save()
+        return plan
+
+    def subtask(plan, parent, **owner):
+        return SubTask.objects.create(plan=plan, parent=parent, title="Matrix", deadline=today, **owner)
+
+    def worked_on(item, history_model, field):
+        row = history_model(
+            **{field: item},
+            actor=admin,
+            created_at=now,
+            old_status="not_started",
+            new_status="in_progress",
+            old_progress=0,
+            new_progress=10,
+            note="matrix",
+            version=2,
+        )
+        row.evidence_file.save("minutes.pdf", ContentFile(PDF), save=False)
+        row.save()
+        type(item).objects.filter(pk=item.pk).update(status="in_progress", progress=10, version=2)
+        return row
+
+    plans = {
+        "agency": (
+            local_plan("BCA-1", agency=worked["agency"][0].agency),
+            local_plan("TANDTC-1", agency=worked["agency"][1].agency),
+        ),
+        "province": (local_plan("HN-1", province_id="01"), local_plan("HCM-1", province_id="79")),
+    }
+    parents = {
+        "agency": (worked["agency"][0], worked["agency"][1]),
+        "province": (worked["province"][0], worked["province"][1]),
+    }
+    subtasks = {
+        "agency": tuple(subtask(plans["agency"][i], parents["agency"][i], department="Dept") for i in (0, 1)),
+        "province": tuple(subtask(plans["province"][i], parents["province"][i], department="Dept") for i in (0, 1)),
+        "commune": tuple(
+            subtask(plans["province"][0], parents["province"][0], commune_id=code) for code in ("00004", "00008")
+        ),
+    }
+    subtask_evidence = {
+        kind: tuple(worked_on(s, SubTaskUpdate, "subtask") for s in pair) for kind, pair in subtasks.items()
+    }
+
+    # Inspections: A (Hà Nội, Ba Đình, BCA), B (HCMC, TANDTC, an HCMC commune), C (Ngọc Hà only).
+    inspector = users["inspector"]
+    inspector_scope = scope_for_user(inspector)
+
+    def inspection(title, provinces=(), agencies=(), communes=()):
+        found = Inspection.objects.create(title=title, starts_on=yesterday, ends_on=today, inspector=inspector)
+        found.provinces.set(provinces)
+        found.agencies.set(Agency.objects.filter(code__in=agencies))
+        found.communes.set(communes)
+        return found
+
+    inspections = {
+        "A": inspection("A", ["01"], ["BCA"], ["00004"]),
+        "B": inspection("B", ["79"], ["TANDTC"], [hcmc_commune]),
+        "C": inspection("C", communes=["00008"]),
+    }
+
+    def followup(which, unit):
+        finding = finding_create(
+            scope=inspector_scope,
+            actor=inspector,
+            inspection=inspections[which],
+            unit=unit,
+            visited_on=today,
+            text="Matrix",
+            severity="low",
+            recommendation="Matrix",
+            deadline=today,
+        )
+        return FollowUp.objects.get(finding=finding)
+
+    followups = {
+        "agency": (followup("A", "BCA"), followup("B", "TANDTC")),
+        "province": (followup("A", "01"), followup("B", "79")),
+        "commune": (followup("A", "00004"), followup("C", "00008")),
+    }
+    followup_evidence = {
+        kind: tuple(worked_on(f, FollowUpUpdate, "followup") for f in pair) for kind, pair in followups.items()
+    }
+
     def report_path(report):
         return f"{report.locality}/{report.date.isoformat()}"
 
@@ -771,6 +994,43 @@ def build_world():
         ),
         "key": _per_kind({"*": own_key.pk}, {"*": other_key.pk}),
         "target": _per_kind({"*": "paper_replaced_procedures"}, {"*": "e_result_services"}),
+        # Local plans: the caller's unit's (a clerk: its province's, which gives it a sub-task), another's.
+        "plan": _per_kind(
+            {"agency": plans["agency"][0].pk, "*": plans["province"][0].pk},
+            {"agency": plans["agency"][1].pk, "*": plans["province"][1].pk},
+        ),
+        # An assignment a sub-task of that plan may be part of.
+        "parent": _per_kind(
+            {"agency": parents["agency"][0].pk, "*": parents["province"][0].pk},
+            {"agency": parents["agency"][1].pk, "*": parents["province"][1].pk},
+        ),
+        "subtask": _per_kind(
+            {
+                "agency": subtasks["agency"][0].pk,
+                "province": subtasks["province"][0].pk,
+                "*": subtasks["commune"][0].pk,
+            },
+            {
+                "agency": subtasks["agency"][1].pk,
+                "province": subtasks["province"][1].pk,
+                "*": subtasks["commune"][1].pk,
+            },
+        ),
+        "subtask_evidence": _per_kind(
+            {k if k != "commune" else "*": v[0].pk for k, v in subtask_evidence.items()},
+            {k if k != "commune" else "*": v[1].pk for k, v in subtask_evidence.items()},
+        ),
+        "inspection": _per_kind({"*": inspections["A"].pk}, {"commune": inspections["C"].pk, "*": inspections["B"].pk}),
+        # A unit of that inspection, for a finding.
+        "finding_unit": _per_kind({"*": "00004"}, {"commune": "00008", "*": "79"}),
+        "followup": _per_kind(
+            {k if k != "commune" else "*": v[0].pk for k, v in followups.items()},
+            {k if k != "commune" else "*": v[1].pk for k, v in followups.items()},
+        ),
+        "followup_evidence": _per_kind(
+            {k if k != "commune" else "*": v[0].pk for k, v in followup_evidence.items()},
+            {k if k != "commune" else "*": v[1].pk for k, v in followup_evidence.items()},
+        ),
         # A filter that selects another unit's assignments only.
         "unit_filter": _per_kind(
             {"*": "province=01&level=province"},
@@ -893,6 +1153,14 @@ def _bulk_file(world, role):
     return _form({"file": SimpleUploadedFile("mine.xlsx", content)})
 
 
+def _subtask_bulk_file(world, role):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    rows = [[world.context(role, which)["subtask"], 2, "in_progress", 30, "matrix"] for which in ("own", "other")]
+    content = _xlsx(["id", "version", "status", "progress", "note"], rows)
+    return _form({"file": SimpleUploadedFile("subtasks.xlsx", content)})
+
+
 def _report_file(world, role):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -904,10 +1172,36 @@ def _report_file(world, role):
     return _form({"file": SimpleUploadedFile("reports.csv", (first + second).encode())})
 
 
+def _subtask(values):
+    return {
+        "parent": values["parent"],
+        "title": "Matrix",
+        "department": "Dept",
+        "deadline": _days_ago(-30).isoformat(),
+        "weight": "1",
+    }
+
+
+def _change(version):
+    return {"status": "in_progress", "progress": 30, "note": "matrix", "version": version}
+
+
+def _finding(values):
+    return {
+        "unit": values["finding_unit"],
+        "visited_on": _days_ago(0).isoformat(),
+        "text": "Matrix",
+        "severity": "low",
+        "recommendation": "Matrix",
+        "deadline": _days_ago(-30).isoformat(),
+    }
+
+
 BODIES = {
     "assignment_form": lambda world, role, which, values: _form(_assignment_change(world, values)),
     "assignment_json": lambda world, role, which, values: _json(_assignment_change(world, values)),
     "bulk_file": lambda world, role, which, values: _bulk_file(world, role),
+    "subtask_bulk_file": lambda world, role, which, values: _subtask_bulk_file(world, role),
     "report_form": lambda world, role, which, values: _report_form(world, values, which),
     "report_correction_form": lambda world, role, which, values: _form(
         {k: str(v) for k, v in _correction(values).items() if k not in ("outage_systems", "support_needed")}
@@ -949,6 +1243,34 @@ BODIES = {
     "reason_json": lambda world, role, which, values: _json({"reason": "matrix"}),
     "resolution_json": lambda world, role, which, values: _json({"resolution": "matrix"}),
     "comment_json": lambda world, role, which, values: _json({"text": "matrix"}),
+    "plan_form": lambda world, role, which, values: _form(
+        {"number": "Matrix-2", "date": _days_ago(1).isoformat(), "title": "Matrix"}
+    ),
+    "plan_json": lambda world, role, which, values: _json(
+        {"number": "Matrix-2", "date": _days_ago(1).isoformat(), "title": "Matrix"}
+    ),
+    "subtask_form": lambda world, role, which, values: _form(_subtask(values)),
+    "subtask_json": lambda world, role, which, values: _json({**_subtask(values), "plan": values["plan"]}),
+    "subtask_change_form": lambda world, role, which, values: _form(_change(2)),
+    "subtask_change_json": lambda world, role, which, values: _json(_change(2)),
+    "inspection_form": lambda world, role, which, values: _form(
+        {
+            "title": "Matrix",
+            "starts_on": _days_ago(1).isoformat(),
+            "ends_on": _days_ago(0).isoformat(),
+            "provinces": "01",
+        }
+    ),
+    "inspection_json": lambda world, role, which, values: _json(
+        {
+            "title": "Matrix",
+            "starts_on": _days_ago(1).isoformat(),
+            "ends_on": _days_ago(0).isoformat(),
+            "provinces": ["01"],
+        }
+    ),
+    "finding_form": lambda world, role, which, values: _form(_finding(values)),
+    "finding_json": lambda world, role, which, values: _json(_finding(values)),
 }
 
 

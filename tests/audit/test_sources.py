@@ -59,6 +59,8 @@ def test_every_app_below_declared_its_kinds_and_record_changes_come_last():
     codes = [kind.code for kind in trail.kinds()]
     assert set(codes) == {
         "assignment_update",
+        "subtask_update",
+        "local_plan",
         "catalogue_import",
         "report_submitted",
         "report_corrected",
@@ -68,6 +70,9 @@ def test_every_app_below_declared_its_kinds_and_record_changes_come_last():
         "meeting_frozen",
         "target_value",
         "incident_step",
+        "inspection",
+        "finding",
+        "followup_update",
         "record_change",
     }
     assert codes[-1] == "record_change"

@@ -122,6 +122,50 @@ def build_world():
         incident_open(actor=world.users["province_officer"], category="power", severity="question", description="y"),
     ]
     incident_assign(incident=incidents[0], actor=world.users["province_officer"], team=team.pk)
+    # A local plan of Hà Nội with a department's and Ba Đình's sub-tasks, and an inspection with a finding
+    # (DESIGN.md §13).
+    from inspections.services import finding_create, inspection_create
+    from tasks.plans import plan_save, subtask_save
+
+    officer = world.users["province_officer"]
+    plan = plan_save(
+        scope=scope_for_user(officer), actor=officer, number="98/KH", issued_on=yesterday, title="Fuzz plan"
+    )
+    hanoi_t18 = Assignment.objects.get(task__code="T18", province_id="01", level="province")
+    subtasks = [
+        subtask_save(
+            scope=scope_for_user(officer),
+            plan=plan,
+            parent=hanoi_t18,
+            title="Fuzz",
+            deadline=yesterday,
+            weight=2,
+            **owner,
+        )
+        for owner in ({"department": "Sở KH&CN"}, {"commune": "00004"})
+    ]
+    inspector = world.users["inspector"]
+    inspection = inspection_create(
+        scope=scope_for_user(inspector),
+        actor=inspector,
+        title="Fuzz inspection",
+        starts_on=yesterday,
+        ends_on=yesterday,
+        provinces=["01"],
+        communes=["00004"],
+        tasks=["T18"],
+    )
+    finding_create(
+        scope=scope_for_user(inspector),
+        actor=inspector,
+        inspection=inspection,
+        unit="00004",
+        visited_on=yesterday,
+        text="No scanner.",
+        severity="high",
+        recommendation="Buy one.",
+        deadline=yesterday,
+    )
 
     report_id = reports.DailyReport.objects.get(receipt=asking.receipt).pk
     alert_ids = list(Alert.objects.order_by("pk").values_list("pk", flat=True)[:4])
@@ -153,6 +197,11 @@ def build_world():
             f"/api/v1/incidents/{{id}}/{step}/": ids([i.pk for i in incidents])
             for step in ("acknowledge", "assign", "escalate", "resolve", "close", "reopen", "comments")
         },
+        "/api/v1/plans/{id}/": ids([plan.pk]),
+        "/api/v1/subtasks/{id}/": ids([s.pk for s in subtasks]),
+        "/api/v1/subtasks/{id}/updates/": ids([s.pk for s in subtasks]),
+        "/api/v1/inspections/{id}/": ids([inspection.pk]),
+        "/api/v1/inspections/{id}/findings/": ids([inspection.pk]),
     }
     assert all(world.targets.values()), world.targets
     return world

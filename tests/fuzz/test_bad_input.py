@@ -206,3 +206,76 @@ def test_list_with_a_bad_filter_names_it(world, query, named):
     response = send("/api/v1/assignments/", "GET", world.credentials["commune_clerk"], query=query)
     assert response.status_code == 400
     assert named in response.json()
+
+
+# --- local plans' sub-tasks and inspections (DESIGN.md §13) -----------------------------------------------------
+
+
+def _subtask_body(world, **change):
+    plan = world.targets["/api/v1/plans/{id}/"][0]["id"]
+    from tasks.models import Assignment
+
+    parent = Assignment.objects.get(task__code="T18", province_id="01", level="province").pk
+    return {
+        "plan": plan,
+        "parent": parent,
+        "title": "x",
+        "department": "Sở",
+        "deadline": "2025-09-01",
+        "weight": "1",
+        **change,
+    }
+
+
+@pytest.mark.parametrize(
+    ("weight", "code"),
+    [
+        ("0", "not_positive"),
+        ("-0.5", "not_positive"),
+        ("Infinity", "invalid"),
+        ("NaN", "invalid"),
+        ("1e5000", "out_of_range"),
+        ("0.001", "out_of_range"),
+        ("1,5", "invalid"),
+        (DIGITS_4000[:20], "out_of_range"),
+    ],
+)
+def test_subtask_weights_are_refused_by_field(world, weight, code):
+    answer = send(
+        "/api/v1/subtasks/",
+        "POST",
+        world.credentials["province_officer"],
+        raw=json.dumps(_subtask_body(world, weight=weight)).encode(),
+    )
+    assert errors(answer)["weight"][0]["code"] == code
+
+
+def test_a_subtask_owner_outside_the_province_is_refused(world):
+    answer = send(
+        "/api/v1/subtasks/",
+        "POST",
+        world.credentials["province_officer"],
+        raw=json.dumps(_subtask_body(world, department="", commune="26734")).encode(),
+    )
+    assert errors(answer)["commune"][0]["code"] == "outside_province"
+
+
+def test_a_finding_outside_the_inspection_is_refused(world):
+    inspection = world.targets["/api/v1/inspections/{id}/"][0]
+    body = {
+        "unit": "79",
+        "visited_on": "2025-01-01",
+        "text": "x",
+        "severity": "low",
+        "recommendation": "y",
+        "deadline": "2025-02-01",
+    }
+    answer = send(
+        "/api/v1/inspections/{id}/findings/",
+        "POST",
+        world.credentials["inspector"],
+        path_parameters=inspection,
+        raw=json.dumps(body).encode(),
+    )
+    found = errors(answer)
+    assert found["unit"][0]["code"] == "outside_scope"

@@ -34,6 +34,21 @@ OPERATIONS = {
     ("/api/v1/assignments/{id}/updates/", "POST"): ("commune_clerk", 1, "note"),
     ("/api/v1/meetings/", "POST"): ("steering", None, "title"),
     ("/api/v1/support-requests/{id}/close/", "POST"): ("province_officer", 0, "resolution"),
+    # the operations desk (DESIGN.md §12): a step without a text field gets its text in a field it has
+    ("/api/v1/incidents/", "POST"): ("commune_clerk", None, "description"),
+    ("/api/v1/incidents/{id}/acknowledge/", "POST"): ("province_officer", 0, "version"),
+    ("/api/v1/incidents/{id}/assign/", "POST"): ("province_officer", 0, "user"),
+    ("/api/v1/incidents/{id}/escalate/", "POST"): ("province_officer", 0, "reason"),
+    ("/api/v1/incidents/{id}/resolve/", "POST"): ("province_officer", 0, "resolution"),
+    ("/api/v1/incidents/{id}/close/", "POST"): ("commune_clerk", 0, "version"),
+    ("/api/v1/incidents/{id}/reopen/", "POST"): ("commune_clerk", 0, "reason"),
+    ("/api/v1/incidents/{id}/comments/", "POST"): ("commune_clerk", 0, "text"),
+    # local plans, sub-tasks and inspections (DESIGN.md §13)
+    ("/api/v1/plans/", "POST"): ("province_officer", None, "title"),
+    ("/api/v1/subtasks/", "POST"): ("province_officer", None, "title"),
+    ("/api/v1/subtasks/{id}/updates/", "POST"): ("commune_clerk", 1, "note"),
+    ("/api/v1/inspections/", "POST"): ("inspector", None, "title"),
+    ("/api/v1/inspections/{id}/findings/", "POST"): ("inspector", 0, "text"),
 }
 
 
@@ -192,7 +207,8 @@ def test_a_form_with_a_nul_in_another_declared_charset_is_never_stored(world, op
         assert response.status_code == 400, response.content
         assert field in response.json()["errors"], response.json()
     else:
-        assert response.status_code in (200, 201, 400), response.content
+        # (a step that applies to no incident in the state the earlier cases left is the contract's 409)
+        assert response.status_code in (200, 201, 400, 409), response.content
         assert "\\u0000" not in response.text and "\x00" not in response.text
 
 

@@ -8,9 +8,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from alerts.demo import demo_alerts_ensure
+from inspections.demo import demo_inspection_ensure
 from integrations.demo import demo_integrations_ensure
 from support.demo import demo_support_ensure
-from tasks.demo import demo_data_allowed, demo_data_check, demo_users_ensure
+from tasks.demo import demo_data_allowed, demo_data_check, demo_plan_ensure, demo_users_ensure
 from tasks.models import Task
 
 DEMO_CATALOGUE = settings.BASE_DIR / "fixtures" / "demo_tasks.csv"
@@ -56,3 +57,6 @@ class Command(BaseCommand):
         demo_alerts_ensure(write=self.stdout.write)
         demo_integrations_ensure(write=self.stdout.write)
         demo_support_ensure(write=self.stdout.write)
+        # A local plan of Hà Nội with sub-tasks for its communes, and an inspection with findings (§13).
+        demo_plan_ensure(write=self.stdout.write)
+        demo_inspection_ensure(write=self.stdout.write)
