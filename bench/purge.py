@@ -22,6 +22,12 @@ def reports_purge(*, queryset: QuerySet) -> int:
             cursor.execute("SET LOCAL session_replication_role = replica")
         report_ids = queryset.values("pk")
         models.QuerySet.delete(ReportRevision.objects.filter(report__in=report_ids))
+        # What other apps keep of a report and protect (an incident opened by its support_needed) stays, detached.
+        for relation in DailyReport._meta.related_objects:
+            if relation.on_delete is models.PROTECT and relation.field.null:
+                relation.related_model._base_manager.filter(**{f"{relation.field.name}__in": report_ids}).update(
+                    **{relation.field.name: None}
+                )
         deleted, _by_model = models.QuerySet.delete(DailyReport.objects.filter(pk__in=report_ids))
         with connection.cursor() as cursor:  # an outer transaction would keep it until its end
             cursor.execute("SET LOCAL session_replication_role = DEFAULT")
