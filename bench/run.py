@@ -461,20 +461,24 @@ def session_header(base, username, password):
 
 def measure_batch(table, args, base, admin, batch, day):
     """One national day through the batch endpoint, end to end over HTTP, next to a bare psycopg upsert of
-    the same rows into a copy of the table; best of 3 each, each into an empty day."""
+    the same rows into the copy of the reports table (same size, indexes, checks and foreign keys: floor_tables);
+    best of 3 each, each into an empty day."""
     import psycopg
 
     from bench.purge import reports_purge
+    from localities.models import Commune, Province
     from reports.figures import INTEGER_FIELDS
     from reports.models import DailyReport
 
+    province_of = dict(Commune.objects.values_list("code", "province_id"))
+    province_of.update({code: code for code in Province.objects.values_list("code", flat=True)})
     columns = ["locality", "date", *INTEGER_FIELDS, "difficulties", "proposals", "support_needed"]
-    floor_rows = [[p[c] for c in columns] for p in batch]
+    floor_rows = [[*(p[c] for c in columns), province_of[p["locality"]]] for p in batch]
     marks = ", ".join(["%s"] * len(columns))
     floor_sql = (
         f"INSERT INTO bench_floor_reports ({', '.join(columns)}, outage_systems, province_id, receipt, "
         f"payload_hash, revision, late, received_at, updated_at) VALUES ({marks}, "
-        "'[]', '00', '', '', 1, false, now(), now()) ON CONFLICT (locality, date) DO NOTHING"
+        "'[]', %s, '', '', 1, false, now(), now()) ON CONFLICT (locality, date) DO NOTHING"
     )
     runs, floor_runs = [], []
     for _attempt in range(3):
@@ -487,7 +491,7 @@ def measure_batch(table, args, base, admin, batch, day):
         created = sum(1 for r in (body or {}).get("results", []) if r.get("status") == "created")
         runs.append((seconds, status, created))
         with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
-            conn.execute("TRUNCATE bench_floor_reports")
+            conn.execute("DELETE FROM bench_floor_reports WHERE date = %s", [day])
             conn.commit()
             started = time.perf_counter()
             with conn.cursor() as cur:
@@ -500,12 +504,13 @@ def measure_batch(table, args, base, admin, batch, day):
         f"batch: one national day ({len(batch):,} reports), HTTP end to end, best of 3",
         seconds,
         min(floor_runs),
-        "≤ 5× floor",
+        "≤ 3× floor",
         None if complete else False,
         "s",
         f"HTTP {status}, {created:,} created; runs {', '.join(f'{t:.2f}' for t, _s, _c in runs)} s; floor: bare "
-        f"psycopg executemany upsert of the same rows, runs {', '.join(f'{t:.3f}' for t in floor_runs)} s",
-        ratio_goal=("≤", 5),
+        f"psycopg executemany upsert of the same rows into a copy of the table at the same size, "
+        f"runs {', '.join(f'{t:.3f}' for t in floor_runs)} s",
+        ratio_goal=("≤", 3),
     )
 
 

@@ -50,9 +50,11 @@ def test_the_rows_of_the_table(national, monkeypatch):
         )(),
     )
     rows = []
-    alerts_rows(lambda *args: rows.append(args), database_url="postgres://unused/unused")
+    alerts_rows(lambda *args, **kwargs: rows.append((*args, kwargs)), database_url="postgres://unused/unused")
     assert [r[0] for r in rows] == ["alerts_run: national scale, first run", "alerts_run: second run sends nothing"]
-    assert all(r[1] is not None and r[2] is not None for r in rows)
+    assert all(r[1] is not None and r[2] for r in rows)  # ours, and a floor that took time
+    assert rows[0][7] == {"ratio_goal": ("≤", 3)}  # judged as a ratio to the floor
+    assert "the same inserts" in rows[0][6] and " alert, " in rows[0][6]
     assert "0 raised, 0 notifications, 0 e-mails" in rows[1][6]
 
 
