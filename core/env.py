@@ -42,6 +42,21 @@ def env_int(name, default, *, minimum=None, maximum=None):
     return value
 
 
+def env_float(name, default, *, minimum=None):
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a finite number.")
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} is below the minimum {minimum}.")
+    return value
+
+
 def env_list(name, default):
     raw = os.environ.get(name)
     if raw is None:

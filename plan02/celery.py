@@ -33,6 +33,9 @@ app.conf.beat_schedule = {
     "webhooks": {"task": "integrations.jobs.webhooks_run", "schedule": 15.0},
     # The changes feed keeps 90 days of events (PLAN02_EVENTS_RETENTION_DAYS).
     "events-purge": {"task": "integrations.jobs.events_purge", "schedule": crontab(minute=40, hour=2)},
+    # Data quality: every locality's bands rebuilt from its history (reports.quality), before the morning's
+    # reports arrive.
+    "quality-bands": {"task": "reports.jobs.quality_bands_refresh", "schedule": crontab(minute=30, hour=1)},
     "task-snapshot-yesterday": {
         "task": "dashboards.jobs.task_snapshot_yesterday",
         "schedule": crontab(minute=5, hour=0),

@@ -1,0 +1,176 @@
+"""Approval (DESIGN.md §11): a province officer approves its communes' reports of a day and its own, one
+result per locality; withdraws an approval with a reason; an approved report is corrected only after the
+withdrawal; every step is kept."""
+
+import pytest
+
+from reports import approvals, services
+from reports.models import QualityBand, QualityWarning, ReportApproval
+from tests.reports.helpers import days_ago, payload
+
+pytestmark = pytest.mark.django_db
+APPROVE = "/api/v1/reports/approvals/"
+WITHDRAW = "/api/v1/reports/approvals/withdraw/"
+DAY = days_ago(1).isoformat()
+
+
+@pytest.fixture
+def sent(province_key):
+    """Yesterday's reports of Ba Đình, Ngọc Hà and Hà Nội itself (not Giảng Võ), sent by the province's key;
+    Ngọc Hà's received_online is outside its band (an open warning)."""
+    QualityBand.objects.create(
+        locality="00008",
+        province_id="01",
+        indicator="received_online",
+        median=20,
+        mad=2,
+        low=13,
+        high=27,
+        days=28,
+        source="own",
+        computed_at="2026-01-01T00:00:00Z",
+    )
+    outcomes = services.daily_report_submit_batch(
+        payloads=[payload("00004"), payload("00008"), payload("01")], client=province_key[0]
+    )
+    assert [o.status for o in outcomes] == ["created"] * 3
+    return outcomes
+
+
+def statuses(response):
+    return [(r["locality"], r["status"]) for r in response.json()["results"]]
+
+
+def test_officer_approves_each_locality_with_its_result(api_for, province_officer, sent):
+    response = api_for(user=province_officer).post(
+        APPROVE, {"date": DAY, "localities": ["00004", "00008", "00025", "01", "79", "25747"]}, format="json"
+    )
+    assert response.status_code == 200
+    assert statuses(response) == [
+        ("00004", "approved"),
+        ("00008", "open_warnings"),
+        ("00025", "not_received"),
+        ("01", "approved"),
+        ("79", "outside_scope"),
+        ("25747", "outside_scope"),
+    ]
+    assert response.json()["results"][1]["open_warnings"] == 1
+    assert response.json()["summary"] == {
+        "approved": 2,
+        "open_warnings": 1,
+        "not_received": 1,
+        "already_approved": 0,
+        "outside_scope": 2,
+    }
+    approval = ReportApproval.objects.get(locality="00004")
+    assert (approval.approved_by, approval.revision, approval.withdrawn_at) == (province_officer, 1, None)
+    again = api_for(user=province_officer).post(APPROVE, {"date": DAY, "localities": ["00004"]}, format="json")
+    assert statuses(again) == [("00004", "already_approved")]
+    assert ReportApproval.objects.count() == 2
+
+
+def test_an_explained_warning_no_longer_blocks_the_approval(api_for, province_officer, province_key, sent):
+    api = api_for(province_key[1])
+    explained = api.post(
+        f"/api/v1/reports/daily/00008/{DAY}/explanations/",
+        {"indicator": "received_online", "text": "A new one-stop desk opened."},
+        format="json",
+    )
+    assert explained.status_code == 200
+    response = api_for(user=province_officer).post(APPROVE, {"date": DAY, "localities": ["00008"]}, format="json")
+    assert statuses(response) == [("00008", "approved")]
+
+
+@pytest.mark.parametrize("who", ["commune_clerk", "steering", "inspector", "agency_officer"])
+def test_only_province_officers_approve(api_for, request, sent, who):
+    response = api_for(user=request.getfixturevalue(who)).post(
+        APPROVE, {"date": DAY, "localities": ["00004"]}, format="json"
+    )
+    assert response.status_code == 403
+    assert not ReportApproval.objects.exists()
+
+
+def test_a_key_approves_nothing(api_for, province_key, sent):
+    assert (
+        api_for(province_key[1]).post(APPROVE, {"date": DAY, "localities": ["00004"]}, format="json").status_code == 403
+    )
+
+
+def test_another_province_officer_gets_outside_scope(api_for, outsider_province_officer, sent):
+    response = api_for(user=outsider_province_officer).post(
+        APPROVE, {"date": DAY, "localities": ["00004", "01"]}, format="json"
+    )
+    assert statuses(response) == [("00004", "outside_scope"), ("01", "outside_scope")]
+    assert not ReportApproval.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"localities": ["00004"]}, "date"),
+        ({"date": "2026-13-01", "localities": ["00004"]}, "date"),
+        ({"date": "2024-01-01", "localities": ["00004"]}, "date"),
+        ({"date": days_ago(-2).isoformat(), "localities": ["00004"]}, "date"),
+        ({"date": DAY}, "localities"),
+        ({"date": DAY, "localities": []}, "localities"),
+        ({"date": DAY, "localities": "00004"}, "localities"),
+        ({"date": DAY, "localities": [4]}, "localities"),
+        ({"date": DAY, "localities": ["99999"]}, "localities"),
+        ({"date": DAY, "localities": ["00004"], "all": True}, "all"),
+    ],
+)
+def test_bad_approval_input_names_the_field(api_for, province_officer, body, field):
+    response = api_for(user=province_officer).post(APPROVE, body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+
+
+def test_correction_of_an_approved_report_waits_for_the_withdrawal(api_for, province_officer, province_key, sent):
+    officer, key = api_for(user=province_officer), api_for(province_key[1])
+    officer.post(APPROVE, {"date": DAY, "localities": ["00004"]}, format="json")
+    body = {**payload(returned=5), "reason": "recounted"}
+    del body["locality"], body["date"]
+    refused = key.put(f"/api/v1/reports/daily/00004/{DAY}/", body, format="json")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "report_approved"
+
+    no_reason = officer.post(WITHDRAW, {"date": DAY, "locality": "00004"}, format="json")
+    assert no_reason.status_code == 400 and "reason" in no_reason.json()["errors"]
+    withdrawn = officer.post(
+        WITHDRAW, {"date": DAY, "locality": "00004", "reason": "figures to recount"}, format="json"
+    )
+    assert withdrawn.status_code == 200
+    assert withdrawn.json() == {"status": "withdrawn", "locality": "00004", "date": DAY, "reason": "figures to recount"}
+    assert key.put(f"/api/v1/reports/daily/00004/{DAY}/", body, format="json").status_code == 200
+
+    # approved again: the history keeps both steps
+    assert statuses(officer.post(APPROVE, {"date": DAY, "localities": ["00004"]}, format="json")) == [
+        ("00004", "approved")
+    ]
+    history = list(ReportApproval.objects.filter(locality="00004").order_by("approved_at", "pk"))
+    assert [(a.revision, a.reason, a.withdrawn_at is None) for a in history] == [
+        (1, "figures to recount", False),
+        (2, "", True),
+    ]
+
+
+def test_withdrawal_errors(api_for, province_officer, outsider_province_officer, sent):
+    officer = api_for(user=province_officer)
+    not_approved = officer.post(WITHDRAW, {"date": DAY, "locality": "00004", "reason": "x"}, format="json")
+    assert (not_approved.status_code, not_approved.json()["code"]) == (409, "not_approved")
+    missing = officer.post(WITHDRAW, {"date": DAY, "locality": "00025", "reason": "x"}, format="json")
+    assert missing.status_code == 404
+    officer.post(APPROVE, {"date": DAY, "localities": ["00004"]}, format="json")
+    outsider = api_for(user=outsider_province_officer).post(
+        WITHDRAW, {"date": DAY, "locality": "00004", "reason": "x"}, format="json"
+    )
+    assert outsider.status_code == 403
+    unknown = officer.post(WITHDRAW, {"date": DAY, "locality": "99999", "reason": "x"}, format="json")
+    assert unknown.status_code == 400 and "locality" in unknown.json()["errors"]
+
+
+def test_approved_count_of_a_day(api_for, province_officer, sent):
+    api_for(user=province_officer).post(APPROVE, {"date": DAY, "localities": ["00004", "01"]}, format="json")
+    assert approvals.approved_count(day=days_ago(1)) == 2
+    assert approvals.approved_count(day=days_ago(1), province_id="79") == 0
+    assert QualityWarning.objects.filter(state="open").count() == 1
