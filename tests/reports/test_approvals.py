@@ -174,3 +174,35 @@ def test_approved_count_of_a_day(api_for, province_officer, sent):
     assert approvals.approved_count(day=days_ago(1)) == 2
     assert approvals.approved_count(day=days_ago(1), province_id="79") == 0
     assert QualityWarning.objects.filter(state="open").count() == 1
+
+
+@pytest.fixture
+def browser(client):
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+def test_approval_page_approves_all_without_open_warnings(browser, province_officer, sent):
+    browser.force_login(province_officer)
+    page = browser.get("/reports/approvals/", {"date": DAY}).content.decode()
+    assert "3 of 127 reported · 0 approved" in page
+    assert "Approve the 2 reports without an open warning" in page
+    response = browser.post("/reports/approvals/submit/", {"date": DAY, "locality": ["01", "00004"]}, follow=True)
+    assert "2 approved · 0 waiting for their warnings · 0 not received" in response.content.decode()
+    assert set(ReportApproval.objects.active().values_list("locality", flat=True)) == {"01", "00004"}
+    withdrawn = browser.post(
+        "/reports/approvals/submit/", {"date": DAY, "withdraw": "00004", "reason": "to recount"}, follow=True
+    )
+    assert "Approval withdrawn." in withdrawn.content.decode()
+    assert set(ReportApproval.objects.active().values_list("locality", flat=True)) == {"01"}
+    history = browser.get(f"/reports/00004/{DAY}/").content.decode()
+    assert 'data-testid="approvals"' in history and "to recount" in history
+
+
+@pytest.mark.parametrize("who", ["commune_clerk", "steering"])
+def test_approval_page_is_for_province_officers(browser, request, who):
+    browser.force_login(request.getfixturevalue(who))
+    assert browser.get("/reports/approvals/").status_code == 403
+    assert browser.post("/reports/approvals/submit/", {"date": DAY, "locality": ["00004"]}).status_code == 403

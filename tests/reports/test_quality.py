@@ -6,6 +6,7 @@ import datetime
 import json
 
 import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
 from reports import quality, services
@@ -285,3 +286,138 @@ def test_correction_refreshes_the_locality_bands(api_for, commune_key, django_ca
     with django_capture_on_commit_callbacks(execute=True):
         api_for(commune_key[1]).put(f"{URL}00004/{days_ago(1).isoformat()}/", body, format="json")
     assert band("00004").days == 11
+
+
+@pytest.fixture
+def queue(province_key, outsider_province_key):
+    """Open warnings of Ba Đình (effect 20), Ngọc Hà (effect 50) and Hà Nội itself (effect 5), and one of
+    Hồ Chí Minh City's Phường Sài Gòn (effect 80)."""
+    stored_band()
+    stored_band(locality="00008", low=40, high=60, median=70)  # 120 - 70 = 50
+    stored_band(locality="01", low=100, high=110, median=115)  # 120 - 115 = 5
+    QualityBand.objects.create(
+        locality="25747",
+        province_id="79",
+        indicator="received_online",
+        median=40,
+        mad=1,
+        low=36.5,
+        high=43.5,
+        days=28,
+        source="own",
+        computed_at=datetime.datetime.now(datetime.UTC),
+    )
+    services.daily_report_submit_batch(
+        payloads=[payload("00004"), payload("00008"), payload("01")], client=province_key[0]
+    )
+    services.daily_report_submit(payload=payload("25747"), client=outsider_province_key[0])
+
+
+def queued(response):
+    assert response.status_code == 200, response.json()
+    return [(w["locality"], w["effect"]) for w in response.json()["results"]]
+
+
+def test_queue_is_ordered_by_the_effect_on_the_national_total(api_for, steering, queue, django_assert_num_queries):
+    api = api_for(user=steering)
+    api.get(QUEUE)
+    with django_assert_num_queries(5):  # session, user, membership, count, page
+        response = api.get(QUEUE, {"state": "open"})
+    assert queued(response) == [("25747", 80.0), ("00008", 50.0), ("00004", 20.0), ("01", 5.0)]
+    first = response.json()["results"][0]
+    assert {k: first[k] for k in ("indicator", "value", "expected", "state", "explanation", "follow_up")} == {
+        "indicator": "received_online",
+        "value": 120,
+        "expected": [36.5, 43.5],
+        "state": "open",
+        "explanation": "",
+        "follow_up": False,
+    }
+
+
+def test_queue_is_scoped(api_for, province_officer, commune_clerk, outsider_province_officer, agency_officer, queue):
+    assert queued(api_for(user=province_officer).get(QUEUE)) == [("00008", 50.0), ("00004", 20.0), ("01", 5.0)]
+    assert queued(api_for(user=commune_clerk).get(QUEUE)) == [("00004", 20.0)]
+    assert queued(api_for(user=outsider_province_officer).get(QUEUE, {"province": "01"})) == []
+    assert queued(api_for(user=agency_officer).get(QUEUE)) == []
+
+
+def test_queue_filters_by_province_and_state(api_for, steering, commune_key, queue):
+    explain(api_for(commune_key[1]))
+    api = api_for(user=steering)
+    assert queued(api.get(QUEUE, {"province": "01", "state": "open"})) == [("00008", 50.0), ("01", 5.0)]
+    explained = api.get(QUEUE, {"state": "explained"}).json()["results"]
+    assert [(w["locality"], w["explanation"]) for w in explained] == [
+        ("00004", "A job fair brought twice the usual visitors.")
+    ]
+    assert api.get(QUEUE, {"state": "bogus"}).status_code == 400
+
+
+def test_province_confirms_and_flags_warnings(province_officer, commune_clerk, queue):
+    from tasks.scoping import scope_for_user
+
+    warning = QualityWarning.objects.get(locality="00008")
+    scope = scope_for_user(province_officer)
+    quality.warning_review(warning_id=warning.pk, action="follow_up", user=province_officer, scope=scope)
+    done = quality.warning_review(warning_id=warning.pk, action="confirm", user=province_officer, scope=scope)
+    assert (done.state, done.follow_up, done.closed_by) == ("confirmed", True, province_officer)
+    with pytest.raises(ValidationError):
+        quality.warning_review(warning_id=warning.pk, action="confirm", user=province_officer, scope=scope)
+    clerk = scope_for_user(commune_clerk)
+    own = QualityWarning.objects.get(locality="00004")
+    with pytest.raises(PermissionDenied):
+        quality.warning_review(warning_id=own.pk, action="confirm", user=commune_clerk, scope=clerk)
+    with pytest.raises(quality.NotFound):
+        quality.warning_review(warning_id=warning.pk, action="follow_up", user=commune_clerk, scope=clerk)
+
+
+# --- pages --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def browser(client):
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+def test_queue_page_lists_and_exports_what_the_api_lists(browser, province_officer, queue):
+    browser.force_login(province_officer)
+    page = browser.get("/reports/quality/", {"state": "open"})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert text.index('data-warning="' + str(QualityWarning.objects.get(locality="00008").pk)) < text.index(
+        'data-warning="' + str(QualityWarning.objects.get(locality="00004").pk)
+    )
+    assert "25747" not in text
+    assert "Confirm the figure" in text
+    csv = b"".join(browser.get("/reports/quality/", {"state": "open", "format": "csv"}).streaming_content).decode()
+    assert [line.split(",")[0] for line in csv.splitlines()[1:]] == ['"00008"', '"00004"', '"01"']
+    xlsx = browser.get("/reports/quality/", {"format": "xlsx"})
+    assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def test_officer_flags_and_confirms_from_the_page(browser, province_officer, commune_clerk, queue):
+    warning = QualityWarning.objects.get(locality="00008")
+    browser.force_login(province_officer)
+    assert browser.post(f"/reports/quality/{warning.pk}/follow_up/").status_code == 302
+    assert browser.post(f"/reports/quality/{warning.pk}/confirm/").status_code == 302
+    warning.refresh_from_db()
+    assert (warning.follow_up, warning.state) == (True, "confirmed")
+    browser.force_login(commune_clerk)
+    assert browser.post(f"/reports/quality/{warning.pk}/no_follow_up/").status_code == 404
+    own = QualityWarning.objects.get(locality="00004")
+    assert browser.post(f"/reports/quality/{own.pk}/confirm/").status_code == 403
+
+
+def test_clerk_explains_on_the_report_page(browser, commune_clerk, queue):
+    browser.force_login(commune_clerk)
+    day = days_ago(1).isoformat()
+    page = browser.get(f"/reports/00004/{day}/").content.decode()
+    assert 'data-testid="quality-warnings"' in page and "Explain" in page
+    response = browser.post(f"/reports/00004/{day}/explain/", {"indicator": "received_online", "text": "A fair."})
+    assert response.status_code == 302
+    assert QualityWarning.objects.get(locality="00004").explanation == "A fair."
+    again = browser.post(f"/reports/00004/{day}/explain/", {"indicator": "received_online", "text": "x"}, follow=True)
+    assert "no open warning" in again.content.decode()
