@@ -382,7 +382,10 @@ class NotFound(Exception):
 
 
 def may_explain(scope: Scope, *, province_id: str, commune_id: str | None) -> bool:
-    """The clerk (or key) of the locality, or its province (officer or key), explains its figures."""
+    """Who may submit or correct the report explains its figures (reports.services.may_submit): the clerk (or
+    key) of the locality, its province (officer or key), or the national admin."""
+    if scope.is_admin and not scope.is_api_client:
+        return True
     return scope.may_act_for_locality(province_id=province_id, commune_id=commune_id)
 
 

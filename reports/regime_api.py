@@ -52,8 +52,8 @@ class QualityWarningFilterSet(django_filters.FilterSet):
 class QualityWarningSerializer(serializers.ModelSerializer):
     province = serializers.CharField(source="province_id", read_only=True)
     expected = serializers.SerializerMethodField()
-    explained_by = serializers.CharField(source="explained_by.username", default=None, read_only=True)
-    closed_by = serializers.CharField(source="closed_by.username", default=None, read_only=True)
+    explained_by = serializers.CharField(source="explained_by.username", default=None, read_only=True, allow_null=True)
+    closed_by = serializers.CharField(source="closed_by.username", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = QualityWarning
