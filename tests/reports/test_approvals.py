@@ -206,3 +206,28 @@ def test_approval_page_is_for_province_officers(browser, request, who):
     browser.force_login(request.getfixturevalue(who))
     assert browser.get("/reports/approvals/").status_code == 403
     assert browser.post("/reports/approvals/submit/", {"date": DAY, "locality": ["00004"]}).status_code == 403
+
+
+def test_every_step_is_in_the_audit_trail(api_for, province_officer, province_key, sent):
+    from audit.trail import TrailFilter, audit_trail, describe
+
+    def latest(kind):
+        events = [describe(row) for row in audit_trail(TrailFilter(kind=kind))]
+        assert events, f"no {kind} in the trail"
+        return events[0]
+
+    officer = api_for(user=province_officer)
+    explained = api_for(province_key[1]).post(
+        f"/api/v1/reports/daily/00008/{DAY}/explanations/",
+        {"indicator": "received_online", "text": "A new desk opened."},
+        format="json",
+    )
+    assert explained.status_code == 200
+    officer.post(APPROVE, {"date": DAY, "localities": ["00004"]}, format="json")
+    officer.post(WITHDRAW, {"date": DAY, "locality": "00004", "reason": "to recount"}, format="json")
+    approved, withdrawn = latest("report_approved"), latest("approval_withdrawn")
+    assert (approved["actor"], approved["object"]["code"]) == ("officer-hanoi", "00004")
+    assert (withdrawn["actor"], withdrawn["note"]) == ("officer-hanoi", "to recount")
+    event = latest("warning_explained")
+    assert (event["object"]["code"], event["note"]) == ("00008", "A new desk opened.")
+    assert event["actor"] is None and event["api_client"]["key_prefix"] == province_key[1][:12]
