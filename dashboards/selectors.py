@@ -77,6 +77,12 @@ class Coverage:
     late: int
     provinces_received: int
     provinces_expected: int
+    # Reports (communes' and provinces' own) with the province's approval in force (DESIGN.md §11).
+    approved: int = 0
+
+    @property
+    def approved_display(self) -> str:
+        return number_format(self.approved, force_grouping=True)
 
     def __str__(self) -> str:
         if self.as_of is None:
@@ -100,6 +106,7 @@ def coverage(row: Any, provinces_expected: int) -> Coverage:
         row.localities_late,
         provinces_received,
         row.localities_expected - row.communes_expected,
+        row.localities_approved,
     )
 
 

@@ -19,6 +19,7 @@ from core.text import echo
 from reports import validation
 from reports.figures import TEXT_MAX
 from reports.models import DailyReport, QualityWarning, ReportApproval
+from reports.outbox import request_rollups
 from tasks.roles import Role, Scope
 
 APPROVED = "approved"
@@ -137,6 +138,8 @@ def reports_approve(*, user: Any, scope: Scope, data: Any) -> dict[str, Any]:
                     )
                 )
         ReportApproval.objects.bulk_create(new)
+        # The coverage lines count approvals from the rollups (dashboards): rebuild the days they changed.
+        request_rollups({(a.province_id, day) for a in new})
     ordered = [results[code] for code in codes]
     counts = Counter(r["status"] for r in ordered)
     return {"date": day.isoformat(), "results": ordered, "summary": {s: counts.get(s, 0) for s in RESULTS}}
@@ -174,6 +177,7 @@ def report_approval_withdraw(*, user: Any, scope: Scope, data: Any) -> ReportApp
             raise NotApproved
         approval.withdrawn_by, approval.withdrawn_at, approval.reason = user, now, reason.strip()
         approval.save(update_fields=["withdrawn_by", "withdrawn_at", "reason"])
+        request_rollups([(approval.province_id, day)])
     return approval
 
 

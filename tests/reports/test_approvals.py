@@ -231,3 +231,29 @@ def test_every_step_is_in_the_audit_trail(api_for, province_officer, province_ke
     event = latest("warning_explained")
     assert (event["object"]["code"], event["note"]) == ("00008", "A new desk opened.")
     assert event["actor"] is None and event["api_client"]["key_prefix"] == province_key[1][:12]
+
+
+def test_coverage_lines_say_how_many_are_approved(
+    api_for, browser, steering, province_officer, sent, django_capture_on_commit_callbacks
+):
+    from dashboards.rollups import rollup_rebuild
+
+    rollup_rebuild(province_id="01", day=days_ago(1))  # the reports' own rebuild (their job ran after commit)
+    with django_capture_on_commit_callbacks(execute=True):
+        api_for(user=province_officer).post(APPROVE, {"date": DAY, "localities": ["00004", "01"]}, format="json")
+    api = api_for(user=steering)
+    national = api.get("/api/v1/dashboard/national/", {"date": DAY}).json()
+    assert (national["completeness"]["received"], national["completeness"]["approved"]) == (3, 2)
+    hanoi = next(p for p in api.get("/api/v1/dashboard/provinces/", {"date": DAY}).json() if p["province"] == "01")
+    assert hanoi["completeness"]["approved"] == 2
+    completeness = api.get("/api/v1/reports/completeness/", {"date": DAY, "province": "01"}).json()
+    assert completeness["totals"]["approved"] == completeness["provinces"][0]["approved"] == 2
+    browser.force_login(steering)
+    page = browser.get("/dashboard/", {"date": DAY}).content.decode()
+    assert '<span data-testid="approved">2 approved</span>' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        api_for(user=province_officer).post(
+            WITHDRAW, {"date": DAY, "locality": "01", "reason": "recount"}, format="json"
+        )
+    national = api.get("/api/v1/dashboard/national/", {"date": DAY}).json()
+    assert national["completeness"]["approved"] == 1
