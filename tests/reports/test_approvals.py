@@ -188,7 +188,7 @@ def test_approval_page_approves_all_without_open_warnings(browser, province_offi
     browser.force_login(province_officer)
     page = browser.get("/reports/approvals/", {"date": DAY}).content.decode()
     assert "3 of 127 reported · 0 approved" in page
-    assert "Approve the 2 reports without an open warning" in page
+    assert "Approve all without an open warning (2)" in page
     response = browser.post("/reports/approvals/submit/", {"date": DAY, "locality": ["01", "00004"]}, follow=True)
     assert "2 approved · 0 waiting for their warnings · 0 not received" in response.content.decode()
     assert set(ReportApproval.objects.active().values_list("locality", flat=True)) == {"01", "00004"}
