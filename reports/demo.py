@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from localities.models import Commune, Province
 from reports.figures import INTEGER_FIELDS, OUTAGE_SYSTEM_CODES
 from reports.receipts import payload_hash, receipt_for
-from tasks.demo import demo_data_check
+from tasks.demo import demo_data_check, demo_history_actor
 
 TZ = ZoneInfo(settings.TIME_ZONE)
 PLAN_START = datetime.date(2025, 7, 1)
@@ -267,3 +267,87 @@ def seed_reports(*, start, end, seed=2025, progress=None):
             progress((last - day).days + 1)
         day = last + datetime.timedelta(days=1)
     return total
+
+
+# --- data quality and approvals (DESIGN.md §11) ---------------------------------------------------------------
+
+QUALITY_DAYS = 3  # the last days checked against bands computed before them: their warnings are the queue
+APPROVED_DAYS = range(QUALITY_DAYS, QUALITY_DAYS + 5)  # older days approved in the demo provinces
+APPROVING_PROVINCES = ("01", "79", "48", "04")
+EXPLANATIONS = [
+    "Ngày hội việc làm của phường, số hồ sơ tăng đột biến.",
+    "Hệ thống một cửa bị gián đoạn buổi sáng, hồ sơ dồn sang buổi chiều.",
+    "Nhập nhầm số liệu hôm trước, đã đối chiếu lại sổ theo dõi.",
+    "Đợt cấp đổi giấy tờ theo kế hoạch của tỉnh.",
+]
+
+
+def seed_quality(*, end, seed=2025):
+    """The demo's quality queue and approvals: bands as of the day before the last QUALITY_DAYS days, the
+    warnings those days raise against them (a third of Hà Nội's explained by its clerks, two confirmed by the
+    province, some flagged for follow-up, the rest waiting), the older days of a few provinces approved (all
+    reports without an open warning), and the bands rebuilt as of `end`. Returns (warnings, approvals);
+    nothing is done when warnings or approvals already exist. Call before the rollups are built (they count
+    the approvals)."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from reports import quality
+    from reports.models import DailyReport, QualityWarning, ReportApproval
+
+    demo_data_check()
+    if QualityWarning.objects.exists() or ReportApproval.objects.exists():
+        return 0, 0
+    rng = random.Random(f"{seed}-quality")
+    recent = [end - datetime.timedelta(days=i) for i in range(QUALITY_DAYS)]
+    quality.bands_refresh(as_of=end - datetime.timedelta(days=QUALITY_DAYS))
+    bands = quality.bands_for(DailyReport.objects.filter(date__in=recent).values_list("locality", flat=True).distinct())
+    now = timezone.now()
+    found = {}
+    rows = DailyReport.objects.filter(date__in=recent).values(
+        "pk", "locality", "province_id", "commune_id", "date", *INTEGER_FIELDS
+    )
+    for row in rows.iterator(chunk_size=2000):
+        hits = quality.outliers(row, bands.get(row["locality"], {}))
+        if hits:
+            found[row["pk"]] = (row, hits)
+    quality.warnings_record(found, now=now)
+
+    User = get_user_model()
+    officer = User.objects.filter(username="province").first()
+    clerk = User.objects.filter(username="commune").first()
+    actor = officer or demo_history_actor()
+    hanoi = list(QualityWarning.objects.filter(province_id="01", date__lt=end).order_by("pk"))
+    for index, warning in enumerate(hanoi):
+        if index % 3 == 0:
+            warning.state = QualityWarning.State.EXPLAINED
+            warning.explanation = rng.choice(EXPLANATIONS)
+            warning.explained_by = clerk if warning.locality == "00004" else None
+            warning.explained_at = now
+            warning.follow_up = index % 2 == 0
+            if index % 6 == 0 and index < 12:
+                warning.state, warning.closed_by, warning.closed_at = QualityWarning.State.CONFIRMED, actor, now
+            warning.save()
+
+    days = [end - datetime.timedelta(days=i) for i in APPROVED_DAYS]
+    waiting = set(QualityWarning.objects.filter(state=QualityWarning.State.OPEN).values_list("report_id", flat=True))
+    reports = DailyReport.objects.filter(date__in=days, province_id__in=APPROVING_PROVINCES).values_list(
+        "pk", "locality", "province_id", "date", "revision"
+    )
+    new = [
+        ReportApproval(
+            report_id=pk,
+            locality=locality,
+            province_id=province_id,
+            date=day,
+            revision=revision,
+            approved_by=actor,
+            approved_at=now,
+        )
+        for pk, locality, province_id, day, revision in reports
+        if pk not in waiting
+    ]
+    ReportApproval.objects.bulk_create(new, batch_size=2000)
+    approvals = len(new)
+    quality.bands_refresh(as_of=end)
+    return QualityWarning.objects.count(), approvals

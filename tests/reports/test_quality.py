@@ -421,3 +421,24 @@ def test_clerk_explains_on_the_report_page(browser, commune_clerk, queue):
     assert QualityWarning.objects.get(locality="00004").explanation == "A fair."
     again = browser.post(f"/reports/00004/{day}/explain/", {"indicator": "received_online", "text": "x"}, follow=True)
     assert "no open warning" in again.content.decode()
+
+
+def test_demo_has_explained_waiting_and_confirmed_warnings_and_approved_days(province_officer):
+    from reports.demo import APPROVED_DAYS, seed_quality, seed_reports
+    from reports.models import ReportApproval
+    from tasks.demo import demo_data_allowed
+
+    end = days_ago(1)
+    with demo_data_allowed():
+        seed_reports(start=end - datetime.timedelta(days=9), end=end)
+        warnings, approvals = seed_quality(end=end)
+        assert seed_quality(end=end) == (0, 0)  # once
+    hanoi = QualityWarning.objects.filter(province_id="01")
+    states = set(hanoi.values_list("state", flat=True))
+    assert {"open", "explained", "confirmed"} <= states
+    assert warnings == QualityWarning.objects.count() > 0
+    assert approvals == ReportApproval.objects.count() > 0
+    approved_days = set(ReportApproval.objects.values_list("date", flat=True))
+    assert approved_days == {end - datetime.timedelta(days=i) for i in APPROVED_DAYS}
+    assert not ReportApproval.objects.filter(report__quality_warnings__state="open").exists()
+    assert QualityBand.objects.filter(locality="00004").exists()
