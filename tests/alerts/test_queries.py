@@ -39,12 +39,13 @@ def scenario(n, *, today, settings, officer):
 
 
 # savepoint; the run row; task facts, assignment states (history subqueries included), last reports, communes,
-# open support requests; open alerts of the rules; insert the new ones, count those this run inserted, write
+# open support requests, the provinces' first approvals, open quality warnings;
+# open alerts of the rules; insert the new ones, count those this run inserted, write
 # their events (one INSERT … SELECT), read them; preferences, memberships, heads; insert notifications,
 # digests, read the digests' ids, insert their items; the run's counts; release.
-FIRST_RUN = 21
-# savepoint; the run row; the five inputs; open alerts; the run's counts; release.
-QUIET_RUN = 10
+FIRST_RUN = 23
+# savepoint; the run row; the seven inputs; open alerts; the run's counts; release.
+QUIET_RUN = 12
 
 
 @pytest.mark.parametrize("silent", [2, 6])
