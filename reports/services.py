@@ -677,7 +677,9 @@ def daily_reports_purge(*, queryset: QuerySet) -> int:
                 cursor.execute("SET LOCAL plan02.allow_report_delete = 'on'")
         report_ids = queryset.values("pk")
         models.QuerySet.delete(ReportRevision.objects.filter(report__in=report_ids))
-        deleted, _by_model = models.QuerySet.delete(DailyReport.objects.filter(pk__in=report_ids))
+        # Their quality warnings and approvals go with them (CASCADE); only the reports are counted.
+        _total, by_model = models.QuerySet.delete(DailyReport.objects.filter(pk__in=report_ids))
+        deleted = by_model.get(DailyReport._meta.label, 0)
         if postgres:  # on an error, the rollback (of the transaction or savepoint) undoes the SET LOCAL
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL plan02.allow_report_delete = 'off'")

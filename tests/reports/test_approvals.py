@@ -257,3 +257,12 @@ def test_coverage_lines_say_how_many_are_approved(
         )
     national = api.get("/api/v1/dashboard/national/", {"date": DAY}).json()
     assert national["completeness"]["approved"] == 1
+
+
+def test_the_benchmark_purge_takes_warnings_and_approvals_with_the_reports(api_for, province_officer, sent):
+    from reports.models import DailyReport
+    from reports.services import daily_reports_purge
+
+    api_for(user=province_officer).post(APPROVE, {"date": DAY, "localities": ["00004"]}, format="json")
+    assert daily_reports_purge(queryset=DailyReport.objects.filter(date=days_ago(1))) == 3
+    assert not ReportApproval.objects.exists() and not QualityWarning.objects.exists()
