@@ -274,6 +274,7 @@ def seed_reports(*, start, end, seed=2025, progress=None):
 QUALITY_DAYS = 3  # the last days checked against bands computed before them: their warnings are the queue
 APPROVED_DAYS = range(QUALITY_DAYS, QUALITY_DAYS + 5)  # older days approved in the demo provinces
 APPROVING_PROVINCES = ("01", "79", "48", "04")
+WARNINGS_PER_PROVINCE_DAY = 4
 EXPLANATIONS = [
     "Ngày hội việc làm của phường, số hồ sơ tăng đột biến.",
     "Hệ thống một cửa bị gián đoạn buổi sáng, hồ sơ dồn sang buổi chiều.",
@@ -283,12 +284,12 @@ EXPLANATIONS = [
 
 
 def seed_quality(*, end, seed=2025):
-    """The demo's quality queue and approvals: bands as of the day before the last QUALITY_DAYS days, the
-    warnings those days raise against them (a third of Hà Nội's explained by its clerks, two confirmed by the
-    province, some flagged for follow-up, the rest waiting), the older days of a few provinces approved (all
-    reports without an open warning), and the bands rebuilt as of `end`. Returns (warnings, approvals);
-    nothing is done when warnings or approvals already exist. Call before the rollups are built (they count
-    the approvals)."""
+    """The demo's quality queue and approvals: bands as of the day before the last QUALITY_DAYS days; the
+    warnings those days raise against them, the biggest few per province and day (half of Hà Nội's older ones
+    explained by its clerks, one confirmed by the province, some flagged for follow-up, the rest waiting); the
+    older days of a few provinces approved (all reports without an open warning); and the bands rebuilt as of
+    `end`. Returns (warnings, approvals); nothing is done when warnings or approvals already exist. Call
+    before the rollups are built (they count the approvals)."""
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
@@ -311,21 +312,41 @@ def seed_quality(*, end, seed=2025):
         hits = quality.outliers(row, bands.get(row["locality"], {}))
         if hits:
             found[row["pk"]] = (row, hits)
+    # A queue a person can read: each province's four biggest outliers of each day only (the figures are
+    # random: a band of 3.5 MADs catches a figure or two in most reports).
+    ranked = sorted(
+        ((abs(value - band.median), pk, name) for pk, (row, hits) in found.items() for name, value, band in hits),
+        reverse=True,
+    )
+    kept: dict[tuple[str, datetime.date], int] = {}
+    keep = set()
+    for _effect, pk, name in ranked:
+        where = (found[pk][0]["province_id"], found[pk][0]["date"])
+        if kept.get(where, 0) < WARNINGS_PER_PROVINCE_DAY:
+            kept[where] = kept.get(where, 0) + 1
+            keep.add((pk, name))
+    found = {
+        pk: (row, [hit for hit in hits if (pk, hit[0]) in keep])
+        for pk, (row, hits) in found.items()
+        if any((pk, hit[0]) in keep for hit in hits)
+    }
     quality.warnings_record(found, now=now)
 
     User = get_user_model()
     officer = User.objects.filter(username="province").first()
     clerk = User.objects.filter(username="commune").first()
     actor = officer or demo_history_actor()
+    # Hà Nội's (the demo officer's): every other one explained, the first of them confirmed; those of `end`
+    # (yesterday) all wait.
     hanoi = list(QualityWarning.objects.filter(province_id="01", date__lt=end).order_by("pk"))
     for index, warning in enumerate(hanoi):
-        if index % 3 == 0:
+        if index % 2 == 0:
             warning.state = QualityWarning.State.EXPLAINED
             warning.explanation = rng.choice(EXPLANATIONS)
             warning.explained_by = clerk if warning.locality == "00004" else None
             warning.explained_at = now
-            warning.follow_up = index % 2 == 0
-            if index % 6 == 0 and index < 12:
+            warning.follow_up = index % 4 == 0
+            if index == 0:
                 warning.state, warning.closed_by, warning.closed_at = QualityWarning.State.CONFIRMED, actor, now
             warning.save()
 

@@ -122,8 +122,10 @@ WITH src AS (
     WHERE r.date > %(start)s AND r.date <= %(as_of)s {province_filter}
 ),
 long AS (
+    -- What the bands read: the last N reported days of each locality (own), the last N days (peers).
     SELECT s.locality, s.province_id, s.commune_id, s.date, s.rn, v.indicator, v.value
     FROM src s {unpivot_sql("s")}
+    WHERE s.rn <= %(n)s OR s.date > %(peer_start)s
 ),
 own AS (
     SELECT l.locality, l.province_id, l.indicator, count(*) AS n,
