@@ -275,14 +275,6 @@ def bands_refresh(*, as_of: datetime.date | None = None, locality: str | None = 
         return len(bands)
 
 
-def bands_refresh_after_commit(locality: str) -> None:
-    """Rebuild one locality's bands once the correction that changed its figures is committed (a job on the
-    worker; in-process without Redis)."""
-    from reports import jobs
-
-    transaction.on_commit(lambda: jobs.quality_bands_refresh.delay(locality=locality))
-
-
 def bands_for(localities: Iterable[str]) -> dict[str, dict[str, Band]]:
     """{locality: {indicator: Band}} of these localities, in one query."""
     found: dict[str, dict[str, Band]] = defaultdict(dict)

@@ -33,7 +33,7 @@ from core.db import bound_cursor
 from core.models import Event
 from core.text import echo
 from localities.models import locality_kind
-from reports import quality, validation
+from reports import jobs, quality, validation
 from reports.auth import hash_key, keys_changed
 from reports.completeness import due_at, is_late, lock_date
 from reports.figures import INTEGER_FIELDS, TEXT_FIELDS, received_total, resolved_total
@@ -648,7 +648,7 @@ def daily_report_correct(
         )
         # Checked against the bands before they learn the corrected figures; then the locality's are rebuilt.
         outliers = quality.warnings_recheck(report=report, user=user, now=now)
-        quality.bands_refresh_after_commit(locality)
+        jobs.bands_refresh_after_commit(locality)
     return Outcome(
         CORRECTED,
         **base,
