@@ -266,6 +266,10 @@ def bands_refresh(*, as_of: datetime.date | None = None, locality: str | None = 
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
+                # The CTEs' row counts are guesses (1 row each for a fresh table's statistics): a nested loop
+                # between the values and their medians would then compare every pair. Hash and merge joins only,
+                # for this transaction.
+                cursor.execute("SET LOCAL enable_nestloop = off")
                 stale._raw_delete(stale.db)
                 cursor.execute(_refresh_sql(one_locality=locality is not None), params)
                 return cursor.rowcount
