@@ -439,6 +439,7 @@ def test_demo_has_explained_waiting_and_confirmed_warnings_and_approved_days(pro
     assert warnings == QualityWarning.objects.count() > 0
     assert approvals == ReportApproval.objects.count() > 0
     approved_days = set(ReportApproval.objects.values_list("date", flat=True))
-    assert approved_days == {end - datetime.timedelta(days=i) for i in APPROVED_DAYS}
+    assert approved_days == {end - datetime.timedelta(days=i) for i in APPROVED_DAYS} | {end}
+    assert set(ReportApproval.objects.filter(date=end).values_list("province_id", flat=True)) == {"01"}
     assert not ReportApproval.objects.filter(report__quality_warnings__state="open").exists()
     assert QualityBand.objects.filter(locality="00004").exists()
