@@ -14,10 +14,11 @@ class AlertsConfig(AppConfig):
     def ready(self):
         from alerts import (
             receivers,  # noqa: F401 - connects to tasks' signal
+            regime_rules,
             rules,
             specs,
             trail,
         )
 
-        specs.register(*rules.RULES)
+        specs.register(*rules.RULES, *regime_rules.RULES)
         trail.register()

@@ -28,7 +28,7 @@ from django.utils.choices import CallableChoiceIterator
 from django.utils.functional import Promise
 
 # The widths of Alert.rule and Alert.subject_kind (alerts.models uses these).
-RULE_MAX_LENGTH = 20
+RULE_MAX_LENGTH = 30
 SUBJECT_MAX_LENGTH = 10
 CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 

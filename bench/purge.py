@@ -28,7 +28,9 @@ def reports_purge(*, queryset: QuerySet) -> int:
                 relation.related_model._base_manager.filter(**{f"{relation.field.name}__in": report_ids}).update(
                     **{relation.field.name: None}
                 )
-        deleted, _by_model = models.QuerySet.delete(DailyReport.objects.filter(pk__in=report_ids))
+        # Their quality warnings and approvals go with them (CASCADE); only the reports are counted.
+        _total, by_model = models.QuerySet.delete(DailyReport.objects.filter(pk__in=report_ids))
+        deleted = by_model.get(DailyReport._meta.label, 0)
         with connection.cursor() as cursor:  # an outer transaction would keep it until its end
             cursor.execute("SET LOCAL session_replication_role = DEFAULT")
     return deleted

@@ -403,6 +403,10 @@ def run(args):
 
     if wanted(args, "changes"):
         changes_rows(row, count=10_000 if args.smoke else 100_000)
+    if wanted(args, "quality"):
+        from bench.quality import quality_rows
+
+        quality_rows(row)
     if wanted(args, "alerts"):
         alerts_rows(
             row, database_url=thirty_day_database(server, args) if args.days > 30 else os.environ["DATABASE_URL"]
@@ -411,7 +415,7 @@ def run(args):
     return table.rows
 
 
-GROUPS = ("batch", "single", "rebuild", "freshness", "dashboards", "counts", "alerts", "changes")
+GROUPS = ("batch", "single", "rebuild", "freshness", "dashboards", "counts", "alerts", "changes", "quality")
 
 
 # The single-POST floor's tables (bench/floorsite): copies of the reports, their revisions and the rollup requests,

@@ -25,7 +25,7 @@ _rates = inline_serializer(
 )
 _completeness = inline_serializer(
     "DashboardCompleteness",
-    {k: serializers.IntegerField() for k in ("expected", "received", "on_time", "late", "missing")},
+    {k: serializers.IntegerField() for k in ("expected", "received", "on_time", "late", "missing", "approved")},
 )
 _totals = inline_serializer("DashboardTotals", {f: serializers.IntegerField() for f in INTEGER_FIELDS})
 _figures = {

@@ -47,6 +47,8 @@ class RollupFigures(models.Model):
     communes_received = models.IntegerField(default=0)
     communes_late = models.IntegerField(default=0)
     support_needed = models.IntegerField(default=0)
+    # Reports with the province's approval in force (DESIGN.md §11): the coverage lines' "· N approved".
+    localities_approved = models.IntegerField(default=0, db_default=0)
     built_at = models.DateTimeField()
 
     class Meta:

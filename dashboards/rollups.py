@@ -45,6 +45,7 @@ COMPLETENESS_FIELDS = [
     "communes_received",
     "communes_late",
     "support_needed",
+    "localities_approved",
 ]
 ROLLUP_FIELDS = [*INTEGER_FIELDS, *COMPLETENESS_FIELDS]
 
@@ -97,7 +98,10 @@ def _province_select_sql(where: str, *, built_at: bool = True) -> str:
     return f"""
 SELECT {sums},
     {expected_sql("COALESCE(e.communes, 0)")}, g.received, g.late, COALESCE(e.communes, 0), g.communes_received,
-    g.communes_late, g.support_needed, {words}, g.province_id, g.date{", %s" if built_at else ""}
+    g.communes_late, g.support_needed,
+    (SELECT COUNT(*) FROM reports_reportapproval a
+        WHERE a.date = g.date AND a.province_id = g.province_id AND a.withdrawn_at IS NULL),
+    {words}, g.province_id, g.date{", %s" if built_at else ""}
 FROM ({_grouped_sql(where)}) g
 LEFT JOIN {_EXPECTED} e ON e.province_id = g.province_id
 """
@@ -108,7 +112,7 @@ def _zero_rows_sql(days: list[datetime.date], province_filter: str) -> str:
     words = ", ".join(["0"] * SLOT_WORDS)
     return f"""
 INSERT INTO reports_provincedayrollup ({_PROVINCE_COLUMNS})
-SELECT {zeros}, {expected_sql("COALESCE(e.communes, 0)")}, 0, 0, COALESCE(e.communes, 0), 0, 0, 0, {words}, p.code,
+SELECT {zeros}, {expected_sql("COALESCE(e.communes, 0)")}, 0, 0, COALESCE(e.communes, 0), 0, 0, 0, 0, {words}, p.code,
     d.day, %s
 FROM localities_province p
 CROSS JOIN {_days_sql(days)} d

@@ -78,6 +78,8 @@ class Coverage:
     late: int
     provinces_received: int
     provinces_expected: int
+    # Reports (communes' and provinces' own) with the province's approval in force (DESIGN.md §11).
+    approved: int = 0
 
     # Its line of text is the template tag `coverage_line` (dashboards.templatetags.dashboard_tags).
 
@@ -93,6 +95,7 @@ def coverage(row: Any, provinces_expected: int) -> Coverage:
         row.localities_late,
         provinces_received,
         row.localities_expected - row.communes_expected,
+        row.localities_approved,
     )
 
 

@@ -38,7 +38,7 @@ def fill() -> list[str]:
             entry.msgstr = translations[key]
             if entry.fuzzy:
                 entry.flags.remove("fuzzy")
-                entry.previous_msgid = entry.previous_msgctxt = None
+                entry.previous_msgid = entry.previous_msgid_plural = entry.previous_msgctxt = None
         if entry.msgid_plural:
             continue  # plural forms are kept in django.po itself
         if not entry.msgstr or entry.fuzzy:

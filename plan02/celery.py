@@ -35,6 +35,9 @@ app.conf.beat_schedule = {
     "events-purge": {"task": "integrations.jobs.events_purge", "schedule": crontab(minute=40, hour=2)},
     # The operations desk: incidents for reports asking for support, breaches escalated, auto-closing.
     "incidents-check": {"task": "support.jobs.incidents_check", "schedule": crontab(minute="*/5")},
+    # Data quality: every locality's bands rebuilt from its history (reports.quality), before the morning's
+    # reports arrive.
+    "quality-bands": {"task": "reports.jobs.quality_bands_refresh", "schedule": crontab(minute=30, hour=1)},
     "task-snapshot-yesterday": {
         "task": "dashboards.jobs.task_snapshot_yesterday",
         "schedule": crontab(minute=5, hour=0),

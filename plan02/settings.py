@@ -20,6 +20,7 @@ from core.env import (
     env_bool,
     env_database,
     env_email_backend,
+    env_float,
     env_int,
     env_list,
     env_proxy_ssl_header,
@@ -325,6 +326,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets named `state`: an incident's (DESIGN.md §12) and a quality warning's (§11).
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStateEnum": "support.models.State",
+        "QualityWarningStateEnum": "reports.models.QualityWarning.State",
+    },
     # The schema and Swagger UI are for the portal's users and the key holders, not for anyone on the
     # internet (core.api.ApiDocsView sends an anonymous browser to the login page).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
@@ -408,6 +414,13 @@ REPORT_BATCH_MAX = 5000
 REPORT_FAST_PATH = env_bool("PLAN02_REPORT_FAST_PATH", True)
 # Seconds between an accepted report and its rollup job: reports arriving meanwhile share the rebuild.
 ROLLUP_DELAY = env_int("PLAN02_ROLLUP_DELAY", 1, minimum=0, maximum=60)
+# Data quality (DESIGN.md §11, reports.quality): a figure is an outlier outside median ± K × MAD of the
+# locality's last DAYS reported days (within HORIZON days); with fewer than MIN_DAYS of them, or a MAD of 0,
+# the province's communes over the last DAYS days give the band.
+QUALITY_BAND_K = env_float("PLAN02_QUALITY_BAND_K", 3.5, minimum=0.5)
+QUALITY_BAND_DAYS = env_int("PLAN02_QUALITY_BAND_DAYS", 28, minimum=7, maximum=366)
+QUALITY_BAND_MIN_DAYS = 7
+QUALITY_BAND_HORIZON_DAYS = env_int("PLAN02_QUALITY_BAND_HORIZON_DAYS", 90, minimum=7, maximum=1000)
 DEMO_DAYS = env_int("DEMO_DAYS", 30, minimum=0, maximum=2000)
 # Demo data creates users with a known or printed password: on a laptop (the embedded mode, or DEBUG) by
 # default; on a deployment's database only when asked for explicitly.

@@ -34,6 +34,7 @@ HTTP_STATUS = {
     services.INVALID: status.HTTP_400_BAD_REQUEST,
     services.FORBIDDEN: status.HTTP_403_FORBIDDEN,
     services.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    services.APPROVED: status.HTTP_409_CONFLICT,
 }
 
 
@@ -84,6 +85,12 @@ def outcome_body(outcome, *, list_url=None):
             "code": "report_locked",
             "detail": _("Reports more than %(days)s days old are locked; ask the province for an exception.")
             % {"days": settings.REPORT_LOCK_DAYS},
+            **body,
+        }
+    if outcome.status == services.APPROVED:
+        return {
+            "code": "report_approved",
+            "detail": _("The province has approved this report; it can be corrected once the approval is withdrawn."),
             **body,
         }
     if outcome.status == services.FORBIDDEN:

@@ -1,10 +1,18 @@
 from django.urls import path
 
-from reports import api
+from reports import api, regime_api
 
 urlpatterns = [
     path("reports/daily/", api.DailyReportListView.as_view(), name="daily-report-list"),
     path("reports/daily/batch/", api.DailyReportBatchView.as_view(), name="daily-report-batch"),
     path("reports/daily/<str:locality>/<str:date>/", api.DailyReportDetailView.as_view(), name="daily-report-detail"),
+    path(
+        "reports/daily/<str:locality>/<str:date>/explanations/",
+        regime_api.ExplanationView.as_view(),
+        name="daily-report-explanations",
+    ),
+    path("reports/quality/", regime_api.QualityQueueView.as_view(), name="quality-queue"),
+    path("reports/approvals/", regime_api.ApprovalView.as_view(), name="report-approvals"),
+    path("reports/approvals/withdraw/", regime_api.ApprovalWithdrawView.as_view(), name="report-approval-withdraw"),
     path("reports/completeness/", api.CompletenessView.as_view(), name="report-completeness"),
 ]

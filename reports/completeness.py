@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from localities.models import Commune, Province
-from reports.models import DailyReport
+from reports.models import DailyReport, ReportApproval
 from tasks.roles import Scope
 
 
@@ -53,6 +53,8 @@ class Completeness:
     expected: int = 0
     received: int = 0
     late: int = 0
+    # Reports with the province's approval in force (DESIGN.md §11).
+    approved: int = 0
 
     @property
     def on_time(self) -> int:
@@ -74,6 +76,7 @@ class Completeness:
             "on_time": self.on_time,
             "late": self.late,
             "missing": self.missing,
+            "approved": self.approved,
         }
 
     @classmethod
@@ -82,7 +85,12 @@ class Completeness:
         when there is no row yet."""
         if row is None:
             return cls(expected=expected_default)
-        return cls(expected=row.localities_expected, received=row.localities_received, late=row.localities_late)
+        return cls(
+            expected=row.localities_expected,
+            received=row.localities_received,
+            late=row.localities_late,
+            approved=row.localities_approved,
+        )
 
 
 def _localities_in_scope(scope: Scope, province_id: str | None = None) -> tuple[QuerySet, QuerySet, bool]:
@@ -118,19 +126,25 @@ def report_completeness(*, scope: Scope, day: datetime.date, province_id: str | 
     counts: dict[str, dict[str, int]] = {}
     for code, name in provinces.order_by("code").values_list("code", "name"):
         blocks[code] = {"province": code, "name": name, "province_reported": False if own else None}
-        counts[code] = {"expected": 1 if own else 0, "received": 0, "late": 0}
+        counts[code] = {"expected": 1 if own else 0, "received": 0, "late": 0, "approved": 0}
         blocks[code]["missing_communes"] = []
     commune_rows = list(communes.order_by("code").values_list("code", "name", "province_id"))
-    reports = DailyReport.objects.visible_to(scope).filter(date=day)
+    reports = (
+        DailyReport.objects.visible_to(scope)
+        .filter(date=day)
+        .annotate(approved=Exists(ReportApproval.objects.active().filter(report=OuterRef("pk"))))
+    )
     if province_id:
         reports = reports.filter(Q(province_id=province_id))
     received = set()
-    for locality, province, commune, late in reports.values_list("locality", "province_id", "commune_id", "late"):
+    rows = reports.values_list("locality", "province_id", "commune_id", "late", "approved")
+    for locality, province, commune, late, approved in rows:
         if province not in counts:
             continue
         received.add(locality)
         counts[province]["received"] += 1
         counts[province]["late"] += bool(late)
+        counts[province]["approved"] += bool(approved)
         if commune is None:
             blocks[province]["province_reported"] = True
     for code, name, province in commune_rows:
@@ -147,6 +161,7 @@ def report_completeness(*, scope: Scope, day: datetime.date, province_id: str | 
             total.expected + completeness.expected,
             total.received + completeness.received,
             total.late + completeness.late,
+            total.approved + completeness.approved,
         )
         result.append({**block, **completeness.as_dict()})
     return {
@@ -159,5 +174,5 @@ def report_completeness(*, scope: Scope, day: datetime.date, province_id: str | 
 
 
 def _ordered(block: dict[str, Any]) -> dict[str, Any]:
-    keys = ["province", "name", "expected", "received", "on_time", "late", "missing", "province_reported"]
+    keys = ["province", "name", "expected", "received", "on_time", "late", "missing", "approved", "province_reported"]
     return {**{k: block[k] for k in keys}, "missing_communes": block["missing_communes"]}

@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from localities.models import Commune, Province
 from reports.figures import INTEGER_FIELDS, OUTAGE_SYSTEM_CODES
 from reports.receipts import payload_hash, receipt_for
-from tasks.demo import demo_data_check
+from tasks.demo import demo_data_check, demo_history_actor
 
 TZ = ZoneInfo(settings.TIME_ZONE)
 PLAN_START = datetime.date(2025, 7, 1)
@@ -267,3 +267,111 @@ def seed_reports(*, start, end, seed=2025, progress=None):
             progress((last - day).days + 1)
         day = last + datetime.timedelta(days=1)
     return total
+
+
+# --- data quality and approvals (DESIGN.md §11) ---------------------------------------------------------------
+
+QUALITY_DAYS = 3  # the last days checked against bands computed before them: their warnings are the queue
+APPROVED_DAYS = range(QUALITY_DAYS, QUALITY_DAYS + 5)  # older days approved in the demo provinces
+APPROVING_PROVINCES = ("01", "79", "48", "04")
+WARNINGS_PER_PROVINCE_DAY = 4
+EXPLANATIONS = [
+    "Ngày hội việc làm của phường, số hồ sơ tăng đột biến.",
+    "Hệ thống một cửa bị gián đoạn buổi sáng, hồ sơ dồn sang buổi chiều.",
+    "Nhập nhầm số liệu hôm trước, đã đối chiếu lại sổ theo dõi.",
+    "Đợt cấp đổi giấy tờ theo kế hoạch của tỉnh.",
+]
+
+
+def seed_quality(*, end, seed=2025):
+    """The demo's quality queue and approvals: bands as of the day before the last QUALITY_DAYS days; the
+    warnings those days raise against them, the biggest few per province and day (half of Hà Nội's older ones
+    explained by its clerks, one confirmed by the province, some flagged for follow-up, the rest waiting); the
+    older days of a few provinces approved (all reports without an open warning); and the bands rebuilt as of
+    `end`. Returns (warnings, approvals); nothing is done when warnings or approvals already exist. Call
+    before the rollups are built (they count the approvals)."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from reports import quality
+    from reports.models import DailyReport, QualityWarning, ReportApproval
+
+    demo_data_check()
+    if QualityWarning.objects.exists() or ReportApproval.objects.exists():
+        return 0, 0
+    rng = random.Random(f"{seed}-quality")
+    recent = [end - datetime.timedelta(days=i) for i in range(QUALITY_DAYS)]
+    quality.bands_refresh(as_of=end - datetime.timedelta(days=QUALITY_DAYS))
+    bands = quality.bands_for(DailyReport.objects.filter(date__in=recent).values_list("locality", flat=True).distinct())
+    now = timezone.now()
+    found = {}
+    rows = DailyReport.objects.filter(date__in=recent).values(
+        "pk", "locality", "province_id", "commune_id", "date", *INTEGER_FIELDS
+    )
+    for row in rows.iterator(chunk_size=2000):
+        hits = quality.outliers(row, bands.get(row["locality"], {}))
+        if hits:
+            found[row["pk"]] = (row, hits)
+    # A queue a person can read: each province's four biggest outliers of each day only (the figures are
+    # random: a band of 3.5 MADs catches a figure or two in most reports).
+    ranked = sorted(
+        ((abs(value - band.median), pk, name) for pk, (row, hits) in found.items() for name, value, band in hits),
+        reverse=True,
+    )
+    kept: dict[tuple[str, datetime.date], int] = {}
+    keep = set()
+    for _effect, pk, name in ranked:
+        where = (found[pk][0]["province_id"], found[pk][0]["date"])
+        if kept.get(where, 0) < WARNINGS_PER_PROVINCE_DAY:
+            kept[where] = kept.get(where, 0) + 1
+            keep.add((pk, name))
+    found = {
+        pk: (row, [hit for hit in hits if (pk, hit[0]) in keep])
+        for pk, (row, hits) in found.items()
+        if any((pk, hit[0]) in keep for hit in hits)
+    }
+    quality.warnings_record(found, now=now)
+
+    User = get_user_model()
+    officer = User.objects.filter(username="province").first()
+    clerk = User.objects.filter(username="commune").first()
+    actor = officer or demo_history_actor()
+    # Hà Nội's (the demo officer's): every other one explained, the first of them confirmed; those of `end`
+    # (yesterday) all wait.
+    hanoi = list(QualityWarning.objects.filter(province_id="01", date__lt=end).order_by("pk"))
+    for index, warning in enumerate(hanoi):
+        if index % 2 == 0:
+            warning.state = QualityWarning.State.EXPLAINED
+            warning.explanation = rng.choice(EXPLANATIONS)
+            warning.explained_by = clerk if warning.locality == "00004" else None
+            warning.explained_at = now
+            warning.follow_up = index % 4 == 0
+            if index == 0:
+                warning.state, warning.closed_by, warning.closed_at = QualityWarning.State.CONFIRMED, actor, now
+            warning.save()
+
+    days = [end - datetime.timedelta(days=i) for i in APPROVED_DAYS]
+    waiting = set(QualityWarning.objects.filter(state=QualityWarning.State.OPEN).values_list("report_id", flat=True))
+    reports = DailyReport.objects.filter(
+        Q(date__in=days, province_id__in=APPROVING_PROVINCES)
+        # Yesterday, half way: Hà Nội's officer has approved the even slots' reports so far.
+        | Q(date=end, province_id="01", slot__isnull=False, slot__in=range(0, 1000, 2))
+    ).values_list("pk", "locality", "province_id", "date", "revision")
+    new = [
+        ReportApproval(
+            report_id=pk,
+            locality=locality,
+            province_id=province_id,
+            date=day,
+            revision=revision,
+            approved_by=actor,
+            approved_at=now,
+        )
+        for pk, locality, province_id, day, revision in reports
+        if pk not in waiting
+    ]
+    ReportApproval.objects.bulk_create(new, batch_size=2000)
+    approvals = len(new)
+    quality.bands_refresh(as_of=end)
+    return QualityWarning.objects.count(), approvals

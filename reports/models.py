@@ -340,3 +340,206 @@ class RollupRequest(models.Model):
 
     def __str__(self):
         return f"{self.province_id} {self.date}"
+
+
+# --- data quality and approval (DESIGN.md §11) ---------------------------------------------------------------
+
+
+class QualityBand(models.Model):
+    """The usual range of one indicator of one locality: median ± k × MAD over its last N reported days, or
+    over its province's communes in the same days when its own history is short or flat (reports.quality).
+    Rebuilt by a set-based job, nightly and after a correction; the POST only reads it."""
+
+    class Source(models.TextChoices):
+        OWN = "own", _("own history")
+        PEERS = "peers", _("the province's communes")
+
+    # Its index is quality_band_locality_indicator_uniq's (locality, indicator): the POST reads a locality's.
+    locality = models.CharField(_("locality code"), max_length=5)
+    province = models.ForeignKey(
+        "localities.Province", on_delete=models.CASCADE, related_name="+", verbose_name=_("province"), db_index=False
+    )
+    indicator = models.CharField(_("indicator"), max_length=40)
+    median = models.FloatField(_("median"))
+    mad = models.FloatField(_("median absolute deviation"))
+    low = models.FloatField(_("lowest expected"))
+    high = models.FloatField(_("highest expected"))
+    days = models.PositiveIntegerField(_("values"))
+    source = models.CharField(_("source"), max_length=5, choices=Source.choices)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        ordering = ["locality", "indicator"]
+        verbose_name = _("quality band")
+        verbose_name_plural = _("quality bands")
+        constraints = [
+            models.UniqueConstraint(fields=["locality", "indicator"], name="quality_band_locality_indicator_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.locality} {self.indicator} [{self.low:g}, {self.high:g}]"
+
+
+class QualityWarningQuerySet(models.QuerySet):
+    def visible_to(self, scope: Scope) -> "QualityWarningQuerySet":
+        """As the reports: all for read-all roles, a province its own and its communes', a commune its own."""
+        if scope.reads_all:
+            return self
+        if scope.is_province:
+            return self.filter(province_id=scope.province_id)
+        if scope.is_commune:
+            return self.filter(commune_id=scope.commune_id)
+        return self.none()
+
+
+class QualityWarning(models.Model):
+    """A figure of a report outside its locality's usual range (DESIGN.md §11): accepted, and waiting for the
+    clerk's explanation or a correction; the province may confirm it or flag it for follow-up."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("waiting")
+        EXPLAINED = "explained", _("explained")
+        CORRECTED = "corrected", _("corrected")
+        CONFIRMED = "confirmed", _("confirmed by the province")
+
+    report = models.ForeignKey(
+        DailyReport,
+        on_delete=models.CASCADE,
+        related_name="quality_warnings",
+        verbose_name=_("report"),
+        db_index=False,
+    )
+    locality = models.CharField(_("locality code"), max_length=5)
+    province = models.ForeignKey(
+        "localities.Province", on_delete=models.PROTECT, related_name="+", verbose_name=_("province"), db_index=False
+    )
+    commune = models.ForeignKey(
+        "localities.Commune",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("commune"),
+        db_index=False,
+    )
+    date = models.DateField(_("date"))
+    code = models.CharField(_("code"), max_length=40, default="outlier")
+    indicator = models.CharField(_("indicator"), max_length=40)
+    value = models.BigIntegerField(_("value"))
+    expected_low = models.FloatField(_("lowest expected"))
+    expected_high = models.FloatField(_("highest expected"))
+    median = models.FloatField(_("median"))
+    # |value − median|: how far the figure moves the national total; the queue's order.
+    effect = models.FloatField(_("effect on the total"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
+    explanation = models.TextField(_("explanation"), blank=True)
+    explained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("explained by"),
+    )
+    explained_client = models.ForeignKey(
+        ApiClient, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("explained by key")
+    )
+    explained_at = models.DateTimeField(_("explained at"), null=True, blank=True)
+    follow_up = models.BooleanField(_("follow up"), default=False)
+    # Who closed it (confirmed it, or corrected the report) and when.
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("closed by"),
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("raised at"))
+
+    objects = QualityWarningQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-effect", "-date", "locality", "indicator"]
+        verbose_name = _("quality warning")
+        verbose_name_plural = _("quality warnings")
+        constraints = [
+            models.UniqueConstraint(fields=["report", "code", "indicator"], name="quality_warning_report_uniq"),
+        ]
+        indexes = [
+            # The province's queue: its warnings in a state, biggest effect first.
+            models.Index(fields=["province", "state", "-effect"], name="quality_warning_queue_idx"),
+            # The approval page: a day's open warnings.
+            models.Index(fields=["date", "state"], name="quality_warning_date_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.locality} {self.date} {self.indicator}"
+
+
+class ApprovalQuerySet(UndeletableQuerySet):
+    def active(self) -> "ApprovalQuerySet":
+        return self.filter(withdrawn_at__isnull=True)
+
+    def visible_to(self, scope: Scope) -> "ApprovalQuerySet":
+        if scope.reads_all:
+            return self
+        if scope.is_province:
+            return self.filter(province_id=scope.province_id)
+        if scope.is_commune:
+            return self.filter(locality=scope.commune_id)
+        return self.none()
+
+
+class ReportApproval(UndeletableModel):
+    """The province's approval of one daily report (DESIGN.md §11): who and when; and, once withdrawn, who,
+    when and why. A report has at most one approval in force; approving it again after a withdrawal is a new
+    row, so the rows are the report's approval history and are never deleted."""
+
+    report = models.ForeignKey(
+        DailyReport, on_delete=models.CASCADE, related_name="approvals", verbose_name=_("report"), db_index=False
+    )
+    locality = models.CharField(_("locality code"), max_length=5)
+    province = models.ForeignKey(
+        "localities.Province", on_delete=models.PROTECT, related_name="+", verbose_name=_("province"), db_index=False
+    )
+    date = models.DateField(_("date"))
+    # The revision approved: a correction needs a withdrawal first, so it stays the report's revision.
+    revision = models.PositiveIntegerField(_("revision"))
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("approved by")
+    )
+    approved_at = models.DateTimeField(_("approved at"))
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("withdrawn by"),
+    )
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    reason = models.TextField(_("reason for withdrawal"), blank=True)
+
+    objects = ApprovalQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-approved_at"]
+        verbose_name = _("report approval")
+        verbose_name_plural = _("report approvals")
+        constraints = [
+            # Two officers approving one report at once: one approval in force, the other already_approved.
+            models.UniqueConstraint(
+                fields=["report"], condition=Q(withdrawn_at__isnull=True), name="report_approval_one_active"
+            ),
+        ]
+        indexes = [
+            # A report's approvals (its history, the correction's check).
+            models.Index(fields=["report"], name="report_approval_report_idx"),
+            # Approved reports of a day, by province (the coverage lines, the approval page).
+            models.Index(fields=["date", "province"], name="report_approval_date_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.locality} {self.date} r{self.revision}"

@@ -249,6 +249,7 @@ class CountsSerializer(serializers.Serializer):
     on_time = serializers.IntegerField()
     late = serializers.IntegerField()
     missing = serializers.IntegerField()
+    approved = serializers.IntegerField(help_text="Reports with the province's approval in force (DESIGN.md §11).")
 
 
 class LocalityRefSerializer(serializers.Serializer):
@@ -504,7 +505,7 @@ COMPLETENESS_EXAMPLE = OpenApiExample(
         "date": "2025-09-01",
         "due_at": "2025-09-02T08:00:00+07:00",
         "as_of": "2025-09-02T10:05:00+07:00",
-        "totals": {"expected": 127, "received": 125, "on_time": 121, "late": 4, "missing": 2},
+        "totals": {"expected": 127, "received": 125, "on_time": 121, "late": 4, "missing": 2, "approved": 118},
         "provinces": [
             {
                 "province": "01",
@@ -514,6 +515,7 @@ COMPLETENESS_EXAMPLE = OpenApiExample(
                 "on_time": 121,
                 "late": 4,
                 "missing": 2,
+                "approved": 118,
                 "province_reported": True,
                 "missing_communes": [
                     {"code": "00004", "name": "Phường Ba Đình"},

@@ -32,11 +32,19 @@ from core.db import bound_cursor
 from core.models import Event
 from core.text import echo
 from localities.models import locality_kind
-from reports import validation
+from reports import jobs, quality, validation
 from reports.auth import hash_key, keys_changed
 from reports.completeness import due_at, is_late, lock_date
 from reports.figures import INTEGER_FIELDS, TEXT_FIELDS, received_total, resolved_total
-from reports.models import ApiClient, DailyReport, LockException, ReportRevision
+from reports.models import (
+    ApiClient,
+    DailyReport,
+    LockException,
+    QualityBand,
+    QualityWarning,
+    ReportApproval,
+    ReportRevision,
+)
 from reports.outbox import REQUEST_UPSERT_SQL, announce_after_commit, request_rollups
 from tasks.roles import Role, Scope
 from tasks.scoping import scope_for_user
@@ -50,6 +58,8 @@ FORBIDDEN = "forbidden"
 LOCKED = "locked"
 CORRECTED = "corrected"
 NOT_FOUND = "not_found"
+# A correction of a report the province has approved: refused until the approval is withdrawn (§11).
+APPROVED = "approved"
 SUBMIT_STATUSES = [CREATED, UNCHANGED, CONFLICT, INVALID, FORBIDDEN, LOCKED]
 
 # Events of the changes feed and the webhooks (DESIGN.md §14), written in the submission's own statement or
@@ -270,11 +280,24 @@ ev AS (
         ins."province_id", COALESCE(ins."commune_id", ''), '', %s
     FROM ins
 ),
+warn AS (
+    INSERT INTO {q(QualityWarning._meta.db_table)} ("report_id", "locality", "province_id", "commune_id", "date",
+        "code", "indicator", "value", "expected_low", "expected_high", "median", "effect", "state", "explanation",
+        "follow_up", "created_at")
+    SELECT ins."id", ins."locality", ins."province_id", ins."commune_id", ins."date", '{quality.OUTLIER}',
+        v.indicator, v.value, b.low, b.high, b.median, abs(v.value - b.median), 'open', '', false, %s::timestamptz
+    FROM ins JOIN x ON x."locality" = ins."locality" AND x."date" = ins."date"
+    {quality.unpivot_sql("x")}
+    JOIN {q(QualityBand._meta.db_table)} b ON b."locality" = ins."locality" AND b."indicator" = v.indicator
+    WHERE {quality.outlier_sql()}
+    RETURNING "locality", "date", "indicator", "value", "expected_low", "expected_high"
+),
 req AS (
     {REQUEST_UPSERT_SQL.format(source="SELECT DISTINCT province_id, date, %s::timestamptz FROM ins ORDER BY 1, 2")}
 )
-SELECT "id", "locality", "date", NULL FROM ins
-UNION ALL SELECT NULL, province_id, date, inserted FROM req
+SELECT "id", "locality", "date", NULL::boolean, NULL::text, NULL::bigint, NULL::float8, NULL::float8 FROM ins
+UNION ALL SELECT NULL, province_id, date, inserted, NULL, NULL, NULL, NULL FROM req
+UNION ALL SELECT NULL, "locality", "date", NULL, "indicator", "value", "expected_low", "expected_high" FROM warn
 """  # noqa: S608 - only column and table names (code constants) are interpolated
 
 
@@ -287,16 +310,27 @@ def actor_of(*, user: Any = None, client: ApiClient | None = None) -> str:
 
 def _insert_new_reports(
     rows: list[dict[str, Any]], *, now: datetime.datetime, user_id: int | None, client_id: int | None, actor: str
-) -> dict[Key, int]:
-    """Insert new reports and their revision 1 (the row's `payload`); returns {(locality, iso date): id} of
-    the reports this call really inserted. On PostgreSQL one statement (data-modifying CTEs) also requests
-    the rollups of the inserted reports' (province, day) and writes their `report.accepted` events: one round
-    trip per submission instead of four."""
+) -> tuple[dict[Key, int], dict[Key, list[dict[str, Any]]]]:
+    """Insert new reports and their revision 1 (the row's `payload`); returns ({(locality, iso date): id} of
+    the reports this call really inserted, {key: their outlier `warnings` entries}). On PostgreSQL one
+    statement (data-modifying CTEs) also requests the rollups of the inserted reports' (province, day), writes
+    their `report.accepted` events and checks their figures against the stored quality bands, storing the
+    warnings (reports.quality): one round trip per submission instead of five."""
+    outliers: dict[Key, list[dict[str, Any]]] = {}
     if connection.vendor != "postgresql":
         inserted = _insert_reports(rows, now=now, user_id=user_id, client_id=client_id)
         if not inserted:
-            return inserted
+            return inserted, outliers
         by_key = {(r["locality"], r["date"]): r for r in rows}
+        bands = quality.bands_for({key[0] for key in inserted})
+        found = {key: quality.outliers(by_key[key], bands[key[0]]) for key in inserted if key[0] in bands}
+        quality.warnings_record({inserted[key]: (by_key[key], out) for key, out in found.items() if out}, now=now)
+        for key, out in found.items():
+            if out:
+                outliers[key] = [
+                    quality.warning_body(indicator=name, value=value, low=band.low, high=band.high)
+                    for name, value, band in out
+                ]
         events.emit_many(
             REPORT_ACCEPTED,
             [
@@ -327,24 +361,30 @@ def _insert_new_reports(
             user_id=user_id,
             client_id=client_id,
         )
-        return inserted
+        return inserted, outliers
     sql = _insert_new_reports_sql()
     stamp = connection.ops.adapt_datetimefield_value(now)
     params = [json.dumps(rows, ensure_ascii=False), stamp, stamp, user_id, client_id, stamp, user_id, client_id]
-    params += [REPORT_ACCEPTED.code, stamp, actor, stamp]
+    params += [REPORT_ACCEPTED.code, stamp, actor, stamp, stamp]
     inserted, new_requests = {}, []
+    hits: dict[Key, list[tuple[str, int, float, float]]] = {}
     # Parameters bound on the server: the rows' JSON is not quoted into the SQL text, and the single POST's
     # statement, the same every time, is prepared by psycopg after its first runs on a connection.
     with bound_cursor() as cursor:
         cursor.execute(sql, params)
-        for pk, code, day, request_is_new in cursor.fetchall():
-            if pk is not None:
+        for pk, code, day, request_is_new, indicator, value, low, high in cursor.fetchall():
+            if indicator is not None:
+                hits.setdefault((code, str(day)), []).append((indicator, value, low, high))
+            elif pk is not None:
                 inserted[(code, str(day))] = pk
             elif request_is_new:
                 new_requests.append((code, day))
     # The same rule as reports.outbox.request_rollups: only a new request gets a job; a pending one has it.
     announce_after_commit(new_requests)
-    return inserted
+    for key, entries in hits.items():
+        entries.sort(key=lambda hit: INTEGER_FIELDS.index(hit[0]))
+        outliers[key] = [quality.warning_body(indicator=n, value=v, low=lo, high=hi) for n, v, lo, hi in entries]
+    return inserted, outliers
 
 
 def _event_payload(row: Mapping[str, Any], *, revision: int, **more: Any) -> dict[str, Any]:
@@ -446,7 +486,7 @@ def daily_report_submit_batch(
     # atomic by itself: no transaction around it, which saves two round trips (BEGIN, COMMIT) on the hot path.
     # SQLite takes three statements, in one transaction.
     with transaction.atomic() if connection.vendor != "postgresql" else contextlib.nullcontext():
-        inserted = (
+        inserted, outliers = (
             _insert_new_reports(
                 [{**rows[k], "payload": contents[k]} for k in sorted(rows)],
                 now=now,
@@ -455,7 +495,7 @@ def daily_report_submit_batch(
                 actor=actor_of(user=user, client=client),
             )
             if rows
-            else {}
+            else ({}, {})
         )
         missing = {key for _i, _item, key, _d in accepted if key not in inserted}
         stored = _existing(missing) if missing else {}
@@ -474,7 +514,8 @@ def daily_report_submit_batch(
                 receipt=current["receipt"],
                 revision=1,
                 late=current["late"],
-                warnings=_warnings(item.data, late=current["late"], day=item.valid_day, exception_used=key in excepted),
+                warnings=_warnings(item.data, late=current["late"], day=item.valid_day, exception_used=key in excepted)
+                + outliers.get(key, []),
             )
         elif current is not None and current["payload_hash"] == digest:
             outcomes[index] = Outcome(
@@ -568,6 +609,10 @@ def daily_report_correct(
         report = DailyReport.objects.select_for_update().get(locality=locality, date=day)
         if report.payload_hash == digest:
             return Outcome(UNCHANGED, **base, receipt=report.receipt, revision=report.revision, late=report.late)
+        # Under the report's row lock, which an approval takes too (reports.approvals): no approval slips in
+        # between this check and the correction.
+        if ReportApproval.objects.active().filter(report=report).exists():
+            return Outcome(APPROVED, **base, receipt=report.receipt, revision=report.revision, late=report.late)
         previous = report.receipt
         for name in CONTENT_FIELDS:
             setattr(report, name, item.data[name])
@@ -602,6 +647,9 @@ def daily_report_correct(
             commune=report.commune_id or "",
             actor=actor_of(user=user, client=client),
         )
+        # Checked against the bands before they learn the corrected figures; then the locality's are rebuilt.
+        outliers = quality.warnings_recheck(report=report, user=user, now=now)
+        jobs.bands_refresh_after_commit(locality)
     return Outcome(
         CORRECTED,
         **base,
@@ -609,7 +657,7 @@ def daily_report_correct(
         revision=report.revision,
         late=report.late,
         previous_receipt=previous,
-        warnings=_warnings(item.data, late=False, day=day, exception_used=exception_used),
+        warnings=_warnings(item.data, late=False, day=day, exception_used=exception_used) + outliers,
     )
 
 

@@ -1,5 +1,6 @@
 """Intake's events in the audit trail (core.trail): each report's submission and corrections (its revisions),
-API keys issued and revoked, lock exceptions granted; and the records django-auditlog keeps field by field."""
+API keys issued and revoked, lock exceptions granted, approvals given and withdrawn, quality warnings explained
+and confirmed (DESIGN.md §11); and the records django-auditlog keeps field by field."""
 
 from django.db import models
 from django.db.models import Case, Q, When
@@ -8,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import trail
-from reports.models import ApiClient, LockException, ReportRevision
+from reports.models import ApiClient, LockException, QualityWarning, ReportApproval, ReportRevision
 
 
 def _describe_revision(row: trail.Row) -> trail.Description:
@@ -46,11 +47,53 @@ def _describe_exception(row: trail.Row) -> trail.Description:
     )
 
 
+def _describe_approval(row: trail.Row) -> trail.Description:
+    details = row.details
+    day = str(details.get("date") or row.label)[:10]
+    if row.kind == APPROVAL_WITHDRAWN.code:
+        summary = _("approval of the report of %(date)s withdrawn") % {"date": day}
+    else:
+        summary = _("report of %(date)s approved (revision %(revision)s)") % {
+            "date": day,
+            "revision": details.get("revision"),
+        }
+    return trail.Description(
+        object_type="report",
+        label=day,
+        summary=summary,
+        note=details.get("reason") or "",
+        url=trail.link("reports:detail", row.code, day),
+    )
+
+
+def _describe_warning(row: trail.Row) -> trail.Description:
+    details = row.details
+    day = str(details.get("date") or row.label)[:10]
+    return trail.Description(
+        object_type="quality_warning",
+        label=day,
+        summary=_("%(indicator)s = %(value)s on %(date)s")
+        % {
+            "indicator": details.get("indicator"),
+            "value": details.get("value"),
+            "date": day,
+        },
+        note=details.get("explanation") or "",
+        url=trail.link("reports:detail", row.code, day),
+    )
+
+
 REPORT_SUBMITTED = trail.Kind("report_submitted", gettext_lazy("report submitted"), _describe_revision)
 REPORT_CORRECTED = trail.Kind("report_corrected", gettext_lazy("report corrected"), _describe_revision)
 KEY_ISSUED = trail.Kind("key_issued", gettext_lazy("API key issued"), _describe_key)
 KEY_REVOKED = trail.Kind("key_revoked", gettext_lazy("API key revoked"), _describe_key)
 LOCK_EXCEPTION = trail.Kind("lock_exception", gettext_lazy("lock exception granted"), _describe_exception)
+REPORT_APPROVED = trail.Kind("report_approved", gettext_lazy("report approved"), _describe_approval)
+APPROVAL_WITHDRAWN = trail.Kind("approval_withdrawn", gettext_lazy("approval withdrawn"), _describe_approval)
+WARNING_EXPLAINED = trail.Kind("warning_explained", gettext_lazy("unusual figure explained"), _describe_warning)
+WARNING_CONFIRMED = trail.Kind(
+    "warning_confirmed", gettext_lazy("unusual figure confirmed by the province"), _describe_warning
+)
 
 
 def register() -> None:
@@ -129,6 +172,74 @@ def register() -> None:
                 object_code="locality",
                 object_label=Cast("date", output_field=models.TextField()),
                 data=trail.data(date="date", reason="reason"),
+            ),
+        ),
+        trail.TrailSource(
+            kinds=(REPORT_APPROVED,),
+            queryset=ReportApproval.objects.all(),
+            time="approved_at",
+            actors=("approved_by__username",),
+            codes=("locality",),
+            columns=trail.columns(
+                at="approved_at",
+                kind=REPORT_APPROVED,
+                user="approved_by__username",
+                object_id="report_id",
+                object_code="locality",
+                object_label=Cast("date", output_field=models.TextField()),
+                data=trail.data(date="date", revision="revision"),
+            ),
+        ),
+        trail.TrailSource(
+            kinds=(APPROVAL_WITHDRAWN,),
+            queryset=ReportApproval.objects.filter(withdrawn_at__isnull=False),
+            time="withdrawn_at",
+            actors=("withdrawn_by__username",),
+            codes=("locality",),
+            words=("reason",),
+            columns=trail.columns(
+                at="withdrawn_at",
+                kind=APPROVAL_WITHDRAWN,
+                user="withdrawn_by__username",
+                object_id="report_id",
+                object_code="locality",
+                object_label=Cast("date", output_field=models.TextField()),
+                data=trail.data(date="date", revision="revision", reason="reason"),
+            ),
+        ),
+        trail.TrailSource(
+            kinds=(WARNING_EXPLAINED,),
+            queryset=QualityWarning.objects.filter(explained_at__isnull=False),
+            time="explained_at",
+            actors=("explained_by__username", "explained_client__key_prefix"),
+            codes=("locality", "indicator"),
+            words=("explanation",),
+            columns=trail.columns(
+                at="explained_at",
+                kind=WARNING_EXPLAINED,
+                user="explained_by__username",
+                client_prefix="explained_client__key_prefix",
+                client_name="explained_client__name",
+                object_id="report_id",
+                object_code="locality",
+                object_label=Cast("date", output_field=models.TextField()),
+                data=trail.data(date="date", indicator="indicator", value="value", explanation="explanation"),
+            ),
+        ),
+        trail.TrailSource(
+            kinds=(WARNING_CONFIRMED,),
+            queryset=QualityWarning.objects.filter(state=QualityWarning.State.CONFIRMED, closed_at__isnull=False),
+            time="closed_at",
+            actors=("closed_by__username",),
+            codes=("locality", "indicator"),
+            columns=trail.columns(
+                at="closed_at",
+                kind=WARNING_CONFIRMED,
+                user="closed_by__username",
+                object_id="report_id",
+                object_code="locality",
+                object_label=Cast("date", output_field=models.TextField()),
+                data=trail.data(date="date", indicator="indicator", value="value", explanation="explanation"),
             ),
         ),
     )

@@ -152,6 +152,8 @@ def report_detail(request, locality, date):
             "outages": [label for code, label in OUTAGE_SYSTEMS if code in report.outage_systems],
             "may_correct": may_correct,
             "revisions": report.revisions.all(),
+            "warnings": report.quality_warnings.select_related("explained_by", "closed_by"),
+            "approvals": report.approvals.select_related("approved_by", "withdrawn_by").order_by("approved_at", "pk"),
         },
     )
 
@@ -207,13 +209,19 @@ def report_submit(request):
 def _submit_refusal(outcome):
     if outcome.status == services.LOCKED:
         return _("This day is past the lock window: ask the province to grant an exception first.")
+    if outcome.status == services.APPROVED:
+        return _("The province has approved this report; it can be corrected once the approval is withdrawn.")
     return _("You may not send or correct reports of this locality.")
 
 
 def _form_status(outcome):
-    return {services.INVALID: 400, services.CONFLICT: 409, services.LOCKED: 409, services.FORBIDDEN: 403}.get(
-        outcome.status, 200
-    )
+    return {
+        services.INVALID: 400,
+        services.CONFLICT: 409,
+        services.LOCKED: 409,
+        services.APPROVED: 409,
+        services.FORBIDDEN: 403,
+    }.get(outcome.status, 200)
 
 
 @require_http_methods(["GET", "POST"])

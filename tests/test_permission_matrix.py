@@ -289,6 +289,22 @@ ROWS = [
     Row("reports:keys", "POST /reports/keys/", "other", "302 200 403 403 403 403 403 403 302 302", data="key_form"),
     Row("reports:key_revoke", "POST /reports/keys/{key}/revoke/", "own", "302 302 403 403 403 403 302 403 302 302"),
     Row("reports:key_revoke", "POST /reports/keys/{key}/revoke/", "other", "302 302 403 403 403 403 404 403 302 302"),
+    Row("reports:quality", "GET /reports/quality/?province={province}", "other",
+        "302 200 200 200 200 200∅ 200∅ 200∅ 302 302", probe="rows"),
+    Row("reports:quality", "GET /reports/quality/?format=csv&province={province}", "other",
+        "302 200 200 200 200 200∅ 200∅ 200∅ 302 302", probe="rows"),
+    Row("reports:quality_review", "POST /reports/quality/{warning}/confirm/", "own",
+        "302 302 403 403 403 404 302 403 302 302"),
+    Row("reports:quality_review", "POST /reports/quality/{warning}/confirm/", "other",
+        "302 302 403 403 403 404 404 404 302 302"),
+    Row("reports:explain", "POST /reports/{report}/explain/", "own", "302 302 403 403 403 404 302 302 302 302",
+        data="explanation_form"),
+    Row("reports:explain", "POST /reports/{report}/explain/", "other", "302 302 403 403 403 404 404 404 302 302",
+        data="explanation_form"),
+    Row("reports:approvals", "GET /reports/approvals/?province={province}", "other",
+        "302 200 403 403 403 403 200∅ 403 302 302", probe="province_shown"),
+    Row("reports:approvals_submit", "POST /reports/approvals/submit/", "own + other",
+        "302 302 403 403 403 403 302 403 302 302", data="approval_form"),
     # --- dashboards -----------------------------------------------------------------------------------------
     Row("dashboard:national", "GET /dashboard/", "—", PAGE_ALL),
     Row("dashboard:national", "GET /dashboard/?export=xlsx", "—", PAGE_ALL),
@@ -458,6 +474,18 @@ ROWS = [
         "401 200 403 403 403 403 403 403 403 403", data="report_correction_json"),
     Row("report-completeness", "GET /api/v1/reports/completeness/?province={province}", "other",
         "401 200 200 200 200 200∅ 200∅ 200∅ 200∅ 200∅", probe="completeness_rows"),
+    Row("daily-report-explanations", "POST /api/v1/reports/daily/{report}/explanations/", "own",
+        "401 200 403 403 403 404 200 200 200 200", data="explanation_json"),
+    Row("daily-report-explanations", "POST /api/v1/reports/daily/{report}/explanations/", "other",
+        "401 200 403 403 403 404 404 404 404 404", data="explanation_json"),
+    Row("quality-queue", "GET /api/v1/reports/quality/?province={province}", "other",
+        "401 200 200 200 200 200∅ 200∅ 200∅ 200∅ 200∅", probe="rows"),
+    Row("report-approvals", "POST /api/v1/reports/approvals/", "own + other",
+        "401 200✓✓ 403 403 403 403 200✓✗ 403 403 403", data="approval_json", probe="approval_results"),
+    Row("report-approval-withdraw", "POST /api/v1/reports/approvals/withdraw/", "own",
+        "401 409 403 403 403 403 409 403 403 403", data="withdraw_json"),
+    Row("report-approval-withdraw", "POST /api/v1/reports/approvals/withdraw/", "other",
+        "401 409 403 403 403 403 403 403 403 403", data="withdraw_json"),
     # --- API: dashboards and the steering pack ---------------------------------------------------------------
     Row("api-dashboard-national", "GET /api/v1/dashboard/national/", "—", API_ALL),
     Row("api-dashboard-provinces", "GET /api/v1/dashboard/provinces/", "—", API_ALL),
@@ -719,6 +747,7 @@ def build_world():
     from dashboards.meetings import meeting_create
     from dashboards.models import Meeting
     from localities.models import Commune
+    from reports.models import QualityWarning
     from reports.services import api_client_issue
     from tasks.models import Agency, Assignment, Role
     from tasks.scoping import scope_for_user
@@ -774,6 +803,25 @@ def build_world():
     reports = {
         code: make_report(code, yesterday, support_needed=len(code) == 5)
         for code in ("00004", "00008", "01", "79", hcmc_commune)
+    }
+
+    # Open quality warnings of each report (reports.quality), for the queue, its review and the explanations.
+    warnings = {
+        code: QualityWarning.objects.create(
+            report=report,
+            locality=code,
+            province_id=report.province_id,
+            commune_id=report.commune_id,
+            date=yesterday,
+            indicator="received_online",
+            value=report.received_online,
+            expected_low=0,
+            expected_high=0,
+            median=0,
+            effect=report.received_online,
+            created_at=timezone.now(),
+        )
+        for code, report in reports.items()
     }
 
     # Alerts and notifications (written as the alert run would).
@@ -993,6 +1041,11 @@ def build_world():
             {"agency": "T15", "province": "T18", "*": "T30"}, {"agency": "T57", "province": "T18", "*": "T30"}
         ),
         "key": _per_kind({"*": own_key.pk}, {"*": other_key.pk}),
+        # The warning of the "report" above.
+        "warning": _per_kind(
+            {"province": warnings["01"].pk, "*": warnings["00004"].pk},
+            {"commune": warnings["00008"].pk, "*": warnings["79"].pk},
+        ),
         "target": _per_kind({"*": "paper_replaced_procedures"}, {"*": "e_result_services"}),
         # Local plans: the caller's unit's (a clerk: its province's, which gives it a sub-task), another's.
         "plan": _per_kind(
@@ -1228,6 +1281,17 @@ BODIES = {
     "meeting_json": lambda world, role, which, values: _json({"title": "Matrix", "date": _days_ago(1).isoformat()}),
     "support_form": lambda world, role, which, values: _form({"resolution": "A scanner was lent."}),
     "support_json": lambda world, role, which, values: _json({"resolution": "A scanner was lent."}),
+    "explanation_form": lambda world, role, which, values: _form({"indicator": "received_online", "text": "A fair."}),
+    "explanation_json": lambda world, role, which, values: _json({"indicator": "received_online", "text": "A fair."}),
+    "approval_form": lambda world, role, which, values: _form(
+        {"date": _days_ago(1).isoformat(), "locality": [world.context(role, w)["locality"] for w in ("own", "other")]}
+    ),
+    "approval_json": lambda world, role, which, values: _json(
+        {"date": _days_ago(1).isoformat(), "localities": [world.context(role, w)["locality"] for w in ("own", "other")]}
+    ),
+    "withdraw_json": lambda world, role, which, values: _json(
+        {"date": _days_ago(1).isoformat(), "locality": values["report"].split("/")[0], "reason": "recount"}
+    ),
     "preferences_form": lambda world, role, which, values: _form({"language": "en", "email_on": ["overdue"]}),
     "incident_form": lambda world, role, which, values: _form(
         {"category": "network", "severity": "question", "description": "matrix"}
@@ -1329,6 +1393,10 @@ PROBES = {
     "bulk_plan": lambda response, values: _marks(row.outcome == "change" for row in response.context["plan"].rows),
     "upload_results": lambda response, values: _marks(
         r["outcome"].status in ("created", "unchanged") for r in response.context["results"]
+    ),
+    # ✓ the locality was in the caller's scope (approved, or waiting for its warnings), ✗ outside_scope.
+    "approval_results": lambda response, values: _marks(
+        r["status"] != "outside_scope" for r in json.loads(response.content)["results"]
     ),
     "batch_results": lambda response, values: _marks(
         r["status"] in ("created", "unchanged") for r in json.loads(response.content)["results"]

@@ -39,12 +39,14 @@ def scenario(n, *, today, settings, officer):
 
 
 # savepoint; the run row; task facts, assignment states (history subqueries included), last reports, communes,
-# open support requests, the incidents (support.rules); open alerts of the rules; insert the new ones, count
-# those this run inserted, write their events (one INSERT … SELECT), read them; preferences, memberships,
-# heads; insert notifications, digests, read the digests' ids, insert their items; the run's counts; release.
-FIRST_RUN = 22
-# savepoint; the run row; the six inputs (the incidents among them); open alerts; the run's counts; release.
-QUIET_RUN = 11
+# open support requests, the incidents (support.rules), the provinces' first approvals, open quality warnings;
+# open alerts of the rules; insert the new ones, count those this run inserted, write their events (one
+# INSERT … SELECT), read them; preferences, memberships, heads; insert notifications, digests, read the digests'
+# ids, insert their items; the run's counts; release.
+FIRST_RUN = 24
+# savepoint; the run row; the eight inputs (the incidents, approvals and warnings among them); open alerts; the
+# run's counts; release.
+QUIET_RUN = 13
 
 
 @pytest.mark.parametrize("silent", [2, 6])

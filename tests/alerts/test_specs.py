@@ -48,10 +48,17 @@ def outside():
 
 
 def test_the_apps_own_rules_are_registered_in_order():
-    # The alerts app's own rules first; the apps above it (support) register theirs after.
+    # The alerts app's own rules first; its regime rules and the apps above it (support) register theirs after.
     assert specs.codes()[: len(Rule)] == [str(rule) for rule in Rule]
+    assert {"unapproved_3d", "unexplained_warning_2d"} <= set(specs.codes()[len(Rule) :])
     assert [spec.code for spec in RULES] == list(Rule)
-    assert {kind for kind, _label in specs.subject_choices()} >= {"assignment", "commune", "report"}
+    assert {kind for kind, _label in specs.subject_choices()} >= {
+        "assignment",
+        "commune",
+        "report",
+        "province",
+        "warnings",
+    }
 
 
 def test_a_rule_without_a_title_cannot_even_be_made():
@@ -74,7 +81,7 @@ def test_a_rule_without_a_title_cannot_even_be_made():
         ({"audiences": ()}, "audiences must be a non-empty tuple"),
         ({"escalation": [Audience("head", "agency")]}, "escalation must be a non-empty tuple"),
         ({"code": "overdue"}, "'overdue' is registered already"),
-        ({"code": "a_code_longer_than_twenty"}, "at most 20"),
+        ({"code": "a_code_longer_than_thirty_characters"}, "at most 30"),
         ({"code": "Bad-Code"}, "lower-case letters"),
         ({"label": ""}, "label is missing"),
         ({"subject": "commune"}, "subject is not"),

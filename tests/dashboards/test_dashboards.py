@@ -52,6 +52,7 @@ def test_national_json_has_the_fixed_shape_and_the_day_totals(api):
         "on_time": reports.filter(late=False).count(),
         "late": reports.filter(late=True).count(),
         "missing": 3355 - reports.count(),
+        "approved": 0,
     }
 
 

@@ -17,7 +17,7 @@ from dashboards.rollups import (
 )
 from localities.models import Commune, Province
 from reports.figures import INTEGER_FIELDS
-from reports.models import DailyReport, RollupRequest
+from reports.models import DailyReport, ReportApproval, RollupRequest
 from reports.outbox import request_rollups
 from tests.reports.factories import make_report, yesterday
 
@@ -45,6 +45,9 @@ def independent_province_rollup(province_id, day):
         "communes_received": counts["n_communes"],
         "communes_late": counts["n_communes_late"],
         "support_needed": counts["n_support"],
+        "localities_approved": ReportApproval.objects.filter(
+            province_id=province_id, date=day, withdrawn_at__isnull=True
+        ).count(),
     }
 
 

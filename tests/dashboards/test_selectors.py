@@ -53,7 +53,14 @@ def test_the_national_json_twin_does_not_pay_for_the_page(day, django_assert_max
 def test_a_day_before_the_first_rollup_counts_every_locality_as_missing(django_assert_num_queries):
     with django_assert_num_queries(2):
         figures = selectors.national_figures(PLAN_DATE)
-    assert figures["completeness"] == {"expected": 3355, "received": 0, "on_time": 0, "late": 0, "missing": 3355}
+    assert figures["completeness"] == {
+        "expected": 3355,
+        "received": 0,
+        "on_time": 0,
+        "late": 0,
+        "missing": 3355,
+        "approved": 0,
+    }
     assert figures["as_of"] is None
 
 

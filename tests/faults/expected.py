@@ -27,6 +27,7 @@ def _numbers(reports, *, expected):
             "on_time": counts["received"] - counts["late"],
             "late": counts["late"],
             "missing": expected - counts["received"],
+            "approved": 0,
         },
     }
 

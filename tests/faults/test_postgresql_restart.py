@@ -98,6 +98,7 @@ def national_from_reports(cluster, day):
         "on_time": received - late,
         "late": late,
         "missing": expected - received,
+        "approved": 0,
     }
     return totals, completeness
 

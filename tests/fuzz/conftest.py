@@ -57,6 +57,7 @@ def build_world():
     from alerts.services.runs import alerts_run
     from dashboards.meetings import meeting_create
     from reports import services as reports
+    from reports.models import QualityBand
     from tasks.models import Agency, Assignment, Phase
     from tasks.scoping import scope_for_user
     from tasks.services import assignment_update
@@ -76,6 +77,19 @@ def build_world():
         world.credentials[name] = {"headers": {"Authorization": f"Token {key}"}, "cookies": {}}
 
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    # A quality band that Ba Đình's report falls outside: an open warning to explain (reports.quality).
+    QualityBand.objects.create(
+        locality="00004",
+        province_id="01",
+        indicator="received_online",
+        median=20,
+        mad=2,
+        low=13,
+        high=27,
+        days=28,
+        source="own",
+        computed_at=timezone.now(),
+    )
     asking = reports.daily_report_submit(
         payload=payload("00004", yesterday, support_needed=True, difficulties="The scanner is broken."),
         client=clients["commune_key"],
@@ -182,6 +196,10 @@ def build_world():
         "/api/v1/assignments/{id}/": assignments,
         "/api/v1/assignments/{id}/updates/": assignments,
         "/api/v1/reports/daily/{locality}/{date}/": [
+            {"locality": "00004", "date": yesterday.isoformat()},
+            {"locality": "01", "date": yesterday.isoformat()},
+        ],
+        "/api/v1/reports/daily/{locality}/{date}/explanations/": [
             {"locality": "00004", "date": yesterday.isoformat()},
             {"locality": "01", "date": yesterday.isoformat()},
         ],

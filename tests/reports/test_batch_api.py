@@ -118,10 +118,10 @@ def test_a_national_day_is_accepted_in_one_request_with_a_fixed_number_of_querie
     assert response.status_code == 200
     assert response.json()["summary"]["created"] == 3355
     assert len(national) == len(ten)
-    # session, user, membership, reports with their revisions, rollup requests and events (PostgreSQL: one
-    # statement, atomic by itself; SQLite adds a savepoint and its release, and inserts revisions, locks pending
-    # requests, upserts them and inserts the events in separate statements)
-    assert len(national) == (4 if connection.vendor == "postgresql" else 10)
+    # session, user, membership, reports with their revisions, rollup requests, events and the quality bands'
+    # check (PostgreSQL: one statement, atomic by itself; SQLite adds a savepoint and its release, and reads the
+    # bands, inserts revisions, locks pending requests, upserts them and inserts the events in separate statements)
+    assert len(national) == (4 if connection.vendor == "postgresql" else 11)
     assert DailyReport.objects.filter(date=days_ago(1)).count() == 3355
     assert ReportRevision.objects.filter(report__date=days_ago(1)).count() == 3355
     assert RollupRequest.objects.filter(date=days_ago(1)).count() == 34

@@ -37,7 +37,7 @@ def test_national_view_for_steering(api_for, steering, reports, django_assert_nu
         body = api.get(URL, {"date": reports.isoformat()}).json()
     assert body["date"] == reports.isoformat()
     assert body["due_at"] == local(reports + datetime.timedelta(days=1), settings.REPORT_DUE_HOUR).isoformat()
-    assert body["totals"] == {"expected": 3355, "received": 4, "on_time": 3, "late": 1, "missing": 3351}
+    assert body["totals"] == {"expected": 3355, "received": 4, "on_time": 3, "late": 1, "missing": 3351, "approved": 0}
     assert len(body["provinces"]) == 34
     hanoi = province(body, "01")
     hanoi_communes = Commune.objects.filter(province="01").count()
@@ -78,7 +78,7 @@ def test_a_commune_sees_only_itself(request, api_for, reports, who):
     fixture = request.getfixturevalue(who)
     api = api_for(fixture[1]) if isinstance(fixture, tuple) else api_for(user=fixture)
     body = api.get(URL, {"date": reports.isoformat()}).json()
-    assert body["totals"] == {"expected": 1, "received": 1, "on_time": 1, "late": 0, "missing": 0}
+    assert body["totals"] == {"expected": 1, "received": 1, "on_time": 1, "late": 0, "missing": 0, "approved": 0}
     assert body["provinces"][0]["province_reported"] is None
     assert body["provinces"][0]["missing_communes"] == []
 

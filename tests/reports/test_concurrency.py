@@ -112,3 +112,38 @@ def test_overlapping_batches_in_opposite_orders_do_not_deadlock(key):
     unchanged = sum(body["summary"]["unchanged"] for _status, body in answers)
     assert (created, unchanged) == (len(codes), len(codes) * 5)
     assert DailyReport.objects.count() == len(codes) == ReportRevision.objects.count()
+
+
+def test_an_approval_and_a_correction_at_once_never_leave_an_approved_report_changed(key):
+    """Both take the report's row lock: either the correction lands first (and the approval approves its
+    revision 2) or the approval does (and the correction answers 409 report_approved)."""
+    from django.contrib.auth import get_user_model
+
+    from reports.models import ReportApproval
+    from tasks.models import Membership, Role
+
+    APIClient().post(URL, payload("00004"), format="json", HTTP_AUTHORIZATION=f"Token {key}")
+    officer = get_user_model().objects.create_user("officer-race")
+    Membership.objects.create(user=officer, role=Role.PROVINCE_OFFICER, province_id="01")
+    report = DailyReport.objects.get()
+    correction = {**payload("00004", returned=7), "reason": "recounted"}
+
+    def approve():
+        client = APIClient()
+        client.force_authenticate(officer)
+        body = {"date": report.date.isoformat(), "localities": ["00004"]}
+        return client.post("/api/v1/reports/approvals/", body, format="json").json()["results"][0]["status"]
+
+    def correct():
+        path = f"{URL}00004/{report.date.isoformat()}/"
+        response = APIClient().put(path, correction, format="json", HTTP_AUTHORIZATION=f"Token {key}")
+        return response.status_code
+
+    for _round in range(5):
+        approved, corrected = in_parallel([approve, correct])
+        report.refresh_from_db()
+        approval = ReportApproval.objects.active().get()
+        assert approved == "approved" and corrected in (200, 409)
+        assert approval.revision == report.revision  # what was approved is what is stored
+        ReportApproval.objects.filter(pk=approval.pk).update(withdrawn_at=report.updated_at, reason="race")
+        correction["returned"] += 1

@@ -180,9 +180,10 @@ def test_single_post_costs_a_fixed_number_of_queries(api_for, commune_key, djang
 
     locality_index()  # kept per process
     # PostgreSQL: key, then the report with its revision, rollup request and report.accepted event in one
-    # statement, atomic by itself; SQLite needs a transaction (savepoint, release) and four more statements
-    # (revision, event, pending requests locked, rollup request)
-    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 8):
+    # statement, atomic by itself (the quality bands are checked in it too); SQLite needs a transaction
+    # (savepoint, release) and five more statements (revision, event, the locality's quality bands, pending
+    # requests locked, rollup request)
+    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 9):
         assert api.post(URL, payload(), format="json").status_code == 201
 
 

@@ -7,7 +7,7 @@ from tqdm import tqdm
 from dashboards.demo import seed_meetings, seed_target_values
 from dashboards.rollups import rollup_rebuild_range
 from dashboards.snapshots import snapshot_build
-from reports.demo import seed_reports
+from reports.demo import seed_quality, seed_reports
 from reports.models import DailyReport
 from tasks.demo import demo_data_allowed, demo_data_check, demo_history_actor, seed_task_history
 
@@ -56,6 +56,8 @@ class Command(BaseCommand):
         self.stdout.write(f"demo reports: {count:,} for {n_days} days ({start} – {end})")
         history = seed_task_history(end=end, seed=seed)
         self.stdout.write(f"task history: {history:,} updates" if history else "task history already present")
+        warnings, approvals = seed_quality(end=end, seed=seed)
+        self.stdout.write(f"data quality: {warnings:,} warnings, {approvals:,} approved reports")
         with tqdm(total=n_days, desc="rollups", unit="day", disable=no_progress) as bar:
             rollup_rebuild_range(start=start, end=end, progress=bar.update)
         # Task snapshots: every day of the last five weeks (the forecast's window), weekly before that.

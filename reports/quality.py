@@ -1,0 +1,481 @@
+"""Data quality (DESIGN.md §11): each figure against its locality's usual range, the warnings it raises, and
+what happens to them (explained by the clerk, corrected, confirmed by the province).
+
+The band of a (locality, indicator) is median ± k × MAD over the locality's last N reported days (within a
+horizon); a locality with fewer than MIN_DAYS of them, or a MAD of 0, takes the band of its province's
+communes over the last N days (a province's own report has no peers: its own history only). A band with a
+MAD of 0 even then is not stored: a flat series flags nothing.
+
+The rule lives here in both its forms: `band_of` and `outliers` in Python (SQLite's refresh, the correction,
+the tests), `_REFRESH_SQL` and `outlier_sql` in SQL (PostgreSQL's refresh, and the submission's one statement
+in reports.services). tests/reports/test_quality.py checks both against hand-computed figures.
+
+Bands are rebuilt by a set-based job: every locality nightly (reports.jobs, plan02.celery), one locality after
+its correction. The POST only reads them.
+"""
+
+import datetime
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.dates import parse_date_or_none
+from core.text import echo
+from reports.figures import FIGURE_LABELS, INTEGER_FIELDS, TEXT_MAX
+from reports.models import ApiClient, DailyReport, QualityBand, QualityWarning
+from tasks.roles import Role, Scope
+
+OUTLIER = "outlier"
+_LOCK = 7_302_017  # pg_advisory_xact_lock key of the bands' refresh
+
+
+@dataclass(frozen=True)
+class Band:
+    median: float
+    mad: float
+    low: float
+    high: float
+    days: int
+    source: str
+
+
+def band_of(values: list[int], *, k: float | None = None) -> tuple[float, float, float, float]:
+    """(median, MAD, low, high) of a series: median ± k × MAD, the low end never below 0."""
+    k = settings.QUALITY_BAND_K if k is None else k
+    median = float(statistics.median(values))
+    mad = float(statistics.median([abs(v - median) for v in values]))
+    return median, mad, max(0.0, median - k * mad), median + k * mad
+
+
+def usable(days: int, mad: float) -> bool:
+    return days >= settings.QUALITY_BAND_MIN_DAYS and mad > 0
+
+
+def outliers(values: Mapping[str, int], bands: Mapping[str, Band]) -> list[tuple[str, int, Band]]:
+    """(indicator, value, band) of each figure outside its band, in the figures' order."""
+    return [
+        (name, values[name], bands[name])
+        for name in INTEGER_FIELDS
+        if name in bands and (values[name] < bands[name].low or values[name] > bands[name].high)
+    ]
+
+
+def unpivot_sql(alias: str) -> str:
+    """PostgreSQL: `CROSS JOIN LATERAL (VALUES ('received_online', x.received_online), …) v(indicator, value)`
+    over a row with the integer figures."""
+    pairs = ", ".join(f"('{name}', {alias}.\"{name}\")" for name in INTEGER_FIELDS)
+    return f"CROSS JOIN LATERAL (VALUES {pairs}) AS v(indicator, value)"
+
+
+def outlier_sql() -> str:
+    """The same test as `outliers`, in SQL, for a value `v.value` and a band `b`."""
+    return "(v.value < b.low OR v.value > b.high)"
+
+
+def warning_body(*, indicator: str, value: int, low: float, high: float) -> dict[str, Any]:
+    """The `warnings` entry of an outlier (DESIGN.md §11)."""
+    return {
+        "code": OUTLIER,
+        "indicator": indicator,
+        "value": value,
+        "expected": [round(low, 2), round(high, 2)],
+        "message": _(
+            "%(label)s: %(value)s is far from this locality's usual figures (expected %(low)s to %(high)s); "
+            "explain it or correct the report."
+        )
+        % {"label": FIGURE_LABELS[indicator], "value": value, "low": f"{low:g}", "high": f"{high:g}"},
+    }
+
+
+# --- the bands' refresh -------------------------------------------------------------------------------------
+
+
+def _window(as_of: datetime.date) -> dict[str, Any]:
+    return {
+        "as_of": as_of,
+        "start": as_of - datetime.timedelta(days=settings.QUALITY_BAND_HORIZON_DAYS),
+        "peer_start": as_of - datetime.timedelta(days=settings.QUALITY_BAND_DAYS),
+        "n": settings.QUALITY_BAND_DAYS,
+        "min": settings.QUALITY_BAND_MIN_DAYS,
+        "k": settings.QUALITY_BAND_K,
+    }
+
+
+def _refresh_sql(*, one_locality: bool) -> str:
+    figures = ", ".join(f'r."{name}"' for name in INTEGER_FIELDS)
+    province_filter = "AND r.province_id = %(province)s" if one_locality else ""
+    own_filter = "AND l.locality = %(locality)s" if one_locality else ""
+    target_filter = "WHERE t.locality = %(locality)s" if one_locality else ""
+    return f"""
+WITH src AS (
+    SELECT r.locality, r.province_id, r.commune_id, r.date, {figures},
+        row_number() OVER (PARTITION BY r.locality ORDER BY r.date DESC) AS rn
+    FROM reports_dailyreport r
+    WHERE r.date > %(start)s AND r.date <= %(as_of)s {province_filter}
+),
+long AS (
+    -- What the bands read: the last N reported days of each locality (own), the last N days (peers).
+    SELECT s.locality, s.province_id, s.commune_id, s.date, s.rn, v.indicator, v.value
+    FROM src s {unpivot_sql("s")}
+    WHERE s.rn <= %(n)s OR s.date > %(peer_start)s
+),
+own AS (
+    SELECT l.locality, l.province_id, l.indicator, count(*) AS n,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY l.value) AS med
+    FROM long l WHERE l.rn <= %(n)s {own_filter}
+    GROUP BY l.locality, l.province_id, l.indicator
+),
+own_mad AS (
+    SELECT o.locality, o.province_id, o.indicator, o.n, o.med,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(l.value - o.med)) AS mad
+    FROM own o JOIN long l ON l.locality = o.locality AND l.indicator = o.indicator AND l.rn <= %(n)s
+    GROUP BY o.locality, o.province_id, o.indicator, o.n, o.med
+),
+peer AS (
+    SELECT l.province_id, l.indicator, count(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY l.value) AS med
+    FROM long l WHERE l.commune_id IS NOT NULL AND l.date > %(peer_start)s
+    GROUP BY l.province_id, l.indicator
+),
+peer_mad AS (
+    SELECT p.province_id, p.indicator, p.n, p.med,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(l.value - p.med)) AS mad
+    FROM peer p JOIN long l ON l.province_id = p.province_id AND l.indicator = p.indicator
+        AND l.commune_id IS NOT NULL AND l.date > %(peer_start)s
+    GROUP BY p.province_id, p.indicator, p.n, p.med
+),
+targets AS (
+    SELECT c.code AS locality, c.province_id, p.indicator FROM localities_commune c
+    JOIN peer_mad p ON p.province_id = c.province_id
+    UNION
+    SELECT o.locality, o.province_id, o.indicator FROM own_mad o
+),
+chosen AS (
+    SELECT t.locality, t.province_id, t.indicator,
+        CASE WHEN o.n >= %(min)s AND o.mad > 0 THEN 'own'
+             WHEN t.locality <> t.province_id AND p.n >= %(min)s AND p.mad > 0 THEN 'peers' END AS source,
+        o.med AS o_med, o.mad AS o_mad, o.n AS o_n, p.med AS p_med, p.mad AS p_mad, p.n AS p_n
+    FROM targets t
+    LEFT JOIN own_mad o ON o.locality = t.locality AND o.indicator = t.indicator
+    LEFT JOIN peer_mad p ON p.province_id = t.province_id AND p.indicator = t.indicator
+    {target_filter}
+),
+band AS (
+    SELECT locality, province_id, indicator, source,
+        CASE source WHEN 'own' THEN o_med ELSE p_med END AS med,
+        CASE source WHEN 'own' THEN o_mad ELSE p_mad END AS mad,
+        CASE source WHEN 'own' THEN o_n ELSE p_n END AS n
+    FROM chosen WHERE source IS NOT NULL
+)
+INSERT INTO reports_qualityband (locality, province_id, indicator, median, mad, low, high, days, source, computed_at)
+SELECT locality, province_id, indicator, med, mad, greatest(0, med - %(k)s * mad), med + %(k)s * mad, n, source,
+    %(now)s
+FROM band
+"""  # noqa: S608 - only column names (code constants) are interpolated
+
+
+def _python_bands(params: Mapping[str, Any], *, locality: str | None, province: str | None) -> list[QualityBand]:
+    """SQLite's refresh: the same rule as _refresh_sql, in Python."""
+    from localities.models import Commune
+
+    reports = DailyReport.objects.filter(date__gt=params["start"], date__lte=params["as_of"])
+    if province:
+        reports = reports.filter(province_id=province)
+    rows = reports.order_by("locality", "-date").values_list(
+        "locality", "province_id", "commune_id", "date", *INTEGER_FIELDS
+    )
+    own: dict[tuple[str, str], list[int]] = defaultdict(list)
+    peers: dict[tuple[str, str], list[int]] = defaultdict(list)
+    provinces: dict[str, str] = {}
+    counts: dict[str, int] = defaultdict(int)
+    for code, province_id, commune_id, day, *values in rows:
+        provinces[code] = province_id
+        counts[code] += 1
+        for name, value in zip(INTEGER_FIELDS, values, strict=True):
+            if counts[code] <= params["n"]:
+                own[(code, name)].append(value)
+            if commune_id is not None and day > params["peer_start"]:
+                peers[(province_id, name)].append(value)
+    peer_bands = {key: (len(values), *band_of(values, k=params["k"])) for key, values in peers.items()}
+    communes = Commune.objects.all()
+    if province:
+        communes = communes.filter(province_id=province)
+    targets = {(code, name) for code, name in own}
+    for code, province_id in communes.values_list("code", "province_id"):
+        provinces[code] = province_id
+        targets.update((code, name) for (p, name) in peer_bands if p == province_id)
+    bands = []
+    for code, name in sorted(targets):
+        if locality and code != locality:
+            continue
+        province_id = provinces[code]
+        chosen = None
+        if (code, name) in own:
+            values = own[(code, name)]
+            median, mad, low, high = band_of(values, k=params["k"])
+            if usable(len(values), mad):
+                chosen = (median, mad, low, high, len(values), QualityBand.Source.OWN)
+        peer = peer_bands.get((province_id, name))
+        if chosen is None and code != province_id and peer is not None and usable(peer[0], peer[2]):
+            n, median, mad, low, high = peer
+            chosen = (median, mad, low, high, n, QualityBand.Source.PEERS)
+        if chosen is not None:
+            median, mad, low, high, n, source = chosen
+            bands.append(
+                QualityBand(
+                    locality=code,
+                    province_id=province_id,
+                    indicator=name,
+                    median=median,
+                    mad=mad,
+                    low=low,
+                    high=high,
+                    days=n,
+                    source=source,
+                    computed_at=params["now"],
+                )
+            )
+    return bands
+
+
+def bands_refresh(*, as_of: datetime.date | None = None, locality: str | None = None) -> int:
+    """Rebuild the bands of every locality (or of one, after its correction) as of `as_of` (default today):
+    delete and re-insert in one transaction, so a crash or a second run leaves the same rows. On PostgreSQL
+    one INSERT … SELECT with percentile_cont; an advisory lock serialises two refreshes (the nightly job and a
+    correction's). Returns the number of bands stored."""
+    as_of = as_of or timezone.localdate()
+    params = {**_window(as_of), "now": timezone.now()}
+    province = None
+    if locality is not None:
+        from reports.validation import lookup_localities
+
+        found = lookup_localities([locality]).get(locality)
+        if found is None:
+            return 0
+        province = found[0]
+        params.update(locality=locality, province=province)
+    with transaction.atomic():
+        stale = QualityBand.objects.all() if locality is None else QualityBand.objects.filter(locality=locality)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
+                # The CTEs' row counts are guesses (1 row each for a fresh table's statistics): a nested loop
+                # between the values and their medians would then compare every pair. Hash and merge joins only,
+                # for this transaction.
+                cursor.execute("SET LOCAL enable_nestloop = off")
+                stale._raw_delete(stale.db)
+                cursor.execute(_refresh_sql(one_locality=locality is not None), params)
+                return cursor.rowcount
+        stale._raw_delete(stale.db)
+        bands = _python_bands(params, locality=locality, province=province)
+        QualityBand.objects.bulk_create(bands, batch_size=2000)
+        return len(bands)
+
+
+def bands_for(localities: Iterable[str]) -> dict[str, dict[str, Band]]:
+    """{locality: {indicator: Band}} of these localities, in one query."""
+    found: dict[str, dict[str, Band]] = defaultdict(dict)
+    rows = QualityBand.objects.filter(locality__in=set(localities)).values_list(
+        "locality", "indicator", "median", "mad", "low", "high", "days", "source"
+    )
+    for code, name, median, mad, low, high, days, source in rows:
+        found[code][name] = Band(median, mad, low, high, days, source)
+    return found
+
+
+# --- warnings ---------------------------------------------------------------------------------------------
+
+
+def warnings_record(
+    reports: Mapping[int, tuple[DailyReport | Mapping[str, Any], list[tuple[str, int, Band]]]],
+    *,
+    now: datetime.datetime,
+) -> None:
+    """Store the outliers of newly inserted reports ({report id: (row with locality, province_id, commune_id,
+    date; outliers)}), one statement (SQLite's submission; PostgreSQL writes them in its own statement)."""
+    rows = []
+    for report_id, (row, found) in reports.items():
+        get = row.get if isinstance(row, Mapping) else lambda name, r=row: getattr(r, name)
+        for name, value, band in found:
+            rows.append(
+                QualityWarning(
+                    report_id=report_id,
+                    locality=get("locality"),
+                    province_id=get("province_id"),
+                    commune_id=get("commune_id"),
+                    date=get("date"),
+                    code=OUTLIER,
+                    indicator=name,
+                    value=value,
+                    expected_low=band.low,
+                    expected_high=band.high,
+                    median=band.median,
+                    effect=abs(value - band.median),
+                    created_at=now,
+                )
+            )
+    if rows:
+        QualityWarning.objects.bulk_create(rows)
+
+
+def warnings_recheck(*, report: DailyReport, user: Any = None, now: datetime.datetime) -> list[dict[str, Any]]:
+    """After a correction (inside its transaction, the report row locked): a warning whose figure is now
+    inside its band is `corrected`; a figure outside its band opens (or re-opens, when its value changed) a
+    warning. Returns the `warnings` entries of the figures still or newly outside."""
+    bands = bands_for([report.locality]).get(report.locality, {})
+    values = report.figures()
+    found = {name: (value, band) for name, value, band in outliers(values, bands)}
+    existing = {w.indicator: w for w in QualityWarning.objects.filter(report=report, code=OUTLIER)}
+    for name, warning in existing.items():
+        if name in found:
+            value, band = found[name]
+            if value != warning.value:
+                warning.value, warning.expected_low, warning.expected_high = value, band.low, band.high
+                warning.median, warning.effect = band.median, abs(value - band.median)
+                warning.state, warning.closed_by, warning.closed_at = QualityWarning.State.OPEN, None, None
+                warning.save()
+        elif warning.state != QualityWarning.State.CORRECTED and values[name] != warning.value:
+            warning.state, warning.closed_by, warning.closed_at = QualityWarning.State.CORRECTED, user, now
+            warning.save(update_fields=["state", "closed_by", "closed_at"])
+    new = {name: found[name] for name in found if name not in existing}
+    if new:
+        warnings_record({report.pk: (report, [(n, v, b) for n, (v, b) in new.items()])}, now=now)
+    return [warning_body(indicator=n, value=v, low=b.low, high=b.high) for n, (v, b) in found.items()]
+
+
+def warning_as_dict(warning: QualityWarning) -> dict[str, Any]:
+    """A warning in the API: the `warnings` entry and what happened to it."""
+    return {
+        "id": warning.pk,
+        "locality": warning.locality,
+        "province": warning.province_id,
+        "date": warning.date.isoformat(),
+        "code": warning.code,
+        "indicator": warning.indicator,
+        "value": warning.value,
+        "expected": [round(warning.expected_low, 2), round(warning.expected_high, 2)],
+        "median": round(warning.median, 2),
+        "effect": round(warning.effect, 2),
+        "state": warning.state,
+        "explanation": warning.explanation,
+        "explained_at": warning.explained_at.isoformat() if warning.explained_at else None,
+        "follow_up": warning.follow_up,
+        "closed_at": warning.closed_at.isoformat() if warning.closed_at else None,
+    }
+
+
+def _field_error(field: str, code: str, message: str) -> ValidationError:
+    return ValidationError({field: [ValidationError(message, code=code)]})
+
+
+class NotFound(Exception):
+    """No such report (or not one the caller may see)."""
+
+
+def may_explain(scope: Scope, *, province_id: str, commune_id: str | None) -> bool:
+    """Who may submit or correct the report explains its figures (reports.services.may_submit): the clerk (or
+    key) of the locality, its province (officer or key), or the national admin."""
+    if scope.is_admin and not scope.is_api_client:
+        return True
+    return scope.may_act_for_locality(province_id=province_id, commune_id=commune_id)
+
+
+def may_review(scope: Scope, *, province_id: str) -> bool:
+    """Confirming a figure and flagging it for follow-up: the province's officers (or the national admin)."""
+    if scope.is_api_client:
+        return False
+    return scope.is_admin or (scope.role == Role.PROVINCE_OFFICER and scope.province_id == province_id)
+
+
+def warning_explain(
+    *,
+    locality: str,
+    date: str | datetime.date,
+    data: Any,
+    scope: Scope,
+    user: Any = None,
+    client: ApiClient | None = None,
+) -> QualityWarning:
+    """The clerk's explanation of an open warning (`{"indicator", "text"}`). Raises NotFound, PermissionDenied
+    or ValidationError (naming the field)."""
+    day = parse_date_or_none(date) if isinstance(date, str | datetime.date) else None
+    report = (
+        DailyReport.objects.visible_to(scope)
+        .filter(locality=locality, date=day)
+        .only("pk", "province_id", "commune_id")
+        .first()
+        if day is not None
+        else None
+    )
+    if report is None:
+        raise NotFound
+    if not may_explain(scope, province_id=report.province_id, commune_id=report.commune_id):
+        raise PermissionDenied(_("You may not explain this locality's figures."))
+    if not isinstance(data, dict):
+        raise _field_error("non_field_errors", "invalid", _('Send {"indicator": …, "text": …}.'))
+    unknown = sorted(set(data) - {"indicator", "text"})
+    if unknown:
+        raise _field_error(echo(unknown[0]), "unknown_field", _("Unknown field."))
+    indicator, text = data.get("indicator"), data.get("text")
+    if not isinstance(indicator, str) or not indicator:
+        raise _field_error("indicator", "required", _("Name the figure you explain."))
+    if not isinstance(text, str) or not text.strip():
+        raise _field_error("text", "required", _("Write the explanation."))
+    if len(text) > TEXT_MAX:
+        raise _field_error("text", "too_long", _("At most %(max)s characters.") % {"max": TEXT_MAX})
+    now = timezone.now()
+    with transaction.atomic():
+        warning = (
+            QualityWarning.objects.select_for_update()
+            .filter(report=report, indicator=indicator, state=QualityWarning.State.OPEN)
+            .first()
+        )
+        if warning is None:
+            raise _field_error("indicator", "no_open_warning", _("This figure has no open warning to explain."))
+        warning.state = QualityWarning.State.EXPLAINED
+        warning.explanation = text.strip()
+        warning.explained_by = user if user is not None and getattr(user, "pk", None) else None
+        warning.explained_client = client
+        warning.explained_at = now
+        warning.save(update_fields=["state", "explanation", "explained_by", "explained_client", "explained_at"])
+    return warning
+
+
+def warning_review(*, warning_id: int, action: str, user: Any, scope: Scope) -> QualityWarning:
+    """The province's hand on a warning: `confirm` (the figure is right: the warning ends confirmed) or
+    `follow_up` / `no_follow_up` (the flag). Raises NotFound, PermissionDenied or ValidationError."""
+    warning = QualityWarning.objects.visible_to(scope).filter(pk=warning_id).first()
+    if warning is None:
+        raise NotFound
+    if not may_review(scope, province_id=warning.province_id):
+        raise PermissionDenied(_("Only the province's officers review its warnings."))
+    now = timezone.now()
+    with transaction.atomic():
+        if action == "confirm":
+            done = QualityWarning.objects.filter(
+                pk=warning.pk, state__in=[QualityWarning.State.OPEN, QualityWarning.State.EXPLAINED]
+            ).update(state=QualityWarning.State.CONFIRMED, closed_by=user, closed_at=now)
+            if not done:
+                raise _field_error("state", "not_open", _("Only an open or explained warning can be confirmed."))
+        elif action in ("follow_up", "no_follow_up"):
+            QualityWarning.objects.filter(pk=warning.pk).update(follow_up=action == "follow_up")
+        else:
+            raise _field_error("action", "invalid_choice", _("Unknown action."))
+    warning.refresh_from_db()
+    return warning
+
+
+def warnings_queue(*, scope: Scope):
+    """The quality queue the scope may see, biggest effect on the national total first."""
+    return (
+        QualityWarning.objects.visible_to(scope)
+        .select_related("explained_by", "closed_by")
+        .order_by("-effect", "-date", "locality", "indicator")
+    )
