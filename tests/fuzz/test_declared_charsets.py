@@ -49,6 +49,10 @@ OPERATIONS = {
     ("/api/v1/subtasks/{id}/updates/", "POST"): ("commune_clerk", 1, "note"),
     ("/api/v1/inspections/", "POST"): ("inspector", None, "title"),
     ("/api/v1/inspections/{id}/findings/", "POST"): ("inspector", 0, "text"),
+    # data quality and approval (DESIGN.md §11)
+    ("/api/v1/reports/daily/{locality}/{date}/explanations/", "POST"): ("commune_key", 0, "text"),
+    ("/api/v1/reports/approvals/", "POST"): ("province_officer", None, "date"),
+    ("/api/v1/reports/approvals/withdraw/", "POST"): ("province_officer", None, "reason"),
 }
 
 
