@@ -379,6 +379,11 @@ def run(args):
             measure_single(table, args, base, floor_base, key_of, all_units, recent[:5], rng)
             drain(RollupRequest)
         if wanted(args, "rebuild"):
+            # A fresh solo worker: its peak memory is then the rebuild's, not that of the jobs the intake rows
+            # queued before (the desk's notifications, the rollups of each POST).
+            solo.stop()
+            solo = worker("solo", node="solo-rebuild")
+            wait_workers(1)
             measure_rebuild(table, first_day, today, solo, connection)
         solo.stop()
 
