@@ -27,9 +27,8 @@ from inspections.selectors import (
     visible_followup_update,
 )
 from inspections.services import finding_create, followup_update, inspection_create
-from tasks.forms import AssignmentUpdateForm
+from tasks.forms import AssignmentUpdateForm, submit_update_form
 from tasks.scoping import scope_for_user
-from tasks.services import StaleVersion, UpdateNotAllowed
 
 PAGE_SIZE = 50
 FORBIDDEN = _("Only inspectors record inspections and findings.")
@@ -136,27 +135,17 @@ def followup_detail(request, pk):
     if request.method == "POST":
         if not followup.may_update:
             raise PermissionDenied(_("You may not update this assignment."))
-        form = AssignmentUpdateForm(request.POST, request.FILES, assignment=followup)
-        if form.is_valid():
-            try:
-                followup_update(followup=followup, actor=request.user, **form.service_kwargs())
-            except StaleVersion as exc:
-                current = _followup(request, pk)
-                data = request.POST.copy()
-                data["version"] = str(current.version)
-                form = AssignmentUpdateForm(data, assignment=current)
-                context |= {"followup": current, "stale": exc}
-                status = 409
-            except UpdateNotAllowed:
-                raise PermissionDenied(_("You may not update this assignment."))
-            except ValidationError as exc:
-                form.add_error(None, exc)
-                status = 400
-            else:
-                messages.success(request, _("Follow-up item updated."))
-                return redirect(here)
-        else:
-            status = 400
+        submitted = submit_update_form(
+            request,
+            followup,
+            update=lambda **values: followup_update(followup=followup, actor=request.user, **values),
+            reload=lambda: _followup(request, pk),
+        )
+        form, status = submitted.form, submitted.status
+        context |= {"followup": submitted.item, "stale": submitted.stale}
+        if status == 200:
+            messages.success(request, _("Follow-up item updated."))
+            return redirect(here)
     history = Paginator(followup_history(followup=followup), PAGE_SIZE).get_page(request.GET.get("hpage"))
     context |= {"form": form, "history": history}
     return render(request, "inspections/followup.html", context, status=status)

@@ -1,12 +1,17 @@
 """Forms of the task pages. They parse input; the rules live in tasks.services."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from django import forms
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tasks.models import Agency, AssignmentStatus
-from tasks.services import ALLOWED_TRANSITIONS, TEXT_MAX
+from tasks.services import ALLOWED_TRANSITIONS, TEXT_MAX, StaleVersion, UpdateNotAllowed
 
 
 class AssignmentUpdateForm(forms.Form):
@@ -135,3 +140,37 @@ class SubTaskForm(forms.Form):
             "deadline": data["deadline"],
             "weight": data["weight"],
         }
+
+
+@dataclass
+class Submitted:
+    """What became of a posted update form: `status` 200 (saved), 400 (refused by the form or the service, the
+    errors on `form`) or 409 (`stale`: `form` is on the current version of `item`)."""
+
+    form: AssignmentUpdateForm
+    item: Any
+    status: int
+    stale: StaleVersion | None = None
+
+
+def submit_update_form(request: Any, item: Any, *, update: Callable[..., Any], reload: Callable[[], Any]) -> Submitted:
+    """The update form of an assignment, a sub-task or a follow-up item, posted: `update(**values)` is the item's
+    workflow service. On a stale version the form comes back on the current version (`reload()`) with what the
+    user typed: saving again is a deliberate choice made with the other person's changes in view, never a silent
+    overwrite. A change the user may not make is a 403."""
+    form = AssignmentUpdateForm(request.POST, request.FILES, assignment=item)
+    if not form.is_valid():
+        return Submitted(form, item, 400)
+    try:
+        update(**form.service_kwargs())
+    except StaleVersion as exc:
+        current = reload()
+        data = request.POST.copy()
+        data["version"] = str(current.version)
+        return Submitted(AssignmentUpdateForm(data, assignment=current), current, 409, exc)
+    except UpdateNotAllowed:
+        raise PermissionDenied(_("You may not update this assignment.")) from None
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return Submitted(form, item, 400)
+    return Submitted(form, item, 200)

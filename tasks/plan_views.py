@@ -14,12 +14,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from tasks.filters import SubTaskFilterSet
-from tasks.forms import AssignmentUpdateForm, LocalPlanForm, SubTaskForm
+from tasks.forms import AssignmentUpdateForm, LocalPlanForm, SubTaskForm, submit_update_form
 from tasks.models import Assignment, Level
 from tasks.plans import PlanNotAllowed, plan_save, plan_unit, subtask_save, weighted_rollups
 from tasks.scoping import scope_for_user
 from tasks.selectors import plan_list, subtask_history, subtask_list, visible_subtask_update
-from tasks.services import StaleVersion, UpdateNotAllowed, subtask_update
+from tasks.services import subtask_update
 
 PAGE_SIZE = 50
 
@@ -172,27 +172,17 @@ def subtask_update_view(request, pk):
     context = {"subtask": subtask, "stale": None, "next": here, "today": timezone.localdate()}
     status = 200
     if request.method == "POST":
-        form = AssignmentUpdateForm(request.POST, request.FILES, assignment=subtask)
-        if form.is_valid():
-            try:
-                subtask_update(subtask=subtask, actor=request.user, **form.service_kwargs())
-            except StaleVersion as exc:
-                current = _subtask(request, pk)
-                data = request.POST.copy()
-                data["version"] = str(current.version)
-                form = AssignmentUpdateForm(data, assignment=current)
-                context |= {"subtask": current, "stale": exc}
-                status = 409
-            except UpdateNotAllowed:
-                raise PermissionDenied(_("You may not update this assignment."))
-            except ValidationError as exc:
-                form.add_error(None, exc)
-                status = 400
-            else:
-                messages.success(request, _("Sub-task updated."))
-                return redirect(here)
-        else:
-            status = 400
+        submitted = submit_update_form(
+            request,
+            subtask,
+            update=lambda **values: subtask_update(subtask=subtask, actor=request.user, **values),
+            reload=lambda: _subtask(request, pk),
+        )
+        form, status = submitted.form, submitted.status
+        context |= {"subtask": submitted.item, "stale": submitted.stale}
+        if status == 200:
+            messages.success(request, _("Sub-task updated."))
+            return redirect(here)
     else:
         form = AssignmentUpdateForm(assignment=subtask)
     context["form"] = form

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,7 +21,7 @@ from core.text import echo
 from localities.models import Province
 from tasks import bulk, exports
 from tasks.filters import AssignmentFilterSet, SubTaskFilterSet, TaskFilterSet
-from tasks.forms import AssignmentUpdateForm, BulkUploadForm
+from tasks.forms import AssignmentUpdateForm, BulkUploadForm, submit_update_form
 from tasks.models import Level, Role, Task
 from tasks.plan_views import my_subtasks
 from tasks.plans import weighted_rollup
@@ -40,7 +40,7 @@ from tasks.selectors import (
     task_rollups,
     visible_status_update,
 )
-from tasks.services import BulkRowError, StaleVersion, UpdateNotAllowed, assignment_update, items_bulk_update
+from tasks.services import BulkRowError, assignment_update, items_bulk_update
 
 PAGE_SIZE = 50
 HISTORY_PAGE_SIZE = 20
@@ -242,45 +242,33 @@ def assignment_update_view(request, pk):
     }
     status = 200
     if request.method == "POST":
-        form = AssignmentUpdateForm(request.POST, request.FILES, assignment=assignment)
-        if form.is_valid():
-            try:
-                assignment_update(assignment=assignment, actor=request.user, **form.service_kwargs())
-            except StaleVersion as exc:
-                # Show what the other person changed and keep what this user typed, now on the current version:
-                # saving again is a deliberate choice made with the changes in view, never a silent overwrite.
-                current = _visible_assignment(request, pk)
-                data = request.POST.copy()
-                data["version"] = str(current.version)
-                form = AssignmentUpdateForm(data, assignment=current)
-                context |= {"assignment": current, "stale": exc}
-                status = 409
-            except UpdateNotAllowed:
-                raise PermissionDenied(_("You may not update this assignment."))
-            except ValidationError as exc:
-                form.add_error(None, exc)
-                status = 400
-            else:
-                current = _visible_assignment(request, pk)
-                if request.htmx:
-                    return render(
-                        request,
-                        "tasks/_update_saved.html",
-                        {"assignment": current, "layout": layout, "today": timezone.localdate()},
-                    )
-                messages.success(
+        submitted = submit_update_form(
+            request,
+            assignment,
+            update=lambda **values: assignment_update(assignment=assignment, actor=request.user, **values),
+            reload=lambda: _visible_assignment(request, pk),
+        )
+        form, status = submitted.form, submitted.status
+        context |= {"assignment": submitted.item, "stale": submitted.stale}
+        if status == 200:
+            current = _visible_assignment(request, pk)
+            if request.htmx:
+                return render(
                     request,
-                    _("Saved: %(assignment)s is now “%(status)s”, %(progress)s%% (version %(version)s).")
-                    % {
-                        "assignment": str(current),
-                        "status": current.get_status_display(),
-                        "progress": current.progress,
-                        "version": current.version,
-                    },
+                    "tasks/_update_saved.html",
+                    {"assignment": current, "layout": layout, "today": timezone.localdate()},
                 )
-                return redirect(context["next"])
-        else:
-            status = 400
+            messages.success(
+                request,
+                _("Saved: %(assignment)s is now “%(status)s”, %(progress)s%% (version %(version)s).")
+                % {
+                    "assignment": str(current),
+                    "status": current.get_status_display(),
+                    "progress": current.progress,
+                    "version": current.version,
+                },
+            )
+            return redirect(context["next"])
     else:
         form = AssignmentUpdateForm(assignment=assignment)
     context["form"] = form
