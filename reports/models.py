@@ -1,6 +1,8 @@
 """Daily reports of communes and provinces, their revisions, lock exceptions, the API clients that send
 them, and the outbox of (province, day) pairs whose rollups must be rebuilt."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -131,21 +133,29 @@ class ApiClient(models.Model):
         return Scope(role=Role.PROVINCE_OFFICER, province_id=self.province_id, client_id=self.pk)
 
 
-class DailyReportQuerySet(UndeletableQuerySet):
-    # Refuses delete() (core.models; on PostgreSQL the triggers of migrations 0004 and 0007 also refuse DELETE
-    # and TRUNCATE for any SQL client but the tables' owner). The benchmark empties days of its own database
-    # past them as the database's superuser (bench/purge.py); the portal has no way around them.
+class LocalityScoped:
+    """`visible_to(scope)` of what belongs to a locality's daily report (the reports, their quality warnings,
+    their approvals): all for read-all roles; a province officer (or key) its province's and its communes'; a
+    commune its own. Agencies follow tasks, not localities' daily figures: nothing. `COMMUNE` names the commune's
+    field."""
 
-    def visible_to(self, scope: Scope) -> "DailyReportQuerySet":
-        """All for read-all roles; a province officer (or key) its province's and its communes'; a commune its
-        own. Agencies follow tasks, not localities' daily figures: nothing."""
+    COMMUNE = "commune_id"
+
+    def visible_to(self, scope: Scope) -> Any:
+        queryset: Any = self
         if scope.reads_all:
-            return self
+            return queryset
         if scope.is_province:
-            return self.filter(province_id=scope.province_id)
+            return queryset.filter(province_id=scope.province_id)
         if scope.is_commune:
-            return self.filter(commune_id=scope.commune_id)
-        return self.none()
+            return queryset.filter(**{self.COMMUNE: scope.commune_id})
+        return queryset.none()
+
+
+class DailyReportQuerySet(LocalityScoped, UndeletableQuerySet):
+    """Refuses delete() (core.models; on PostgreSQL the triggers of migrations 0004 and 0007 also refuse DELETE
+    and TRUNCATE for any SQL client but the tables' owner). The benchmark empties days of its own database
+    past them as the database's superuser (bench/purge.py); the portal has no way around them."""
 
 
 class DailyReport(ReportFigures, UndeletableModel):
@@ -380,16 +390,8 @@ class QualityBand(models.Model):
         return f"{self.locality} {self.indicator} [{self.low:g}, {self.high:g}]"
 
 
-class QualityWarningQuerySet(models.QuerySet):
-    def visible_to(self, scope: Scope) -> "QualityWarningQuerySet":
-        """As the reports: all for read-all roles, a province its own and its communes', a commune its own."""
-        if scope.reads_all:
-            return self
-        if scope.is_province:
-            return self.filter(province_id=scope.province_id)
-        if scope.is_commune:
-            return self.filter(commune_id=scope.commune_id)
-        return self.none()
+class QualityWarningQuerySet(LocalityScoped, models.QuerySet):
+    """Seen as the reports are (LocalityScoped)."""
 
 
 class QualityWarning(models.Model):
@@ -478,18 +480,11 @@ class QualityWarning(models.Model):
         return f"{self.locality} {self.date} {self.indicator}"
 
 
-class ApprovalQuerySet(UndeletableQuerySet):
+class ApprovalQuerySet(LocalityScoped, UndeletableQuerySet):
+    COMMUNE = "locality"  # seen as the reports are; a commune's approval names it by its code
+
     def active(self) -> "ApprovalQuerySet":
         return self.filter(withdrawn_at__isnull=True)
-
-    def visible_to(self, scope: Scope) -> "ApprovalQuerySet":
-        if scope.reads_all:
-            return self
-        if scope.is_province:
-            return self.filter(province_id=scope.province_id)
-        if scope.is_commune:
-            return self.filter(locality=scope.commune_id)
-        return self.none()
 
 
 class ReportApproval(UndeletableModel):
