@@ -246,6 +246,24 @@ def _after_commit() -> None:
     transaction.on_commit(lambda: incidents_changed.send_robust(sender=Incident))
 
 
+def _close_as_answered(incident: "Incident", answer: Any) -> None:
+    """Close an incident with the resolution its report's support request got through §8 (`answer`: its
+    resolution, who closed it and when), as one step of its history."""
+    before = incident.state
+    incident.state, incident.resolution = State.CLOSED, answer.resolution
+    incident.resolved_at = incident.closed_at = incident.updated_at = answer.closed_at
+    incident.version += 1
+    incident.save()
+    _event(
+        incident,
+        actor=answer.closed_by,
+        action=Action.CLOSED,
+        before=before,
+        now=answer.closed_at,
+        text=answer.resolution,
+    )
+
+
 def _event(
     incident: Incident,
     *,
@@ -403,19 +421,7 @@ def incident_from_report(*, report: DailyReport, categories: set[str]) -> int:
             )
             _event(incident, actor=incident.reported_by, action=Action.OPENED, before="", now=start, text=description)
             if closure is not None:
-                before = incident.state
-                incident.state, incident.resolution = State.CLOSED, closure.resolution
-                incident.resolved_at = incident.closed_at = incident.updated_at = closure.closed_at
-                incident.version += 1
-                incident.save()
-                _event(
-                    incident,
-                    actor=closure.closed_by,
-                    action=Action.CLOSED,
-                    before=before,
-                    now=closure.closed_at,
-                    text=closure.resolution,
-                )
+                _close_as_answered(incident, closure)
     except IntegrityError:
         return 0  # the listener and the sweep at once: the report's incident exists
     return 1
@@ -743,20 +749,7 @@ def incidents_close_answered_requests() -> int:
             .select_related("report__support_resolution")
             .order_by("pk")
         ):
-            answer = incident.report.support_resolution
-            before = incident.state
-            incident.state, incident.resolution = State.CLOSED, answer.resolution
-            incident.resolved_at = incident.closed_at = incident.updated_at = answer.closed_at
-            incident.version += 1
-            incident.save()
-            _event(
-                incident,
-                actor=answer.closed_by,
-                action=Action.CLOSED,
-                before=before,
-                now=answer.closed_at,
-                text=answer.resolution,
-            )
+            _close_as_answered(incident, incident.report.support_resolution)
             closed += 1
     return closed
 
