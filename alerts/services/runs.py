@@ -36,6 +36,7 @@ from alerts.rules import AssignmentRule, assignment_conditions
 from alerts.services.notifications import bells_changed
 from alerts.sql import ids_in, texts_in
 from core import events
+from core.db import insert_many
 from dashboards.snapshots import end_of_day
 
 logger = logging.getLogger(__name__)
@@ -149,9 +150,10 @@ def _reconcile(
     if new:
         # Sorted, so that two runs inserting the same rows lock them in the same order (no deadlock). A row
         # that exists already (open in a run committed meanwhile, or closed) is skipped, not raised twice.
-        Alert.objects.bulk_create(
+        insert_many(
+            Alert,
             [
-                Alert(
+                dict(
                     rule=c.rule,
                     threshold=c.threshold,
                     subject_kind=c.kind,
@@ -163,7 +165,7 @@ def _reconcile(
                     report_id=c.report_id,
                     province_id=c.province_id,
                     agency_id=c.agency_id,
-                    run=run,
+                    run_id=run.pk,
                     raised_at=now,
                 )
                 for c in new
