@@ -32,10 +32,10 @@ from core.db import bound_cursor
 from core.models import Event
 from core.text import echo
 from localities.models import locality_kind
-from reports import jobs, quality, validation
+from reports import formspec, jobs, quality, validation
 from reports.auth import hash_key, keys_changed
 from reports.completeness import due_at, is_late, lock_date
-from reports.figures import INTEGER_FIELDS, TEXT_FIELDS, received_total, resolved_total
+from reports.figures import INTEGER_FIELDS, TEXT_FIELDS
 from reports.models import (
     ApiClient,
     DailyReport,
@@ -70,8 +70,45 @@ REPORT_CORRECTED = events.declare("report.corrected", gettext_lazy("A daily repo
 
 Key = tuple[str, str]  # (locality code, ISO date) of a report
 
-# Fields compared for a conflict's diff and stored as the payload (everything but locality and date).
-CONTENT_FIELDS = [*INTEGER_FIELDS, "outage_systems", *TEXT_FIELDS, "support_needed"]
+# The report's columns of content (everything but locality and date): the series of the default form's
+# indicators, in its order. A report of another version stores its indicators by their series (reports.formspec):
+# a series of the default form in its column, any other in `extra`.
+CONTENT_FIELDS = [i.code for i in formspec.default_spec().indicators]
+_COLUMN_SERIES = frozenset(CONTENT_FIELDS)
+_EMPTY = {
+    formspec.INTEGER: 0,
+    formspec.CHOICES: [],
+    formspec.CHOICE: "",
+    formspec.TEXT: "",
+    formspec.YES_NO: False,
+}
+
+
+def storage_of(spec: formspec.FormSpec, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns that store a validated report's content (`data`, by indicator code) of version `spec`:
+    the content columns, `extra` (None for the default form) and `form_version_id`. A series of the default form
+    that the version does not have (dropped) is stored empty (0, [], "", false): the version, not the column,
+    says which indicators a report has."""
+    if formspec.is_default(spec):
+        return {**{name: data[name] for name in CONTENT_FIELDS}, "extra": None, "form_version_id": spec.version_id}
+    default = formspec.default_spec().by_series
+    row: dict[str, Any] = {}
+    for series in CONTENT_FIELDS:
+        indicator = spec.by_series.get(series)
+        value = data.get(indicator.code) if indicator is not None else None
+        row[series] = _EMPTY[default[series].type] if value is None else value
+    row["extra"] = {i.series: data.get(i.code) for i in spec.indicators if i.series not in _COLUMN_SERIES}
+    row["form_version_id"] = spec.version_id
+    return row
+
+
+def content_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored report's content by the indicator codes of its version (the reverse of storage_of)."""
+    spec = formspec.spec_for_version(row.get("form_version_id"))
+    if formspec.is_default(spec):
+        return {name: row[name] for name in CONTENT_FIELDS}
+    extra = row.get("extra") or {}
+    return {i.code: row[i.series] if i.series in _COLUMN_SERIES else extra.get(i.series) for i in spec.indicators}
 
 
 class BatchTooLarge(ValueError):
@@ -134,7 +171,12 @@ def _lock_exceptions(keys: set[Key]) -> set[Key]:
 
 
 def _warnings(
-    data: dict[str, Any], *, late: bool, day: datetime.date, exception_used: bool
+    data: dict[str, Any],
+    *,
+    late: bool,
+    day: datetime.date,
+    exception_used: bool,
+    spec: formspec.FormSpec | None = None,
 ) -> list[validation.ErrorItem]:
     warnings = []
     if late:
@@ -150,7 +192,9 @@ def _warnings(
                 "lock_exception", _("Accepted past the lock window under an exception granted by the province.")
             )
         )
-    if not received_total(data) and not resolved_total(data):
+    spec = spec or formspec.default_spec()
+    totals = [spec.derived(data)[rate.code] for rate in spec.rates if rate.denominator is None]
+    if totals and not any(totals):
         warnings.append(
             validation.error("no_dossiers", _("No dossier was received or resolved that day: is that right?"))
         )
@@ -158,10 +202,11 @@ def _warnings(
 
 
 def _diff(stored: Mapping[str, Any], submitted: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    content = content_of(stored)
     return {
-        name: {"stored": _echoed(stored[name]), "submitted": _echoed(submitted[name])}
-        for name in CONTENT_FIELDS
-        if stored[name] != submitted[name]
+        name: {"stored": _echoed(content.get(name)), "submitted": _echoed(submitted.get(name))}
+        for name in submitted
+        if name not in ("locality", "date") and content.get(name) != submitted.get(name)
     }
 
 
@@ -189,6 +234,8 @@ _REPORT_JSON_COLUMNS = [
     "receipt",
     "payload_hash",
     "late",
+    "form_version_id",
+    "extra",
 ]
 _REPORT_SHARED_COLUMNS = ["revision", "received_at", "updated_at", "submitted_by_id", "client_id"]
 _REVISION_JSON_COLUMNS = ["report_id", "payload", "payload_hash", "receipt"]
@@ -197,6 +244,8 @@ _PG_TYPES = {
     "date": "date",
     "outage_systems": "jsonb",
     "payload": "jsonb",
+    "extra": "jsonb",
+    "form_version_id": "bigint",
     "support_needed": "boolean",
     "late": "boolean",
     "report_id": "bigint",
@@ -473,7 +522,9 @@ def daily_report_submit_batch(
             continue
         contents[key] = item.data
         rows[key] = {
-            **item.data,
+            "locality": item.data["locality"],
+            "date": item.data["date"],
+            **storage_of(item.spec, item.data),
             "province_id": item.province_id,
             "commune_id": item.commune_id,
             "slot": item.slot,
@@ -514,7 +565,10 @@ def daily_report_submit_batch(
                 receipt=current["receipt"],
                 revision=1,
                 late=current["late"],
-                warnings=_warnings(item.data, late=current["late"], day=item.valid_day, exception_used=key in excepted)
+                warnings=_warnings(
+                    item.data, late=current["late"], day=item.valid_day, exception_used=key in excepted, spec=item.spec
+                )
+                + item.warnings
                 + outliers.get(key, []),
             )
         elif current is not None and current["payload_hash"] == digest:
@@ -541,7 +595,7 @@ def daily_report_submit_batch(
 def _existing(keys: set[Key]) -> dict[Key, dict[str, Any]]:
     """The stored reports of these (locality, iso date) keys, as dicts, in one query."""
     rows = DailyReport.objects.filter(locality__in={k[0] for k in keys}, date__in={k[1] for k in keys}).values(
-        "locality", "date", "receipt", "payload_hash", "revision", "late", *CONTENT_FIELDS
+        "locality", "date", "receipt", "payload_hash", "revision", "late", *CONTENT_FIELDS, "form_version_id", "extra"
     )
     found = {}
     for row in rows:
@@ -614,13 +668,25 @@ def daily_report_correct(
         if ReportApproval.objects.active().filter(report=report).exists():
             return Outcome(APPROVED, **base, receipt=report.receipt, revision=report.revision, late=report.late)
         previous = report.receipt
-        for name in CONTENT_FIELDS:
-            setattr(report, name, item.data[name])
+        # The version of the report's day: the one it was stored with (a version never takes effect over a day
+        # that has reports), so the correction keeps it.
+        for name, value in storage_of(item.spec, item.data).items():
+            setattr(report, name, value)
         report.receipt = validation.receipt_for(digest)
         report.payload_hash = digest
         report.revision += 1
         report.updated_at = now
-        report.save(update_fields=[*CONTENT_FIELDS, "receipt", "payload_hash", "revision", "updated_at"])
+        report.save(
+            update_fields=[
+                *CONTENT_FIELDS,
+                "extra",
+                "form_version_id",
+                "receipt",
+                "payload_hash",
+                "revision",
+                "updated_at",
+            ]
+        )
         ReportRevision.objects.create(
             report=report,
             number=report.revision,
@@ -657,7 +723,9 @@ def daily_report_correct(
         revision=report.revision,
         late=report.late,
         previous_receipt=previous,
-        warnings=_warnings(item.data, late=False, day=day, exception_used=exception_used) + outliers,
+        warnings=_warnings(item.data, late=False, day=day, exception_used=exception_used, spec=item.spec)
+        + item.warnings
+        + outliers,
     )
 
 
