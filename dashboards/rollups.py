@@ -31,6 +31,7 @@ from dashboards import cache as dashboard_cache
 from dashboards.locks import ROLLUP_DAY, lock_days
 from dashboards.models import ProvinceDayRollup, RollupAlarm
 from localities.models import BITS_PER_WORD, SLOT_WORDS, Commune, Province
+from reports import formspec
 from reports.completeness import expected_sql
 from reports.figures import INTEGER_FIELDS
 from reports.models import RollupRequest
@@ -134,6 +135,66 @@ GROUP BY date
 """
 
 
+def _extra_province_sql(span: str, some: str) -> str:
+    """Sum the `extra` indicators of the reports (those of a form version that are no series of the default
+    form, reports.formspec) per key into the province rows of the days: one set-based statement, numbers only
+    (texts, lists and yes/no values are not summed)."""
+    if connection.vendor == "postgresql":
+        return f"""
+UPDATE reports_provincedayrollup p SET extra = s.extra
+FROM (
+    SELECT province_id, date, jsonb_object_agg(key, total) AS extra FROM (
+        SELECT r.province_id, r.date, e.key, SUM((e.value #>> '{{}}')::numeric)::bigint AS total
+        FROM reports_dailyreport r CROSS JOIN LATERAL jsonb_each(r.extra) e
+        WHERE r.{span} {some.replace("province_id", "r.province_id")} AND r.extra IS NOT NULL
+            AND jsonb_typeof(e.value) = 'number'
+        GROUP BY r.province_id, r.date, e.key
+    ) k GROUP BY province_id, date
+) s
+WHERE p.province_id = s.province_id AND p.date = s.date
+"""
+    return f"""
+UPDATE reports_provincedayrollup SET extra = COALESCE((
+    SELECT json_group_object(k.key, k.total) FROM (
+        SELECT e.key AS key, SUM(e.value) AS total
+        FROM reports_dailyreport r, json_each(r.extra) e
+        WHERE r.province_id = reports_provincedayrollup.province_id AND r.date = reports_provincedayrollup.date
+            AND r.extra IS NOT NULL AND e.type = 'integer'
+        GROUP BY e.key
+    ) k
+), '{{}}')
+WHERE {span} {some}
+"""
+
+
+def _extra_nation_sql(span: str) -> str:
+    """The nation rows' `extra`: the province rows' summed per key."""
+    if connection.vendor == "postgresql":
+        return f"""
+UPDATE reports_nationdayrollup n SET extra = s.extra
+FROM (
+    SELECT date, jsonb_object_agg(key, total) AS extra FROM (
+        SELECT p.date, e.key, SUM((e.value #>> '{{}}')::numeric)::bigint AS total
+        FROM reports_provincedayrollup p CROSS JOIN LATERAL jsonb_each(p.extra) e
+        WHERE p.{span} AND jsonb_typeof(e.value) = 'number'
+        GROUP BY p.date, e.key
+    ) k GROUP BY date
+) s
+WHERE n.date = s.date
+"""
+    return f"""
+UPDATE reports_nationdayrollup SET extra = COALESCE((
+    SELECT json_group_object(k.key, k.total) FROM (
+        SELECT e.key AS key, SUM(e.value) AS total
+        FROM reports_provincedayrollup p, json_each(p.extra) e
+        WHERE p.date = reports_nationdayrollup.date AND e.type = 'integer'
+        GROUP BY e.key
+    ) k
+), '{{}}')
+WHERE {span}
+"""
+
+
 def _rebuild(days: list[datetime.date], provinces: list[str] | None = None) -> None:
     """Delete and re-insert the rollups of these consecutive days (some provinces, or all) and the days'
     nation rows."""
@@ -158,8 +219,15 @@ def _rebuild(days: list[datetime.date], provinces: list[str] | None = None) -> N
             )
             cursor.execute("DROP TABLE rollup_rebuild_tmp")
         cursor.execute(_zero_rows_sql(days, f"p.code IN ({marks})" if scope else ""), [now, *days, *scope])
+        # Only days under a version with indicators of its own have `extra` values to sum: the default form's
+        # days cost no second pass over the reports.
+        extra = formspec.has_extra_between(first, last)
+        if extra:
+            cursor.execute(_extra_province_sql(span, some), [first, last, *scope])
         cursor.execute(f"DELETE FROM reports_nationdayrollup WHERE {span}", [first, last])
         cursor.execute(_nation_insert_sql(span), [now, first, last])
+        if extra:
+            cursor.execute(_extra_nation_sql(span), [first, last])
     dashboard_cache.invalidate()  # in this transaction: the new generation is visible with the new rows
 
 

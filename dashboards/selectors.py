@@ -27,6 +27,7 @@ from dashboards.models import Dimension, NationDayRollup, ProvinceDayRollup, Rol
 from dashboards.rollups import communes_by_slot, missing_localities
 from dashboards.targets import target_values
 from localities.models import Commune, Province
+from reports import formspec
 from reports.completeness import Completeness, expected_for_province
 from reports.figures import INTEGER_FIELDS, rate_block
 from reports.models import DailyReport
@@ -56,14 +57,38 @@ def _totals(row: Any) -> dict[str, int]:
     return {f: int(getattr(row, f)) if row else 0 for f in INTEGER_FIELDS}
 
 
+def form_totals(row: Any, spec: formspec.FormSpec) -> dict[str, int]:
+    """The totals of a rollup row by the indicator codes of the form version `spec`: each summed indicator's
+    series, from its column (a series of the default form) or from the row's `extra` sums."""
+    extra = (getattr(row, "extra", None) or {}) if row else {}
+    totals = {}
+    for indicator in spec.summed:
+        if indicator.series in _COLUMNS:
+            totals[indicator.code] = int(getattr(row, indicator.series)) if row else 0
+        else:
+            totals[indicator.code] = int(extra.get(indicator.series) or 0)
+    return totals
+
+
+_COLUMNS = frozenset(INTEGER_FIELDS)
+
+
 def figures_block(row: Any, *, day: datetime.date, expected_default: int = 0) -> dict[str, Any]:
-    """The JSON shape of DESIGN.md §6 for one rollup row (national or province)."""
-    totals = _totals(row)
+    """The JSON shape of DESIGN.md §6 for one rollup row (national or province), in the indicators of the
+    form version in force on the day: the §5 figures and the three rates for the default form; a later
+    version's summed indicators and its ratios (reports.formspec) otherwise."""
+    spec = formspec.spec_for_day(day)
+    if formspec.is_default(spec):
+        totals = _totals(row)
+        rates = rate_block(totals)
+    else:
+        totals = form_totals(row, spec)
+        rates = {r.code: r.value(totals) for r in spec.rates if r.denominator is not None}
     return {
         "date": day.isoformat(),
         "as_of": timezone.localtime(row.built_at).isoformat() if row else None,
         "totals": totals,
-        "rates": rate_block(totals),
+        "rates": rates,
         "completeness": Completeness.of_rollup(row, expected_default=expected_default).as_dict(),
     }
 

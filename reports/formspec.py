@@ -631,7 +631,7 @@ def build_spec(
         if severity not in SEVERITIES:
             err("rules", number, "severity", f"{severity[:20]!r}: use error or warning / dùng error hoặc warning")
         target = _text(row.get("field")) or (left.names[0] if left is not None and left.names else "")
-        if left is not None and target not in by_code:
+        if left is not None and target not in by_code and target not in seen_codes:
             err("rules", number, "field", f"unknown indicator {target[:40]!r} / không có chỉ tiêu {target[:40]!r}")
         if left is None or right is None:
             continue
@@ -776,7 +776,8 @@ def pin_default() -> None:
 def version_id_for_day(day: datetime.date) -> int | None:
     """The id of the version in force on `day` (None: the default form's fixture, no version stored)."""
     if _versions.horizon is None or day > _versions.horizon:
-        _versions.load(max(timezone.localdate(), day))
+        # Complete up to today only: a version imported later takes effect after the day it is imported.
+        _versions.load(timezone.localdate())
     found = None
     for effective, pk in _versions.dated:
         if effective <= day:
@@ -800,6 +801,19 @@ def spec_for_version(version_id: int | None) -> FormSpec:
 def spec_for_day(day: datetime.date) -> FormSpec:
     """The form in force on `day`."""
     return spec_for_version(version_id_for_day(day))
+
+
+def has_extra_between(first: datetime.date, last: datetime.date) -> bool:
+    """Is any day from `first` to `last` under a version with indicators stored outside the default form's
+    columns (reports.models.DailyReport.extra)? The rollups sum those only then."""
+    version_id_for_day(last)  # the list, complete up to `last`
+    ids = [pk for effective, pk in _versions.dated if effective <= last]
+    in_force = [pk for effective, pk in _versions.dated if first < effective <= last]
+    before = [pk for effective, pk in _versions.dated if effective <= first]
+    if before:
+        in_force.append(before[-1])
+    columns = {i.series for i in default_spec().indicators}
+    return any(any(i.series not in columns for i in spec_for_version(pk).indicators) for pk in in_force if pk in ids)
 
 
 def is_default(spec: FormSpec) -> bool:

@@ -1,0 +1,355 @@
+"""Report forms as data (DESIGN.md §11): the default form is the fixture and reproduces §5; expressions are a
+closed grammar; `import_form` plans, refuses and applies a version; a second version — one indicator renamed,
+one added, one dropped — flows through intake, validation, storage, rollups and the dashboards' JSON twins;
+`GET /api/v1/reports/form/` describes the version in force."""
+
+import datetime
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from core.exports import xlsx_bytes
+from dashboards.models import NationDayRollup, ProvinceDayRollup
+from dashboards.rollups import rollup_rebuild
+from reports import figures, formspec
+from reports.formimport import form_template_sheets, plan_form_import
+from reports.models import DailyReport, FormVersion, ReportRevision
+from tests.reports.conftest import local
+from tests.reports.helpers import BASE_FIGURES, days_ago, payload
+
+FORM_URL = "/api/v1/reports/form/"
+URL = "/api/v1/reports/daily/"
+
+
+# --- the default form -------------------------------------------------------------------------------------------
+
+
+def test_the_default_form_is_the_fixture_and_reproduces_section_5():
+    spec = formspec.default_spec()
+    assert spec.status == "proposed" and spec.number == 1
+    assert figures.INTEGER_FIELDS == list(BASE_FIGURES)
+    assert figures.LESS_OR_EQUAL == [
+        ("received_fully_online", "received_online"),
+        ("staff_present", "staff_assigned"),
+        ("staff_with_digital_signature", "staff_assigned"),
+        ("documents_e_signed", "documents_issued"),
+    ]
+    assert figures.FIGURE_MAX["outage_minutes"] == 1440
+    assert {f for f, m in figures.FIGURE_MAX.items() if m != 1_000_000} == {"outage_minutes"}
+    assert figures.ALL_FIELDS[-4:] == ["outage_systems", "difficulties", "proposals", "support_needed"]
+    values = dict(BASE_FIGURES)
+    received = values["received_online"] + values["received_direct"] + values["received_postal"]
+    resolved = values["resolved_early"] + values["resolved_on_time"] + values["resolved_late"]
+    assert figures.rates(values) == {
+        "received_total": received,
+        "resolved_total": resolved,
+        "online": values["received_online"] / received,
+        "fully_online": values["received_fully_online"] / received,
+        "on_time": (values["resolved_early"] + values["resolved_on_time"]) / resolved,
+    }
+    zero = dict.fromkeys(BASE_FIGURES, 0)
+    assert figures.rate_block(zero) == {"online": None, "fully_online": None, "on_time": None}
+
+
+@pytest.mark.django_db
+def test_the_migration_stored_the_fixture_as_version_1():
+    version = FormVersion.objects.get(form__code="daily", number=1)
+    assert version.effective_from == datetime.date(2025, 7, 1)
+    stored, shipped = version.spec().as_dict(), formspec.default_spec().as_dict()
+    assert stored == shipped
+
+
+# --- expressions ----------------------------------------------------------------------------------------------
+
+
+def test_expressions_are_a_closed_grammar_never_eval():
+    expr = formspec.parse_expression("(a + b) * 2 - c")
+    assert expr.names == ("a", "b", "c")
+    assert expr.value({"a": 1, "b": 2, "c": 3}) == 3
+    assert expr.value({"a": 1, "b": 2}) is None
+    assert formspec.parse_expression("flag").value({"flag": True}) == 1
+    for text in ["__import__('os').system('true')", "a / b", "a.b", "1.5", "a < b", "a if b else c", "", "a +"]:
+        with pytest.raises(formspec.ExpressionError):
+            formspec.parse_expression(text)
+
+
+def _data(**changes):
+    data = formspec.default_data()
+    return {**data, **changes}
+
+
+def test_unknown_types_unknown_names_and_circles_are_refused_by_sheet_row_and_column():
+    data = _data()
+    indicators = [dict(i) for i in data["indicators"]]
+    indicators[2]["type"] = "decimal"
+    rules = [
+        *data["rules"],
+        {"code": "ghost", "kind": "compare", "left": "nobody", "op": "<=", "right": "received_online"},
+        {"code": "c1", "kind": "required_when", "left": "difficulties", "right": "proposals"},
+        {"code": "c2", "kind": "required_when", "left": "proposals", "right": "difficulties"},
+        {"code": "bad", "kind": "compare", "left": "received_online / 2", "op": "<=", "right": "1"},
+    ]
+    with pytest.raises(formspec.FormDefinitionError) as caught:
+        formspec.build_spec({**data, "indicators": indicators, "rules": rules})
+    errors = caught.value.errors
+    assert ("indicators", 4, "type") in {e[:3] for e in errors}
+    assert any(e[:3] == ("rules", 7, "left") and "nobody" in e[3] for e in errors)
+    assert any(e[0] == "rules" and "circular" in e[3] and "vòng tròn" in e[3] for e in errors)
+    assert any(e[:3] == ("rules", 10, "left") for e in errors)
+
+
+# --- a second version ------------------------------------------------------------------------------------------
+
+
+def version_2_workbook(tmp_path, *, name="form_v2.xlsx", edit=None):
+    """The default form's template, edited: received_direct renamed received_at_desk (its series continues),
+    returned dropped, consultations added (with a warning rule and a rate), as an agency would edit it."""
+    sheets = {sheet.title: sheet for sheet in form_template_sheets(formspec.default_spec())}
+    form = sheets["form"]._replace(rows=[["daily", "Báo cáo ngày (mới)", "Daily report (new)", "official", ""]])
+    header = list(sheets["indicators"].header)
+    rows = [list(r) for r in sheets["indicators"].rows]
+    col = {c: header.index(c) for c in header}
+    rows = [r for r in rows if r[col["code"]] != "returned"]
+    for r in rows:
+        if r[col["code"]] == "received_direct":
+            r[col["code"]], r[col["label_en"]] = "received_at_desk", "received at the one-stop desk"
+    added = [""] * len(header)
+    added[col["code"]], added[col["label_vi"]], added[col["label_en"]] = "consultations", "lượt tư vấn", "consultations"
+    added[col["type"]], added[col["required"]], added[col["aggregation"]] = "integer", True, "sum"
+    added[col["section"]], added[col["maximum"]], added[col["minimum"]] = "intake", 100000, 0
+    rows.insert(3, added)
+    rules = [list(r) for r in sheets["rules"].rows]
+    rules.append(["busy_desk", "compare", "consultations", "<=", "1000", "", "warning", "", ""])
+    rates = [
+        [r[0], *(cell.replace("received_direct", "received_at_desk") for cell in r[1:3]), *r[3:]]
+        for r in sheets["rates"].rows
+    ]
+    rates.append(["consulted", "consultations", "received_online + received_at_desk + received_postal", "", ""])
+    parts = {
+        "form": form,
+        "indicators": sheets["indicators"]._replace(rows=rows),
+        "rules": sheets["rules"]._replace(rows=rules),
+        "rates": sheets["rates"]._replace(rows=rates),
+    }
+    if edit:
+        edit(parts)
+    path = tmp_path / name
+    path.write_bytes(xlsx_bytes(parts.values()))
+    return path
+
+
+def v2_payload(day, **overrides):
+    data = payload(day=day)
+    data["received_at_desk"] = data.pop("received_direct")
+    data.pop("returned")
+    data["consultations"] = 7
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.django_db
+def test_import_form_dry_run_lists_the_changes_and_writes_nothing(tmp_path, freeze):
+    freeze(local(days_ago(0), 7))
+    out = io.StringIO()
+    effective = days_ago(-2)
+    call_command(
+        "import_form", str(version_2_workbook(tmp_path)), "--effective-from", effective.isoformat(), stdout=out
+    )
+    text = out.getvalue()
+    assert "indicator renamed: received_direct → received_at_desk (series received_direct continues)" in text
+    assert "indicator added: consultations" in text
+    assert "indicator dropped: returned (its series ends)" in text
+    assert "rule added: busy_desk" in text and "rate added: consulted" in text
+    assert "Dry run" in text
+    assert FormVersion.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_import_form_errors_name_sheet_row_and_column_and_nothing_is_written(tmp_path, freeze):
+    freeze(local(days_ago(0), 7))
+
+    def spoil(parts):
+        rows = [list(r) for r in parts["indicators"].rows]
+        rows[0][parts["indicators"].header.index("type")] = "decimal"
+        rules = [list(r) for r in parts["rules"].rows]
+        rules.append(["loop", "compare", "received_online", "<=", "nobody * 2", "", "error", "", ""])
+        parts["indicators"] = parts["indicators"]._replace(rows=rows)
+        parts["rules"] = parts["rules"]._replace(rows=rules)
+
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="nothing was written"):
+        call_command(
+            "import_form",
+            str(version_2_workbook(tmp_path, edit=spoil)),
+            "--apply",
+            "--effective-from",
+            days_ago(-3).isoformat(),
+            stderr=err,
+        )
+    lines = err.getvalue()
+    assert "sheet indicators, row 2, column type: 'decimal': use one of" in lines
+    assert "sheet rules, row 8, column right: unknown indicator 'nobody' / không có chỉ tiêu 'nobody'" in lines
+    assert len(lines.splitlines()) == 2  # nothing else: the indicator in error is not unknown to the rules
+    assert FormVersion.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_version_over_days_that_have_reports_is_refused(tmp_path, commune_key, freeze):
+    from reports.services import daily_report_submit
+
+    freeze(local(days_ago(0), 7))
+    assert daily_report_submit(payload=payload(day=days_ago(1)), client=commune_key[0]).status == "created"
+    past = plan_form_import(version_2_workbook(tmp_path), effective_from=days_ago(1))
+    assert [str(e) for e in past.errors] == [
+        f"sheet form, row 2, column effective_from: {days_ago(1).isoformat()} is not after today "
+        f"({days_ago(0).isoformat()}): a version takes effect on a later day / ngày hiệu lực phải sau hôm nay "
+        f"({days_ago(0).isoformat()})",
+        f"sheet form, row 2, column effective_from: reports exist up to {days_ago(1).isoformat()}: a new version "
+        "must take effect after that day, so no stored report changes its form / đã có báo cáo đến ngày "
+        f"{days_ago(1).isoformat()}: phiên bản mới phải có hiệu lực sau ngày đó",
+    ]
+    assert plan_form_import(version_2_workbook(tmp_path), effective_from=days_ago(-1)).ok
+
+
+@pytest.mark.django_db
+def test_a_second_version_flows_through_intake_validation_storage_rollups_and_twins(
+    tmp_path, api_for, commune_key, province_key, steering, freeze
+):
+    today = days_ago(0)
+    effective = today - datetime.timedelta(days=3)
+    freeze(local(effective - datetime.timedelta(days=1), 9))
+    call_command(
+        "import_form",
+        str(version_2_workbook(tmp_path)),
+        "--apply",
+        "--effective-from",
+        effective.isoformat(),
+        "--user",
+        "tests",
+        stdout=io.StringIO(),
+    )
+    version = FormVersion.objects.get(number=2)
+    assert (version.imported_by, version.status, version.effective_from) == ("tests", "official", effective)
+    freeze(local(today, 7))
+    api = api_for(commune_key[1])
+    before = effective - datetime.timedelta(days=1)
+
+    # The day before: version 1, as §5 says.
+    response = api.post(URL, payload(day=before, received_direct=30), format="json")
+    assert response.status_code == 201, response.json()
+    # From its day: version 2's fields, and only those.
+    old_fields = api.post(URL, payload(day=effective), format="json")
+    assert old_fields.status_code == 400
+    errors = old_fields.json()["errors"]
+    assert errors["received_direct"][0]["code"] == "unknown_field"
+    assert errors["returned"][0]["code"] == "unknown_field"
+    assert errors["received_at_desk"][0]["code"] == "required"
+    assert errors["consultations"][0]["code"] == "required"
+    created = api.post(URL, v2_payload(effective, received_at_desk=40, consultations=1500), format="json")
+    assert created.status_code == 201, created.json()
+    warning = [w for w in created.json()["warnings"] if w["code"] == "busy_desk"]
+    assert warning == [
+        {
+            "code": "busy_desk",
+            "indicator": "consultations",
+            "value": 1500,
+            "expected": None,
+            "message": "consultations must be ≤ 1000 (1500, 1000).",
+        }
+    ]
+    # A province's own report of the same day, through the batch.
+    batch = api_for(province_key[1]).post(
+        URL + "batch/",
+        {"reports": [v2_payload(effective, locality="01", received_at_desk=5, consultations=3)]},
+        format="json",
+    )
+    assert batch.json()["results"][0]["status"] == "created", batch.json()
+
+    stored = DailyReport.objects.get(locality="00004", date=effective)
+    assert stored.form_version_id == version.pk
+    assert (stored.received_direct, stored.returned, stored.extra) == (40, 0, {"consultations": 1500})
+    assert ReportRevision.objects.get(report=stored).payload["received_at_desk"] == 40
+    old = DailyReport.objects.get(locality="00004", date=before)
+    assert (old.received_direct, old.extra) == (30, None)
+
+    # An identical replay is unchanged; a different one is a conflict named in version 2's fields.
+    replay = api.post(URL, v2_payload(effective, received_at_desk=40, consultations=1500), format="json")
+    assert replay.status_code == 200
+    conflict = api.post(URL, v2_payload(effective, received_at_desk=41, consultations=1500), format="json")
+    assert conflict.status_code == 409
+    assert conflict.json()["diff"] == {"received_at_desk": {"stored": 40, "submitted": 41}}
+
+    # Rollups: the renamed indicator continues its series; the new one is summed per province and nation.
+    for day in (before, effective):
+        rollup_rebuild(province_id="01", day=day)
+    assert ProvinceDayRollup.objects.get(province_id="01", date=before).received_direct == 30
+    province = ProvinceDayRollup.objects.get(province_id="01", date=effective)
+    assert (province.received_direct, province.extra) == (45, {"consultations": 1503})
+    assert NationDayRollup.objects.get(date=effective).extra == {"consultations": 1503}
+
+    # The JSON twins speak the version of their day.
+    steering_api = api_for(user=steering)
+    national = steering_api.get("/api/v1/dashboard/national/", {"date": effective.isoformat()}).json()
+    assert national["totals"]["received_at_desk"] == 45
+    assert national["totals"]["consultations"] == 1503
+    assert "returned" not in national["totals"] and "received_direct" not in national["totals"]
+    received = 2 * BASE_FIGURES["received_online"] + 45 + 2 * BASE_FIGURES["received_postal"]
+    assert national["rates"]["consulted"] == pytest.approx(1503 / received)
+    earlier = steering_api.get("/api/v1/dashboard/national/", {"date": before.isoformat()}).json()
+    assert earlier["totals"]["received_direct"] == 30 and "consultations" not in earlier["totals"]
+    assert set(earlier["rates"]) == {"online", "fully_online", "on_time"}
+    provinces = steering_api.get("/api/v1/dashboard/provinces/", {"date": effective.isoformat()}).json()
+    hanoi = next(p for p in provinces if p["province"] == "01")
+    assert hanoi["totals"]["consultations"] == 1503
+
+    # The form endpoint describes each day's version.
+    form = api.get(FORM_URL, {"date": effective.isoformat()}).json()
+    assert (form["version"], form["status"], form["effective_from"]) == (2, "official", effective.isoformat())
+    codes = [i["code"] for i in form["indicators"]]
+    assert "consultations" in codes and "returned" not in codes
+    desk = next(i for i in form["indicators"] if i["code"] == "received_at_desk")
+    assert desk["series"] == "received_direct"
+    assert api.get(FORM_URL, {"date": before.isoformat()}).json()["version"] == 1
+
+
+# --- the form endpoint --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_form_endpoint_describes_the_default_form(api_for, commune_key):
+    api = api_for(commune_key[1])
+    body = api.get(FORM_URL).json()
+    assert (body["code"], body["version"], body["status"]) == ("daily", 1, "proposed")
+    assert [i["code"] for i in body["indicators"]] == figures.ALL_FIELDS[2:]
+    outage = next(i for i in body["indicators"] if i["code"] == "outage_minutes")
+    assert (outage["type"], outage["minimum"], outage["maximum"], outage["required"]) == ("integer", 0, 1440, True)
+    assert {r["code"] for r in body["rates"]} == {
+        "received_total",
+        "resolved_total",
+        "online",
+        "fully_online",
+        "on_time",
+    }
+    assert {
+        "code": "difficulties_required",
+        "kind": "required_when",
+        "left": "difficulties",
+        "op": "",
+        "right": "support_needed",
+        "field": "support_needed",
+        "severity": "error",
+        "message_vi": "",
+        "message_en": "",
+    } in body["rules"]
+
+
+@pytest.mark.django_db
+def test_form_endpoint_refuses_a_bad_date_and_answers_404_before_the_first_form(api_for, commune_key):
+    api = api_for(commune_key[1])
+    bad = api.get(FORM_URL, {"date": "2025-13-01"})
+    assert bad.status_code == 400
+    assert bad.json()["errors"]["date"][0]["code"] == "invalid_date"
+    before = api.get(FORM_URL, {"date": "2025-06-30"})
+    assert before.status_code == 404 and before.json()["code"] == "no_form"
+    assert api_for().get(FORM_URL).status_code in (401, 403)
