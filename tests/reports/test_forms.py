@@ -166,6 +166,30 @@ def test_import_form_dry_run_lists_the_changes_and_writes_nothing(tmp_path, free
 
 
 @pytest.mark.django_db
+def test_an_applied_version_is_in_the_audit_trail_with_who_and_when(tmp_path, freeze):
+    from audit.trail import TrailFilter, audit_trail, describe
+
+    moment = freeze(local(days_ago(0), 7))
+    call_command(
+        "import_form",
+        str(version_2_workbook(tmp_path)),
+        "--apply",
+        "--effective-from",
+        days_ago(-2).isoformat(),
+        "--user",
+        "nat-admin",
+        stdout=io.StringIO(),
+    )
+    events = {e["actor"]: e for e in (describe(row) for row in audit_trail(TrailFilter(kind="form_imported")))}
+    assert set(events) == {"nat-admin", "migration"}  # version 1 was written by the migration
+    event = events["nat-admin"]
+    assert event["at"] == moment
+    assert event["summary"] == (
+        f"form daily version 2 (official) in force from {days_ago(-2).isoformat()}, from form_v2.xlsx"
+    )
+
+
+@pytest.mark.django_db
 def test_import_form_errors_name_sheet_row_and_column_and_nothing_is_written(tmp_path, freeze):
     freeze(local(days_ago(0), 7))
 
