@@ -803,6 +803,14 @@ def spec_for_day(day: datetime.date) -> FormSpec:
     return spec_for_version(version_id_for_day(day))
 
 
+def specs_between(first: datetime.date, last: datetime.date) -> list[FormSpec]:
+    """The versions in force on some day from `first` to `last`, oldest first."""
+    version_id_for_day(last)
+    ids = [pk for effective, pk in _versions.dated if first < effective <= last]
+    start = version_id_for_day(first)
+    return [spec_for_version(start), *(spec_for_version(pk) for pk in ids if pk != start)]
+
+
 def has_extra_between(first: datetime.date, last: datetime.date) -> bool:
     """Is any day from `first` to `last` under a version with indicators stored outside the default form's
     columns (reports.models.DailyReport.extra)? The rollups sum those only then."""

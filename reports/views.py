@@ -18,11 +18,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.dates import parse_date_or_none
 from core.exports import csv_response
 from localities.models import Commune, Province
-from reports import services, uploads
+from reports import formspec, services, uploads
 from reports.completeness import Completeness, lock_date
 from reports.figures import ALL_FIELDS, INTEGER_FIELDS, OUTAGE_SYSTEMS
 from reports.filters import DailyReportFilterSet
-from reports.forms import ApiKeyForm, DailyReportForm, LockExceptionForm, UploadForm
+from reports.forms import ApiKeyForm, DailyReportForm, LockExceptionForm, UploadForm, spec_for_text
 from reports.models import ApiClient, DailyReport
 from reports.selectors import province_day_status, report_detail_queryset, reports_visible
 from tasks.models import Role
@@ -169,9 +169,9 @@ def report_submit(request):
         yesterday = timezone.localdate() - datetime.timedelta(days=1)
         initial = {"date": request.GET.get("date") or yesterday.isoformat()}
         initial["locality"] = request.GET.get("locality") or scope.locality_code() or ""
-        form = DailyReportForm(initial=initial, localities=choices)
+        form = DailyReportForm(initial=initial, localities=choices, spec=spec_for_text(initial["date"]))
         return render(request, "reports/report_form.html", {"form": form})
-    form = DailyReportForm(request.POST, localities=choices)
+    form = DailyReportForm(request.POST, localities=choices, spec=spec_for_text(request.POST.get("date")))
     outcome = services.daily_report_submit(payload=form.payload(), user=request.user)
     if outcome.status in (services.CREATED, services.UNCHANGED):
         if outcome.status == services.CREATED:
@@ -233,11 +233,14 @@ def report_correct(request, locality, date):
     report = get_object_or_404(reports_visible(scope), locality=locality, date=day)
     if not services.may_submit(scope, province_id=report.province_id, commune_id=report.commune_id):
         raise PermissionDenied
+    # The version the report was stored with (the one in force on its day).
+    spec = formspec.spec_for_version(report.form_version_id)
     if request.method == "GET":
-        initial = {name: getattr(report, name) for name in services.CONTENT_FIELDS}
-        form = DailyReportForm(initial=initial, fixed=True)
+        row = {name: getattr(report, name) for name in services.CONTENT_FIELDS}
+        initial = services.content_of({**row, "extra": report.extra, "form_version_id": report.form_version_id})
+        form = DailyReportForm(initial=initial, fixed=True, spec=spec)
         return render(request, "reports/report_form.html", {"form": form, "report": report})
-    form = DailyReportForm(request.POST, fixed=True)
+    form = DailyReportForm(request.POST, fixed=True, spec=spec)
     outcome = services.daily_report_correct(
         locality=locality, date=day, payload=form.payload(), reason=request.POST.get("reason"), user=request.user
     )

@@ -3,6 +3,7 @@ closed grammar; `import_form` plans, refuses and applies a version; a second ver
 one added, one dropped — flows through intake, validation, storage, rollups and the dashboards' JSON twins;
 `GET /api/v1/reports/form/` describes the version in force."""
 
+import csv
 import datetime
 import io
 
@@ -335,6 +336,61 @@ def test_a_second_version_flows_through_intake_validation_storage_rollups_and_tw
     desk = next(i for i in form["indicators"] if i["code"] == "received_at_desk")
     assert desk["series"] == "received_direct"
     assert api.get(FORM_URL, {"date": before.isoformat()}).json()["version"] == 1
+
+    # The report's own API answer speaks its version; the earlier day's is §5's.
+    detail = api.get(f"{URL}00004/{effective.isoformat()}/").json()
+    assert (detail["received_at_desk"], detail["consultations"]) == (40, 1500)
+    assert "returned" not in detail and "received_direct" not in detail
+    assert detail["received_total"] == BASE_FIGURES["received_online"] + 40 + BASE_FIGURES["received_postal"]
+    assert detail["rates"]["consulted"] == pytest.approx(1500 / detail["received_total"])
+    assert set(api.get(f"{URL}00004/{before.isoformat()}/").json()["rates"]) == {"online", "fully_online", "on_time"}
+
+
+@pytest.mark.django_db
+def test_a_second_version_flows_through_the_browser_form_and_the_upload(tmp_path, client, commune_clerk, freeze):
+    from django.conf import settings
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    today = days_ago(0)
+    effective = today - datetime.timedelta(days=2)
+    freeze(local(effective - datetime.timedelta(days=1), 9))
+    call_command(
+        "import_form",
+        str(version_2_workbook(tmp_path)),
+        "--apply",
+        "--effective-from",
+        effective.isoformat(),
+        stdout=io.StringIO(),
+    )
+    freeze(local(today, 7))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    client.force_login(commune_clerk)
+
+    page = client.get("/reports/submit/", {"date": effective.isoformat()})
+    assert 'name="consultations"' in page.text and 'name="received_at_desk"' in page.text
+    assert 'name="returned"' not in page.text
+    assert "Form: Daily report (new), version 2" in page.text and "proposed: not yet" not in page.text
+    older = client.get("/reports/submit/", {"date": (effective - datetime.timedelta(days=1)).isoformat()})
+    assert 'name="returned"' in older.text and "proposed: not yet the official form" in older.text
+
+    post = {k: str(v) for k, v in v2_payload(effective, consultations=9).items() if k != "outage_systems"}
+    post.update(outage_systems=["vneid"], support_needed="")
+    response = client.post("/reports/submit/", post)
+    assert response.status_code == 302, response.context["form"].errors
+    stored = DailyReport.objects.get(date=effective)
+    assert stored.extra == {"consultations": 9} and stored.submitted_by == commune_clerk
+    correct = client.get(f"/reports/00004/{effective.isoformat()}/correct/")
+    assert 'name="consultations"' in correct.text and 'value="9"' in correct.text
+
+    template = client.get("/reports/upload/template.csv").content.decode("utf-8-sig")
+    header = next(csv.reader(io.StringIO(template)))
+    assert "consultations" in header and "received_at_desk" in header and "returned" not in header
+    row = v2_payload(today - datetime.timedelta(days=1), consultations=4)
+    row["outage_systems"] = "vneid"
+    body = ",".join(header) + "\n" + ",".join(str(row.get(c, "")) for c in header) + "\n"
+    upload = client.post("/reports/upload/", {"file": SimpleUploadedFile("r.csv", body.encode(), "text/csv")})
+    assert upload.status_code == 200
+    assert DailyReport.objects.get(date=today - datetime.timedelta(days=1)).extra == {"consultations": 4}
 
 
 # --- the form endpoint --------------------------------------------------------------------------------------------
