@@ -51,7 +51,8 @@ class RuleSerializer(serializers.Serializer):
     op = serializers.CharField(help_text="<=, >= or = (compare); empty otherwise.")
     right = serializers.CharField()
     field = serializers.CharField(help_text="The field the error or the warning names.")
-    severity = serializers.ChoiceField(choices=formspec.SEVERITIES)
+    # Text, not an enum: the alerts' own `severity` enum has other values, and one name cannot serve both.
+    severity = serializers.CharField(help_text="error (refused) or warning (accepted, to be explained).")
     message_vi = serializers.CharField()
     message_en = serializers.CharField()
 
