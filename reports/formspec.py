@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.apps import apps
 from django.utils import timezone
 from django.utils.translation import get_language
 
@@ -754,13 +755,17 @@ class _Versions:
         self.horizon = horizon
 
     def load(self, today: datetime.date) -> None:
-        from reports.models import FormVersion
-
-        self.dated = sorted(FormVersion.objects.values_list("effective_from", "pk"))
+        self.dated = sorted(_form_versions().objects.values_list("effective_from", "pk"))
         self.horizon = today
 
 
 _versions = _Versions()
+
+
+def _form_versions() -> Any:
+    """The FormVersion model, by the app registry (reports.models reads this module: figures.py builds the
+    model's constraint from the default form)."""
+    return apps.get_model("reports", "FormVersion")
 
 
 def forget() -> None:
@@ -791,9 +796,7 @@ def spec_for_version(version_id: int | None) -> FormSpec:
         return default_spec()
     spec = _versions.specs.get(version_id)
     if spec is None:
-        from reports.models import FormVersion
-
-        spec = FormVersion.objects.get(pk=version_id).spec()
+        spec = _form_versions().objects.get(pk=version_id).spec()
         _versions.specs[version_id] = spec
     return spec
 

@@ -9,7 +9,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import trail
-from reports.models import ApiClient, FormVersion, LockException, QualityWarning, ReportApproval, ReportRevision
+from reports.models import (
+    ApiClient,
+    FormVersion,
+    LockException,
+    QualityWarning,
+    ReportApproval,
+    ReportForm,
+    ReportRevision,
+)
 
 
 def _describe_revision(row: trail.Row) -> trail.Description:
@@ -92,7 +100,7 @@ def _describe_form_version(row: trail.Row) -> trail.Description:
         % {
             "form": row.code,
             "number": details.get("number"),
-            "status": details.get("status"),
+            "status": dict(ReportForm.Status.choices).get(details.get("status"), details.get("status")),
             "date": str(details.get("effective_from"))[:10],
             "file": details.get("source_file") or "—",
         },

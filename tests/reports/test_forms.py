@@ -9,6 +9,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from core.exports import xlsx_bytes
 from dashboards.models import NationDayRollup, ProvinceDayRollup
@@ -181,7 +182,8 @@ def test_an_applied_version_is_in_the_audit_trail_with_who_and_when(tmp_path, fr
         "nat-admin",
         stdout=io.StringIO(),
     )
-    events = {e["actor"]: e for e in (describe(row) for row in audit_trail(TrailFilter(kind="form_imported")))}
+    with translation.override("en"):
+        events = {e["actor"]: e for e in (describe(row) for row in audit_trail(TrailFilter(kind="form_imported")))}
     assert set(events) == {"nat-admin", "migration"}  # version 1 was written by the migration
     event = events["nat-admin"]
     assert event["at"] == moment
@@ -433,3 +435,35 @@ def test_form_endpoint_refuses_a_bad_date_and_answers_404_before_the_first_form(
     before = api.get(FORM_URL, {"date": "2025-06-30"})
     assert before.status_code == 404 and before.json()["code"] == "no_form"
     assert api_for().get(FORM_URL).status_code in (401, 403)
+
+
+@pytest.mark.django_db
+def test_a_post_under_a_second_version_costs_the_queries_of_a_post_under_the_first(
+    tmp_path, api_for, commune_key, freeze, django_assert_num_queries
+):
+    from django.db import connection
+
+    from localities.services import locality_index
+    from reports.models import ApiClient
+
+    today = days_ago(0)
+    effective = today - datetime.timedelta(days=2)
+    freeze(local(effective - datetime.timedelta(days=1), 9))
+    call_command(
+        "import_form",
+        str(version_2_workbook(tmp_path)),
+        "--apply",
+        "--effective-from",
+        effective.isoformat(),
+        stdout=io.StringIO(),
+    )
+    freeze(local(today, 7))
+    client, key = commune_key
+    api = api_for(key)
+    locality_index()
+    # The process reads the versions once for the day, and compiles version 2 once (by its id).
+    assert api.post(URL, v2_payload(effective), format="json").status_code == 201
+    ApiClient.objects.filter(pk=client.pk).update(last_used_at=local(today, 6, 59, 30))
+    # As tests/reports/test_daily_api.py counts the first version's: key, then one statement (PostgreSQL).
+    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 9):
+        assert api.post(URL, v2_payload(today - datetime.timedelta(days=1)), format="json").status_code == 201
