@@ -201,6 +201,36 @@ def _warnings(
     return warnings
 
 
+def _record_rule_warnings(
+    found: Mapping[Key, list[dict[str, Any]]],
+    inserted: Mapping[Key, int],
+    rows: Mapping[Key, Mapping[str, Any]],
+    now: datetime.datetime,
+) -> None:
+    """The warnings of the warning rules of newly inserted reports, as open quality warnings (reports.quality):
+    the clerk explains them or corrects the report, as for an unusual figure. `expected` is the value itself:
+    a rule has no band."""
+    QualityWarning.objects.bulk_create(
+        QualityWarning(
+            report_id=inserted[key],
+            locality=key[0],
+            province_id=rows[key]["province_id"],
+            commune_id=rows[key]["commune_id"],
+            date=key[1],
+            code=warning["code"],
+            indicator=warning["indicator"],
+            value=warning["value"] or 0,
+            expected_low=warning["value"] or 0,
+            expected_high=warning["value"] or 0,
+            median=warning["value"] or 0,
+            effect=0,
+            created_at=now,
+        )
+        for key, warnings in found.items()
+        for warning in warnings
+    )
+
+
 def _diff(stored: Mapping[str, Any], submitted: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     content = content_of(stored)
     return {
@@ -536,7 +566,11 @@ def daily_report_submit_batch(
     # On PostgreSQL the submission's writes are one statement (reports, revisions, rollup requests, events),
     # atomic by itself: no transaction around it, which saves two round trips (BEGIN, COMMIT) on the hot path.
     # SQLite takes three statements, in one transaction.
-    with transaction.atomic() if connection.vendor != "postgresql" else contextlib.nullcontext():
+    # A report that breaks a warning rule of its version also writes its warnings to the quality queue: a second
+    # statement, so then PostgreSQL too takes a transaction (the default form has no warning rule).
+    rule_warnings = {key: item.warnings for _i, item, key, _d in accepted if item.warnings and key in rows}
+    atomic = connection.vendor != "postgresql" or rule_warnings
+    with transaction.atomic() if atomic else contextlib.nullcontext():
         inserted, outliers = (
             _insert_new_reports(
                 [{**rows[k], "payload": contents[k]} for k in sorted(rows)],
@@ -554,6 +588,10 @@ def daily_report_submit_batch(
             stored[key] = {**rows[key], "revision": 1}
         if inserted and connection.vendor != "postgresql":  # PostgreSQL: requested in the insert statement
             request_rollups({(rows[key]["province_id"], validated[first_of[key]].valid_day) for key in inserted})
+        if rule_warnings:
+            _record_rule_warnings(
+                {key: rule_warnings[key] for key in inserted if key in rule_warnings}, inserted, rows, now
+            )
 
     for index, item, key, digest in accepted:
         current: Any = stored.get(key)

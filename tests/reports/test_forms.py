@@ -285,6 +285,11 @@ def test_a_second_version_flows_through_intake_validation_storage_rollups_and_tw
             "message": "consultations must be ≤ 1000 (1500, 1000).",
         }
     ]
+    # The warning waits in the province's quality queue, to be explained.
+    from reports.models import QualityWarning
+
+    queued = QualityWarning.objects.get(code="busy_desk")
+    assert (queued.locality, queued.indicator, queued.value, queued.state) == ("00004", "consultations", 1500, "open")
     # A province's own report of the same day, through the batch.
     batch = api_for(province_key[1]).post(
         URL + "batch/",
