@@ -73,11 +73,14 @@ def form_totals(row: Any, spec: formspec.FormSpec) -> dict[str, int]:
 _COLUMNS = frozenset(INTEGER_FIELDS)
 
 
-def figures_block(row: Any, *, day: datetime.date, expected_default: int = 0) -> dict[str, Any]:
-    """The JSON shape of DESIGN.md §6 for one rollup row (national or province), in the indicators of the
-    form version in force on the day: the §5 figures and the three rates for the default form; a later
-    version's summed indicators and its ratios (reports.formspec) otherwise."""
-    spec = formspec.spec_for_day(day)
+def figures_block(
+    row: Any, *, day: datetime.date, expected_default: int = 0, follow_form: bool = False
+) -> dict[str, Any]:
+    """The JSON shape of DESIGN.md §6 for one rollup row (national or province). With `follow_form` (the JSON
+    twins), in the indicators of the form version in force on the day: the §5 figures and the three rates for
+    the default form, a later version's summed indicators and its ratios (reports.formspec) otherwise. Without
+    it (the pages, their exports, meetings' packs), by the default form's series, whatever the version."""
+    spec = formspec.spec_for_day(day) if follow_form else formspec.default_spec()
     if formspec.is_default(spec):
         totals = _totals(row)
         rates = rate_block(totals)
@@ -345,8 +348,8 @@ def national_figures(day: datetime.date) -> dict[str, Any]:
     row = NationDayRollup.objects.filter(date=day).first()
     if row is None:
         expected = sum(expected_for_province(n) for n in _communes_per_province())
-        return figures_block(None, day=day, expected_default=expected)
-    return figures_block(row, day=day)
+        return figures_block(None, day=day, expected_default=expected, follow_form=True)
+    return figures_block(row, day=day, follow_form=True)
 
 
 def _communes_per_province() -> list[int]:
@@ -375,7 +378,7 @@ def provinces_figures(day: datetime.date) -> list[dict[str, Any]]:
     return [
         {
             "province": code,
-            **figures_block(rows.get(code), day=day, expected_default=expected_for_province(n)),
+            **figures_block(rows.get(code), day=day, expected_default=expected_for_province(n), follow_form=True),
         }
         for code, n in sorted(communes.items())
     ]

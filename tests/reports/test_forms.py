@@ -472,3 +472,45 @@ def test_a_post_under_a_second_version_costs_the_queries_of_a_post_under_the_fir
     # As tests/reports/test_daily_api.py counts the first version's: key, then one statement (PostgreSQL).
     with django_assert_num_queries(2 if connection.vendor == "postgresql" else 9):
         assert api.post(URL, v2_payload(today - datetime.timedelta(days=1)), format="json").status_code == 201
+
+
+@pytest.mark.django_db
+def test_pages_and_exports_of_a_day_under_a_second_version_answer(
+    tmp_path, api_for, commune_key, steering, client, freeze
+):
+    """The pages and their exports stay on the default form's series (README, "Report forms"); they answer for a
+    day under another version, and the report's own page speaks its version."""
+    from django.conf import settings
+
+    today = days_ago(0)
+    effective = today - datetime.timedelta(days=2)
+    freeze(local(effective - datetime.timedelta(days=1), 9))
+    call_command(
+        "import_form",
+        str(version_2_workbook(tmp_path)),
+        "--apply",
+        "--effective-from",
+        effective.isoformat(),
+        stdout=io.StringIO(),
+    )
+    freeze(local(today, 7))
+    assert api_for(commune_key[1]).post(URL, v2_payload(effective, consultations=321), format="json").status_code == 201
+    rollup_rebuild(province_id="01", day=effective)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    client.force_login(steering)
+    day = effective.isoformat()
+    for url in [
+        "/dashboard/",
+        "/dashboard/?export=xlsx",
+        "/dashboard/provinces/",
+        "/dashboard/provinces/?export=xlsx",
+        "/dashboard/provinces/01/",
+        "/dashboard/provinces/01/?export=xlsx",
+        "/dashboard/communes/00004/",
+        "/reports/",
+        "/reports/?export=csv",
+    ]:
+        assert client.get(url, {"date": day}).status_code == 200, url
+    page = client.get(f"/reports/00004/{day}/").text
+    assert "Received at the one-stop desk" in page and "Consultations" in page and "321" in page
+    assert "Returned" not in page
