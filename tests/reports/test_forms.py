@@ -514,3 +514,33 @@ def test_pages_and_exports_of_a_day_under_a_second_version_answer(
     page = client.get(f"/reports/00004/{day}/").text
     assert "Received at the one-stop desk" in page and "Consultations" in page and "321" in page
     assert "Returned" not in page
+
+
+@pytest.mark.django_db
+def test_the_fast_path_judges_a_report_by_its_days_version_as_the_full_stack_does(tmp_path, commune_key, freeze):
+    from plan02.wsgi import application
+    from tests.reports.test_fastpath import both, call
+
+    today = days_ago(0)
+    effective = today - datetime.timedelta(days=2)
+    freeze(local(effective - datetime.timedelta(days=1), 9))
+    call_command(
+        "import_form",
+        str(version_2_workbook(tmp_path)),
+        "--apply",
+        "--effective-from",
+        effective.isoformat(),
+        stdout=io.StringIO(),
+    )
+    freeze(local(today, 7))
+    key = commune_key[1]
+    requests = [
+        ((v2_payload(effective),), {"key": key}),
+        ((payload(day=effective),), {"key": key}),
+        ((payload(day=effective - datetime.timedelta(days=1)),), {"key": key}),
+    ]
+    fast, full = both(requests)
+    assert [(status, body) for status, _h, body in fast] == [(status, body) for status, _h, body in full]
+    assert [status for status, _h, _b in fast] == [201, 400, 201]
+    status, _headers, _body = call(application, v2_payload(effective, consultations=3), key=key)
+    assert status == 201 and DailyReport.objects.get(date=effective).extra == {"consultations": 3}
