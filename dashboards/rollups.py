@@ -380,6 +380,32 @@ def _fresh_rows(days: list[datetime.date]) -> dict[tuple[str, datetime.date], di
     return fresh
 
 
+def _fresh_extra(days: list[datetime.date]) -> dict[tuple[str, datetime.date], dict[str, int]]:
+    """The `extra` sums of the province rows of these days, computed afresh from the reports (empty when no
+    day is under a version with indicators of its own)."""
+    if not formspec.has_extra_between(days[0], days[-1]):
+        return {}
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT r.province_id, r.date, e.key, SUM((e.value #>> '{}')::numeric)::bigint "
+            "FROM reports_dailyreport r CROSS JOIN LATERAL jsonb_each(r.extra) e "
+            "WHERE r.date BETWEEN %s AND %s AND r.extra IS NOT NULL AND jsonb_typeof(e.value) = 'number' "
+            "GROUP BY 1, 2, 3"
+        )
+    else:
+        sql = (
+            "SELECT r.province_id, r.date, e.key, SUM(e.value) FROM reports_dailyreport r, json_each(r.extra) e "
+            "WHERE r.date BETWEEN %s AND %s AND r.extra IS NOT NULL AND e.type = 'integer' GROUP BY 1, 2, 3"
+        )
+    found: dict[tuple[str, datetime.date], dict[str, int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [days[0], days[-1]])
+        for province_id, day, key, total in cursor.fetchall():
+            day = parse_date(day) if isinstance(day, str) else day
+            found.setdefault((province_id, day), {})[key] = int(total)
+    return found
+
+
 def rollup_verify(*, start: datetime.date, end: datetime.date) -> list[RollupAlarm]:
     """Compare stored province rollups of a window with a fresh computation; record an alarm for each
     (province, day) that differs or is missing, tell the admins (an ERROR log line, mailed to ADMINS), then
@@ -388,10 +414,11 @@ def rollup_verify(*, start: datetime.date, end: datetime.date) -> list[RollupAla
     days = _days(start, end)
     pending = set(RollupRequest.objects.filter(date__range=(start, end)).values_list("province_id", "date"))
     fresh = _fresh_rows(days)
+    extra = _fresh_extra(days)
     stored = {
         (r["province_id"], r["date"]): r
         for r in ProvinceDayRollup.objects.filter(date__in=days).values(
-            "province_id", "date", *ROLLUP_FIELDS, *REPORTED_FIELDS
+            "province_id", "date", *ROLLUP_FIELDS, *REPORTED_FIELDS, "extra"
         )
     }
     alarms = []
@@ -405,6 +432,8 @@ def rollup_verify(*, start: datetime.date, end: datetime.date) -> list[RollupAla
                 differences["localities_received"] = {"stored": have["localities_received"], "fresh": 0}
         else:
             differences = {f: {"stored": have[f], "fresh": values[f]} for f, v in values.items() if have[f] != v}
+        if have is not None and (have["extra"] or {}) != extra.get(key, {}):
+            differences["extra"] = {"stored": have["extra"] or {}, "fresh": extra.get(key, {})}
         if differences:
             alarms.append(RollupAlarm(date=key[1], province_id=key[0], differences=differences))
     RollupAlarm.objects.bulk_create(alarms)

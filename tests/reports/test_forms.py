@@ -13,7 +13,7 @@ from django.utils import translation
 
 from core.exports import xlsx_bytes
 from dashboards.models import NationDayRollup, ProvinceDayRollup
-from dashboards.rollups import rollup_rebuild
+from dashboards.rollups import rollup_rebuild, rollup_verify
 from reports import figures, formspec
 from reports.formimport import form_template_sheets, plan_form_import
 from reports.models import DailyReport, FormVersion, ReportRevision
@@ -319,6 +319,12 @@ def test_a_second_version_flows_through_intake_validation_storage_rollups_and_tw
     province = ProvinceDayRollup.objects.get(province_id="01", date=effective)
     assert (province.received_direct, province.extra) == (45, {"consultations": 1503})
     assert NationDayRollup.objects.get(date=effective).extra == {"consultations": 1503}
+    # The nightly check recomputes them: nothing to say; a tampered sum is found and repaired.
+    assert rollup_verify(start=before, end=effective) == []
+    ProvinceDayRollup.objects.filter(province_id="01", date=effective).update(extra={"consultations": 1})
+    (alarm,) = rollup_verify(start=before, end=effective)
+    assert alarm.differences == {"extra": {"stored": {"consultations": 1}, "fresh": {"consultations": 1503}}}
+    assert ProvinceDayRollup.objects.get(province_id="01", date=effective).extra == {"consultations": 1503}
 
     # The JSON twins speak the version of their day.
     steering_api = api_for(user=steering)
@@ -516,8 +522,26 @@ def test_pages_and_exports_of_a_day_under_a_second_version_answer(
     assert "Returned" not in page
 
 
+@pytest.fixture
+def connection_kept():
+    """As tests/reports/test_fastpath.py: the request signals would close the test's connection."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    from reports.auth import keys_forget
+
+    keys_forget()
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
+
+
 @pytest.mark.django_db
-def test_the_fast_path_judges_a_report_by_its_days_version_as_the_full_stack_does(tmp_path, commune_key, freeze):
+def test_the_fast_path_judges_a_report_by_its_days_version_as_the_full_stack_does(
+    tmp_path, commune_key, freeze, connection_kept
+):
     from plan02.wsgi import application
     from tests.reports.test_fastpath import both, call
 
