@@ -100,7 +100,7 @@ def _describe_form_version(row: trail.Row) -> trail.Description:
         % {
             "form": row.code,
             "number": details.get("number"),
-            "status": dict(ReportForm.Status.choices).get(details.get("status"), details.get("status")),
+            "status": dict(ReportForm.Status.choices).get(str(details.get("status")), details.get("status")),
             "date": str(details.get("effective_from"))[:10],
             "file": details.get("source_file") or "—",
         },
