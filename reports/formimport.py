@@ -140,7 +140,18 @@ def plan_form_import(
         )
         return plan
     head = dict(heads[0])
-    code = formspec._text(head.get("code")) or "daily"
+    code = formspec._text(head.get("code")) or formspec.DAILY
+    if code != formspec.DAILY:
+        plan.errors.append(
+            FormError(
+                "form",
+                2,
+                "code",
+                f"{code[:40]!r}: the portal's daily report is the form {formspec.DAILY} / biểu mẫu báo cáo ngày có mã"
+                f" {formspec.DAILY}",
+            )
+        )
+        return plan
     cell_date = head.get("effective_from")
     if effective_from is not None:
         head["effective_from"] = effective_from

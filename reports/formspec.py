@@ -42,6 +42,7 @@ ERROR, WARNING = "error", "warning"
 SEVERITIES = (ERROR, WARNING)
 PROPOSED, OFFICIAL = "proposed", "official"
 STATUSES = (PROPOSED, OFFICIAL)
+DAILY = "daily"  # the daily report's form: the one whose versions reports follow
 INTEGER_MAX = 1_000_000
 TEXT_MAX = 2000
 CODE_MAX = 40
@@ -755,7 +756,7 @@ class _Versions:
         self.horizon = horizon
 
     def load(self, today: datetime.date) -> None:
-        self.dated = sorted(_form_versions().objects.values_list("effective_from", "pk"))
+        self.dated = sorted(_form_versions().objects.filter(form__code=DAILY).values_list("effective_from", "pk"))
         self.horizon = today
 
 
