@@ -275,6 +275,7 @@ _PG_TYPES = {
     "outage_systems": "jsonb",
     "payload": "jsonb",
     "extra": "jsonb",
+    "dropped": "jsonb",
     "form_version_id": "bigint",
     "support_needed": "boolean",
     "late": "boolean",
@@ -332,7 +333,7 @@ def _insert_reports(
 def _insert_new_reports_sql() -> str:
     """PostgreSQL's one statement of _insert_new_reports (built once per process)."""
     q = connection.ops.quote_name
-    source = [*_REPORT_JSON_COLUMNS, "payload"]
+    source = [*_REPORT_JSON_COLUMNS, "payload", "dropped"]
     record = ", ".join(f"{q(c)} {_PG_TYPES.get(c, 'text')}" for c in source)
     report_columns = ", ".join(q(c) for c in [*_REPORT_JSON_COLUMNS, *_REPORT_SHARED_COLUMNS])
     values = ", ".join(f"x.{q(c)}" for c in _REPORT_JSON_COLUMNS)
@@ -368,7 +369,7 @@ warn AS (
     FROM ins JOIN x ON x."locality" = ins."locality" AND x."date" = ins."date"
     {quality.unpivot_sql("x")}
     JOIN {q(QualityBand._meta.db_table)} b ON b."locality" = ins."locality" AND b."indicator" = v.indicator
-    WHERE {quality.outlier_sql()}
+    WHERE {quality.outlier_sql()} AND NOT jsonb_exists(COALESCE(x."dropped", '[]'::jsonb), v.indicator)
     RETURNING "locality", "date", "indicator", "value", "expected_low", "expected_high"
 ),
 req AS (
@@ -402,7 +403,11 @@ def _insert_new_reports(
             return inserted, outliers
         by_key = {(r["locality"], r["date"]): r for r in rows}
         bands = quality.bands_for({key[0] for key in inserted})
-        found = {key: quality.outliers(by_key[key], bands[key[0]]) for key in inserted if key[0] in bands}
+        found = {
+            key: quality.outliers(by_key[key], bands[key[0]], skip=by_key[key]["dropped"])
+            for key in inserted
+            if key[0] in bands
+        }
         quality.warnings_record({inserted[key]: (by_key[key], out) for key, out in found.items() if out}, now=now)
         for key, out in found.items():
             if out:
@@ -561,6 +566,8 @@ def daily_report_submit_batch(
             "receipt": validation.receipt_for(digest),
             "payload_hash": digest,
             "late": is_late(item.valid_day, now),
+            # The series its version does not have: stored as 0, never judged against a band.
+            "dropped": quality.dropped_series(item.spec.version_id),
         }
 
     # On PostgreSQL the submission's writes are one statement (reports, revisions, rollup requests, events),

@@ -568,3 +568,42 @@ def test_the_fast_path_judges_a_report_by_its_days_version_as_the_full_stack_doe
     assert [status for status, _h, _b in fast] == [201, 400, 201]
     status, _headers, _body = call(application, v2_payload(effective, consultations=3), key=key)
     assert status == 201 and DailyReport.objects.get(date=effective).extra == {"consultations": 3}
+
+
+@pytest.mark.django_db
+def test_a_series_the_version_dropped_is_never_judged_against_its_band(tmp_path, api_for, commune_key, freeze):
+    from django.utils import timezone
+
+    from reports.models import QualityBand
+
+    today = days_ago(0)
+    effective = today - datetime.timedelta(days=2)
+    freeze(local(effective - datetime.timedelta(days=1), 9))
+    call_command(
+        "import_form",
+        str(version_2_workbook(tmp_path)),
+        "--apply",
+        "--effective-from",
+        effective.isoformat(),
+        stdout=io.StringIO(),
+    )
+    freeze(local(today, 7))
+    for name in ("returned", "received_online"):
+        QualityBand.objects.create(
+            locality="00004",
+            province_id="01",
+            indicator=name,
+            median=20,
+            mad=2,
+            low=13,
+            high=27,
+            days=28,
+            source="own",
+            computed_at=timezone.now(),
+        )
+    api = api_for(commune_key[1])
+    answer = api.post(URL, v2_payload(effective), format="json").json()
+    # `returned` is stored as 0 under version 2 but is none of its figures; received_online (120) is judged.
+    assert [w["indicator"] for w in answer["warnings"] if w["code"] == "outlier"] == ["received_online"]
+    older = api.post(URL, payload(day=effective - datetime.timedelta(days=1), returned=0), format="json").json()
+    assert {w["indicator"] for w in older["warnings"] if w["code"] == "outlier"} == {"received_online", "returned"}
