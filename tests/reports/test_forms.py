@@ -201,6 +201,9 @@ def test_import_form_errors_name_sheet_row_and_column_and_nothing_is_written(tmp
         rows[0][parts["indicators"].header.index("type")] = "decimal"
         rules = [list(r) for r in parts["rules"].rows]
         rules.append(["loop", "compare", "received_online", "<=", "nobody * 2", "", "error", "", ""])
+        rules.append(["broken", "compare", "received_online +", "<=", "1", "", "error", "", ""])
+        rules.append(["c1", "required_when", "difficulties", "", "proposals", "", "warning", "", ""])
+        rules.append(["c2", "required_when", "proposals", "", "difficulties", "", "warning", "", ""])
         parts["indicators"] = parts["indicators"]._replace(rows=rows)
         parts["rules"] = parts["rules"]._replace(rows=rules)
 
@@ -217,7 +220,10 @@ def test_import_form_errors_name_sheet_row_and_column_and_nothing_is_written(tmp
     lines = err.getvalue()
     assert "sheet indicators, row 2, column type: 'decimal': use one of" in lines
     assert "sheet rules, row 8, column right: unknown indicator 'nobody' / không có chỉ tiêu 'nobody'" in lines
-    assert len(lines.splitlines()) == 2  # nothing else: the indicator in error is not unknown to the rules
+    assert "sheet rules, row 9, column left: 'received_online +' is not an expression" in lines
+    assert "sheet rules, column right: circular conditions: difficulties → proposals → difficulties" in lines
+    assert "Traceback" not in lines
+    assert len(lines.splitlines()) == 4  # nothing else: the indicator in error is not unknown to the rules
     assert FormVersion.objects.count() == 1
 
 
