@@ -613,3 +613,34 @@ def test_a_series_the_version_dropped_is_never_judged_against_its_band(tmp_path,
     assert [w["indicator"] for w in answer["warnings"] if w["code"] == "outlier"] == ["received_online"]
     older = api.post(URL, payload(day=effective - datetime.timedelta(days=1), returned=0), format="json").json()
     assert {w["indicator"] for w in older["warnings"] if w["code"] == "outlier"} == {"received_online", "returned"}
+
+
+@pytest.mark.django_db
+def test_the_openapi_schema_describes_the_version_in_force_today(tmp_path, api_for, steering, freeze):
+    def bodies():
+        schemas = api_for(user=steering).get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]
+        return schemas["DailyReportInputRequest"], schemas["DailyReportCorrectionRequest"]
+
+    before, _correction = bodies()
+    assert "returned" in before["properties"] and "consultations" not in before["properties"]
+    today = days_ago(0)
+    freeze(local(today - datetime.timedelta(days=1), 9))
+    call_command(
+        "import_form",
+        str(version_2_workbook(tmp_path)),
+        "--apply",
+        "--effective-from",
+        today.isoformat(),
+        stdout=io.StringIO(),
+    )
+    freeze(local(today, 7))
+    post, correction = bodies()
+    assert post["properties"]["consultations"] == {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 100000,
+        "description": "consultations",
+    }
+    assert "returned" not in post["properties"] and "received_at_desk" in post["properties"]
+    assert {"locality", "date", "consultations", "received_at_desk"} <= set(post["required"])
+    assert "reason" in correction["properties"] and "locality" not in correction.get("required", [])
