@@ -828,6 +828,17 @@ def has_extra_between(first: datetime.date, last: datetime.date) -> bool:
     return any(any(i.series not in columns for i in spec_for_version(pk).indicators) for pk in in_force if pk in ids)
 
 
+def indicator_labels() -> dict[str, str]:
+    """{code: label} of the integer indicators of every version (the default form's first), in the active
+    language: what a quality warning may name (an outlier names a series; a warning rule its field)."""
+    version_id_for_day(timezone.localdate())
+    labels = {i.code: i.label for i in default_spec().integers}
+    for _effective, pk in _versions.dated:
+        for indicator in spec_for_version(pk).indicators:
+            labels.setdefault(indicator.code, indicator.label)
+    return labels
+
+
 def is_default(spec: FormSpec) -> bool:
     """Is this the shipped default form (version 1, whose reports the §5 contract describes)?"""
     return spec.number == 1

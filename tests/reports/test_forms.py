@@ -343,6 +343,9 @@ def test_a_second_version_flows_through_intake_validation_storage_rollups_and_tw
     earlier = steering_api.get("/api/v1/dashboard/national/", {"date": before.isoformat()}).json()
     assert earlier["totals"]["received_direct"] == 30 and "consultations" not in earlier["totals"]
     assert set(earlier["rates"]) == {"online", "fully_online", "on_time"}
+    queue = steering_api.get("/api/v1/reports/quality/", {"province": "01", "indicator": "consultations"})
+    assert queue.status_code == 200, queue.content
+    assert [w["code"] for w in queue.json()["results"]] == ["busy_desk"]
     provinces = steering_api.get("/api/v1/dashboard/provinces/", {"date": effective.isoformat()}).json()
     hanoi = next(p for p in provinces if p["province"] == "01")
     assert hanoi["totals"]["consultations"] == 1503
