@@ -73,6 +73,22 @@ def form_totals(row: Any, spec: formspec.FormSpec) -> dict[str, int]:
 _COLUMNS = frozenset(INTEGER_FIELDS)
 
 
+def extra_rows(row: Any, *, day: datetime.date, period_start: datetime.date) -> list[tuple[str, int, int]]:
+    """(label, day's sum, period's sum) of each summed indicator of the day's form version that is no series of
+    the default form (the national page and its export show them after the §5 figures); none, and no query,
+    for a day of the default form."""
+    spec = formspec.spec_for_day(day)
+    added = [i for i in spec.summed if i.series not in _COLUMNS]
+    if not added:
+        return []
+    extra = (row.extra if row else None) or {}
+    period: dict[str, int] = {}
+    for sums in NationDayRollup.objects.filter(date__range=(period_start, day)).values_list("extra", flat=True):
+        for key, value in (sums or {}).items():
+            period[key] = period.get(key, 0) + int(value or 0)
+    return [(i.label, int(extra.get(i.series) or 0), period.get(i.series, 0)) for i in added]
+
+
 def figures_block(
     row: Any, *, day: datetime.date, expected_default: int = 0, follow_form: bool = False
 ) -> dict[str, Any]:
@@ -159,6 +175,7 @@ def national(day: datetime.date) -> dict[str, Any]:
     return {
         "day": day,
         "figures": figures,
+        "extra_rows": extra_rows(row, day=day, period_start=period_start),
         "row": row,
         "coverage": coverage(row, len(provinces)),
         "period": {"start": period_start, "end": day, "totals": period_totals, "rates": rate_block(period_totals)},

@@ -526,6 +526,14 @@ def test_pages_and_exports_of_a_day_under_a_second_version_answer(
         "/reports/?export=csv",
     ]:
         assert client.get(url, {"date": day}).status_code == 200, url
+    national = client.get("/dashboard/", {"date": day}).text
+    assert "Consultations" in national and "321" in national
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(client.get("/dashboard/", {"date": day, "export": "xlsx"}).content)).worksheets[0]
+    assert ["consultations", 321, 321] in [
+        [str(c).lower() if isinstance(c, str) else c for c in r] for r in sheet.values
+    ]
     page = client.get(f"/reports/00004/{day}/").text
     assert "Received at the one-stop desk" in page and "Consultations" in page and "321" in page
     assert "Returned" not in page
