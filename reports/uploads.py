@@ -13,9 +13,11 @@ from core.exports import csv_bytes
 from core.spreadsheets import CellTooLong, SpreadsheetError, csv_records, rows_with_content, xlsx_rows
 from reports import formspec
 from reports.completeness import lock_date
+from reports.figures import ALL_FIELDS
 from reports.validation import payload_from_text
 
 KEYS = ["locality", "date"]
+COLUMNS = ALL_FIELDS  # the default form's columns (a version in force since adds, renames or drops some: columns())
 
 
 def columns() -> list[str]:
