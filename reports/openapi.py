@@ -554,9 +554,10 @@ def current_form_hook(result: dict[str, Any], generator: Any, request: Any, publ
     contract's, untouched; once a later version is, the report bodies' fields are that version's."""
     try:
         spec = formspec.spec_for_day(timezone.localdate())
-    except DatabaseError:
-        # No database (`check --deploy` generates the schema with production settings and no server): the
-        # schema is the default form's, as it is until a version is imported.
+    except (DatabaseError, RuntimeError):
+        # No database: `check --deploy` generates the schema with production settings and no server, and a test
+        # module may generate it where database access is refused (pytest-django raises RuntimeError). The
+        # schema is then the default form's, as it is until a version is imported.
         return result
     if formspec.is_default(spec):
         return result
