@@ -311,3 +311,53 @@ def _csv_lines(data: bytes) -> Iterator[Sequence[Any]]:
     except UnicodeDecodeError:
         raise SpreadsheetError("the CSV file is not UTF-8 encoded") from None
     return csv_records(text)
+
+
+def read_workbook(path_or_file: "str | Path | IO[bytes]", *, filename: str | None = None) -> dict[str, Table]:
+    """Every sheet of an XLSX import file as a Table ({sheet title: Table}; the same checksum, the file's), each
+    sheet's first row its header. Raises SpreadsheetError naming the file, or the sheet, the row and the column."""
+    if isinstance(path_or_file, (str, Path)):
+        filename = str(path_or_file)
+        data = Path(path_or_file).read_bytes()
+    else:
+        data = path_or_file.read()
+    name = Path(filename or "").name
+    if Path(name).suffix.lower() != ".xlsx":
+        raise SpreadsheetError(f"{filename}: unsupported file type {Path(name).suffix or '(none)'}; use .xlsx")
+    if not entities_refused():
+        raise _unreadable(name)
+    file = io.BytesIO(data)
+    xlsx_archive_check(file, name=name)
+    from openpyxl import load_workbook
+
+    checksum = hashlib.sha256(data).hexdigest()
+    try:
+        workbook = load_workbook(file, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds of errors on a damaged or foreign file
+        raise _refusal(exc, name) from None
+    tables = {}
+    try:
+        for sheet in workbook.worksheets:
+            lines = _stream_rows(sheet, name)
+            first = next(lines, None)
+            header = [cell_text(cell) for cell in first] if first is not None else []
+            try:
+                rows = [
+                    (number, {h: (cells[i] if i < len(cells) else None) for i, h in enumerate(header) if h})
+                    for number, cells in rows_with_content(lines, width=len(header))
+                ]
+            except TooManyBlankRows as exc:
+                raise SpreadsheetError(
+                    f"sheet {sheet.title}: more than {exc.limit:,} empty rows; delete them and import it again"
+                ) from None
+            tables[str(sheet.title).strip()] = Table(header, rows, checksum)
+    finally:
+        workbook.close()
+    return tables
+
+
+def _stream_rows(sheet: Any, name: str) -> Iterator[tuple[Any, ...]]:
+    try:
+        yield from sheet.iter_rows(values_only=True)
+    except Exception as exc:  # read-only mode parses lazily: a damaged part (or its entities) surfaces here
+        raise _refusal(exc, name) from None

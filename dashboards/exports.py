@@ -31,7 +31,7 @@ def national_sheets(data: dict[str, Any]) -> list[Sheet]:
         Sheet(
             _("Totals"),
             [_("Figure"), _("Day"), _("Last 30 days")],
-            figure_rows(figures["totals"], data["period"]["totals"]),
+            figure_rows(figures["totals"], data["period"]["totals"]) + data.get("extra_rows", []),
             [coverage_line(data["coverage"])],
         ),
         Sheet(_("Completeness"), [_("Measure"), _("Value")], list(figures["completeness"].items())),

@@ -49,6 +49,9 @@ class RollupFigures(models.Model):
     support_needed = models.IntegerField(default=0)
     # Reports with the province's approval in force (DESIGN.md §11): the coverage lines' "· N approved".
     localities_approved = models.IntegerField(default=0, db_default=0)
+    # Sums of the integer indicators of a later form version that are no series of the default form
+    # ({series: sum}; reports.formspec): summed per key in SQL by the rebuild, empty when there are none.
+    extra = models.JSONField(default=dict, db_default={}, blank=True)
     built_at = models.DateTimeField()
 
     class Meta:

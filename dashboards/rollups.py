@@ -31,6 +31,7 @@ from dashboards import cache as dashboard_cache
 from dashboards.locks import ROLLUP_DAY, lock_days
 from dashboards.models import ProvinceDayRollup, RollupAlarm
 from localities.models import BITS_PER_WORD, SLOT_WORDS, Commune, Province
+from reports import formspec
 from reports.completeness import expected_sql
 from reports.figures import INTEGER_FIELDS
 from reports.models import RollupRequest
@@ -170,6 +171,66 @@ def _rebuild_approved(cursor: Any, now: datetime.datetime, days: list[datetime.d
     cursor.execute(nation, [now, first, last])
 
 
+def _extra_province_sql(span: str, some: str) -> str:
+    """Sum the `extra` indicators of the reports (those of a form version that are no series of the default
+    form, reports.formspec) per key into the province rows of the days: one set-based statement, numbers only
+    (texts, lists and yes/no values are not summed)."""
+    if connection.vendor == "postgresql":
+        return f"""
+UPDATE reports_provincedayrollup p SET extra = s.extra
+FROM (
+    SELECT province_id, date, jsonb_object_agg(key, total) AS extra FROM (
+        SELECT r.province_id, r.date, e.key, SUM((e.value #>> '{{}}')::numeric)::bigint AS total
+        FROM reports_dailyreport r CROSS JOIN LATERAL jsonb_each(r.extra) e
+        WHERE r.{span} {some.replace("province_id", "r.province_id")} AND r.extra IS NOT NULL
+            AND jsonb_typeof(e.value) = 'number'
+        GROUP BY r.province_id, r.date, e.key
+    ) k GROUP BY province_id, date
+) s
+WHERE p.province_id = s.province_id AND p.date = s.date
+"""
+    return f"""
+UPDATE reports_provincedayrollup SET extra = COALESCE((
+    SELECT json_group_object(k.key, k.total) FROM (
+        SELECT e.key AS key, SUM(e.value) AS total
+        FROM reports_dailyreport r, json_each(r.extra) e
+        WHERE r.province_id = reports_provincedayrollup.province_id AND r.date = reports_provincedayrollup.date
+            AND r.extra IS NOT NULL AND e.type = 'integer'
+        GROUP BY e.key
+    ) k
+), '{{}}')
+WHERE {span} {some}
+"""
+
+
+def _extra_nation_sql(span: str) -> str:
+    """The nation rows' `extra`: the province rows' summed per key."""
+    if connection.vendor == "postgresql":
+        return f"""
+UPDATE reports_nationdayrollup n SET extra = s.extra
+FROM (
+    SELECT date, jsonb_object_agg(key, total) AS extra FROM (
+        SELECT p.date, e.key, SUM((e.value #>> '{{}}')::numeric)::bigint AS total
+        FROM reports_provincedayrollup p CROSS JOIN LATERAL jsonb_each(p.extra) e
+        WHERE p.{span} AND jsonb_typeof(e.value) = 'number'
+        GROUP BY p.date, e.key
+    ) k GROUP BY date
+) s
+WHERE n.date = s.date
+"""
+    return f"""
+UPDATE reports_nationdayrollup SET extra = COALESCE((
+    SELECT json_group_object(k.key, k.total) FROM (
+        SELECT e.key AS key, SUM(e.value) AS total
+        FROM reports_provincedayrollup p, json_each(p.extra) e
+        WHERE p.date = reports_nationdayrollup.date AND e.type = 'integer'
+        GROUP BY e.key
+    ) k
+), '{{}}')
+WHERE {span}
+"""
+
+
 def _rebuild(days: list[datetime.date], provinces: list[str] | None = None) -> None:
     """Delete and re-insert the rollups of these consecutive days (some provinces, or all) and the days'
     nation rows."""
@@ -194,8 +255,15 @@ def _rebuild(days: list[datetime.date], provinces: list[str] | None = None) -> N
             )
             cursor.execute("DROP TABLE rollup_rebuild_tmp")
         cursor.execute(_zero_rows_sql(days, f"p.code IN ({marks})" if scope else ""), [now, *days, *scope])
+        # Only days under a version with indicators of its own have `extra` values to sum: the default form's
+        # days cost no second pass over the reports.
+        extra = formspec.has_extra_between(first, last)
+        if extra:
+            cursor.execute(_extra_province_sql(span, some), [first, last, *scope])
         cursor.execute(f"DELETE FROM reports_nationdayrollup WHERE {span}", [first, last])
         cursor.execute(_nation_insert_sql(span), [now, first, last])
+        if extra:
+            cursor.execute(_extra_nation_sql(span), [first, last])
         _rebuild_approved(cursor, now, days, scope)
     dashboard_cache.invalidate()  # in this transaction: the new generation is visible with the new rows
 
@@ -349,6 +417,32 @@ def _fresh_rows(days: list[datetime.date]) -> dict[tuple[str, datetime.date], di
     return fresh
 
 
+def _fresh_extra(days: list[datetime.date]) -> dict[tuple[str, datetime.date], dict[str, int]]:
+    """The `extra` sums of the province rows of these days, computed afresh from the reports (empty when no
+    day is under a version with indicators of its own)."""
+    if not formspec.has_extra_between(days[0], days[-1]):
+        return {}
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT r.province_id, r.date, e.key, SUM((e.value #>> '{}')::numeric)::bigint "
+            "FROM reports_dailyreport r CROSS JOIN LATERAL jsonb_each(r.extra) e "
+            "WHERE r.date BETWEEN %s AND %s AND r.extra IS NOT NULL AND jsonb_typeof(e.value) = 'number' "
+            "GROUP BY 1, 2, 3"
+        )
+    else:
+        sql = (
+            "SELECT r.province_id, r.date, e.key, SUM(e.value) FROM reports_dailyreport r, json_each(r.extra) e "
+            "WHERE r.date BETWEEN %s AND %s AND r.extra IS NOT NULL AND e.type = 'integer' GROUP BY 1, 2, 3"
+        )
+    found: dict[tuple[str, datetime.date], dict[str, int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [days[0], days[-1]])
+        for province_id, day, key, total in cursor.fetchall():
+            day = parse_date(day) if isinstance(day, str) else day
+            found.setdefault((province_id, day), {})[key] = int(total)
+    return found
+
+
 def rollup_verify(*, start: datetime.date, end: datetime.date) -> list[RollupAlarm]:
     """Compare stored province rollups of a window with a fresh computation; record an alarm for each
     (province, day) that differs or is missing, tell the admins (an ERROR log line, mailed to ADMINS), then
@@ -357,10 +451,11 @@ def rollup_verify(*, start: datetime.date, end: datetime.date) -> list[RollupAla
     days = _days(start, end)
     pending = set(RollupRequest.objects.filter(date__range=(start, end)).values_list("province_id", "date"))
     fresh = _fresh_rows(days)
+    extra = _fresh_extra(days)
     stored = {
         (r["province_id"], r["date"]): r
         for r in ProvinceDayRollup.objects.filter(date__in=days).values(
-            "province_id", "date", *ROLLUP_FIELDS, *REPORTED_FIELDS
+            "province_id", "date", *ROLLUP_FIELDS, *REPORTED_FIELDS, "extra"
         )
     }
     alarms = []
@@ -374,6 +469,8 @@ def rollup_verify(*, start: datetime.date, end: datetime.date) -> list[RollupAla
                 differences["localities_received"] = {"stored": have["localities_received"], "fresh": 0}
         else:
             differences = {f: {"stored": have[f], "fresh": values[f]} for f, v in values.items() if have[f] != v}
+        if have is not None and (have["extra"] or {}) != extra.get(key, {}):
+            differences["extra"] = {"stored": have["extra"] or {}, "fresh": extra.get(key, {})}
         if differences:
             alarms.append(RollupAlarm(date=key[1], province_id=key[0], differences=differences))
     RollupAlarm.objects.bulk_create(alarms)

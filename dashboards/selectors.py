@@ -36,6 +36,7 @@ from dashboards.models import (
 from dashboards.rollups import communes_by_slot, missing_localities
 from dashboards.targets import target_values
 from localities.models import Commune, Province
+from reports import formspec
 from reports.completeness import Completeness, expected_for_province
 from reports.figures import INTEGER_FIELDS, rate_block
 from reports.models import DailyReport, ReportApproval
@@ -84,23 +85,72 @@ def _totals(row: Any) -> dict[str, int]:
     return {f: int(getattr(row, f)) if row else 0 for f in INTEGER_FIELDS}
 
 
+def form_totals(row: Any, spec: formspec.FormSpec) -> dict[str, int]:
+    """The totals of a rollup row by the indicator codes of the form version `spec`: each summed indicator's
+    series, from its column (a series of the default form) or from the row's `extra` sums."""
+    extra = (getattr(row, "extra", None) or {}) if row else {}
+    totals = {}
+    for indicator in spec.summed:
+        if indicator.series in _COLUMNS:
+            totals[indicator.code] = int(getattr(row, indicator.series)) if row else 0
+        else:
+            totals[indicator.code] = int(extra.get(indicator.series) or 0)
+    return totals
+
+
+_COLUMNS = frozenset(INTEGER_FIELDS)
+
+
+def extra_rows(row: Any, *, day: datetime.date, period_start: datetime.date) -> list[tuple[str, int, int]]:
+    """(label, day's sum, period's sum) of each summed indicator of the day's form version that is no series of
+    the default form (the national page and its export show them after the §5 figures); none, and no query,
+    for a day of the default form."""
+    spec = formspec.spec_for_day(day)
+    added = [i for i in spec.summed if i.series not in _COLUMNS]
+    if not added:
+        return []
+    extra = (row.extra if row else None) or {}
+    period: dict[str, int] = {}
+    for sums in NationDayRollup.objects.filter(date__range=(period_start, day)).values_list("extra", flat=True):
+        for key, value in (sums or {}).items():
+            period[key] = period.get(key, 0) + int(value or 0)
+    return [(i.label, int(extra.get(i.series) or 0), period.get(i.series, 0)) for i in added]
+
+
 _FROM_ROW = object()
 
 
 def figures_block(
-    row: Any, *, day: datetime.date, expected_default: int = 0, approved: Any = _FROM_ROW
+    row: Any,
+    *,
+    day: datetime.date,
+    expected_default: int = 0,
+    follow_form: bool = False,
+    approved: Any = _FROM_ROW,
 ) -> dict[str, Any]:
-    """The JSON shape of DESIGN.md §6 for one rollup row (national or province); with `approved` (its
-    approved-figures row, or None when none was approved) the totals and rates are the approved reports' and
-    the block says so (`"data": "approved"`), while completeness still counts every report."""
-    totals = _totals(row if approved is _FROM_ROW else approved)
+    """The JSON shape of DESIGN.md §6 for one rollup row (national or province). With `follow_form` (the JSON
+    twins), in the indicators of the form version in force on the day: the §5 figures and the three rates for
+    the default form, a later version's summed indicators and its ratios (reports.formspec) otherwise. Without
+    it (the pages, their exports, meetings' packs), by the default form's series, whatever the version.
+
+    With `approved` (its approved-figures row, or None when none was approved) the totals and rates are the
+    approved reports' and the block says so (`"data": "approved"`), while completeness still counts every
+    report (the approved rows keep the default form's series: a later version's own indicators count 0)."""
+    sums = row if approved is _FROM_ROW else approved
+    spec = formspec.spec_for_day(day) if follow_form else formspec.default_spec()
+    if formspec.is_default(spec):
+        totals = _totals(sums)
+        rates = rate_block(totals)
+    else:
+        totals = form_totals(sums, spec)
+        rates = {r.code: r.value(totals) for r in spec.rates if r.denominator is not None}
     extra = {} if approved is _FROM_ROW else {"data": APPROVED}
     return {
         **extra,
         "date": day.isoformat(),
         "as_of": timezone.localtime(row.built_at).isoformat() if row else None,
         "totals": totals,
-        "rates": rate_block(totals),
+        "rates": rates,
         "completeness": Completeness.of_rollup(row, expected_default=expected_default).as_dict(),
     }
 
@@ -187,6 +237,7 @@ def national(day: datetime.date, *, data: str = ALL) -> dict[str, Any]:
         "day": day,
         "data": data,
         "figures": figures,
+        "extra_rows": extra_rows(row, day=day, period_start=period_start),
         "row": row,
         "coverage": coverage(row, len(provinces), data=data),
         "period": {"start": period_start, "end": day, "totals": period_totals, "rates": rate_block(period_totals)},
@@ -395,7 +446,7 @@ def national_figures(day: datetime.date, *, data: str = ALL) -> dict[str, Any]:
         kwargs["approved"] = ApprovedNationDayRollup.objects.filter(date=day).first()
     if row is None:
         kwargs["expected_default"] = sum(expected_for_province(n) for n in _communes_per_province())
-    return figures_block(row, **kwargs)
+    return figures_block(row, follow_form=True, **kwargs)
 
 
 def _communes_per_province() -> list[int]:
@@ -425,7 +476,9 @@ def provinces_figures(day: datetime.date, *, data: str = ALL) -> list[dict[str, 
     return [
         {
             "province": code,
-            **_province_block(rows.get(code), approved, code, day=day, expected_default=expected_for_province(n)),
+            **_province_block(
+                rows.get(code), approved, code, day=day, expected_default=expected_for_province(n), follow_form=True
+            ),
         }
         for code, n in sorted(communes.items())
     ]

@@ -25,7 +25,8 @@ from core.dates import end_of_day, parse_date
 from core.validators import validate_web_link
 from dashboards.models import NationDayRollup, ProvinceDayRollup, Target, TargetValue
 from localities.models import Province
-from reports.figures import RECEIVED, ratio
+from reports import formspec
+from reports.figures import INTEGER_FIELDS, ratio
 from tasks.models import Agency
 from tasks.roles import Scope
 
@@ -47,16 +48,29 @@ class Measure:
     denominator: tuple[str, ...]
 
 
-MEASURES = {
-    # The plan's ≥ 80% of dossiers processed fully online (DESIGN.md §5's fully-online rate).
-    "fully_online_share": Measure(("received_fully_online",), RECEIVED),
-    "online_share": Measure(("received_online",), RECEIVED),
-    "on_time_share": Measure(
-        ("resolved_early", "resolved_on_time"), ("resolved_early", "resolved_on_time", "resolved_late")
-    ),
-    "documents_e_signed_share": Measure(("documents_e_signed",), ("documents_issued",)),
-    "staff_digital_signature_share": Measure(("staff_with_digital_signature",), ("staff_assigned",)),
-}
+def _sum_of_figures(text: str, *, measure: str) -> tuple[str, ...]:
+    """The figures of `a + b + …` (formspec's grammar, sums of figures of the default form's columns only)."""
+    expression = formspec.parse_expression(text)
+    if " + ".join(expression.names) != " ".join(expression.text.split()) or not set(expression.names) <= set(
+        INTEGER_FIELDS
+    ):
+        raise ValueError(f"{TARGETS_FILE.name}: measure {measure}: {text!r} is no sum of the report's figures")
+    return expression.names
+
+
+def _load_measures(path: Path = TARGETS_FILE) -> dict[str, Measure]:
+    """The computed targets' ratios, from fixtures/targets.json's `measures` (no figure is named in code)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8")).get("measures", {})
+    return {
+        code: Measure(
+            _sum_of_figures(item["numerator"], measure=code), _sum_of_figures(item["denominator"], measure=code)
+        )
+        for code, item in data.items()
+        if not code.startswith("_")
+    }
+
+
+MEASURES = _load_measures()
 
 
 def period_start(target: Target, day: datetime.date) -> datetime.date:

@@ -80,7 +80,7 @@ def _national_context(request: HttpRequest) -> dict:
         "error": _errors(error, data_error),
         "charts": trend_charts(data["trend"], target=data["target"]),
         "section": "national",
-        "figure_rows": exports.figure_rows(data["figures"]["totals"], data["period"]["totals"]),
+        "figure_rows": exports.figure_rows(data["figures"]["totals"], data["period"]["totals"]) + data["extra_rows"],
     }
 
 

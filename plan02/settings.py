@@ -321,6 +321,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Plan 02 (Kế hoạch 02-KH/BCĐTW) tracking portal: reference data, tasks and assignments, "
     "daily reports of communes and provinces, dashboards.",
     "VERSION": "1",
+    # The enums' own hook, then the report bodies in the form version in force (reports.openapi).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "reports.openapi.current_form_hook",
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -15,13 +15,13 @@ class DailyReportAdmin(ReadOnlyAdmin):  # reports are never deleted (no delete v
         "locality",
         "date",
         "province",
-        "received_online",
-        "received_direct",
+        "form_version",
         "late",
         "revision",
         "received_at",
     ]
     list_filter = ["late", "province"]
+    list_select_related = ["form_version"]
     search_fields = ["locality", "receipt"]
     date_hierarchy = "date"
     show_full_result_count = False

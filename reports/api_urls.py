@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports import api, regime_api
+from reports import api, form_api, regime_api
 
 urlpatterns = [
     path("reports/daily/", api.DailyReportListView.as_view(), name="daily-report-list"),
@@ -14,5 +14,6 @@ urlpatterns = [
     path("reports/quality/", regime_api.QualityQueueView.as_view(), name="quality-queue"),
     path("reports/approvals/", regime_api.ApprovalView.as_view(), name="report-approvals"),
     path("reports/approvals/withdraw/", regime_api.ApprovalWithdrawView.as_view(), name="report-approval-withdraw"),
+    path("reports/form/", form_api.ReportFormView.as_view(), name="report-form"),
     path("reports/completeness/", api.CompletenessView.as_view(), name="report-completeness"),
 ]

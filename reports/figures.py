@@ -1,7 +1,9 @@
-"""The figures of one daily report (DESIGN.md §5), in one table: each figure's name, label, largest value and
-the figure it may not exceed. The model's fields (checked against it at import) and its database constraint,
-the validator, the browser form, the upload columns, the rollups, the exports and the OpenAPI schema are all
-built from it."""
+"""The figures of one daily report of the default form (DESIGN.md §5), read from the default form's fixture
+(reports/fixtures/default_form.json, through reports.formspec): each integer figure's name, label, largest
+value and the figure it may not exceed, the choices, the text fields, and the rates. No figure is named here:
+the fixture names them. The model's columns (checked against it at import) and its database constraint, the
+validator, the browser form, the upload columns, the rollups, the exports and the OpenAPI schema of the
+default form are built from it; a later version of the form (reports.formspec) adds its own indicators."""
 
 import functools
 import operator
@@ -10,11 +12,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F, Q
-from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
+from django.utils.functional import Promise, lazy
 
-INTEGER_MAX = 1_000_000
-TEXT_MAX = 2000
+from reports import formspec
+
+INTEGER_MAX = formspec.INTEGER_MAX
+TEXT_MAX = formspec.TEXT_MAX
+
+DEFAULT = formspec.default_spec()
+
+
+def _label(indicator: Any) -> Promise:
+    """The indicator's label in the language active when it is shown."""
+    return lazy(lambda: indicator.label, str)()
 
 
 @dataclass(frozen=True)
@@ -27,63 +37,55 @@ class Figure:
     at_most: str | None = None
 
 
-# Integers >= 0, each for that day; pending_* are the stock at the end of the day. The order is the API's.
+# (smaller, larger): the first may not exceed the second — the default form's `≤` rules between two figures.
+LESS_OR_EQUAL = [
+    (rule.left.text, rule.right.text)
+    for rule in DEFAULT.rules
+    if rule.kind == formspec.COMPARE
+    and rule.op == "<="
+    and rule.severity == formspec.ERROR
+    and rule.left.names == (rule.left.text,)
+    and rule.right.names == (rule.right.text,)
+]
+_AT_MOST = dict(LESS_OR_EQUAL)
+
+# Integers >= 0, each for that day; stocks (pending) at the end of the day. The order is the API's.
 FIGURES = [
-    Figure("received_online", _("received online")),
-    Figure("received_direct", _("received at the desk")),
-    Figure("received_postal", _("received by post")),
-    Figure("received_fully_online", _("received fully online"), at_most="received_online"),
-    Figure("resolved_early", _("resolved early")),
-    Figure("resolved_on_time", _("resolved on time")),
-    Figure("resolved_late", _("resolved late")),
-    Figure("returned", _("returned")),
-    Figure("pending_within_deadline", _("pending within deadline")),
-    Figure("pending_overdue", _("pending overdue")),
-    Figure("online_payments", _("online payments")),
-    Figure("digitized_dossiers", _("digitised dossiers")),
-    Figure("e_results_issued", _("electronic results issued")),
-    Figure("staff_assigned", _("staff assigned")),
-    Figure("staff_present", _("staff present"), at_most="staff_assigned"),
-    Figure("staff_with_digital_signature", _("staff with a digital signature"), at_most="staff_assigned"),
-    Figure("documents_issued", _("documents issued")),
-    Figure("documents_e_signed", _("documents e-signed"), at_most="documents_issued"),
-    Figure("outage_minutes", _("outage minutes"), maximum=24 * 60),  # minutes in a day
+    Figure(i.code, _label(i), maximum=i.maximum if i.maximum is not None else INTEGER_MAX, at_most=_AT_MOST.get(i.code))
+    for i in DEFAULT.integers
 ]
 INTEGER_FIGURES = [(f.name, f.label) for f in FIGURES]  # (field name, label)
 INTEGER_FIELDS = [f.name for f in FIGURES]
 FIGURE_LABELS = dict(INTEGER_FIGURES)
 FIGURE_MAX = {f.name: f.maximum for f in FIGURES}
-OUTAGE_MINUTES_MAX = FIGURE_MAX["outage_minutes"]
-# (smaller, larger): the first may not exceed the second.
-LESS_OR_EQUAL = [(f.name, f.at_most) for f in FIGURES if f.at_most]
+# The largest bound below INTEGER_MAX among the figures: the minutes of a day (the outage figure).
+OUTAGE_MINUTES_MAX = min(FIGURE_MAX.values())
 
 
 def figure_relations() -> Q:
-    """The database's own check of the table: every `at_most` relation, and every maximum below INTEGER_MAX
-    (reports.models.DailyReport's constraint; the validator says the same with codes and messages)."""
+    """The database's own check of the default form: every `at_most` relation, and every maximum below
+    INTEGER_MAX (reports.models.DailyReport's constraint, for the reports of the default form; the validator
+    says the same with codes and messages)."""
     checks = [Q(**{f"{small}__lte": F(large)}) for small, large in LESS_OR_EQUAL]
     checks += [Q(**{f"{f.name}__lte": f.maximum}) for f in FIGURES if f.maximum < INTEGER_MAX]
     return functools.reduce(operator.and_, checks)
 
 
-OUTAGE_SYSTEMS = [
-    ("national_portal", _("National Public Service Portal")),
-    ("provincial_procedure_system", _("provincial administrative-procedure system")),
-    ("vneid", _("VNeID")),
-    ("population_db", _("national population database")),
-    ("document_management", _("document management system")),
-    ("network", _("network")),
-    ("other", _("other")),
-]
+_CHOICES = next(i for i in DEFAULT.indicators if i.type == formspec.CHOICES)
+CHOICES_FIELD = _CHOICES.code
+OUTAGE_SYSTEMS = [(c.code, _label(c)) for c in _CHOICES.choices]
 OUTAGE_SYSTEM_CODES = [code for code, _label in OUTAGE_SYSTEMS]
 
-TEXT_FIELDS = ["difficulties", "proposals"]
-ALL_FIELDS = ["locality", "date", *INTEGER_FIELDS, "outage_systems", *TEXT_FIELDS, "support_needed"]
+TEXT_FIELDS = [i.code for i in DEFAULT.indicators if i.type == formspec.TEXT]
+YES_NO_FIELDS = [i.code for i in DEFAULT.indicators if i.type == formspec.YES_NO]
+ALL_FIELDS = ["locality", "date", *(i.code for i in DEFAULT.indicators)]
 
-
-RECEIVED = ("received_online", "received_direct", "received_postal")
-RESOLVED = ("resolved_early", "resolved_on_time", "resolved_late")
-RATE_NAMES = ("online", "fully_online", "on_time")
+_RATES = {rate.code: rate for rate in DEFAULT.rates}
+# The totals (rates without a denominator) and the ratios of the default form, in the fixture's order.
+TOTAL_NAMES = tuple(r.code for r in DEFAULT.rates if r.denominator is None)
+RATE_NAMES = tuple(r.code for r in DEFAULT.rates if r.denominator is not None)
+RECEIVED = _RATES[TOTAL_NAMES[0]].numerator.names
+RESOLVED = _RATES[TOTAL_NAMES[1]].numerator.names
 
 
 def received_total(values: Mapping[str, int]) -> int:
@@ -101,16 +103,9 @@ def ratio(numerator: int | float, denominator: int | float) -> float | None:
 
 
 def rates(values: Mapping[str, int]) -> dict[str, Any]:
-    """Totals and rates of a report or a rollup (a mapping with the integer figures); a rate is None on a
-    zero denominator."""
-    received, resolved = received_total(values), resolved_total(values)
-    return {
-        "received_total": received,
-        "resolved_total": resolved,
-        "online": ratio(values["received_online"], received),
-        "fully_online": ratio(values["received_fully_online"], received),
-        "on_time": ratio(values["resolved_early"] + values["resolved_on_time"], resolved),
-    }
+    """Totals and rates of a report or a rollup (a mapping with the integer figures), from the default form's
+    rate expressions; a rate is None on a zero denominator."""
+    return DEFAULT.derived(values)
 
 
 def rate_block(values: Mapping[str, int]) -> dict[str, float | None]:

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TransactionId, UndeletableModel, UndeletableQuerySet
-from reports import figures
+from reports import figures, formspec
 from reports.figures import INTEGER_FIELDS, figure_relations
 from tasks.roles import Role, Scope
 
@@ -42,6 +42,196 @@ class ReportFigures(models.Model):
 
 
 assert [f.name for f in ReportFigures._meta.fields] == INTEGER_FIELDS, "ReportFigures drifted from figures.py"
+
+
+# --- report forms as data (DESIGN.md §11) -------------------------------------------------------------------
+
+
+class ReportForm(models.Model):
+    """A reporting regime's form (the daily report is `daily`): its title and whether the standing agency has
+    made it official (the shipped default is `proposed` until an official version is imported)."""
+
+    class Status(models.TextChoices):
+        PROPOSED = formspec.PROPOSED, _("proposed")
+        OFFICIAL = formspec.OFFICIAL, _("official")
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    title_vi = models.CharField(_("title (Vietnamese)"), max_length=300)
+    title_en = models.CharField(_("title (English)"), max_length=300, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("report form")
+        verbose_name_plural = _("report forms")
+
+    def __str__(self):
+        return self.code
+
+
+class FormVersion(models.Model):
+    """One version of a form, in force from `effective_from` until the next version's day. Never changed once
+    imported (reports.formimport writes it with its rows in one transaction): reports keep the version in
+    force on their day, and processes cache the compiled version by its id (reports.formspec)."""
+
+    form = models.ForeignKey(ReportForm, on_delete=models.PROTECT, related_name="versions", verbose_name=_("form"))
+    number = models.PositiveIntegerField(_("version"))
+    status = models.CharField(_("status"), max_length=10, choices=ReportForm.Status.choices)
+    title_vi = models.CharField(_("title (Vietnamese)"), max_length=300)
+    title_en = models.CharField(_("title (English)"), max_length=300, blank=True)
+    effective_from = models.DateField(_("in force from"))
+    imported_at = models.DateTimeField(_("imported at"))
+    imported_by = models.CharField(_("imported by"), max_length=150)
+    source_file = models.CharField(_("source file"), max_length=255, blank=True)
+    checksum = models.CharField(_("checksum"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["form", "effective_from"]
+        verbose_name = _("form version")
+        verbose_name_plural = _("form versions")
+        constraints = [
+            models.UniqueConstraint(fields=["form", "number"], name="form_version_number_uniq"),
+            models.UniqueConstraint(fields=["form", "effective_from"], name="form_version_effective_uniq"),
+        ]
+
+    def __str__(self):
+        return f"{self.form_id} v{self.number} ({self.effective_from})"
+
+    def as_data(self) -> dict[str, Any]:
+        """The version as the rows formspec.build_spec reads."""
+        return {
+            "form": {
+                "code": self.form.code,
+                "title_vi": self.title_vi,
+                "title_en": self.title_en,
+                "status": self.status,
+                "version": self.number,
+                "effective_from": self.effective_from,
+            },
+            "indicators": [
+                {
+                    "code": i.code,
+                    "series": i.series,
+                    "label_vi": i.label_vi,
+                    "label_en": i.label_en,
+                    "help_vi": i.help_vi,
+                    "help_en": i.help_en,
+                    "type": i.type,
+                    "unit": i.unit,
+                    "minimum": i.minimum,
+                    "maximum": i.maximum,
+                    "required": i.required,
+                    "aggregation": i.aggregation,
+                    "section": i.section,
+                    "choices": i.choices or None,
+                }
+                for i in self.indicators.all()
+            ],
+            "rules": [
+                {
+                    "code": r.code,
+                    "kind": r.kind,
+                    "left": r.left,
+                    "op": r.op,
+                    "right": r.right,
+                    "field": r.field,
+                    "severity": r.severity,
+                    "message_vi": r.message_vi,
+                    "message_en": r.message_en,
+                }
+                for r in self.rules.all()
+            ],
+            "rates": [
+                {
+                    "code": r.code,
+                    "numerator": r.numerator,
+                    "denominator": r.denominator,
+                    "label_vi": r.label_vi,
+                    "label_en": r.label_en,
+                }
+                for r in self.rates.all()
+            ],
+        }
+
+    def spec(self) -> formspec.FormSpec:
+        """The compiled version (it was checked when imported; every series is known by then)."""
+        data = self.as_data()
+        return formspec.build_spec(data, known_series=[i["series"] for i in data["indicators"]], version_id=self.pk)
+
+
+class FormIndicator(models.Model):
+    """An indicator of a version: `code` is the API's field name; `series` the storage it continues."""
+
+    version = models.ForeignKey(FormVersion, on_delete=models.CASCADE, related_name="indicators")
+    order = models.PositiveIntegerField(_("order"))
+    code = models.CharField(_("code"), max_length=40)
+    series = models.CharField(_("series"), max_length=40)
+    label_vi = models.CharField(_("label (Vietnamese)"), max_length=300)
+    label_en = models.CharField(_("label (English)"), max_length=300, blank=True)
+    help_vi = models.TextField(_("help (Vietnamese)"), blank=True)
+    help_en = models.TextField(_("help (English)"), blank=True)
+    type = models.CharField(_("type"), max_length=10)
+    unit = models.CharField(_("unit"), max_length=40, blank=True)
+    minimum = models.IntegerField(_("minimum"), null=True, blank=True)
+    maximum = models.IntegerField(_("maximum"), null=True, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+    aggregation = models.CharField(_("aggregation"), max_length=10)
+    section = models.CharField(_("section"), max_length=40, blank=True)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["version", "order"]
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+        constraints = [models.UniqueConstraint(fields=["version", "code"], name="form_indicator_code_uniq")]
+
+    def __str__(self):
+        return self.code
+
+
+class FormRule(models.Model):
+    """A rule of a version (formspec.Rule): expressions of indicators, an operator, a severity, messages."""
+
+    version = models.ForeignKey(FormVersion, on_delete=models.CASCADE, related_name="rules")
+    order = models.PositiveIntegerField(_("order"))
+    code = models.CharField(_("code"), max_length=40)
+    kind = models.CharField(_("kind"), max_length=20)
+    left = models.CharField(_("left"), max_length=500)
+    op = models.CharField(_("operator"), max_length=2, blank=True)
+    right = models.CharField(_("right"), max_length=500)
+    field = models.CharField(_("field"), max_length=40, blank=True)
+    severity = models.CharField(_("severity"), max_length=10)
+    message_vi = models.TextField(_("message (Vietnamese)"), blank=True)
+    message_en = models.TextField(_("message (English)"), blank=True)
+
+    class Meta:
+        ordering = ["version", "order"]
+        verbose_name = _("rule")
+        verbose_name_plural = _("rules")
+
+    def __str__(self):
+        return self.code
+
+
+class FormRate(models.Model):
+    """A rate of a version: numerator / denominator (null on 0), or a total without a denominator."""
+
+    version = models.ForeignKey(FormVersion, on_delete=models.CASCADE, related_name="rates")
+    order = models.PositiveIntegerField(_("order"))
+    code = models.CharField(_("code"), max_length=40)
+    numerator = models.CharField(_("numerator"), max_length=500)
+    denominator = models.CharField(_("denominator"), max_length=500, blank=True)
+    label_vi = models.CharField(_("label (Vietnamese)"), max_length=300, blank=True)
+    label_en = models.CharField(_("label (English)"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["version", "order"]
+        verbose_name = _("rate")
+        verbose_name_plural = _("rates")
+        constraints = [models.UniqueConstraint(fields=["version", "code"], name="form_rate_code_uniq")]
+
+    def __str__(self):
+        return self.code
 
 
 class ApiClient(models.Model):
@@ -192,6 +382,19 @@ class DailyReport(ReportFigures, UndeletableModel):
     difficulties = models.TextField(_("difficulties"), blank=True)
     proposals = models.TextField(_("proposals"), blank=True)
     support_needed = models.BooleanField(_("support needed"), default=False)
+    # The version of the form in force on the report's day (null: the default form's fixture, version 1), and
+    # the values of its indicators that are no series of the default form ({series: value}; null for a report
+    # of the default form, whose figures are all columns). A correction keeps the version.
+    form_version = models.ForeignKey(
+        FormVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("form version"),
+        db_index=False,
+    )
+    extra = models.JSONField(_("other indicators"), null=True, blank=True)
 
     # Stable for the same content: derived from locality, date and the canonical payload hash.
     receipt = models.CharField(_("receipt"), max_length=40)
@@ -227,8 +430,12 @@ class DailyReport(ReportFigures, UndeletableModel):
         constraints = [
             # The service relies on this under concurrency: two submissions of one report give one row.
             models.UniqueConstraint(fields=["locality", "date"], name="daily_report_locality_date_uniq"),
-            # The figures' table's relations and maximums (reports.figures), for every SQL client too.
-            models.CheckConstraint(condition=figure_relations(), name="daily_report_figure_relations"),
+            # The default form's relations and maximums (reports.figures), for every SQL client too. A report of
+            # another version (its `extra` set) is held to that version's rules by the validator: a series the
+            # version dropped is stored as 0, which the default form's relations would misjudge.
+            models.CheckConstraint(
+                condition=Q(extra__isnull=False) | figure_relations(), name="daily_report_figure_relations"
+            ),
         ]
         indexes = [
             # Rollup of one (province, day) and the province's completeness.

@@ -5,12 +5,16 @@ These serializers only describe; the API validates with reports.validation. The 
 reports.figures, the one source of truth.
 """
 
+from typing import Any
+
 from django.conf import settings
+from django.db import DatabaseError
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema_field
 from rest_framework import serializers
 
 from core.api import ErrorSerializer, FieldErrorSerializer
-from reports import validation
+from reports import formspec, validation
 from reports.figures import (
     FIGURE_MAX,
     INTEGER_FIELDS,
@@ -527,3 +531,43 @@ COMPLETENESS_EXAMPLE = OpenApiExample(
     response_only=True,
     status_codes=["200"],
 )
+
+
+# --- the form version in force today (DESIGN.md §11: "the OpenAPI schema describes the current version") ------
+
+
+def _indicator_schema(indicator: formspec.Indicator) -> dict[str, Any]:
+    described = {"description": indicator.label_en or indicator.label_vi}
+    if indicator.type == formspec.INTEGER:
+        return {"type": "integer", "minimum": indicator.minimum or 0, "maximum": indicator.maximum, **described}
+    if indicator.type == formspec.CHOICES:
+        return {"type": "array", "items": {"enum": list(indicator.choice_codes), "type": "string"}, **described}
+    if indicator.type == formspec.CHOICE:
+        return {"type": "string", "enum": list(indicator.choice_codes), **described}
+    if indicator.type == formspec.YES_NO:
+        return {"type": "boolean", **described}
+    return {"type": "string", "maxLength": indicator.maximum, **described}
+
+
+def current_form_hook(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular's postprocessing hook (settings): while the default form is in force the schema is the §5
+    contract's, untouched; once a later version is, the report bodies' fields are that version's."""
+    try:
+        spec = formspec.spec_for_day(timezone.localdate())
+    except (DatabaseError, RuntimeError):
+        # No database: `check --deploy` generates the schema with production settings and no server, and a test
+        # module may generate it where database access is refused (pytest-django raises RuntimeError). The
+        # schema is then the default form's, as it is until a version is imported.
+        return result
+    if formspec.is_default(spec):
+        return result
+    schemas = result.get("components", {}).get("schemas", {})
+    for name, schema in schemas.items():
+        if not name.startswith(("DailyReportInput", "DailyReportCorrection")) or "properties" not in schema:
+            continue
+        properties = schema["properties"]
+        kept = {key: properties[key] for key in ("locality", "date", "reason") if key in properties}
+        schema["properties"] = {**kept, **{i.code: _indicator_schema(i) for i in spec.indicators}}
+        required = [key for key in schema.get("required", []) if key in kept]
+        schema["required"] = [*required, *(i.code for i in spec.indicators if i.required)]
+    return result

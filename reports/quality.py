@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from core.dates import parse_date_or_none
 from core.text import echo
+from reports import formspec
 from reports.figures import FIGURE_LABELS, INTEGER_FIELDS, TEXT_MAX
 from reports.models import ApiClient, DailyReport, QualityBand, QualityWarning
 from tasks.roles import Role, Scope
@@ -59,13 +60,25 @@ def usable(days: int, mad: float) -> bool:
     return days >= settings.QUALITY_BAND_MIN_DAYS and mad > 0
 
 
-def outliers(values: Mapping[str, int], bands: Mapping[str, Band]) -> list[tuple[str, int, Band]]:
-    """(indicator, value, band) of each figure outside its band, in the figures' order."""
+def outliers(
+    values: Mapping[str, int], bands: Mapping[str, Band], *, skip: Iterable[str] = ()
+) -> list[tuple[str, int, Band]]:
+    """(indicator, value, band) of each figure outside its band, in the figures' order; `skip` names the series
+    the report's form version does not have (reports.formspec: stored as 0, never judged)."""
+    skipped = set(skip)
     return [
         (name, values[name], bands[name])
         for name in INTEGER_FIELDS
-        if name in bands and (values[name] < bands[name].low or values[name] > bands[name].high)
+        if name in bands and name not in skipped and (values[name] < bands[name].low or values[name] > bands[name].high)
     ]
+
+
+def dropped_series(version_id: int | None) -> list[str]:
+    """The default form's series a report of this form version does not have (none for the default form)."""
+    spec = formspec.spec_for_version(version_id)
+    if formspec.is_default(spec):
+        return []
+    return [name for name in INTEGER_FIELDS if name not in spec.by_series]
 
 
 def unpivot_sql(alias: str) -> str:
@@ -339,7 +352,8 @@ def warnings_recheck(*, report: DailyReport, user: Any = None, now: datetime.dat
     warning. Returns the `warnings` entries of the figures still or newly outside."""
     bands = bands_for([report.locality]).get(report.locality, {})
     values = report.figures()
-    found = {name: (value, band) for name, value, band in outliers(values, bands)}
+    skip = dropped_series(report.form_version_id)
+    found = {name: (value, band) for name, value, band in outliers(values, bands, skip=skip)}
     existing = {w.indicator: w for w in QualityWarning.objects.filter(report=report, code=OUTLIER)}
     for name, warning in existing.items():
         if name in found:

@@ -13,9 +13,8 @@ from rest_framework.views import APIView
 
 from core.api import BAD_REQUEST_BODY, ErrorSerializer, field_errors
 from localities.models import Province
-from reports import approvals, quality
+from reports import approvals, formspec, quality
 from reports.api import DETAIL_PARAMETERS, STANDARD_ERRORS, ReportApiMixin, actor
-from reports.figures import INTEGER_FIELDS
 from reports.models import QualityWarning
 from tasks.scoping import scope_for_request
 
@@ -27,7 +26,7 @@ class QualityWarningFilterSet(django_filters.FilterSet):
     commune = django_filters.CharFilter(field_name="commune_id", label=gettext_lazy("commune code"))
     state = django_filters.ChoiceFilter(choices=QualityWarning.State.choices, label=gettext_lazy("state"))
     indicator = django_filters.ChoiceFilter(
-        choices=[(name, name) for name in INTEGER_FIELDS], label=gettext_lazy("figure")
+        choices=lambda: [(name, name) for name in formspec.indicator_labels()], label=gettext_lazy("figure")
     )
     follow_up = django_filters.BooleanFilter(label=gettext_lazy("follow up"))
     date = django_filters.DateFilter(label=gettext_lazy("date"), widget=forms.DateInput(attrs={"type": "date"}))

@@ -17,8 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.dates import parse_date_or_none
 from core.exports import Sheet, csv_response, xlsx_response
 from localities.models import Province
-from reports import approvals, quality
-from reports.figures import FIGURE_LABELS
+from reports import approvals, formspec, quality
 from reports.models import DailyReport, QualityWarning
 from reports.regime_api import QualityWarningFilterSet
 from tasks.models import Role
@@ -82,8 +81,9 @@ def quality_page(request):
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("format", None)
+    labels = formspec.indicator_labels()
     for warning in page:
-        warning.label = FIGURE_LABELS.get(warning.indicator, warning.indicator)
+        warning.label = labels.get(warning.indicator, warning.indicator)
     return render(
         request,
         "reports/quality.html",

@@ -6,8 +6,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from reports import formspec
 from reports.figures import INTEGER_FIELDS, OUTAGE_SYSTEM_CODES, TEXT_FIELDS
 from reports.models import DailyReport, ReportRevision
+from reports.services import content_of
+
+_CONTENT = [i.code for i in formspec.default_spec().indicators]
 
 
 class RatesSerializer(serializers.Serializer):
@@ -63,6 +67,29 @@ class DailyReportSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.STR)
     def get_url(self, report):
         return reverse("daily-report-detail", args=[report.locality, report.date.isoformat()])
+
+    def to_representation(self, instance):
+        """A report of the default form as §5 says; one of a later version (reports.formspec) with that
+        version's fields, its totals and its ratios in place of the default form's."""
+        body = super().to_representation(instance)
+        if instance.form_version_id is None:
+            return body
+        spec = formspec.spec_for_version(instance.form_version_id)
+        if formspec.is_default(spec):
+            return body
+        row = {name: getattr(instance, name) for name in _CONTENT}
+        content = content_of({**row, "extra": instance.extra, "form_version_id": instance.form_version_id})
+        derived = spec.derived(content)
+        shaped = {}
+        for key, value in body.items():
+            if key == "date":
+                shaped[key] = value
+                shaped.update(content)
+                shaped.update({r.code: derived[r.code] for r in spec.rates if r.denominator is None})
+                shaped["rates"] = {r.code: derived[r.code] for r in spec.rates if r.denominator is not None}
+            elif key not in _CONTENT and key not in ("received_total", "resolved_total", "rates"):
+                shaped[key] = value
+        return shaped
 
 
 class ReportRevisionSerializer(serializers.ModelSerializer):

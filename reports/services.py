@@ -32,10 +32,10 @@ from core.db import bound_cursor
 from core.models import Event
 from core.text import echo
 from localities.models import locality_kind
-from reports import jobs, quality, validation
+from reports import formspec, jobs, quality, validation
 from reports.auth import hash_key, keys_changed
 from reports.completeness import due_at, is_late, lock_date
-from reports.figures import INTEGER_FIELDS, TEXT_FIELDS, received_total, resolved_total
+from reports.figures import INTEGER_FIELDS, TEXT_FIELDS
 from reports.models import (
     ApiClient,
     DailyReport,
@@ -70,8 +70,45 @@ REPORT_CORRECTED = events.declare("report.corrected", gettext_lazy("A daily repo
 
 Key = tuple[str, str]  # (locality code, ISO date) of a report
 
-# Fields compared for a conflict's diff and stored as the payload (everything but locality and date).
-CONTENT_FIELDS = [*INTEGER_FIELDS, "outage_systems", *TEXT_FIELDS, "support_needed"]
+# The report's columns of content (everything but locality and date): the series of the default form's
+# indicators, in its order. A report of another version stores its indicators by their series (reports.formspec):
+# a series of the default form in its column, any other in `extra`.
+CONTENT_FIELDS = [i.code for i in formspec.default_spec().indicators]
+_COLUMN_SERIES = frozenset(CONTENT_FIELDS)
+_EMPTY = {
+    formspec.INTEGER: 0,
+    formspec.CHOICES: [],
+    formspec.CHOICE: "",
+    formspec.TEXT: "",
+    formspec.YES_NO: False,
+}
+
+
+def storage_of(spec: formspec.FormSpec, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns that store a validated report's content (`data`, by indicator code) of version `spec`:
+    the content columns, `extra` (None for the default form) and `form_version_id`. A series of the default form
+    that the version does not have (dropped) is stored empty (0, [], "", false): the version, not the column,
+    says which indicators a report has."""
+    if formspec.is_default(spec):
+        return {**{name: data[name] for name in CONTENT_FIELDS}, "extra": None, "form_version_id": spec.version_id}
+    default = formspec.default_spec().by_series
+    row: dict[str, Any] = {}
+    for series in CONTENT_FIELDS:
+        indicator = spec.by_series.get(series)
+        value = data.get(indicator.code) if indicator is not None else None
+        row[series] = _EMPTY[default[series].type] if value is None else value
+    row["extra"] = {i.series: data.get(i.code) for i in spec.indicators if i.series not in _COLUMN_SERIES}
+    row["form_version_id"] = spec.version_id
+    return row
+
+
+def content_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored report's content by the indicator codes of its version (the reverse of storage_of)."""
+    spec = formspec.spec_for_version(row.get("form_version_id"))
+    if formspec.is_default(spec):
+        return {name: row[name] for name in CONTENT_FIELDS}
+    extra = row.get("extra") or {}
+    return {i.code: row[i.series] if i.series in _COLUMN_SERIES else extra.get(i.series) for i in spec.indicators}
 
 
 class BatchTooLarge(ValueError):
@@ -134,7 +171,12 @@ def _lock_exceptions(keys: set[Key]) -> set[Key]:
 
 
 def _warnings(
-    data: dict[str, Any], *, late: bool, day: datetime.date, exception_used: bool
+    data: dict[str, Any],
+    *,
+    late: bool,
+    day: datetime.date,
+    exception_used: bool,
+    spec: formspec.FormSpec | None = None,
 ) -> list[validation.ErrorItem]:
     warnings = []
     if late:
@@ -150,18 +192,51 @@ def _warnings(
                 "lock_exception", _("Accepted past the lock window under an exception granted by the province.")
             )
         )
-    if not received_total(data) and not resolved_total(data):
+    spec = spec or formspec.default_spec()
+    totals = [spec.derived(data)[rate.code] for rate in spec.rates if rate.denominator is None]
+    if totals and not any(totals):
         warnings.append(
             validation.error("no_dossiers", _("No dossier was received or resolved that day: is that right?"))
         )
     return warnings
 
 
+def _record_rule_warnings(
+    found: Mapping[Key, list[dict[str, Any]]],
+    inserted: Mapping[Key, int],
+    rows: Mapping[Key, Mapping[str, Any]],
+    now: datetime.datetime,
+) -> None:
+    """The warnings of the warning rules of newly inserted reports, as open quality warnings (reports.quality):
+    the clerk explains them or corrects the report, as for an unusual figure. `expected` is the value itself:
+    a rule has no band."""
+    QualityWarning.objects.bulk_create(
+        QualityWarning(
+            report_id=inserted[key],
+            locality=key[0],
+            province_id=rows[key]["province_id"],
+            commune_id=rows[key]["commune_id"],
+            date=key[1],
+            code=warning["code"],
+            indicator=warning["indicator"],
+            value=warning["value"] or 0,
+            expected_low=warning["value"] or 0,
+            expected_high=warning["value"] or 0,
+            median=warning["value"] or 0,
+            effect=0,
+            created_at=now,
+        )
+        for key, warnings in found.items()
+        for warning in warnings
+    )
+
+
 def _diff(stored: Mapping[str, Any], submitted: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    content = content_of(stored)
     return {
-        name: {"stored": _echoed(stored[name]), "submitted": _echoed(submitted[name])}
-        for name in CONTENT_FIELDS
-        if stored[name] != submitted[name]
+        name: {"stored": _echoed(content.get(name)), "submitted": _echoed(submitted.get(name))}
+        for name in submitted
+        if name not in ("locality", "date") and content.get(name) != submitted.get(name)
     }
 
 
@@ -189,6 +264,8 @@ _REPORT_JSON_COLUMNS = [
     "receipt",
     "payload_hash",
     "late",
+    "form_version_id",
+    "extra",
 ]
 _REPORT_SHARED_COLUMNS = ["revision", "received_at", "updated_at", "submitted_by_id", "client_id"]
 _REVISION_JSON_COLUMNS = ["report_id", "payload", "payload_hash", "receipt"]
@@ -197,6 +274,9 @@ _PG_TYPES = {
     "date": "date",
     "outage_systems": "jsonb",
     "payload": "jsonb",
+    "extra": "jsonb",
+    "dropped": "jsonb",
+    "form_version_id": "bigint",
     "support_needed": "boolean",
     "late": "boolean",
     "report_id": "bigint",
@@ -253,7 +333,7 @@ def _insert_reports(
 def _insert_new_reports_sql() -> str:
     """PostgreSQL's one statement of _insert_new_reports (built once per process)."""
     q = connection.ops.quote_name
-    source = [*_REPORT_JSON_COLUMNS, "payload"]
+    source = [*_REPORT_JSON_COLUMNS, "payload", "dropped"]
     record = ", ".join(f"{q(c)} {_PG_TYPES.get(c, 'text')}" for c in source)
     report_columns = ", ".join(q(c) for c in [*_REPORT_JSON_COLUMNS, *_REPORT_SHARED_COLUMNS])
     values = ", ".join(f"x.{q(c)}" for c in _REPORT_JSON_COLUMNS)
@@ -289,7 +369,7 @@ warn AS (
     FROM ins JOIN x ON x."locality" = ins."locality" AND x."date" = ins."date"
     {quality.unpivot_sql("x")}
     JOIN {q(QualityBand._meta.db_table)} b ON b."locality" = ins."locality" AND b."indicator" = v.indicator
-    WHERE {quality.outlier_sql()}
+    WHERE {quality.outlier_sql()} AND NOT jsonb_exists(COALESCE(x."dropped", '[]'::jsonb), v.indicator)
     RETURNING "locality", "date", "indicator", "value", "expected_low", "expected_high"
 ),
 req AS (
@@ -323,7 +403,11 @@ def _insert_new_reports(
             return inserted, outliers
         by_key = {(r["locality"], r["date"]): r for r in rows}
         bands = quality.bands_for({key[0] for key in inserted})
-        found = {key: quality.outliers(by_key[key], bands[key[0]]) for key in inserted if key[0] in bands}
+        found = {
+            key: quality.outliers(by_key[key], bands[key[0]], skip=by_key[key]["dropped"])
+            for key in inserted
+            if key[0] in bands
+        }
         quality.warnings_record({inserted[key]: (by_key[key], out) for key, out in found.items() if out}, now=now)
         for key, out in found.items():
             if out:
@@ -473,19 +557,27 @@ def daily_report_submit_batch(
             continue
         contents[key] = item.data
         rows[key] = {
-            **item.data,
+            "locality": item.data["locality"],
+            "date": item.data["date"],
+            **storage_of(item.spec, item.data),
             "province_id": item.province_id,
             "commune_id": item.commune_id,
             "slot": item.slot,
             "receipt": validation.receipt_for(digest),
             "payload_hash": digest,
             "late": is_late(item.valid_day, now),
+            # The series its version does not have: stored as 0, never judged against a band.
+            "dropped": quality.dropped_series(item.spec.version_id),
         }
 
     # On PostgreSQL the submission's writes are one statement (reports, revisions, rollup requests, events),
     # atomic by itself: no transaction around it, which saves two round trips (BEGIN, COMMIT) on the hot path.
     # SQLite takes three statements, in one transaction.
-    with transaction.atomic() if connection.vendor != "postgresql" else contextlib.nullcontext():
+    # A report that breaks a warning rule of its version also writes its warnings to the quality queue: a second
+    # statement, so then PostgreSQL too takes a transaction (the default form has no warning rule).
+    rule_warnings = {key: item.warnings for _i, item, key, _d in accepted if item.warnings and key in rows}
+    atomic = connection.vendor != "postgresql" or rule_warnings
+    with transaction.atomic() if atomic else contextlib.nullcontext():
         inserted, outliers = (
             _insert_new_reports(
                 [{**rows[k], "payload": contents[k]} for k in sorted(rows)],
@@ -503,6 +595,10 @@ def daily_report_submit_batch(
             stored[key] = {**rows[key], "revision": 1}
         if inserted and connection.vendor != "postgresql":  # PostgreSQL: requested in the insert statement
             request_rollups({(rows[key]["province_id"], validated[first_of[key]].valid_day) for key in inserted})
+        if rule_warnings:
+            _record_rule_warnings(
+                {key: rule_warnings[key] for key in inserted if key in rule_warnings}, inserted, rows, now
+            )
 
     for index, item, key, digest in accepted:
         current: Any = stored.get(key)
@@ -514,7 +610,10 @@ def daily_report_submit_batch(
                 receipt=current["receipt"],
                 revision=1,
                 late=current["late"],
-                warnings=_warnings(item.data, late=current["late"], day=item.valid_day, exception_used=key in excepted)
+                warnings=_warnings(
+                    item.data, late=current["late"], day=item.valid_day, exception_used=key in excepted, spec=item.spec
+                )
+                + item.warnings
                 + outliers.get(key, []),
             )
         elif current is not None and current["payload_hash"] == digest:
@@ -541,7 +640,7 @@ def daily_report_submit_batch(
 def _existing(keys: set[Key]) -> dict[Key, dict[str, Any]]:
     """The stored reports of these (locality, iso date) keys, as dicts, in one query."""
     rows = DailyReport.objects.filter(locality__in={k[0] for k in keys}, date__in={k[1] for k in keys}).values(
-        "locality", "date", "receipt", "payload_hash", "revision", "late", *CONTENT_FIELDS
+        "locality", "date", "receipt", "payload_hash", "revision", "late", *CONTENT_FIELDS, "form_version_id", "extra"
     )
     found = {}
     for row in rows:
@@ -614,13 +713,25 @@ def daily_report_correct(
         if ReportApproval.objects.active().filter(report=report).exists():
             return Outcome(APPROVED, **base, receipt=report.receipt, revision=report.revision, late=report.late)
         previous = report.receipt
-        for name in CONTENT_FIELDS:
-            setattr(report, name, item.data[name])
+        # The version of the report's day: the one it was stored with (a version never takes effect over a day
+        # that has reports), so the correction keeps it.
+        for name, value in storage_of(item.spec, item.data).items():
+            setattr(report, name, value)
         report.receipt = validation.receipt_for(digest)
         report.payload_hash = digest
         report.revision += 1
         report.updated_at = now
-        report.save(update_fields=[*CONTENT_FIELDS, "receipt", "payload_hash", "revision", "updated_at"])
+        report.save(
+            update_fields=[
+                *CONTENT_FIELDS,
+                "extra",
+                "form_version_id",
+                "receipt",
+                "payload_hash",
+                "revision",
+                "updated_at",
+            ]
+        )
         ReportRevision.objects.create(
             report=report,
             number=report.revision,
@@ -657,7 +768,9 @@ def daily_report_correct(
         revision=report.revision,
         late=report.late,
         previous_receipt=previous,
-        warnings=_warnings(item.data, late=False, day=day, exception_used=exception_used) + outliers,
+        warnings=_warnings(item.data, late=False, day=day, exception_used=exception_used, spec=item.spec)
+        + item.warnings
+        + outliers,
     )
 
 

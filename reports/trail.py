@@ -9,7 +9,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import trail
-from reports.models import ApiClient, LockException, QualityWarning, ReportApproval, ReportRevision
+from reports.models import (
+    ApiClient,
+    FormVersion,
+    LockException,
+    QualityWarning,
+    ReportApproval,
+    ReportForm,
+    ReportRevision,
+)
 
 
 def _describe_revision(row: trail.Row) -> trail.Description:
@@ -83,6 +91,23 @@ def _describe_warning(row: trail.Row) -> trail.Description:
     )
 
 
+def _describe_form_version(row: trail.Row) -> trail.Description:
+    details = row.details
+    return trail.Description(
+        object_type="form_version",
+        label=row.code,
+        summary=_("form %(form)s version %(number)s (%(status)s) in force from %(date)s, from %(file)s")
+        % {
+            "form": row.code,
+            "number": details.get("number"),
+            "status": dict(ReportForm.Status.choices).get(str(details.get("status")), details.get("status")),
+            "date": str(details.get("effective_from"))[:10],
+            "file": details.get("source_file") or "—",
+        },
+    )
+
+
+FORM_IMPORTED = trail.Kind("form_imported", gettext_lazy("report form version imported"), _describe_form_version)
 REPORT_SUBMITTED = trail.Kind("report_submitted", gettext_lazy("report submitted"), _describe_revision)
 REPORT_CORRECTED = trail.Kind("report_corrected", gettext_lazy("report corrected"), _describe_revision)
 KEY_ISSUED = trail.Kind("key_issued", gettext_lazy("API key issued"), _describe_key)
@@ -240,6 +265,27 @@ def register() -> None:
                 object_code="locality",
                 object_label=Cast("date", output_field=models.TextField()),
                 data=trail.data(date="date", indicator="indicator", value="value", explanation="explanation"),
+            ),
+        ),
+    )
+    trail.register(
+        trail.TrailSource(
+            kinds=(FORM_IMPORTED,),
+            queryset=FormVersion.objects.all(),
+            time="imported_at",
+            actors=("imported_by",),
+            codes=("form__code",),
+            words=("source_file",),
+            columns=trail.columns(
+                at="imported_at",
+                kind=FORM_IMPORTED,
+                user="imported_by",
+                object_id="pk",
+                object_code="form__code",
+                object_label=Cast("number", output_field=models.TextField()),
+                data=trail.data(
+                    number="number", status="status", effective_from="effective_from", source_file="source_file"
+                ),
             ),
         ),
     )

@@ -6,15 +6,37 @@ import io
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exports import csv_bytes
 from core.spreadsheets import CellTooLong, SpreadsheetError, csv_records, rows_with_content, xlsx_rows
-from reports.figures import ALL_FIELDS, INTEGER_FIELDS
+from reports import formspec
+from reports.completeness import lock_date
+from reports.figures import ALL_FIELDS
 from reports.validation import payload_from_text
 
-COLUMNS = ALL_FIELDS
-REQUIRED_COLUMNS = ["locality", "date", *INTEGER_FIELDS]
+KEYS = ["locality", "date"]
+COLUMNS = ALL_FIELDS  # the default form's columns (a version in force since adds, renames or drops some: columns())
+
+
+def columns() -> list[str]:
+    """The template's columns: the fields of the form version in force today."""
+    return [*KEYS, *formspec.spec_for_day(timezone.localdate()).codes]
+
+
+def _accepted_columns() -> tuple[list[str], list[str]]:
+    """(the columns a file may have, those it must have): the fields of every version in force on a day that
+    may still be sent (from the lock window's first day to today), and the required figures they share."""
+    today = timezone.localdate()
+    specs = formspec.specs_between(min(lock_date(today), today), today)
+    allowed = list(dict.fromkeys([*KEYS, *(code for spec in specs for code in spec.codes)]))
+    required = [
+        i.code
+        for i in specs[-1].integers
+        if i.required and all(i.code in spec.by_code and spec.by_code[i.code].required for spec in specs)
+    ]
+    return allowed, [*KEYS, *required]
 
 
 class UploadError(ValueError):
@@ -64,7 +86,8 @@ def _header(cells):
     header = [str(cell).strip().lower() if cell is not None else "" for cell in cells]
     while header and header[-1] == "":
         header.pop()
-    unknown = [c for c in header if c not in COLUMNS]
+    allowed, required = _accepted_columns()
+    unknown = [c for c in header if c not in allowed]
     if unknown:
         raise UploadError(
             _("Unknown column(s): %(columns)s. Use the columns of the template.") % {"columns": ", ".join(unknown)}
@@ -72,7 +95,7 @@ def _header(cells):
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
         raise UploadError(_("Column(s) given twice: %(columns)s.") % {"columns": ", ".join(duplicated)})
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    missing = [c for c in required if c not in header]
     if missing:
         raise UploadError(_("Missing column(s): %(columns)s.") % {"columns": ", ".join(missing)})
     return header
@@ -101,8 +124,9 @@ def _csv_rows(uploaded):
 def template_csv(example=None):
     """The template, through the one CSV writer (core.exports: its BOM makes Excel open it as UTF-8, and the
     example's texts, a clerk's own, are neutralised as in every export)."""
-    rows = [[_cell(example.get(c)) for c in COLUMNS]] if example else []
-    return csv_bytes(COLUMNS, rows).decode("utf-8")
+    names = columns()
+    rows = [[_cell(example.get(c)) for c in names]] if example else []
+    return csv_bytes(names, rows).decode("utf-8")
 
 
 def template_xlsx(example=None):
@@ -111,9 +135,10 @@ def template_xlsx(example=None):
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "reports"
-    sheet.append(COLUMNS)
+    names = columns()
+    sheet.append(names)
     if example:
-        sheet.append([_cell(example.get(c)) for c in COLUMNS])
+        sheet.append([_cell(example.get(c)) for c in names])
     # Codes and dates as text, so that 00004 keeps its zeros.
     for column in ("A", "B"):
         for cell in sheet[column]:

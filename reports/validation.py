@@ -18,6 +18,8 @@ Errors are {field: [{"code": ..., "message": ...}]}; codes are stable, messages 
 """
 
 import datetime
+import functools
+import operator
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,21 +32,15 @@ from django.utils.translation import gettext as _
 from core.dates import DATE_MESSAGE, INVALID_DATE, parse_date, parse_date_or_none
 from core.text import echo
 from localities.services import locality_index
-from reports.figures import (
-    ALL_FIELDS,
-    FIGURE_MAX,
-    INTEGER_FIELDS,
-    LESS_OR_EQUAL,
-    OUTAGE_SYSTEM_CODES,
-    TEXT_FIELDS,
-    TEXT_MAX,
-)
+from reports import formspec
+from reports.figures import ALL_FIELDS, TEXT_MAX
 from reports.receipts import payload_hash, receipt_for
 
 # Stable error codes (the API's contract; messages may change, codes do not).
 REQUIRED = "required"
 WRONG_TYPE = "wrong_type"
 NEGATIVE = "negative"
+TOO_SMALL = "too_small"  # only a version with a minimum above 0 says it; not one of the §5 contract's codes
 TOO_LARGE = "too_large"
 UNKNOWN_FIELD = "unknown_field"
 DATE_TOO_EARLY = "date_too_early"
@@ -87,8 +83,6 @@ class ErrorItem(TypedDict):
 
 NON_FIELD = "non_field_errors"
 FIELDS = frozenset(ALL_FIELDS)
-_INTEGER_LIMITS = FIGURE_MAX
-_OUTAGE_CODES = frozenset(OUTAGE_SYSTEM_CODES)
 _MISSING = object()
 
 
@@ -126,6 +120,9 @@ class Validated:
     province_id: str | None = None
     commune_id: str | None = None
     slot: int | None = None
+    # The form version the report was judged by, and the warnings of its warning rules (§11's `warnings`).
+    spec: formspec.FormSpec = field(default_factory=formspec.default_spec)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -167,15 +164,30 @@ class Validated:
         return receipt_for(self.digest())
 
 
+def _day_of(raw: dict[str, Any]) -> datetime.date | None:
+    day = raw.get("date")
+    return parse_date_or_none(day, bounded=False) if isinstance(day, str) and day == day.strip() else None
+
+
 def _check_report(raw: Any, *, today: datetime.date, start: datetime.date) -> Validated:
-    """Every rule that needs no database. Returns a Validated whose locality is not yet looked up."""
+    """Every rule that needs no database, of the form version in force on the report's day (the current one when
+    the date is not valid). Returns a Validated whose locality is not yet looked up.
+
+    The order of the checks, which is the order of the error fields in the answer, is the §5 contract's for the
+    default form: unknown fields, locality, date, the whole numbers, the comparisons between them, the other
+    indicators in the form's order, then the rules that make one indicator depend on another."""
     result = Validated()
     if not isinstance(raw, dict):
         result.add(NON_FIELD, NOT_AN_OBJECT, _("Each report must be a JSON object."))
+        result.spec = formspec.spec_for_day(today)
         return result
     data = result.data
+    known_day = _day_of(raw)
+    spec = formspec.spec_for_day(known_day if known_day is not None and start <= known_day <= today else today)
+    result.spec = spec
+    fields = _fields_of(spec)
 
-    for name in raw.keys() - FIELDS:
+    for name in raw.keys() - fields:
         result.add(echo(name), UNKNOWN_FIELD, _("Unknown field."))
 
     locality = raw.get("locality", _MISSING)
@@ -191,7 +203,7 @@ def _check_report(raw: Any, *, today: datetime.date, start: datetime.date) -> Va
         result.add("date", REQUIRED, _("Required."))
     else:
         # Text only: a date object cannot come from JSON, and the form and uploads send text (payload_from_text).
-        parsed = parse_date_or_none(day, bounded=False) if isinstance(day, str) and day == day.strip() else None
+        parsed = known_day
         if parsed is None:
             result.add("date", INVALID_DATE, str(DATE_MESSAGE))
         else:
@@ -202,88 +214,225 @@ def _check_report(raw: Any, *, today: datetime.date, start: datetime.date) -> Va
                 data["date"] = day
                 result.day = parsed
 
-    for name in INTEGER_FIELDS:
-        value = raw.get(name, _MISSING)
-        # type() rather than isinstance(): bool is a subclass of int and must be refused.
-        if type(value) is int:
-            if value < 0:
-                result.add(name, NEGATIVE, _("Must be 0 or more."))
-            elif value > _INTEGER_LIMITS[name]:
-                result.add(name, TOO_LARGE, _("Must be at most %(limit)s.") % {"limit": _INTEGER_LIMITS[name]})
-            else:
-                data[name] = value
-        elif value is _MISSING:
+    for indicator in spec.integers:
+        _check_integer(result, raw, indicator)
+    for rule in spec.rules:
+        if rule.kind == formspec.COMPARE:
+            _check_comparison(result, rule)
+    for indicator in spec.indicators:
+        if indicator.type == formspec.CHOICES:
+            _check_choices(result, raw, indicator)
+        elif indicator.type == formspec.CHOICE:
+            _check_choice(result, raw, indicator)
+        elif indicator.type == formspec.TEXT:
+            _check_text(result, raw, indicator)
+        elif indicator.type == formspec.YES_NO:
+            _check_yes_no(result, raw, indicator)
+    for rule in spec.rules:
+        if rule.kind != formspec.COMPARE:
+            _check_condition(result, rule)
+    return result
+
+
+@functools.cache
+def _fields_of_cached(spec: formspec.FormSpec) -> frozenset[str]:
+    return frozenset(("locality", "date", *spec.codes))
+
+
+def _fields_of(spec: formspec.FormSpec) -> frozenset[str]:
+    return FIELDS if spec is formspec.default_spec() else _fields_of_cached(spec)
+
+
+def _check_integer(result: Validated, raw: dict[str, Any], indicator: formspec.Indicator) -> None:
+    name = indicator.code
+    value = raw.get(name, _MISSING)
+    minimum = indicator.minimum if indicator.minimum is not None else 0
+    maximum = indicator.maximum if indicator.maximum is not None else formspec.INTEGER_MAX
+    # type() rather than isinstance(): bool is a subclass of int and must be refused.
+    if type(value) is int:
+        if value < 0:
+            result.add(name, NEGATIVE, _("Must be 0 or more."))
+        elif value < minimum:
+            result.add(name, TOO_SMALL, _("Must be at least %(limit)s.") % {"limit": minimum})
+        elif value > maximum:
+            result.add(name, TOO_LARGE, _("Must be at most %(limit)s.") % {"limit": maximum})
+        else:
+            result.data[name] = value
+    elif value is _MISSING or (value is None and not indicator.required):
+        if indicator.required:
             result.add(name, REQUIRED, _("Missing figure: send 0 when there was nothing."))
         else:
-            result.add(name, WRONG_TYPE, _("Must be a whole number."))
-
-    for small, large in LESS_OR_EQUAL:
-        if small in data and large in data and data[small] > data[large]:
-            result.add(
-                small,
-                EXCEEDS,
-                _("Must not exceed %(other)s (%(value)s > %(other_value)s).")
-                % {"other": large, "value": data[small], "other_value": data[large]},
-            )
-
-    systems = raw.get("outage_systems")
-    if systems is None:
-        data["outage_systems"] = []
-    elif not isinstance(systems, list):
-        result.add("outage_systems", WRONG_TYPE, _("Must be a list of system codes."))
+            result.data[name] = None
     else:
-        seen: set[str] = set()
-        for value in systems:
-            if not isinstance(value, str):
-                # Never hashed nor repr()'d: it may be a list or an object, nested deep.
-                result.add(
-                    "outage_systems",
-                    UNKNOWN_VALUE,
-                    _("Each system must be a code written as text; use one of: %(choices)s.")
-                    % {"choices": ", ".join(OUTAGE_SYSTEM_CODES)},
-                )
-            elif value not in _OUTAGE_CODES:
-                result.add(
-                    "outage_systems",
-                    UNKNOWN_VALUE,
-                    _("Unknown system %(value)s; use one of: %(choices)s.")
-                    % {"value": repr(value[:40]), "choices": ", ".join(OUTAGE_SYSTEM_CODES)},
-                )
-            elif value in seen:
-                result.add("outage_systems", DUPLICATE_VALUE, _("%(value)s is listed twice.") % {"value": value})
-            else:
-                seen.add(value)
-        if "outage_systems" not in result.errors:
-            data["outage_systems"] = sorted(seen)
+        result.add(name, WRONG_TYPE, _("Must be a whole number."))
 
-    for name in TEXT_FIELDS:
-        value = raw.get(name)
-        if value is None:
-            data[name] = ""
-        elif not isinstance(value, str):
-            result.add(name, WRONG_TYPE, _("Must be text."))
+
+_COMPARE = {"<=": operator.le, ">=": operator.ge, "=": operator.eq}
+
+
+def _rule_failed(result: Validated, rule: formspec.Rule, message: str, value: Any) -> None:
+    message = rule.message or message
+    if rule.severity == formspec.ERROR:
+        result.add(rule.field, rule.code, message)
+    else:
+        result.warnings.append(
+            {
+                "code": rule.code,
+                "indicator": rule.field,
+                "value": value if type(value) is int else None,
+                "expected": None,
+                "message": message,
+            }
+        )
+
+
+def _check_comparison(result: Validated, rule: formspec.Rule) -> None:
+    data = result.data
+    if any(data.get(name) is None for name in rule.names):
+        return  # a figure in error, or not given: its own error says so
+    left, right = rule.left.value(data), rule.right.value(data)
+    if left is None or right is None or _COMPARE[rule.op](left, right):
+        return
+    if rule.op == "<=" and rule.right.names == (rule.right.text,):
+        message = _("Must not exceed %(other)s (%(value)s > %(other_value)s).") % {
+            "other": rule.right.text,
+            "value": left,
+            "other_value": right,
+        }
+    else:
+        message = _("%(left)s must be %(op)s %(right)s (%(value)s, %(other_value)s).") % {
+            "left": rule.left.text,
+            "op": formspec.OPERATORS[rule.op],
+            "right": rule.right.text,
+            "value": left,
+            "other_value": right,
+        }
+    _rule_failed(result, rule, message, left)
+
+
+def _has_value(value: Any) -> bool:
+    return value not in (None, "", [], False)
+
+
+def _check_condition(result: Validated, rule: formspec.Rule) -> None:
+    data = result.data
+    target = rule.left.names[0]
+    if rule.field in result.errors or target in result.errors or any(n in result.errors for n in rule.right.names):
+        return
+    condition = rule.right.value(data)
+    if condition is None:
+        return
+    given = _has_value(data.get(target))
+    if rule.kind == formspec.REQUIRED_WHEN and condition and not given:
+        if rule.code == DIFFICULTIES_REQUIRED:
+            message = _("When support is needed, describe the difficulties.")
         else:
-            value = value.strip()
-            if len(value) > TEXT_MAX:
-                result.add(
-                    name,
-                    TOO_LONG,
-                    _("Must be at most %(limit)s characters (it has %(length)s).")
-                    % {"limit": TEXT_MAX, "length": len(value)},
-                )
-            else:
-                data[name] = value
+            message = _("%(field)s is required when %(condition)s.") % {"field": target, "condition": rule.right.text}
+        _rule_failed(result, rule, message, data.get(target))
+    elif rule.kind == formspec.ONLY_WHEN and given and not condition:
+        message = _("%(field)s may only be given when %(condition)s.") % {"field": target, "condition": rule.right.text}
+        _rule_failed(result, rule, message, data.get(target))
 
-    support = raw.get("support_needed")
-    if support is None:
-        data["support_needed"] = False
-    elif type(support) is not bool:
-        result.add("support_needed", WRONG_TYPE, _("Must be true or false."))
+
+def _check_choices(result: Validated, raw: dict[str, Any], indicator: formspec.Indicator) -> None:
+    name = indicator.code
+    codes = indicator.choice_codes
+    values = raw.get(name)
+    if values is None:
+        if indicator.required:
+            result.add(name, REQUIRED, _("Required."))
+        else:
+            result.data[name] = []
+        return
+    if not isinstance(values, list):
+        result.add(name, WRONG_TYPE, _("Must be a list of codes."))
+        return
+    seen: set[str] = set()
+    for value in values:
+        if not isinstance(value, str):
+            # Never hashed nor repr()'d: it may be a list or an object, nested deep.
+            result.add(
+                name,
+                UNKNOWN_VALUE,
+                _("Each value must be a code written as text; use one of: %(choices)s.")
+                % {"choices": ", ".join(codes)},
+            )
+        elif value not in codes:
+            result.add(
+                name,
+                UNKNOWN_VALUE,
+                _("Unknown value %(value)s; use one of: %(choices)s.")
+                % {"value": repr(value[:40]), "choices": ", ".join(codes)},
+            )
+        elif value in seen:
+            result.add(name, DUPLICATE_VALUE, _("%(value)s is listed twice.") % {"value": value})
+        else:
+            seen.add(value)
+    if name not in result.errors:
+        if indicator.required and not seen:
+            result.add(name, REQUIRED, _("Required."))
+        else:
+            result.data[name] = sorted(seen)
+
+
+def _check_choice(result: Validated, raw: dict[str, Any], indicator: formspec.Indicator) -> None:
+    name = indicator.code
+    value = raw.get(name)
+    if value is None or value == "":
+        if indicator.required:
+            result.add(name, REQUIRED, _("Required."))
+        else:
+            result.data[name] = ""
+    elif not isinstance(value, str):
+        result.add(name, WRONG_TYPE, _("Must be a code written as text."))
+    elif value not in indicator.choice_codes:
+        result.add(
+            name,
+            UNKNOWN_VALUE,
+            _("Unknown value %(value)s; use one of: %(choices)s.")
+            % {"value": repr(value[:40]), "choices": ", ".join(indicator.choice_codes)},
+        )
     else:
-        data["support_needed"] = support
-        if support and not data.get("difficulties") and "difficulties" not in result.errors:
-            result.add("support_needed", DIFFICULTIES_REQUIRED, _("When support is needed, describe the difficulties."))
-    return result
+        result.data[name] = value
+
+
+def _check_text(result: Validated, raw: dict[str, Any], indicator: formspec.Indicator) -> None:
+    name = indicator.code
+    limit = indicator.maximum or TEXT_MAX
+    value = raw.get(name)
+    if value is None:
+        if indicator.required:
+            result.add(name, REQUIRED, _("Required."))
+        else:
+            result.data[name] = ""
+    elif not isinstance(value, str):
+        result.add(name, WRONG_TYPE, _("Must be text."))
+    else:
+        value = value.strip()
+        if len(value) > limit:
+            result.add(
+                name,
+                TOO_LONG,
+                _("Must be at most %(limit)s characters (it has %(length)s).") % {"limit": limit, "length": len(value)},
+            )
+        elif indicator.required and not value:
+            result.add(name, REQUIRED, _("Required."))
+        else:
+            result.data[name] = value
+
+
+def _check_yes_no(result: Validated, raw: dict[str, Any], indicator: formspec.Indicator) -> None:
+    name = indicator.code
+    value = raw.get(name)
+    if value is None:
+        if indicator.required:
+            result.add(name, REQUIRED, _("Required."))
+        else:
+            result.data[name] = False
+    elif type(value) is not bool:
+        result.add(name, WRONG_TYPE, _("Must be true or false."))
+    else:
+        result.data[name] = value
 
 
 def lookup_localities(codes: Iterable[str]) -> dict[str, tuple[str, str | None, int | None]]:
@@ -358,15 +507,27 @@ def _text_int(text: str) -> int:
     return int(text)
 
 
-def payload_from_text(cells: Mapping[str, Any]) -> dict[str, Any]:
+def payload_from_text(cells: Mapping[str, Any], *, spec: formspec.FormSpec | None = None) -> dict[str, Any]:
     """A report payload from text cells (a form or a spreadsheet row): the conversions a person expects,
-    nothing more, so that the validator then speaks exactly as it does for the API.
+    nothing more, so that the validator then speaks exactly as it does for the API. The indicators' types are
+    those of `spec`, or of the version in force on the row's date (the default form's when it has none).
 
     Empty cells are left out (a missing figure is then `required`); integer text becomes an int; other text
     stays text (then `wrong_type`). XLSX gives numbers and dates: an integral float becomes an int, a date
     its ISO string; a number in the locality column stays a number (`wrong_type`), since 4 may have been
     00004 or 04.
     """
+    day = cells.get("date")
+    if isinstance(day, datetime.datetime):
+        day = day.date().isoformat()
+    elif isinstance(day, datetime.date):
+        day = day.isoformat()
+    if spec is None:
+        parsed = parse_date_or_none(day.strip(), bounded=False) if isinstance(day, str) else None
+        spec = (
+            formspec.spec_for_day(parsed) if parsed is not None and parsed >= first_date() else formspec.default_spec()
+        )
+    types = {i.code: i.type for i in spec.indicators}
     payload = {}
     for name, value in cells.items():
         if value is None:
@@ -375,7 +536,8 @@ def payload_from_text(cells: Mapping[str, Any]) -> dict[str, Any]:
             value = value.strip()
             if value == "":
                 continue
-        if name in _INTEGER_LIMITS:
+        kind = types.get(name)
+        if kind == formspec.INTEGER:
             if isinstance(value, str) and _INT_RE.fullmatch(value):
                 value = _text_int(value)
             elif isinstance(value, float) and value.is_integer():
@@ -385,14 +547,14 @@ def payload_from_text(cells: Mapping[str, Any]) -> dict[str, Any]:
                 value = value.date().isoformat()
             elif isinstance(value, datetime.date):
                 value = value.isoformat()
-        elif name == "support_needed":
+        elif kind == formspec.YES_NO:
             if isinstance(value, str) and value.lower() in _TRUE_WORDS:
                 value = True
             elif isinstance(value, str) and value.lower() in _FALSE_WORDS:
                 value = False
             elif type(value) in (int, float) and value in (0, 1):
                 value = bool(value)
-        elif name == "outage_systems":
+        elif kind == formspec.CHOICES:
             if isinstance(value, str):
                 value = [v for v in _SPLIT_RE.split(value) if v]
         payload[name] = value

@@ -18,12 +18,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.dates import parse_date_or_none
 from core.exports import csv_response
 from localities.models import Commune, Province
-from reports import services, uploads
+from reports import formspec, services, uploads
 from reports.completeness import Completeness, lock_date
-from reports.figures import ALL_FIELDS, INTEGER_FIELDS, OUTAGE_SYSTEMS
+from reports.figures import ALL_FIELDS, INTEGER_FIELDS
 from reports.filters import DailyReportFilterSet
-from reports.forms import ApiKeyForm, DailyReportForm, LockExceptionForm, UploadForm
-from reports.models import ApiClient, DailyReport
+from reports.forms import ApiKeyForm, DailyReportForm, LockExceptionForm, UploadForm, spec_for_text
+from reports.models import ApiClient
 from reports.selectors import province_day_status, report_detail_queryset, reports_visible
 from tasks.models import Role
 from tasks.scoping import scope_for_user
@@ -142,14 +142,19 @@ def report_detail(request, locality, date):
         report_detail_queryset(scope).select_related("province", "commune"), locality=locality, date=day
     )
     may_correct = services.may_submit(scope, province_id=report.province_id, commune_id=report.commune_id)
-    figures = [(DailyReport._meta.get_field(name).verbose_name, getattr(report, name)) for name in INTEGER_FIELDS]
+    # In the indicators of the report's own form version (its labels; an added indicator's value from `extra`).
+    spec = formspec.spec_for_version(report.form_version_id)
+    row = {name: getattr(report, name) for name in services.CONTENT_FIELDS}
+    content = services.content_of({**row, "extra": report.extra, "form_version_id": report.form_version_id})
+    figures = [(i.label, content.get(i.code)) for i in spec.integers]
+    choices = {c.code: c.label for i in spec.indicators if i.type == formspec.CHOICES for c in i.choices}
     return render(
         request,
         "reports/report_detail.html",
         {
             "report": report,
             "figures": figures,
-            "outages": [label for code, label in OUTAGE_SYSTEMS if code in report.outage_systems],
+            "outages": [label for code, label in choices.items() if code in report.outage_systems],
             "may_correct": may_correct,
             "revisions": report.revisions.all(),
             "warnings": report.quality_warnings.select_related("explained_by", "closed_by"),
@@ -169,9 +174,9 @@ def report_submit(request):
         yesterday = timezone.localdate() - datetime.timedelta(days=1)
         initial = {"date": request.GET.get("date") or yesterday.isoformat()}
         initial["locality"] = request.GET.get("locality") or scope.locality_code() or ""
-        form = DailyReportForm(initial=initial, localities=choices)
+        form = DailyReportForm(initial=initial, localities=choices, spec=spec_for_text(initial["date"]))
         return render(request, "reports/report_form.html", {"form": form})
-    form = DailyReportForm(request.POST, localities=choices)
+    form = DailyReportForm(request.POST, localities=choices, spec=spec_for_text(request.POST.get("date")))
     outcome = services.daily_report_submit(payload=form.payload(), user=request.user)
     if outcome.status in (services.CREATED, services.UNCHANGED):
         if outcome.status == services.CREATED:
@@ -233,11 +238,14 @@ def report_correct(request, locality, date):
     report = get_object_or_404(reports_visible(scope), locality=locality, date=day)
     if not services.may_submit(scope, province_id=report.province_id, commune_id=report.commune_id):
         raise PermissionDenied
+    # The version the report was stored with (the one in force on its day).
+    spec = formspec.spec_for_version(report.form_version_id)
     if request.method == "GET":
-        initial = {name: getattr(report, name) for name in services.CONTENT_FIELDS}
-        form = DailyReportForm(initial=initial, fixed=True)
+        row = {name: getattr(report, name) for name in services.CONTENT_FIELDS}
+        initial = services.content_of({**row, "extra": report.extra, "form_version_id": report.form_version_id})
+        form = DailyReportForm(initial=initial, fixed=True, spec=spec)
         return render(request, "reports/report_form.html", {"form": form, "report": report})
-    form = DailyReportForm(request.POST, fixed=True)
+    form = DailyReportForm(request.POST, fixed=True, spec=spec)
     outcome = services.daily_report_correct(
         locality=locality, date=day, payload=form.payload(), reason=request.POST.get("reason"), user=request.user
     )

@@ -253,3 +253,15 @@ def inflated_xlsx(workbook_bytes, *, padding_bytes=3 * 1024 * 1024):
             target.writestr(member, source.read(member))
         target.writestr("xl/media/padding.bin", b"\0" * padding_bytes)
     return out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _default_form_only():
+    """The versions of the report form a process caches (reports.formspec): each test starts with the default
+    form only, known without a query, so query counts hold; a test that imports a version makes the cache read
+    the database again (formspec.forget(), as the import does)."""
+    from reports import formspec
+
+    formspec.pin_default()
+    yield
+    formspec.pin_default()

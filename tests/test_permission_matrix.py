@@ -474,6 +474,7 @@ ROWS = [
         "401 200 403 403 403 403 403 403 403 403", data="report_correction_json"),
     Row("report-completeness", "GET /api/v1/reports/completeness/?province={province}", "other",
         "401 200 200 200 200 200∅ 200∅ 200∅ 200∅ 200∅", probe="completeness_rows"),
+    Row("report-form", "GET /api/v1/reports/form/", "—", "401 200 200 200 200 200 200 200 200 200"),
     Row("daily-report-explanations", "POST /api/v1/reports/daily/{report}/explanations/", "own",
         "401 200 403 403 403 404 200 200 200 200", data="explanation_json"),
     Row("daily-report-explanations", "POST /api/v1/reports/daily/{report}/explanations/", "other",

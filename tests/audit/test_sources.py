@@ -62,6 +62,7 @@ def test_every_app_below_declared_its_kinds_and_record_changes_come_last():
         "subtask_update",
         "local_plan",
         "catalogue_import",
+        "form_imported",
         "report_submitted",
         "report_corrected",
         "key_issued",

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dashboards', '0007_rollup_approved'),
+        ('dashboards', '0008_rollup_extra'),
         ('localities', '0002_commune_slot'),
     ]
 
