@@ -5,7 +5,18 @@ from django.utils.translation import gettext_lazy as _
 
 from core.filters import SearchFilter, YesNoFilter
 from localities.models import Province
-from tasks.models import Agency, Assignment, AssignmentStatus, DisplayStatus, Level, Phase, SubTask, Task, TaskGroup
+from tasks.models import (
+    Agency,
+    Assignment,
+    AssignmentStatus,
+    DisplayStatus,
+    Level,
+    Phase,
+    SubTask,
+    Task,
+    TaskGroup,
+    TaskLevel,
+)
 from tasks.scoping import NO_SCOPE, scope_for_request
 
 
@@ -26,14 +37,14 @@ class AgencyFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Agency
-        fields = ["q", "kind"]
+        fields = ["q", "kind", "source"]
 
 
 class TaskFilterSet(django_filters.FilterSet):
     q = SearchFilter(exact=["code__iexact"], contains=["title_vi", "title_en"], label=_("code or title contains"))
     group = django_filters.ModelChoiceFilter(queryset=TaskGroup.objects.all(), to_field_name="number", label=_("group"))
     phase = django_filters.ModelChoiceFilter(queryset=Phase.objects.all(), to_field_name="code", label=_("phase"))
-    level = django_filters.ChoiceFilter(choices=Level.choices, label=_("carried out by"))
+    level = django_filters.ChoiceFilter(choices=TaskLevel.choices, label=_("carried out by"))
     lead_agency = django_filters.ModelChoiceFilter(
         queryset=Agency.objects.all(), to_field_name="code", label=_("lead agency")
     )

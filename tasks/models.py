@@ -91,12 +91,19 @@ class AgencyQuerySet(models.QuerySet):
 
 
 class Agency(models.Model):
-    """A central agency that presides over or coordinates tasks."""
+    """A central body of the political system that presides over or coordinates tasks: the Party's commissions
+    and offices, the National Assembly's bodies, the Government's, the ministries and ministry-level agencies,
+    the Fatherland Front, the Supreme Court and Procuracy. `source` names the public document its name comes
+    from; "demo" marks a name the reference data could not source (like the demo catalogue)."""
+
+    # The value of `source` for a name no document in DOMAIN.md vouches for.
+    DEMO_SOURCE = "demo"
 
     class Kind(models.TextChoices):
         PARTY = "party", _("Party body")
         GOVERNMENT = "government", _("Government body")
         MINISTRY = "ministry", _("Ministry")
+        MINISTRY_LEVEL = "ministry_level", _("Ministry-level agency")
         NATIONAL_ASSEMBLY = "national_assembly", _("National Assembly body")
         FRONT = "front", _("Fatherland Front and mass organisations")
         JUDICIARY = "judiciary", _("Court or procuracy")
@@ -106,6 +113,12 @@ class Agency(models.Model):
     name_en = models.CharField(_("name (English)"), max_length=200)
     short_name = models.CharField(_("short name"), max_length=30, blank=True)
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    source = models.CharField(
+        _("source of the name"),
+        max_length=200,
+        default=DEMO_SOURCE,
+        help_text=_('The public document the name comes from; "demo" when none could be found.'),
+    )
 
     objects = AgencyQuerySet.as_manager()
 
@@ -121,11 +134,30 @@ class Agency(models.Model):
     def name(self):
         return _localized(self, "name")
 
+    @property
+    def is_demo(self) -> bool:
+        return self.source == self.DEMO_SOURCE
+
 
 class Level(models.TextChoices):
+    """The kind of unit an assignment belongs to."""
+
     CENTRAL = "central", _("central agencies")
     PROVINCE = "province", _("every province")
     COMMUNE = "commune", _("every commune")
+
+
+class TaskLevel(models.TextChoices):
+    """Who carries a task out. An `all_ministries` task has one (central) assignment per ministry and
+    ministry-level agency (ALL_MINISTRIES_KINDS), besides its lead and coordinating agencies."""
+
+    CENTRAL = "central", _("central agencies")
+    ALL_MINISTRIES = "all_ministries", _("every ministry")
+    PROVINCE = "province", _("every province")
+    COMMUNE = "commune", _("every commune")
+
+
+ALL_MINISTRIES_KINDS = (Agency.Kind.MINISTRY, Agency.Kind.MINISTRY_LEVEL)
 
 
 class Task(models.Model):
@@ -138,7 +170,7 @@ class Task(models.Model):
     group = models.ForeignKey(TaskGroup, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("group"))
     phase = models.ForeignKey(Phase, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("phase"))
     deadline = models.DateField(_("deadline"))
-    level = models.CharField(_("carried out by"), max_length=10, choices=Level.choices)
+    level = models.CharField(_("carried out by"), max_length=20, choices=TaskLevel.choices)
     lead_agency = models.ForeignKey(
         Agency, on_delete=models.PROTECT, related_name="led_tasks", verbose_name=_("lead agency")
     )
@@ -652,6 +684,36 @@ class SubTaskUpdate(WorkflowHistory):
         return f"{self.subtask_id}: {self.old_status} → {self.new_status} ({self.created_at:%Y-%m-%d %H:%M})"
 
 
+class WorkingGroup(models.Model):
+    """One of the steering committee's six working groups: it follows some task groups, and its members (steering
+    members, Membership.working_group) land on its view of phases, tasks and meetings, still reading everything.
+    The Handbook names six groups without a public list: the shipped names are demo (`source`), editable."""
+
+    number = models.PositiveSmallIntegerField(_("number"), unique=True)
+    name_vi = models.CharField(_("name (Vietnamese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    task_groups = models.ManyToManyField(
+        TaskGroup, blank=True, related_name="working_groups", verbose_name=_("task groups followed")
+    )
+    source = models.CharField(_("source of the name"), max_length=200, default=Agency.DEMO_SOURCE)
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("working group")
+        verbose_name_plural = _("working groups")
+
+    def __str__(self):
+        return f"{self.number}. {self.name}"
+
+    @property
+    def name(self):
+        return _localized(self, "name")
+
+    @property
+    def is_demo(self) -> bool:
+        return self.source == Agency.DEMO_SOURCE
+
+
 class Membership(models.Model):
     """Ties a user to a role and, for officers and clerks, to their unit. One per user."""
 
@@ -678,6 +740,15 @@ class Membership(models.Model):
         related_name="members",
         verbose_name=_("commune"),
     )
+    # A steering member's working group: where the member lands (still reading everything).
+    working_group = models.ForeignKey(
+        WorkingGroup,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+        verbose_name=_("working group"),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -698,6 +769,10 @@ class Membership(models.Model):
                     | Q(role="commune_clerk", agency__isnull=True, province__isnull=True, commune__isnull=False)
                 ),
                 name="membership_unit_matches_role",
+            ),
+            models.CheckConstraint(
+                condition=Q(working_group__isnull=True) | Q(role="steering"),
+                name="membership_working_group_steering_only",
             ),
         ]
 

@@ -32,7 +32,7 @@ class PhaseSerializer(serializers.ModelSerializer):
 class AgencySerializer(serializers.ModelSerializer):
     class Meta:
         model = Agency
-        fields = ["code", "name_vi", "name_en", "short_name", "kind"]
+        fields = ["code", "name_vi", "name_en", "short_name", "kind", "source"]
 
 
 class TaskSerializer(serializers.ModelSerializer):
