@@ -16,8 +16,20 @@ from tasks.models import (
     Task,
     TaskGroup,
     TaskLevel,
+    WorkingGroup,
 )
 from tasks.scoping import NO_SCOPE, scope_for_request
+
+
+def working_group_filter(field: str) -> django_filters.ModelChoiceFilter:
+    """`?working_group=N`: the tasks of the task groups a working group follows (tasks.working_groups)."""
+
+    def follow(queryset, name, value: WorkingGroup):
+        return queryset.filter(**{field: value})
+
+    return django_filters.ModelChoiceFilter(
+        queryset=WorkingGroup.objects.all(), to_field_name="number", method=follow, label=_("working group")
+    )
 
 
 class TaskGroupFilterSet(django_filters.FilterSet):
@@ -55,10 +67,11 @@ class TaskFilterSet(django_filters.FilterSet):
         label=_("agency (lead or coordinating)"),
     )
     is_official = YesNoFilter(label=_("official"))
+    working_group = working_group_filter("group__working_groups")
 
     class Meta:
         model = Task
-        fields = ["q", "group", "phase", "level", "lead_agency", "agency", "is_official"]
+        fields = ["q", "group", "phase", "level", "lead_agency", "agency", "is_official", "working_group"]
 
     def filter_agency(self, queryset, name, value: str):
         return queryset.filter(Q(lead_agency=value) | Q(coordinating_agencies=value)).distinct()
@@ -88,6 +101,7 @@ class AssignmentFilterSet(django_filters.FilterSet):
     phase = django_filters.ModelChoiceFilter(
         field_name="task__phase", queryset=Phase.objects.all(), to_field_name="code", label=_("phase")
     )
+    working_group = working_group_filter("task__group__working_groups")
     level = django_filters.ChoiceFilter(choices=Level.choices, label=_("carried out by"))
     status = django_filters.ChoiceFilter(choices=AssignmentStatus.choices, label=_("status"))
     display_status = django_filters.ChoiceFilter(

@@ -13,6 +13,7 @@ from tasks.models import (
     StatusUpdate,
     Task,
     TaskGroup,
+    WorkingGroup,
 )
 from tasks.schema import NamedChoiceField
 
@@ -33,6 +34,14 @@ class AgencySerializer(serializers.ModelSerializer):
     class Meta:
         model = Agency
         fields = ["code", "name_vi", "name_en", "short_name", "kind", "source"]
+
+
+class WorkingGroupSerializer(serializers.ModelSerializer):
+    task_groups = serializers.SlugRelatedField(slug_field="number", many=True, read_only=True)
+
+    class Meta:
+        model = WorkingGroup
+        fields = ["number", "name_vi", "name_en", "task_groups", "source"]
 
 
 class TaskSerializer(serializers.ModelSerializer):
