@@ -200,6 +200,15 @@ class Alert(models.Model):
     agency = models.ForeignKey(
         "tasks.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts", verbose_name=_("agency")
     )
+    # A person told besides the units (the inspector of an overdue follow-up item, DESIGN.md §13).
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("person told"),
+    )
     run = models.ForeignKey(AlertRun, on_delete=models.PROTECT, related_name="alerts", verbose_name=_("raised by run"))
     raised_at = models.DateTimeField(_("raised at"))
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)

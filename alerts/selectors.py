@@ -165,6 +165,8 @@ class Recipients:
             return self.steering
         if kind == "support":
             return self.support
+        if kind == "person":  # an active user with a membership (the inspector of a follow-up item)
+            return [code] if code in self.users else []
         return []
 
 

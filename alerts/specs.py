@@ -56,6 +56,8 @@ class Condition:
     # The agency that has to act: the responsible agency of a central assignment, the blocking agency, or
     # the lead agency an overdue assignment is escalated to.
     agency_id: int | None = None
+    # A person told besides the units (the inspector of an overdue follow-up item): the audience "person".
+    person_id: int | None = None
 
     @property
     def identity(self) -> tuple[str, str, int, datetime.date]:
@@ -65,10 +67,11 @@ class Condition:
 # Who is told: "users" (in-portal notification, and e-mail to those with an address) or "head" (the unit's
 # accountable head among its contacts: e-mail, with or without a portal account).
 WHO = frozenset({"users", "head"})
-# Of which unit: "unit" (the assignment's responsible unit), "agency" (the alert's agency), "commune",
-# "province" (the alert's), "steering" (the steering committee) or "support" (the central support team, DESIGN.md
-# §12). alerts.services.runs resolves them.
-UNITS = frozenset({"unit", "agency", "commune", "province", "steering", "support"})
+# Of which unit: "unit" (the assignment's responsible unit; for another item, the most precise unit the alert
+# names: its commune, else its agency, else its province), "agency" (the alert's agency), "commune", "province"
+# (the alert's), "steering" (the steering committee), "support" (the central support team, DESIGN.md §12) or
+# "person" (the alert's person, e.g. an inspector). alerts.services.runs resolves them.
+UNITS = frozenset({"unit", "agency", "commune", "province", "steering", "support", "person"})
 
 
 @dataclass(frozen=True)

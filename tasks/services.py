@@ -52,7 +52,7 @@ from tasks.models import (
 from tasks.roles import Scope
 from tasks.scoping import acts_on_behalf, scope_for_user
 from tasks.selectors import item_changes_since
-from tasks.signals import assignments_changed_after_commit
+from tasks.signals import assignments_changed_after_commit, work_items_changed_after_commit
 
 S = AssignmentStatus
 
@@ -218,6 +218,9 @@ class SubTaskWorkflow(Workflow):
             agency=current.plan.agency.code if current.plan.agency is not None else task.lead_agency.code,
             actor=actor.get_username(),
         )
+
+    def after_commit(self, ids: list[int]) -> None:
+        work_items_changed_after_commit("subtask", ids)
 
 
 ASSIGNMENTS = AssignmentWorkflow()
