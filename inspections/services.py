@@ -40,6 +40,9 @@ class FollowUpWorkflow(Workflow):
     def own_agency_id(self, item: Any) -> int | None:
         return item.agency_id
 
+    def own_province_id(self, item: Any) -> str | None:
+        return item.province_id if item.commune_id is None else None
+
     def after_commit(self, ids: list[int]) -> None:
         work_items_changed_after_commit("followup", ids)
 

@@ -13,6 +13,8 @@ from django.db.models import F, Q
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from core.systems import SYSTEM_CODES, SYSTEMS
+
 INTEGER_MAX = 1_000_000
 TEXT_MAX = 2000
 
@@ -66,16 +68,9 @@ def figure_relations() -> Q:
     return functools.reduce(operator.and_, checks)
 
 
-OUTAGE_SYSTEMS = [
-    ("national_portal", _("National Public Service Portal")),
-    ("provincial_procedure_system", _("provincial administrative-procedure system")),
-    ("vneid", _("VNeID")),
-    ("population_db", _("national population database")),
-    ("document_management", _("document management system")),
-    ("network", _("network")),
-    ("other", _("other")),
-]
-OUTAGE_SYSTEM_CODES = [code for code, _label in OUTAGE_SYSTEMS]
+# The systems a report may name as down: the one closed list of core.systems (blockers name them too).
+OUTAGE_SYSTEMS = SYSTEMS
+OUTAGE_SYSTEM_CODES = SYSTEM_CODES
 
 TEXT_FIELDS = ["difficulties", "proposals"]
 ALL_FIELDS = ["locality", "date", *INTEGER_FIELDS, "outage_systems", *TEXT_FIELDS, "support_needed"]

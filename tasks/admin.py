@@ -10,6 +10,7 @@ from tasks.models import (
     StatusUpdate,
     Task,
     TaskGroup,
+    Vendor,
     WorkingGroup,
 )
 
@@ -29,6 +30,12 @@ class AgencyAdmin(admin.ModelAdmin):
     list_display = ["code", "name_vi", "name_en", "kind", "source"]
     list_filter = ["kind", "source"]
     search_fields = ["code", "name_vi", "name_en"]
+
+
+@admin.register(Vendor)
+class VendorAdmin(admin.ModelAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
 
 
 @admin.register(WorkingGroup)
@@ -65,6 +72,9 @@ class AssignmentAdmin(admin.ModelAdmin):
         "progress",
         "completed_on",
         "blocked_by",
+        "blocked_by_province",
+        "blocked_by_vendor",
+        "blocked_by_system",
         "blocked_reason",
         "version",
         "updated_at",

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.dates import end_of_day
 from core.models import AppendOnlyModel, AppendOnlyQuerySet, ImportRecord
+from core.systems import SYSTEMS
 from tasks.roles import Role, Scope
 from tasks.status import (  # noqa: F401 - the status vocabulary is part of the models' interface
     CURRENT,
@@ -139,6 +140,22 @@ class Agency(models.Model):
         return self.source == self.DEMO_SOURCE
 
 
+class Vendor(models.Model):
+    """A solution provider the work may wait on (DESIGN.md §13). It has no portal users: it is told of what it
+    blocks through its contacts (alerts.models.Contact.vendor)."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("vendor")
+        verbose_name_plural = _("vendors")
+
+    def __str__(self):
+        return self.name
+
+
 class Level(models.TextChoices):
     """The kind of unit an assignment belongs to."""
 
@@ -199,6 +216,42 @@ class Task(models.Model):
         return _localized(self, "title")
 
 
+# The fields that name what an item waits on, and the kind each names (one at most is set).
+BLOCKER_FIELDS = {
+    "blocked_by": "agency",
+    "blocked_by_province": "province",
+    "blocked_by_vendor": "vendor",
+    "blocked_by_system": "system",
+}
+# The database's check of it, for each concrete workflow item.
+ONE_BLOCKER = (
+    Q(blocked_by__isnull=True, blocked_by_province__isnull=True, blocked_by_vendor__isnull=True)
+    | Q(
+        blocked_by__isnull=False, blocked_by_province__isnull=True, blocked_by_vendor__isnull=True, blocked_by_system=""
+    )
+    | Q(
+        blocked_by__isnull=True, blocked_by_province__isnull=False, blocked_by_vendor__isnull=True, blocked_by_system=""
+    )
+    | Q(
+        blocked_by__isnull=True, blocked_by_province__isnull=True, blocked_by_vendor__isnull=False, blocked_by_system=""
+    )
+)
+
+
+def blocker_of(item) -> dict | None:
+    """{"kind", "code", "name"} of what an item (or a history row) waits on; None when nothing. Reads the
+    related rows: select them with the item."""
+    if item.blocked_by_id:
+        return {"kind": "agency", "code": item.blocked_by.code, "name": item.blocked_by.name}
+    if item.blocked_by_province_id:
+        return {"kind": "province", "code": item.blocked_by_province_id, "name": item.blocked_by_province.name}
+    if item.blocked_by_vendor_id:
+        return {"kind": "vendor", "code": item.blocked_by_vendor.code, "name": item.blocked_by_vendor.name}
+    if item.blocked_by_system:
+        return {"kind": "system", "code": item.blocked_by_system, "name": str(item.get_blocked_by_system_display())}
+    return None
+
+
 class WorkflowState(models.Model):
     """The state every workflow item carries (assignments, sub-tasks of local plans, inspections' follow-up
     items): status, progress, completion, blocker, and the version for optimistic concurrency. Changed only
@@ -217,6 +270,24 @@ class WorkflowState(models.Model):
         related_name="+",
         verbose_name=_("blocked by"),
     )
+    # Besides an agency (blocked_by), the work may wait on a province, a vendor or a system: one of the four.
+    blocked_by_province = models.ForeignKey(
+        "localities.Province",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("blocked by (province)"),
+    )
+    blocked_by_vendor = models.ForeignKey(
+        "tasks.Vendor",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("blocked by (vendor)"),
+    )
+    blocked_by_system = models.CharField(_("blocked by (system)"), max_length=40, blank=True, choices=SYSTEMS)
     blocked_reason = models.TextField(_("blocked reason"), blank=True)
     # Optimistic concurrency: every accepted change bumps it; a write carrying an older value is refused.
     version = models.PositiveIntegerField(_("version"), default=1)
@@ -238,6 +309,10 @@ class WorkflowState(models.Model):
         """The blocking agency's code (no query when there is none)."""
         return getattr(self.blocked_by, "code", None) if self.blocked_by_id else None
 
+    @property
+    def blocker(self) -> dict | None:
+        return blocker_of(self)
+
 
 class AssignmentQuerySet(models.QuerySet):
     """Who may see and change which assignments (DESIGN.md §3), and the derived display status."""
@@ -250,7 +325,8 @@ class AssignmentQuerySet(models.QuerySet):
     def as_of(self, day: datetime.date) -> "AssignmentQuerySet":
         """Annotate the state each assignment had at the end of `day`, replayed from its append-only history
         (the latest StatusUpdate before the midnight that ends the day; not started when there is none):
-        status_at, progress_at, completed_on_at, blocked_by_at (agency id), blocked_reason_at, version_at,
+        status_at, progress_at, completed_on_at, blocked_by_at (agency id), blocked_by_province_at,
+        blocked_by_vendor_at, blocked_by_system_at, blocked_reason_at, version_at,
         updated_at_at and updated_by_at (user id). The names are tasks.status.AS_OF's."""
         latest = StatusUpdate.objects.filter(assignment=OuterRef("pk"), created_at__lt=end_of_day(day)).order_by(
             "-version"
@@ -264,6 +340,9 @@ class AssignmentQuerySet(models.QuerySet):
             progress_at=Coalesce(last("new_progress"), Value(0)),
             completed_on_at=last("completed_on"),
             blocked_by_at=last("blocked_by"),
+            blocked_by_province_at=last("blocked_by_province"),
+            blocked_by_vendor_at=last("blocked_by_vendor"),
+            blocked_by_system_at=Coalesce(last("blocked_by_system"), Value(""), output_field=models.CharField()),
             blocked_reason_at=Coalesce(last("blocked_reason"), Value(""), output_field=models.TextField()),
             version_at=Coalesce(last("version"), Value(1)),
             updated_at_at=last("created_at"),
@@ -273,7 +352,7 @@ class AssignmentQuerySet(models.QuerySet):
     def visible_to(self, scope: Scope) -> "AssignmentQuerySet":
         """Everything for read-all roles; for an agency officer its own assignments, those of the tasks it
         leads or coordinates, and those it is named as blocking (its head answers for the blocker); a
-        province's and its communes'; a commune's own."""
+        province's and its communes', and those it is named as blocking; a commune's own."""
         if scope.reads_all:
             return self
         if scope.is_agency:
@@ -285,7 +364,8 @@ class AssignmentQuerySet(models.QuerySet):
                 | Q(blocked_by_id=scope.agency_id)
             )
         if scope.is_province:
-            return self.filter(province_id=scope.province_id)  # province and commune assignments carry it
+            # Its own and its communes' (both carry the province), and those it is named as blocking.
+            return self.filter(Q(province_id=scope.province_id) | Q(blocked_by_province_id=scope.province_id))
         if scope.is_commune:
             return self.filter(commune_id=scope.commune_id)
         return self.none()
@@ -366,6 +446,7 @@ class Assignment(WorkflowState):
                 condition=~Q(status="completed") | Q(progress=100, completed_on__isnull=False),
                 name="assignment_completed_has_date_and_100",
             ),
+            models.CheckConstraint(condition=ONE_BLOCKER, name="assignment_one_blocker"),
             models.UniqueConstraint(
                 fields=["task", "agency"], condition=Q(level="central"), name="assignment_task_agency_uniq"
             ),
@@ -424,6 +505,23 @@ class WorkflowHistory(AppendOnlyModel):
     blocked_by = models.ForeignKey(
         "tasks.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("blocked by")
     )
+    blocked_by_province = models.ForeignKey(
+        "localities.Province",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("blocked by (province)"),
+    )
+    blocked_by_vendor = models.ForeignKey(
+        "tasks.Vendor",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("blocked by (vendor)"),
+    )
+    blocked_by_system = models.CharField(_("blocked by (system)"), max_length=40, blank=True, choices=SYSTEMS)
     blocked_reason = models.TextField(_("blocked reason"), blank=True)
     note = models.TextField(_("note"), blank=True)
     evidence_url = models.URLField(_("evidence link"), max_length=500, blank=True)
@@ -441,6 +539,10 @@ class WorkflowHistory(AppendOnlyModel):
     @property
     def blocked_by_code(self) -> str | None:
         return getattr(self.blocked_by, "code", None) if self.blocked_by_id else None
+
+    @property
+    def blocker(self) -> dict | None:
+        return blocker_of(self)
 
     @property
     def item_id(self) -> int:
@@ -638,6 +740,7 @@ class SubTask(WorkflowState):
                 condition=~Q(status="completed") | Q(progress=100, completed_on__isnull=False),
                 name="subtask_completed_has_date_and_100",
             ),
+            models.CheckConstraint(condition=ONE_BLOCKER, name="subtask_one_blocker"),
         ]
         indexes = [models.Index(fields=["commune", "deadline"], name="subtask_commune_idx")]
 

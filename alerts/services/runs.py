@@ -165,6 +165,7 @@ def _reconcile(
                     province_id=c.province_id,
                     agency_id=c.agency_id,
                     person_id=c.person_id,
+                    vendor_id=c.vendor_id,
                     run=run,
                     raised_at=now,
                 )
@@ -228,7 +229,15 @@ def _tell(*, run: AlertRun, now: datetime.datetime) -> tuple[int, int]:
     alerts = list(
         Alert.objects.filter(run=run)
         .values_list(
-            "pk", "rule", "threshold", "agency_id", "province_id", "commune_id", "assignment__level", "person_id"
+            "pk",
+            "rule",
+            "threshold",
+            "agency_id",
+            "province_id",
+            "commune_id",
+            "assignment__level",
+            "person_id",
+            "vendor_id",
         )
         .order_by("pk")
     )
@@ -254,7 +263,7 @@ def _tell(*, run: AlertRun, now: datetime.datetime) -> tuple[int, int]:
             entry.contact_id = person.contact_id
         items[person.email].add(alert_id)
 
-    for alert_id, rule, threshold, agency_id, province_id, commune_id, level, person_id in alerts:
+    for alert_id, rule, threshold, agency_id, province_id, commune_id, level, person_id, vendor_id in alerts:
         for audience in specs.rule(rule).audiences_for(threshold):
             units = _units(
                 audience.unit,
@@ -263,9 +272,13 @@ def _tell(*, run: AlertRun, now: datetime.datetime) -> tuple[int, int]:
                 province_id=province_id,
                 commune_id=commune_id,
                 person_id=person_id,
+                vendor_id=vendor_id,
             )
             for kind, code in units:
-                if audience.who == "users":
+                if audience.who == "contacts":
+                    for contact in found.contacts.get((kind, code), []):
+                        add_mail(contact, alert_id, rule)
+                elif audience.who == "users":
                     for user_id in found.unit_users(kind, code):
                         notifications.append(Notification(user_id=user_id, alert_id=alert_id, run=run, created_at=now))
                         add_mail(found.users[user_id], alert_id, rule)
@@ -310,6 +323,7 @@ def _units(
     province_id: str | None,
     commune_id: str | None,
     person_id: int | None = None,
+    vendor_id: int | None = None,
 ) -> list[tuple[str, Any]]:
     """The (kind, code) units an audience names for one alert."""
     if unit == "unit":  # the assignment's responsible unit
@@ -325,6 +339,8 @@ def _units(
         return [("province", province_id)]
     if unit == "person":
         return [("person", person_id)] if person_id else []
+    if unit == "vendor":
+        return [("vendor", vendor_id)] if vendor_id else []
     if unit == "agency":
         return [("agency", agency_id)] if agency_id else []
     if unit == "commune":
