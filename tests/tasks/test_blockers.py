@@ -140,3 +140,28 @@ def test_the_blocking_province_sees_what_it_blocks_and_changes_nothing(
     assert hcm.get(f"/api/v1/assignments/{hanoi_t22.pk}/").status_code == 200
     body = {"status": "in_progress", "progress": 20, "version": 2}
     assert hcm.post(url(hanoi_t22), body, format="json").status_code == 403
+
+
+def test_a_departments_subtask_cannot_be_blocked_by_its_own_province(api_for, province_officer, hanoi_t22):
+    from django.utils import timezone
+
+    from tasks.models import LocalPlan, SubTask
+
+    plan = LocalPlan.objects.create(
+        province_id="01", number="1/KH", issued_on=timezone.localdate(), title="P", created_by=province_officer
+    )
+    item = SubTask.objects.create(
+        plan=plan, parent=hanoi_t22, title="Data", department="Sở KH&CN", deadline=timezone.localdate()
+    )
+    client = api_for(user=province_officer)
+    answer = client.post(f"/api/v1/subtasks/{item.pk}/updates/", blocked(blocked_by_province="01"), format="json")
+    assert answer.status_code == 400
+    assert answer.json()["errors"]["blocked_by_province"][0]["code"] == "self_block"
+    # A commune's sub-task may wait on its province: that is not its own unit.
+    commune_item = SubTask.objects.create(
+        plan=plan, parent=hanoi_t22, title="Desk", commune_id="00004", deadline=timezone.localdate()
+    )
+    answer = client.post(
+        f"/api/v1/subtasks/{commune_item.pk}/updates/", blocked(blocked_by_province="01"), format="json"
+    )
+    assert answer.status_code == 201, answer.content
