@@ -75,3 +75,23 @@ def test_the_agencies_page_lists_every_agency_with_its_kind_and_source(client, s
         assert agency.name_vi in listed or agency.name_en in listed
     assert "Thông báo 315/TB-VPCP (23/6/2025)" in listed
     assert listed.count("data-demo") == Agency.objects.filter(source="demo").count()
+
+
+@pytest.mark.django_db
+def test_the_demo_shows_working_groups_an_all_ministries_task_and_blockers_of_every_kind():
+    from tasks.demo import DEMO_ALL_MINISTRIES_TASK, demo_actors_ensure, demo_users_ensure
+    from tasks.models import Membership, WorkingGroup
+
+    demo_users_ensure(password="pw-" + "x" * 12)
+    for _ in range(2):  # idempotent
+        demo_actors_ensure(write=lambda line: None)
+    assert all(group.members.exists() for group in WorkingGroup.objects.all())
+    assert Membership.objects.get(user__username="steering").working_group.number == 4
+    task = Task.objects.get(code=DEMO_ALL_MINISTRIES_TASK)
+    assert task.level == TaskLevel.ALL_MINISTRIES and not task.is_official
+    assert task.assignments.count() >= Agency.objects.filter(kind__in=ALL_MINISTRIES_KINDS).count()
+    by_province = Assignment.objects.get(blocked_by_province_id="01")
+    assert (by_province.task.code, by_province.agency.code, by_province.status) == ("M01", "BCA", "blocked")
+    by_system = Assignment.objects.exclude(blocked_by_system="").get()
+    assert (by_system.province_id, by_system.blocked_by_system) == ("01", "population_db")
+    assert by_system.updates.count() == 1  # through the workflow service: with its history row
