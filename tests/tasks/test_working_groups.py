@@ -15,6 +15,11 @@ EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _english(client, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+
 @pytest.fixture
 def member(db):
     """A steering member of working group 2 (digital infrastructure; task groups 2 and 8)."""
@@ -121,3 +126,11 @@ def test_the_api_lists_the_groups_and_filters_tasks_and_assignments(api_for, ste
     assert {t["code"] for t in tasks["results"]} == group_2_codes()
     assignments = api.get("/api/v1/assignments/", {"working_group": 2, "level": "central"}).json()
     assert assignments["count"] == Assignment.objects.filter(task__group__number__in=(2, 8), level="central").count()
+
+
+def test_the_home_page_says_where_a_member_lands(client, member, steering):
+    client.force_login(member)
+    html = client.get("/", **EN).content.decode()
+    assert 'data-testid="home-working-group"' in html and "/dashboard/phases/?working_group=2" in html
+    client.force_login(steering)
+    assert 'data-testid="home-working-group"' not in client.get("/", **EN).content.decode()
