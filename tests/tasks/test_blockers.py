@@ -165,3 +165,16 @@ def test_a_departments_subtask_cannot_be_blocked_by_its_own_province(api_for, pr
         f"/api/v1/subtasks/{commune_item.pk}/updates/", blocked(blocked_by_province="01"), format="json"
     )
     assert answer.status_code == 201, answer.content
+
+
+def test_a_meeting_pack_says_what_each_blocked_assignment_waited_on(api_for, province_officer, hanoi_t22, vendor):
+    from django.utils import timezone
+
+    from dashboards.meetings import _blocked
+
+    client = api_for(user=province_officer)
+    client.post(url(hanoi_t22), blocked(blocked_by_system="vneid"), format="json")
+    hanoi_t62 = Assignment.objects.get(task__code="T62", province_id="01", level="province")
+    client.post(url(hanoi_t62), blocked(blocked_by_vendor="vnpt-it"), format="json")
+    rows = {row["task"]: (row["blocker_kind"], row["blocked_by"]) for row in _blocked(timezone.localdate())}
+    assert rows == {"T22": ("system", "vneid"), "T62": ("vendor", "vnpt-it")}
