@@ -62,10 +62,11 @@ class Command(BaseCommand):
         # Working groups with members, an all_ministries task, blockers that are a province and a system (§13),
         # before the first run of the rules so that it tells the blocking province and the support team.
         demo_actors_ensure(write=self.stdout.write)
+        # A local plan of Hà Nội with sub-tasks for its communes, and an inspection with findings (§13), also
+        # before that run: their overdue sub-tasks and follow-up items are in the bell from the start.
+        demo_plan_ensure(write=self.stdout.write)
+        demo_inspection_ensure(write=self.stdout.write)
         # Demo contacts and a first run of the early-warning rules, so the bell has alerts (once).
         demo_alerts_ensure(write=self.stdout.write)
         demo_integrations_ensure(write=self.stdout.write)
         demo_support_ensure(write=self.stdout.write)
-        # A local plan of Hà Nội with sub-tasks for its communes, and an inspection with findings (§13).
-        demo_plan_ensure(write=self.stdout.write)
-        demo_inspection_ensure(write=self.stdout.write)
