@@ -148,6 +148,7 @@ ASSIGNMENT_EXAMPLE = {
     "days_left": 12,
     "completed_on": None,
     "blocked_by": None,
+    "blocker": None,
     "blocked_reason": "",
     "version": 3,
     "updated_at": "2025-06-18T09:12:00+07:00",
@@ -273,6 +274,19 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
                     "progress": 40,
                     "blocked_by": "BTC",
                     "blocked_reason": "Waiting for the budget decision",
+                    "version": 3,
+                },
+            ),
+            OpenApiExample(
+                "blocked by a province, a vendor or a system",
+                request_only=True,
+                description="Name one blocker only: blocked_by (an agency), blocked_by_province, blocked_by_vendor "
+                "or blocked_by_system (core.systems). Never one's own unit (400 self_block).",
+                value={
+                    "status": "blocked",
+                    "progress": 40,
+                    "blocked_by_system": "population_db",
+                    "blocked_reason": "The national population database is not connected yet",
                     "version": 3,
                 },
             ),
