@@ -18,7 +18,8 @@ class AlertsConfig(AppConfig):
             rules,
             specs,
             trail,
+            work_items,
         )
 
-        specs.register(*rules.RULES, *regime_rules.RULES)
+        specs.register(*rules.RULES, *regime_rules.RULES, *work_items.RULES)
         trail.register()

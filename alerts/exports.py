@@ -24,7 +24,8 @@ def blocker_row(a: Assignment, *, today: datetime.date) -> dict[str, Any]:
         "unit": unit,
         "unit_code": a.agency.code if a.agency_id else (a.commune_id or a.province_id),
         "province": a.province_id or "",
-        "blocking": a.blocked_by,
+        "blocking": a.blocked_by,  # the agency, when an agency blocks
+        "blocker": a.blocker,  # {"kind", "code", "name"}: an agency, a province, a vendor or a system
         "reason": a.blocked_reason,
         "since": since,
         "days": (today - since).days if since else None,
@@ -46,6 +47,8 @@ def blockers_export(rows: QuerySet, *, today: datetime.date, fmt: str) -> HttpRe
         "blocked_reason",
         "since",
         "days_waiting",
+        "blocker_kind",
+        "blocker_code",
     ]
     lines = (
         [
@@ -54,10 +57,12 @@ def blockers_export(rows: QuerySet, *, today: datetime.date, fmt: str) -> HttpRe
             r["unit_code"],
             r["unit"].name,
             r["province"],
-            r["blocking"].code,
+            r["blocking"].code if r["blocking"] else "",
             r["reason"],
             r["since"],
             r["days"],
+            r["blocker"]["kind"],
+            r["blocker"]["code"],
         ]
         for r in (blocker_row(a, today=today) for a in rows.iterator(chunk_size=2000))
     )

@@ -71,6 +71,10 @@ class AssignmentState(NamedTuple):
     blocked_by_id: int | None
     last_update: datetime.date | None  # local date of its latest history row
     blocked_since: datetime.date | None  # local date the current block began
+    # What else it may wait on (DESIGN.md §13): a province, a vendor, a system (tasks.models.BLOCKER_FIELDS).
+    blocked_by_province_id: str | None = None
+    blocked_by_vendor_id: int | None = None
+    blocked_by_system: str = ""
 
 
 class TaskFacts(NamedTuple):
@@ -97,6 +101,14 @@ class OpenWork(NamedTuple):
     def waits_on_agency(self) -> bool:
         """Blocked by another agency: the blocker register and the blocking agency answer for it."""
         return self.state.status == AssignmentStatus.BLOCKED and bool(self.state.blocked_by_id)
+
+    @property
+    def waits_on_other(self) -> bool:
+        """Blocked by anyone or anything else: a province, a vendor or a system (their own rules answer)."""
+        state = self.state
+        return state.status == AssignmentStatus.BLOCKED and bool(
+            state.blocked_by_id or state.blocked_by_province_id or state.blocked_by_vendor_id or state.blocked_by_system
+        )
 
     @property
     def overdue(self) -> bool:

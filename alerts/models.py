@@ -63,6 +63,15 @@ class Contact(models.Model):
         related_name="contacts",
         verbose_name=_("commune"),
     )
+    # A solution provider's people: told of the work it blocks (DESIGN.md §13), by e-mail only.
+    vendor = models.ForeignKey(
+        "tasks.Vendor",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="contacts",
+        verbose_name=_("vendor"),
+    )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     name = models.CharField(_("name"), max_length=200)
     title = models.CharField(_("title"), max_length=200, blank=True)
@@ -79,10 +88,11 @@ class Contact(models.Model):
         verbose_name_plural = _("contacts")
         constraints = [
             models.CheckConstraint(
-                condition=Q(agency__isnull=False, province__isnull=True, commune__isnull=True)
-                | Q(agency__isnull=True, province__isnull=False, commune__isnull=True)
-                | Q(agency__isnull=True, province__isnull=True, commune__isnull=False),
-                name="contact_one_unit",
+                condition=Q(agency__isnull=False, province__isnull=True, commune__isnull=True, vendor__isnull=True)
+                | Q(agency__isnull=True, province__isnull=False, commune__isnull=True, vendor__isnull=True)
+                | Q(agency__isnull=True, province__isnull=True, commune__isnull=False, vendor__isnull=True)
+                | Q(agency__isnull=True, province__isnull=True, commune__isnull=True, vendor__isnull=False),
+                name="contact_one_unit_or_vendor",
             ),
             # One accountable head per unit (the import refuses a file naming two).
             models.UniqueConstraint(fields=["agency"], condition=Q(role="head"), name="contact_one_head_per_agency"),
@@ -94,6 +104,7 @@ class Contact(models.Model):
             models.UniqueConstraint(fields=["agency", "email"], name="contact_agency_email_uniq"),
             models.UniqueConstraint(fields=["province", "email"], name="contact_province_email_uniq"),
             models.UniqueConstraint(fields=["commune", "email"], name="contact_commune_email_uniq"),
+            models.UniqueConstraint(fields=["vendor", "email"], name="contact_vendor_email_uniq"),
         ]
 
     def __str__(self):
@@ -101,10 +112,12 @@ class Contact(models.Model):
 
     @property
     def unit(self):
-        return self.agency or self.province or self.commune
+        return self.agency or self.province or self.commune or self.vendor
 
     @property
     def unit_kind(self) -> str:
+        if self.vendor_id:
+            return "vendor"
         return "agency" if self.agency_id else "commune" if self.commune_id else "province"
 
 
@@ -199,6 +212,19 @@ class Alert(models.Model):
     )
     agency = models.ForeignKey(
         "tasks.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts", verbose_name=_("agency")
+    )
+    # The vendor an assignment waits on (rule blocked_vendor): told through its contacts.
+    vendor = models.ForeignKey(
+        "tasks.Vendor", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts", verbose_name=_("vendor")
+    )
+    # A person told besides the units (the inspector of an overdue follow-up item, DESIGN.md §13).
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("person told"),
     )
     run = models.ForeignKey(AlertRun, on_delete=models.PROTECT, related_name="alerts", verbose_name=_("raised by run"))
     raised_at = models.DateTimeField(_("raised at"))

@@ -5,10 +5,15 @@ report ended, and the missing-reports page reads the reports themselves."""
 
 from django.dispatch import receiver
 
-from alerts.services.runs import alerts_close_ended
-from tasks.signals import assignments_changed
+from alerts.services.runs import alerts_close_completed, alerts_close_ended
+from tasks.signals import assignments_changed, work_items_changed
 
 
 @receiver(assignments_changed, dispatch_uid="alerts.close_ended")
 def close_ended(sender, *, assignment_ids, **kwargs):
     alerts_close_ended(assignment_ids=assignment_ids)
+
+
+@receiver(work_items_changed, dispatch_uid="alerts.close_completed")
+def close_completed(sender, *, kind, ids, **kwargs):
+    alerts_close_completed(kind=kind, ids=ids)

@@ -16,6 +16,9 @@ An alert's identity is (rule, subject key, threshold, day) — the unique constr
 | stagnant | assignment | 14 | its last update (or when its work could start) | the unit's users and its head |
 | blocked | assignment + blocking agency | 0 | the day the block began | the blocking agency's users |
 | blocked | assignment + blocking agency | 7 | the day the block began | the blocking agency's head |
+| blocked_province | assignment + blocking province | 0 / 7 | its last update | the province's officers / its head |
+| blocked_vendor | assignment + blocking vendor | 0 | its last update | the vendor's contacts (e-mail) |
+| blocked_system | assignment + blocking system | 0 | its last update | the central support team |
 | missing_report_1, _3, _7 | commune | 1 / 3 / 7 | the streak's first day | its clerks / its province's |
 |   |   |   |   | officers / the steering committee |
 | support_needed | report | 0 | the report's day | the province's officers |
@@ -44,6 +47,7 @@ from alerts.facts import (
 )
 from alerts.specs import AlertRule, Audience, Condition, Evaluation
 from localities.models import Commune
+from tasks.models import AssignmentStatus
 
 
 class Rule(enum.StrEnum):
@@ -54,6 +58,9 @@ class Rule(enum.StrEnum):
     OVERDUE = "overdue"
     STAGNANT = "stagnant"
     BLOCKED = "blocked"
+    BLOCKED_PROVINCE = "blocked_province"
+    BLOCKED_VENDOR = "blocked_vendor"
+    BLOCKED_SYSTEM = "blocked_system"
     MISSING_REPORT_1 = "missing_report_1"
     MISSING_REPORT_3 = "missing_report_3"
     MISSING_REPORT_7 = "missing_report_7"
@@ -217,7 +224,7 @@ class Stagnant(AssignmentRule):
     audiences = (UNIT_USERS, UNIT_HEAD)
 
     def check(self, work: OpenWork, thresholds: Thresholds) -> Iterator[Condition]:
-        if work.waits_on_agency:
+        if work.waits_on_other:
             return
         reference = work.state.last_update or work.task.opens_on
         if (work.today - reference).days >= thresholds.stagnant:
@@ -262,6 +269,93 @@ class Blocked(AssignmentRule):
             )
             % params
         )
+
+
+class BlockedByOther(AssignmentRule):
+    """Blocked by a province, a vendor or a system (DESIGN.md §13): the party is told as an agency is (§8),
+    through what it has — a province its officers (and its head after the escalation days), a vendor its
+    contacts, a system the central support team that follows outages (§12). Keyed by the party and the day of
+    the update that named it."""
+
+    field: ClassVar[str]
+    kind: ClassVar[str]
+
+    def check(self, work: OpenWork, thresholds: Thresholds) -> Iterator[Condition]:
+        state = work.state
+        party = getattr(state, self.field)
+        if state.status != AssignmentStatus.BLOCKED or not party:
+            return
+        since = state.last_update or work.today
+        yield self.party_condition(work, 0, since, party)
+        if self.escalation is not None and (work.today - since).days >= thresholds.blocked_escalation:
+            yield self.party_condition(work, thresholds.blocked_escalation, since, party)
+
+    def party_condition(self, work: OpenWork, threshold: int, since: datetime.date, party: Any) -> Condition:
+        state = work.state
+        return Condition(
+            self.code,
+            f"{work.key}:blocked_by_{self.kind}:{party}",
+            threshold,
+            since,
+            kind=self.subject.code,
+            since=since,
+            assignment_id=state.id,
+            commune_id=state.commune_id,
+            # A blocking province is the alert's province: its officers are told and see it.
+            province_id=party if self.kind == "province" else state.province_id,
+            agency_id=state.agency_id,
+            vendor_id=party if self.kind == "vendor" else None,
+        )
+
+    def title(self, *, threshold: int, subject: str, day: datetime.date, since: datetime.date) -> str:
+        params = _params(threshold=threshold, subject=subject, day=day, since=since)
+        if threshold == 0:
+            return self.first_title() % params
+        return (
+            ngettext(
+                "Waiting on you for %(days)s day (since %(since)s): %(subject)s",
+                "Waiting on you for %(days)s days (since %(since)s): %(subject)s",
+                threshold,
+            )
+            % params
+        )
+
+    @abc.abstractmethod
+    def first_title(self) -> str: ...
+
+
+class BlockedByProvince(BlockedByOther):
+    code = Rule.BLOCKED_PROVINCE
+    label = _("blocked by a province")
+    field = "blocked_by_province_id"
+    kind = "province"
+    audiences = (Audience("users", "province"),)
+    escalation = (Audience("head", "province"),)
+
+    def first_title(self) -> str:
+        return gettext("Blocked by your province since %(since)s: %(subject)s")
+
+
+class BlockedByVendor(BlockedByOther):
+    code = Rule.BLOCKED_VENDOR
+    label = _("blocked by a vendor")
+    field = "blocked_by_vendor_id"
+    kind = "vendor"
+    audiences = (Audience("contacts", "vendor"),)
+
+    def first_title(self) -> str:
+        return gettext("Waiting on your company since %(since)s: %(subject)s")
+
+
+class BlockedBySystem(BlockedByOther):
+    code = Rule.BLOCKED_SYSTEM
+    label = _("blocked by a system")
+    field = "blocked_by_system"
+    kind = "system"
+    audiences = (Audience("users", "support"),)
+
+    def first_title(self) -> str:
+        return gettext("Blocked by a system since %(since)s: %(subject)s")
 
 
 def assignment_conditions(
@@ -418,6 +512,9 @@ RULES: tuple[AlertRule, ...] = (
     Overdue(),
     Stagnant(),
     Blocked(),
+    BlockedByProvince(),
+    BlockedByVendor(),
+    BlockedBySystem(),
     MissingReport1(),
     MissingReport3(),
     MissingReport7(),

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, Count, Exists, F, Max, OuterRef, Prefetch, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -75,7 +75,16 @@ def assignment_states(
     if assignment_ids is not None:
         qs = qs.filter(pk__in=list(assignment_ids))
     if before is None:
-        qs = qs.annotate(s=F("status"), p=F("progress"), c=F("completed_on"), b=F("blocked_by"), last=F("updated_at"))
+        qs = qs.annotate(
+            s=F("status"),
+            p=F("progress"),
+            c=F("completed_on"),
+            b=F("blocked_by"),
+            bp=F("blocked_by_province"),
+            bv=F("blocked_by_vendor"),
+            bs=F("blocked_by_system"),
+            last=F("updated_at"),
+        )
     else:
         latest = StatusUpdate.objects.filter(assignment=OuterRef("pk"), created_at__lt=before).order_by("-version")
         qs = qs.annotate(
@@ -83,14 +92,38 @@ def assignment_states(
             p=Coalesce(Subquery(latest.values("new_progress")[:1]), Value(0)),
             c=Subquery(latest.values("completed_on")[:1]),
             b=Subquery(latest.values("blocked_by")[:1]),
+            bp=Subquery(latest.values("blocked_by_province")[:1]),
+            bv=Subquery(latest.values("blocked_by_vendor")[:1]),
+            bs=Coalesce(Subquery(latest.values("blocked_by_system")[:1]), Value("")),
             last=Subquery(latest.values("created_at")[:1]),
         )
     qs = qs.annotate(since=Case(When(s=BLOCKED, then=block_since(before=before, blocked_by="b")), default=None))
     rows = qs.values_list(
-        "pk", "task_id", "level", "agency_id", "province_id", "commune_id", "s", "p", "c", "b", "last", "since"
+        "pk",
+        "task_id",
+        "level",
+        "agency_id",
+        "province_id",
+        "commune_id",
+        "s",
+        "p",
+        "c",
+        "b",
+        "last",
+        "since",
+        "bp",
+        "bv",
+        "bs",
     ).order_by()
     return [
-        AssignmentState(*row[:10], last_update=_local_date(row[10]), blocked_since=_local_date(row[11]))  # type: ignore[misc]
+        AssignmentState(  # type: ignore[misc]
+            *row[:10],
+            last_update=_local_date(row[10]),
+            blocked_since=_local_date(row[11]),
+            blocked_by_province_id=row[12],
+            blocked_by_vendor_id=row[13],
+            blocked_by_system=row[14] or "",
+        )
         for row in rows
     ]
 
@@ -153,6 +186,8 @@ class Recipients:
     support: list[int] = field(default_factory=list)
     users: dict[int, Person] = field(default_factory=dict)
     heads: dict[tuple[str, Any], Person] = field(default_factory=dict)
+    # Every contact of a unit told through its contacts (a vendor).
+    contacts: dict[tuple[str, Any], list[Person]] = field(default_factory=lambda: defaultdict(list))
 
     def unit_users(self, kind: str, code: Any) -> list[int]:
         if kind == "agency":
@@ -165,6 +200,8 @@ class Recipients:
             return self.steering
         if kind == "support":
             return self.support
+        if kind == "person":  # an active user with a membership (the inspector of a follow-up item)
+            return [code] if code in self.users else []
         return []
 
 
@@ -192,14 +229,19 @@ def recipients() -> Recipients:
             found.steering.append(user_id)
         elif role == Role.SUPPORT:
             found.support.append(user_id)
-    heads = Contact.objects.heads().values_list(
-        "pk", "agency_id", "province_id", "commune_id", "email", "name", "language"
+    # The units' heads, and every contact of a vendor (a vendor is told through its contacts).
+    heads = Contact.objects.filter(Q(role=Contact.Role.HEAD) | Q(vendor__isnull=False)).values_list(
+        "pk", "agency_id", "province_id", "commune_id", "vendor_id", "email", "name", "language"
     )
-    for pk, agency_id, province_id, commune_id, email, name, language in heads.order_by():
+    for pk, agency_id, province_id, commune_id, vendor_id, email, name, language in heads.order_by("pk"):
+        person = Person(None, pk, email.strip().lower(), name, language)
+        if vendor_id:
+            found.contacts[("vendor", vendor_id)].append(person)
+            continue
         unit = (
             ("agency", agency_id) if agency_id else ("commune", commune_id) if commune_id else ("province", province_id)
         )
-        found.heads[unit] = Person(None, pk, email.strip().lower(), name, language)
+        found.heads[unit] = person
     return found
 
 
@@ -235,12 +277,21 @@ def unread_count(*, user: Any) -> int:
 
 
 def blocker_list(*, scope: Scope, queryset: AssignmentQuerySet | None = None) -> QuerySet:
-    """The blocker register: blocked assignments the scope may see (an agency sees those it blocks), who blocks
-    whom and since when (history), oldest block first."""
+    """The blocker register: blocked assignments the scope may see (an agency or a province sees those it
+    blocks), who or what blocks whom — an agency, a province, a vendor or a system — and since when (history
+    for an agency's block, the last update for the others), oldest block first."""
     qs = (Assignment.objects.all() if queryset is None else queryset).visible_to(scope)
     return (
-        qs.filter(status=BLOCKED, blocked_by__isnull=False)
-        .select_related("task", "agency", "province", "commune", "blocked_by")
+        qs.filter(status=BLOCKED)
+        .filter(
+            Q(blocked_by__isnull=False)
+            | Q(blocked_by_province__isnull=False)
+            | Q(blocked_by_vendor__isnull=False)
+            | ~Q(blocked_by_system="")
+        )
+        .select_related(
+            "task", "agency", "province", "commune", "blocked_by", "blocked_by_province", "blocked_by_vendor"
+        )
         .annotate(blocked_since=Coalesce(block_since(), F("updated_at")))
         .order_by("blocked_since", "task__code", "pk")
     )

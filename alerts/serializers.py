@@ -13,7 +13,7 @@ from reports.models import DailyReport
 from tasks.models import Assignment
 from tasks.roles import NO_SCOPE
 from tasks.schema import NamedChoiceField
-from tasks.serializers import UnitSerializer
+from tasks.serializers import BlockingPartySerializer, UnitSerializer
 
 RULE_ENUM = "AlertRuleEnum"
 
@@ -110,7 +110,12 @@ class BlockerSerializer(serializers.ModelSerializer):
     task = serializers.SlugRelatedField(slug_field="code", read_only=True)
     unit = serializers.SerializerMethodField()
     province = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # null: a central agency
-    blocking_agency = serializers.SlugRelatedField(source="blocked_by", slug_field="code", read_only=True)
+    blocking_agency = serializers.SlugRelatedField(
+        source="blocked_by", slug_field="code", read_only=True, allow_null=True, help_text="null: not an agency."
+    )
+    blocker = BlockingPartySerializer(
+        read_only=True, help_text="Who or what blocks: an agency, a province, a vendor or a system."
+    )
     since = serializers.SerializerMethodField()
     days_waiting = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
@@ -123,6 +128,7 @@ class BlockerSerializer(serializers.ModelSerializer):
             "unit",
             "province",
             "blocking_agency",
+            "blocker",
             "blocked_reason",
             "since",
             "days_waiting",

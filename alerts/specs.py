@@ -56,19 +56,26 @@ class Condition:
     # The agency that has to act: the responsible agency of a central assignment, the blocking agency, or
     # the lead agency an overdue assignment is escalated to.
     agency_id: int | None = None
+    # A person told besides the units (the inspector of an overdue follow-up item): the audience "person".
+    person_id: int | None = None
+    # The vendor the work waits on (rule blocked_vendor): the audience "vendor".
+    vendor_id: int | None = None
 
     @property
     def identity(self) -> tuple[str, str, int, datetime.date]:
         return (self.rule, self.key, self.threshold, self.day)
 
 
-# Who is told: "users" (in-portal notification, and e-mail to those with an address) or "head" (the unit's
-# accountable head among its contacts: e-mail, with or without a portal account).
-WHO = frozenset({"users", "head"})
-# Of which unit: "unit" (the assignment's responsible unit), "agency" (the alert's agency), "commune",
-# "province" (the alert's), "steering" (the steering committee) or "support" (the central support team, DESIGN.md
-# §12). alerts.services.runs resolves them.
-UNITS = frozenset({"unit", "agency", "commune", "province", "steering", "support"})
+# Who is told: "users" (in-portal notification, and e-mail to those with an address), "head" (the unit's
+# accountable head among its contacts: e-mail, with or without a portal account) or "contacts" (every contact of
+# the unit, by e-mail: a vendor, which has no portal users).
+WHO = frozenset({"users", "head", "contacts"})
+# Of which unit: "unit" (the assignment's responsible unit; for another item, the most precise unit the alert
+# names: its commune, else its agency, else its province), "agency" (the alert's agency), "commune", "province"
+# (the alert's), "steering" (the steering committee), "support" (the central support team, DESIGN.md §12) or
+# "person" (the alert's person, e.g. an inspector) or "vendor" (the alert's vendor). alerts.services.runs resolves
+# them.
+UNITS = frozenset({"unit", "agency", "commune", "province", "steering", "support", "person", "vendor"})
 
 
 @dataclass(frozen=True)

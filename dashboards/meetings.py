@@ -29,7 +29,7 @@ from dashboards.targets import target_json, target_values
 from localities.models import Commune, Province
 from reports.completeness import Completeness
 from reports.models import ReportApproval
-from tasks.models import Agency, Assignment, AssignmentStatus, Level, StatusUpdate, Task
+from tasks.models import Agency, Assignment, AssignmentStatus, Level, StatusUpdate, Task, Vendor
 from tasks.roles import Scope
 from tasks.selectors import demo_catalogue
 
@@ -171,7 +171,10 @@ def _blocked(day: datetime.date) -> list[dict[str, Any]]:
     rows = (
         Assignment.objects.as_of(day)
         .filter(status_at=AssignmentStatus.BLOCKED)
-        .annotate(since=Subquery(became_blocked))
+        .annotate(
+            since=Subquery(became_blocked),
+            vendor_code=Subquery(Vendor.objects.filter(pk=OuterRef("blocked_by_vendor_at")).values("code")[:1]),
+        )
         .select_related("task", "agency", "province", "commune")
         .order_by("task__code", "province_id", "commune_id", "agency__code")
     )
@@ -180,6 +183,19 @@ def _blocked(day: datetime.date) -> list[dict[str, Any]]:
     for a in rows:
         since = timezone.localtime(a.since).date() if a.since else None
         unit = a.agency or a.commune or a.province
+        blocker_kind, blocker_code = next(
+            (
+                (kind, code)
+                for kind, code in (
+                    ("agency", agencies.get(a.blocked_by_at)),
+                    ("province", a.blocked_by_province_at),
+                    ("vendor", a.vendor_code),
+                    ("system", a.blocked_by_system_at or None),
+                )
+                if code
+            ),
+            (None, None),
+        )
         result.append(
             {
                 "assignment": a.pk,
@@ -188,7 +204,9 @@ def _blocked(day: datetime.date) -> list[dict[str, Any]]:
                 "unit": a.agency.code if a.agency_id else (a.commune_id or a.province_id),
                 "unit_name": unit.name if unit else "",
                 "province": a.province_id,
-                "blocked_by": agencies.get(a.blocked_by_at),
+                # Who or what it waited on: an agency's, a province's or a vendor's code, or a system's.
+                "blocked_by": blocker_code,
+                "blocker_kind": blocker_kind,
                 "reason": a.blocked_reason_at,
                 "since": since.isoformat() if since else None,
                 "days": (day - since).days if since else None,

@@ -328,11 +328,13 @@ def snapshot_days(day: datetime.date | None) -> tuple[datetime.date | None, date
 PHASE_SLICES = [Dimension.PHASE, Dimension.PHASE_GROUP, Dimension.PHASE_AGENCY, Dimension.PHASE_PROVINCE]
 
 
-def phases(day: datetime.date | None = None) -> dict[str, Any]:
+def phases(day: datetime.date | None = None, *, task_groups: frozenset[int] | None = None) -> dict[str, Any]:
     """Per phase, as of the end of `day` (default: the latest snapshot): deadline, days left, its tasks by
     rolled-up status, the task-weighted forecast, and inside the phase the breakdowns by group, lead agency
-    (with its forecast) and province, and each task with its forecast. A fixed number of queries (more, once,
-    to build the snapshots of an as-of day that has none)."""
+    (with its forecast) and province, and each task with its forecast. With `task_groups` (a working group's
+    view, tasks.working_groups), the breakdown by group and the tasks are those groups' only; the phase's
+    totals stay the whole phase's. A fixed number of queries (more, once, to build the snapshots of an as-of
+    day that has none)."""
     snapshot_day, earlier_day = snapshot_days(day)
     as_of = snapshot_day or timezone.localdate()
     # Always the same queries, with or without snapshots (date=None matches nothing), so the count never
@@ -352,8 +354,11 @@ def phases(day: datetime.date | None = None) -> dict[str, Any]:
     agencies = {a.code: a for a in Agency.objects.all()}
     province_names = {p.code: p for p in Province.objects.all()}
     tasks_by_phase: dict[int, list[Task]] = {}
-    for task in Task.objects.select_related("lead_agency").order_by("code"):
+    shown_tasks: dict[int, list[Task]] = {}
+    for task in Task.objects.select_related("lead_agency", "group").order_by("code"):
         tasks_by_phase.setdefault(task.phase_id, []).append(task)
+        if task_groups is None or task.group.number in task_groups:
+            shown_tasks.setdefault(task.phase_id, []).append(task)
 
     def inside(dimension: str, phase: Phase) -> list[tuple[str, TaskSnapshot]]:
         prefix = f"{phase.code}:"
@@ -375,7 +380,7 @@ def phases(day: datetime.date | None = None) -> dict[str, Any]:
             for code, s in inside(Dimension.PHASE_AGENCY, phase)
         ]
         task_rows = []
-        for task in tasks_by_phase.get(phase.pk, []):
+        for task in shown_tasks.get(phase.pk, []):
             snap = by_dimension.get(Dimension.TASK, {}).get(task.code)
             prediction = forecasts.forecast(
                 current=forecasts.of_assignments(snap),
@@ -394,7 +399,11 @@ def phases(day: datetime.date | None = None) -> dict[str, Any]:
                 "snapshot": current,
                 "forecast": weighted(current, Dimension.PHASE, phase.code, phase.deadline),
                 "groups": sorted(
-                    ((groups.get(k), s) for k, s in inside(Dimension.PHASE_GROUP, phase)),
+                    (
+                        (groups.get(k), s)
+                        for k, s in inside(Dimension.PHASE_GROUP, phase)
+                        if task_groups is None or int(k) in task_groups
+                    ),
                     key=lambda i: int(i[1].key.split(":")[1]),
                 ),
                 "agencies": sorted(agency_rows, key=lambda i: (-i[1].overdue, i[1].key)),
@@ -500,8 +509,8 @@ def provinces_page(day: datetime.date, *, rank_by: str, data: str = ALL) -> dict
     }
 
 
-def phases_page(day: datetime.date | None = None) -> dict[str, Any]:
-    return {**phases(day), "status_labels": status_labels()}
+def phases_page(day: datetime.date | None = None, *, task_groups: frozenset[int] | None = None) -> dict[str, Any]:
+    return {**phases(day, task_groups=task_groups), "status_labels": status_labels()}
 
 
 class NotFollowed(LookupError):
@@ -586,7 +595,8 @@ def commune_page(*, scope: Scope, code: str, today: datetime.date, data: str = A
 
 
 def agencies_page() -> dict[str, Any]:
-    """Lead agencies ranked by the share of their tasks completed (2 queries)."""
+    """Lead agencies ranked by the share of their tasks completed, and every agency the portal knows with its
+    kind and the source of its name (2 queries)."""
     day = latest_snapshot_day()
     by_code = {a.code: a for a in Agency.objects.all()}
     rows = (
@@ -595,7 +605,7 @@ def agencies_page() -> dict[str, Any]:
         else []
     )
     rows.sort(key=lambda i: (-(i[1].completed_on_time + i[1].completed_late) / (tasks_total(i[1]) or 1), i[1].overdue))
-    return {"rows": rows, "day": day, "status_labels": status_labels()}
+    return {"rows": rows, "day": day, "status_labels": status_labels(), "agencies": list(by_code.values())}
 
 
 def tasks_total(snapshot: TaskSnapshot) -> int:

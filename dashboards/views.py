@@ -25,6 +25,7 @@ from dashboards import exports, maps, meetings, selectors, snapshots, targets
 from dashboards.charts import trend_charts
 from dashboards.models import Meeting, Target
 from localities.models import Province
+from tasks import working_groups
 from tasks.scoping import scope_for_user
 from tasks.selectors import demo_notes
 
@@ -53,9 +54,12 @@ def _errors(*messages: str | None) -> str | None:
     return " · ".join(m for m in messages if m) or None
 
 
-def _cached_page(request: HttpRequest, name: str, title: str, build) -> HttpResponse:
+def _cached_page(
+    request: HttpRequest, name: str, title: str, build, *, view: working_groups.View | None = None
+) -> HttpResponse:
     """The dashboard's content, rendered once per rollup generation, language and query string; the page
-    around it (header, navigation, the user) is rendered for each request."""
+    around it (header, navigation, the user, the working groups' switch when `view` is given) is rendered for
+    each request."""
     content = dashboard_cache.cached(
         f"page-{name}",
         [request.GET.urlencode()],
@@ -68,6 +72,10 @@ def _cached_page(request: HttpRequest, name: str, title: str, build) -> HttpResp
         "title": title,
         "alarms": selectors.open_alarms(scope_for_user(request.user)),
     }
+    if view is not None:
+        context["working_group"] = working_groups.switch_links(
+            path=request.path, query=request.GET, view=view, scope=scope_for_user(request.user)
+        )
     return render(request, "dashboards/page.html", context)
 
 
@@ -113,25 +121,31 @@ def _as_of_or_error(request: HttpRequest):
         return None, _("date: %(value)s — %(error)s") % {"value": echo(request.GET["date"]), "error": exc}
 
 
-def _phases_context(request: HttpRequest) -> dict:
+def _phases_context(request: HttpRequest, view: working_groups.View) -> dict:
     day, error = _as_of_or_error(request)
     snapshots.as_of_ensure(day)
-    return {**selectors.phases_page(day), "error": error, "section": "phases"}
+    page = selectors.phases_page(day, task_groups=view.task_groups)
+    return {**page, "error": error, "section": "phases", "working_group": view.group}
 
 
 @whole_response
 @require_GET
 def phases(request):
+    """The phase dashboard; a working group's member lands on the group's view (tasks.working_groups)."""
+    landing = working_groups.landing_url(path=request.path, query=request.GET, scope=scope_for_user(request.user))
+    if landing is not None:
+        return redirect(landing)
+    view = working_groups.view_of(request.GET.get(working_groups.PARAM))
     if request.GET.get("export") == "xlsx":
-        data = _phases_context(request)
+        data = _phases_context(request, view)
         sheets = exports.phases_sheets(data, notes=demo_notes())
         return xlsx_response(f"plan02-phases-{data['day'] or 'latest'}.xlsx", sheets)
     if request.GET.get("export") == "pdf":
-        data = _phases_context(request)
+        data = _phases_context(request, view)
         return pdf_response(
             f"plan02-phases-{data['day'] or 'latest'}.pdf", "dashboards/pdf/phases.html", data, request=request
         )
-    return _cached_page(request, "phases", _("Phase deadlines"), lambda: _phases_context(request))
+    return _cached_page(request, "phases", _("Phase deadlines"), lambda: _phases_context(request, view), view=view)
 
 
 def _provinces_context(request: HttpRequest) -> dict:
@@ -307,7 +321,13 @@ def _meeting(request, pk) -> Meeting:
 
 @require_GET
 def meeting_detail(request, pk):
+    """A frozen meeting pack; a working group's member lands on the group's view of its task lists (the
+    overdue and the blocked), the exports stay the whole pack."""
+    scope = scope_for_user(request.user)
     meeting = _meeting(request, pk)
+    landing = working_groups.landing_url(path=request.path, query=request.GET, scope=scope)
+    if landing is not None and "export" not in request.GET:
+        return redirect(landing)
     if request.GET.get("export") == "xlsx":
         return xlsx_response(f"plan02-meeting-{meeting.pk}-{meeting.date}.xlsx", exports.meeting_sheets(meeting))
     if request.GET.get("export") == "pdf":
@@ -321,7 +341,21 @@ def meeting_detail(request, pk):
         .defer("content")
         .order_by("-date", "-created_at")
     )
-    context = {"meeting": meeting, "c": meeting.content, "earlier": earlier[:20], "section": "meetings"}
+    view = working_groups.view_of(request.GET.get(working_groups.PARAM))
+    content, codes = meeting.content, working_groups.task_codes(view)
+    if codes is not None:
+        content = {
+            **content,
+            "overdue": [t for t in content.get("overdue", []) if t["code"] in codes],
+            "blocked": [b for b in content.get("blocked", []) if b["task"] in codes],
+        }
+    context = {
+        "meeting": meeting,
+        "c": content,
+        "earlier": earlier[:20],
+        "section": "meetings",
+        "working_group": working_groups.switch_links(path=request.path, query=request.GET, view=view, scope=scope),
+    }
     return render(request, "dashboards/meeting.html", context)
 
 

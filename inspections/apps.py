@@ -10,6 +10,8 @@ class InspectionsConfig(AppConfig):
     verbose_name = _("Inspections")
 
     def ready(self):
-        from inspections import trail
+        from alerts import specs
+        from inspections import rules, trail
 
+        specs.register(*rules.RULES)
         trail.register()

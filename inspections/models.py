@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.models import AppendOnlyQuerySet
-from tasks.models import WorkflowHistory, WorkflowState
+from tasks.models import ONE_BLOCKER, WorkflowHistory, WorkflowState
 from tasks.roles import Role, Scope
 
 
@@ -225,6 +225,7 @@ class FollowUp(UnitFields, WorkflowState):
                 condition=~Q(status="completed") | Q(progress=100, completed_on__isnull=False),
                 name="followup_completed_has_date_and_100",
             ),
+            models.CheckConstraint(condition=ONE_BLOCKER, name="followup_one_blocker"),
         ]
 
     def __str__(self):

@@ -35,7 +35,16 @@ def followup_list(*, scope: Scope, today: datetime.date, queryset: QuerySet | No
     qs = (FollowUp.objects.all() if queryset is None else queryset).visible_to(scope)  # type: ignore[attr-defined]
     condition = FollowUp.objects.updatable_q(scope)
     return (
-        qs.select_related("finding__inspection", "agency", "province", "commune", "updated_by", "blocked_by")
+        qs.select_related(
+            "finding__inspection",
+            "agency",
+            "province",
+            "commune",
+            "updated_by",
+            "blocked_by",
+            "blocked_by_province",
+            "blocked_by_vendor",
+        )
         .annotate(
             display_status=display_status_sql(today, deadline="deadline"),
             may_update=Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
@@ -47,7 +56,11 @@ def followup_list(*, scope: Scope, today: datetime.date, queryset: QuerySet | No
 
 
 def followup_history(*, followup: FollowUp) -> QuerySet:
-    return FollowUpUpdate.objects.filter(followup=followup).select_related("actor", "blocked_by").order_by("-version")
+    return (
+        FollowUpUpdate.objects.filter(followup=followup)
+        .select_related("actor", "blocked_by", "blocked_by_province", "blocked_by_vendor")
+        .order_by("-version")
+    )
 
 
 def visible_followup_update(*, scope: Scope, pk: int) -> FollowUpUpdate | None:

@@ -20,6 +20,7 @@ from localities.models import Commune, Province
 from tasks.models import Agency, Task
 from tasks.roles import Scope
 from tasks.services import Workflow, workflow_update
+from tasks.signals import work_items_changed_after_commit
 
 TEXT_MAX = 4000
 
@@ -38,6 +39,12 @@ class FollowUpWorkflow(Workflow):
 
     def own_agency_id(self, item: Any) -> int | None:
         return item.agency_id
+
+    def own_province_id(self, item: Any) -> str | None:
+        return item.province_id if item.commune_id is None else None
+
+    def after_commit(self, ids: list[int]) -> None:
+        work_items_changed_after_commit("followup", ids)
 
 
 FOLLOWUPS = FollowUpWorkflow()

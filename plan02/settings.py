@@ -335,6 +335,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "IncidentStateEnum": "support.models.State",
         "QualityWarningStateEnum": "reports.models.QualityWarning.State",
+        # The assignments' unit levels and the tasks' levels (which add all_ministries) are two choice sets.
+        "AssignmentLevelEnum": "tasks.models.Level",
+        "TaskLevelEnum": "tasks.models.TaskLevel",
+        # The one closed list of systems (core.systems): reports' outages and blockers.
+        "SystemEnum": "core.systems.SYSTEMS",
     },
     # The schema and Swagger UI are for the portal's users and the key holders, not for anyone on the
     # internet (core.api.ApiDocsView sends an anonymous browser to the login page).

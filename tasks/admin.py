@@ -1,7 +1,18 @@
 from django.contrib import admin
 
 from core.readonly_admin import ReadOnlyAdmin
-from tasks.models import Agency, Assignment, CatalogueImport, Membership, Phase, StatusUpdate, Task, TaskGroup
+from tasks.models import (
+    Agency,
+    Assignment,
+    CatalogueImport,
+    Membership,
+    Phase,
+    StatusUpdate,
+    Task,
+    TaskGroup,
+    Vendor,
+    WorkingGroup,
+)
 
 
 @admin.register(TaskGroup)
@@ -16,9 +27,21 @@ class PhaseAdmin(admin.ModelAdmin):
 
 @admin.register(Agency)
 class AgencyAdmin(admin.ModelAdmin):
-    list_display = ["code", "name_vi", "name_en", "kind"]
-    list_filter = ["kind"]
+    list_display = ["code", "name_vi", "name_en", "kind", "source"]
+    list_filter = ["kind", "source"]
     search_fields = ["code", "name_vi", "name_en"]
+
+
+@admin.register(Vendor)
+class VendorAdmin(admin.ModelAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(WorkingGroup)
+class WorkingGroupAdmin(admin.ModelAdmin):
+    list_display = ["number", "name_vi", "name_en", "source"]
+    filter_horizontal = ["task_groups"]
 
 
 @admin.register(Task)
@@ -49,6 +72,9 @@ class AssignmentAdmin(admin.ModelAdmin):
         "progress",
         "completed_on",
         "blocked_by",
+        "blocked_by_province",
+        "blocked_by_vendor",
+        "blocked_by_system",
         "blocked_reason",
         "version",
         "updated_at",
@@ -62,8 +88,8 @@ class AssignmentAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "role", "agency", "province", "commune"]
-    list_filter = ["role"]
+    list_display = ["user", "role", "agency", "province", "commune", "working_group"]
+    list_filter = ["role", "working_group"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     raw_id_fields = ["user", "commune"]
 

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from core.api import BAD_REQUEST_BODY, ErrorSerializer, Pagination, field_errors
 from core.db import parse_id
 from tasks.filters import AgencyFilterSet, AssignmentFilterSet, PhaseFilterSet, TaskFilterSet, TaskGroupFilterSet
-from tasks.models import Agency, Assignment, Phase, Task, TaskGroup
+from tasks.models import Agency, Assignment, Phase, Task, TaskGroup, WorkingGroup
 from tasks.scoping import scope_for_request
 from tasks.selectors import assignment_history, assignment_list
 from tasks.serializers import (
@@ -26,6 +26,7 @@ from tasks.serializers import (
     StatusUpdateSerializer,
     TaskGroupSerializer,
     TaskSerializer,
+    WorkingGroupSerializer,
 )
 from tasks.services import StaleVersion, UpdateNotAllowed, assignment_update
 
@@ -55,6 +56,34 @@ class AgencyViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = AgencySerializer
     filterset_class = AgencyFilterSet
     lookup_field = "code"
+
+
+@extend_schema_view(
+    list=extend_schema(
+        examples=[
+            OpenApiExample(
+                "The working groups",
+                value=[
+                    {
+                        "number": 2,
+                        "name_vi": "Tổ công tác số 2: hạ tầng số, an toàn, an ninh mạng",
+                        "name_en": "Working group 2: digital infrastructure, cyber safety and security",
+                        "task_groups": [2, 8],
+                        "source": "demo",
+                    }
+                ],
+                response_only=True,
+            )
+        ]
+    )
+)
+class WorkingGroupViewSet(viewsets.ReadOnlyModelViewSet):
+    """The steering committee's six working groups and the task groups each follows; `?working_group=N` on
+    the tasks and assignments lists shows a group's view. `source` is "demo" while the names are not official."""
+
+    queryset = WorkingGroup.objects.prefetch_related("task_groups")
+    serializer_class = WorkingGroupSerializer
+    lookup_field = "number"
 
 
 class TaskViewSet(viewsets.ReadOnlyModelViewSet):
@@ -119,6 +148,7 @@ ASSIGNMENT_EXAMPLE = {
     "days_left": 12,
     "completed_on": None,
     "blocked_by": None,
+    "blocker": None,
     "blocked_reason": "",
     "version": 3,
     "updated_at": "2025-06-18T09:12:00+07:00",
@@ -244,6 +274,19 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
                     "progress": 40,
                     "blocked_by": "BTC",
                     "blocked_reason": "Waiting for the budget decision",
+                    "version": 3,
+                },
+            ),
+            OpenApiExample(
+                "blocked by a province, a vendor or a system",
+                request_only=True,
+                description="Name one blocker only: blocked_by (an agency), blocked_by_province, blocked_by_vendor "
+                "or blocked_by_system (core.systems). Never one's own unit (400 self_block).",
+                value={
+                    "status": "blocked",
+                    "progress": 40,
+                    "blocked_by_system": "population_db",
+                    "blocked_reason": "The national population database is not connected yet",
                     "version": 3,
                 },
             ),

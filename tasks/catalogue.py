@@ -10,7 +10,7 @@ Column layout (first row is the header; names are exact, order is free):
 | title_en | no | English title (falls back to the Vietnamese one) |
 | group | yes | group number 1–8 |
 | phase | yes | phase code (`urgent`, `breakthrough`, …) |
-| level | yes | `central`, `province` or `commune`: who carries it out |
+| level | yes | `central`, `all_ministries`, `province` or `commune`: who carries it out |
 | lead_agency | yes | agency code (e.g. `BCA`) |
 | coordinating_agencies | no | agency codes separated by `;` |
 | deadline | no | YYYY-MM-DD; empty means the phase's deadline |
@@ -18,8 +18,9 @@ Column layout (first row is the header; names are exact, order is free):
 | description | no | text |
 | is_official | no | true/false (default true) |
 
-Assignments follow the level: one per lead and coordinating agency (central), one per province, or one per
-commune. Re-importing the same file changes nothing.
+Assignments follow the level: one per lead and coordinating agency (central); the same plus one per ministry
+and ministry-level agency (all_ministries); one per province; or one per commune. Re-importing the same file
+changes nothing.
 """
 
 import datetime
@@ -35,7 +36,18 @@ from core.dates import DATE_MESSAGE, DateError, parse_date
 from core.imports import ImportPlan, RowError
 from core.spreadsheets import cell_text, read_table
 from localities.models import Commune, Province
-from tasks.models import Agency, Assignment, CatalogueImport, Level, Phase, StatusUpdate, Task, TaskGroup
+from tasks.models import (
+    ALL_MINISTRIES_KINDS,
+    Agency,
+    Assignment,
+    CatalogueImport,
+    Level,
+    Phase,
+    StatusUpdate,
+    Task,
+    TaskGroup,
+    TaskLevel,
+)
 
 COLUMNS = [
     "code",
@@ -142,8 +154,8 @@ def plan_import(path_or_file: "str | Path | IO[bytes]", *, filename: str | None 
         phase = phases.get(values["phase"]) if values["phase"] else None
         if values["phase"] and phase is None:
             err("phase", f"unknown phase {values['phase']!r} (expected one of {sorted(phases)})")
-        if values["level"] and values["level"] not in Level.values:
-            err("level", f"unknown level {values['level']!r} (expected one of {', '.join(Level.values)})")
+        if values["level"] and values["level"] not in TaskLevel.values:
+            err("level", f"unknown level {values['level']!r} (expected one of {', '.join(TaskLevel.values)})")
         lead = agencies.get(values["lead_agency"].upper()) if values["lead_agency"] else None
         if values["lead_agency"] and lead is None:
             err("lead_agency", f"unknown agency {values['lead_agency']!r}")
@@ -243,8 +255,11 @@ def sync_assignments(task: Task, *, coordinating_ids: list[int] | None = None) -
     if coordinating_ids is None:
         coordinating_ids = list(task.coordinating_agencies.values_list("pk", flat=True))
     current = Assignment.objects.filter(task=task)
-    if task.level == Level.CENTRAL:
+    if task.level in (TaskLevel.CENTRAL, TaskLevel.ALL_MINISTRIES):
+        # Every ministry's part of an all_ministries task is a central assignment like the lead's.
         wanted = {task.lead_agency_id, *coordinating_ids}
+        if task.level == TaskLevel.ALL_MINISTRIES:
+            wanted.update(Agency.objects.filter(kind__in=ALL_MINISTRIES_KINDS).values_list("pk", flat=True))
         have = set(current.filter(level=Level.CENTRAL).values_list("agency_id", flat=True))
         new = [Assignment(task=task, level=Level.CENTRAL, agency_id=a) for a in sorted(wanted - have)]
         stale = current.exclude(level=Level.CENTRAL, agency_id__in=wanted)

@@ -279,3 +279,94 @@ def demo_plan_ensure(*, write=print) -> None:
                         note="Demo",
                     )
     write(f"demo local plan created: Hà Nội {DEMO_PLAN_NUMBER}")
+
+
+# --- the plan's wider cast (DESIGN.md §13) -----------------------------------------------------------------------
+
+DEMO_ALL_MINISTRIES_TASK = "M01"
+# The demo steering user's working group, and one inactive demo member (cannot log in) for each other group.
+DEMO_STEERING_GROUP = 4
+
+
+def demo_actors_ensure(*, write=print) -> None:
+    """Working groups with members, a task carried out by every ministry, and two blocked assignments — one
+    waiting on a province, one on a system — through the workflow service (so with history). Once each."""
+    from tasks.catalogue import sync_assignments
+    from tasks.models import Phase, Task, TaskGroup, TaskLevel, WorkingGroup
+    from tasks.services import assignment_update
+
+    User = get_user_model()
+    groups = {g.number: g for g in WorkingGroup.objects.all()}
+    if not groups:
+        return
+    steering = Membership.objects.filter(user__username="steering", role=Role.STEERING).first()
+    if steering is not None and steering.working_group_id is None:
+        steering.working_group = groups.get(DEMO_STEERING_GROUP)
+        steering.save(update_fields=["working_group"])
+    for number, group in groups.items():
+        if number == DEMO_STEERING_GROUP or group.members.exists():
+            continue
+        user, created = User.objects.get_or_create(
+            username=f"demo-tct{number}",
+            defaults={"first_name": "Thành viên", "last_name": f"Tổ công tác {number} (demo)", "is_active": False},
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            Membership.objects.create(user=user, role=Role.STEERING, working_group=group)
+
+    if not Task.objects.filter(code=DEMO_ALL_MINISTRIES_TASK).exists() and Phase.objects.filter(code="breakthrough"):
+        phase = Phase.objects.get(code="breakthrough")
+        task = Task.objects.create(
+            code=DEMO_ALL_MINISTRIES_TASK,
+            title_vi="Các bộ, cơ quan ngang bộ kết nối hệ thống giải quyết thủ tục hành chính với Cổng Dịch vụ công "
+            "quốc gia (demo)",
+            title_en="Every ministry connects its procedure system to the National Public Service Portal (demo)",
+            group=TaskGroup.objects.get(number=4),
+            phase=phase,
+            deadline=phase.deadline,
+            level=TaskLevel.ALL_MINISTRIES,
+            lead_agency=Agency.objects.get(code="VPCP"),
+            is_official=False,
+        )
+        write(f"demo all_ministries task created: {task.code}, {sync_assignments(task)} assignments")
+
+    agency_officer = User.objects.filter(username="agency").first()
+    province_officer = User.objects.filter(username="province").first()
+    if agency_officer is not None:
+        waiting = (
+            Assignment.objects.filter(task__code=DEMO_ALL_MINISTRIES_TASK, agency__code="BCA")
+            .exclude(status=AssignmentStatus.BLOCKED)
+            .first()
+        )
+        if waiting is not None and not Assignment.objects.filter(blocked_by_province__isnull=False).exists():
+            assignment_update(
+                assignment=waiting,
+                actor=agency_officer,
+                version=waiting.version,
+                status=AssignmentStatus.BLOCKED,
+                progress=waiting.progress,
+                blocked_by_province=Province.objects.get(code="01"),
+                blocked_reason="Chờ Hà Nội chuyển danh mục thủ tục đã rà soát (demo)",
+                note="Demo",
+            )
+            write("demo blocker: BCA's part of M01 waits on Hà Nội")
+    if province_officer is not None and not Assignment.objects.exclude(blocked_by_system="").exists():
+        waiting = (
+            Assignment.objects.filter(level="province", province_id="01")
+            .exclude(status__in=(AssignmentStatus.BLOCKED, AssignmentStatus.COMPLETED))
+            .order_by("task__code")
+            .first()
+        )
+        if waiting is not None:
+            assignment_update(
+                assignment=waiting,
+                actor=province_officer,
+                version=waiting.version,
+                status=AssignmentStatus.BLOCKED,
+                progress=waiting.progress if waiting.status != AssignmentStatus.NOT_STARTED else 0,
+                blocked_by_system="population_db",
+                blocked_reason="Chưa kết nối được Cơ sở dữ liệu quốc gia về dân cư (demo)",
+                note="Demo",
+            )
+            write(f"demo blocker: Hà Nội's {waiting.task.code} waits on the national population database")

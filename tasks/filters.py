@@ -5,8 +5,31 @@ from django.utils.translation import gettext_lazy as _
 
 from core.filters import SearchFilter, YesNoFilter
 from localities.models import Province
-from tasks.models import Agency, Assignment, AssignmentStatus, DisplayStatus, Level, Phase, SubTask, Task, TaskGroup
+from tasks.models import (
+    Agency,
+    Assignment,
+    AssignmentStatus,
+    DisplayStatus,
+    Level,
+    Phase,
+    SubTask,
+    Task,
+    TaskGroup,
+    TaskLevel,
+    WorkingGroup,
+)
 from tasks.scoping import NO_SCOPE, scope_for_request
+
+
+def working_group_filter(field: str) -> django_filters.ModelChoiceFilter:
+    """`?working_group=N`: the tasks of the task groups a working group follows (tasks.working_groups)."""
+
+    def follow(queryset, name, value: WorkingGroup):
+        return queryset.filter(**{field: value})
+
+    return django_filters.ModelChoiceFilter(
+        queryset=WorkingGroup.objects.all(), to_field_name="number", method=follow, label=_("working group")
+    )
 
 
 class TaskGroupFilterSet(django_filters.FilterSet):
@@ -26,14 +49,14 @@ class AgencyFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Agency
-        fields = ["q", "kind"]
+        fields = ["q", "kind", "source"]
 
 
 class TaskFilterSet(django_filters.FilterSet):
     q = SearchFilter(exact=["code__iexact"], contains=["title_vi", "title_en"], label=_("code or title contains"))
     group = django_filters.ModelChoiceFilter(queryset=TaskGroup.objects.all(), to_field_name="number", label=_("group"))
     phase = django_filters.ModelChoiceFilter(queryset=Phase.objects.all(), to_field_name="code", label=_("phase"))
-    level = django_filters.ChoiceFilter(choices=Level.choices, label=_("carried out by"))
+    level = django_filters.ChoiceFilter(choices=TaskLevel.choices, label=_("carried out by"))
     lead_agency = django_filters.ModelChoiceFilter(
         queryset=Agency.objects.all(), to_field_name="code", label=_("lead agency")
     )
@@ -44,10 +67,11 @@ class TaskFilterSet(django_filters.FilterSet):
         label=_("agency (lead or coordinating)"),
     )
     is_official = YesNoFilter(label=_("official"))
+    working_group = working_group_filter("group__working_groups")
 
     class Meta:
         model = Task
-        fields = ["q", "group", "phase", "level", "lead_agency", "agency", "is_official"]
+        fields = ["q", "group", "phase", "level", "lead_agency", "agency", "is_official", "working_group"]
 
     def filter_agency(self, queryset, name, value: str):
         return queryset.filter(Q(lead_agency=value) | Q(coordinating_agencies=value)).distinct()
@@ -77,6 +101,7 @@ class AssignmentFilterSet(django_filters.FilterSet):
     phase = django_filters.ModelChoiceFilter(
         field_name="task__phase", queryset=Phase.objects.all(), to_field_name="code", label=_("phase")
     )
+    working_group = working_group_filter("task__group__working_groups")
     level = django_filters.ChoiceFilter(choices=Level.choices, label=_("carried out by"))
     status = django_filters.ChoiceFilter(choices=AssignmentStatus.choices, label=_("status"))
     display_status = django_filters.ChoiceFilter(

@@ -10,7 +10,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tasks.models import Agency, AssignmentStatus
+from core.systems import SYSTEMS
+from localities.models import Province
+from tasks.models import Agency, AssignmentStatus, Vendor
 from tasks.services import ALLOWED_TRANSITIONS, TEXT_MAX, StaleVersion, UpdateNotAllowed
 
 
@@ -24,6 +26,16 @@ class AssignmentUpdateForm(forms.Form):
     )
     blocked_by = forms.ModelChoiceField(
         label=_("Blocked by (agency)"), queryset=Agency.objects.all(), to_field_name="code", required=False
+    )
+    # Or one of these instead (tasks.services names the one blocker).
+    blocked_by_province = forms.ModelChoiceField(
+        label=_("Blocked by (province)"), queryset=Province.objects.all(), required=False
+    )
+    blocked_by_vendor = forms.ModelChoiceField(
+        label=_("Blocked by (vendor)"), queryset=Vendor.objects.all(), to_field_name="code", required=False
+    )
+    blocked_by_system = forms.ChoiceField(
+        label=_("Blocked by (system)"), choices=[("", "---------"), *SYSTEMS], required=False
     )
     blocked_reason = forms.CharField(
         label=_("Why is it blocked?"), required=False, max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 2})
@@ -44,6 +56,9 @@ class AssignmentUpdateForm(forms.Form):
                 # A completion date is only kept for "completed"; today is a convenient default when picking it.
                 "completed_on": assignment.completed_on or timezone.localdate(),
                 "blocked_by": assignment.blocked_by.code if assignment.blocked_by_id else None,
+                "blocked_by_province": assignment.blocked_by_province_id,
+                "blocked_by_vendor": assignment.blocked_by_vendor.code if assignment.blocked_by_vendor_id else None,
+                "blocked_by_system": assignment.blocked_by_system,
                 "blocked_reason": assignment.blocked_reason,
                 "version": assignment.version,
             },
@@ -57,7 +72,8 @@ class AssignmentUpdateForm(forms.Form):
         for name, field in self.fields.items():
             field.widget.attrs.setdefault("data-field", name)
         self.fields["completed_on"].help_text = _("when completed; not in the future")
-        self.fields["blocked_by"].help_text = self.fields["blocked_reason"].help_text = _("when blocked")
+        for name in ("blocked_by", "blocked_by_province", "blocked_by_vendor", "blocked_by_system", "blocked_reason"):
+            self.fields[name].help_text = _("when blocked")
         self.fields["evidence_file"].help_text = _("%(types)s; at most %(max)s MB") % {
             "types": ", ".join(settings.EVIDENCE_EXTENSIONS),
             "max": f"{settings.EVIDENCE_MAX_BYTES / 1048576:g}",
@@ -72,7 +88,8 @@ class AssignmentUpdateForm(forms.Form):
         if data.get("status") != AssignmentStatus.COMPLETED:
             data["completed_on"] = None
         if data.get("status") != AssignmentStatus.BLOCKED:
-            data["blocked_by"] = None
+            data["blocked_by"] = data["blocked_by_province"] = data["blocked_by_vendor"] = None
+            data["blocked_by_system"] = ""
             data["blocked_reason"] = ""
         return data
 
@@ -84,6 +101,9 @@ class AssignmentUpdateForm(forms.Form):
             "progress": data["progress"],
             "completed_on": data["completed_on"],
             "blocked_by": data["blocked_by"],
+            "blocked_by_province": data["blocked_by_province"],
+            "blocked_by_vendor": data["blocked_by_vendor"],
+            "blocked_by_system": data["blocked_by_system"],
             "blocked_reason": data["blocked_reason"],
             "note": data["note"],
             "evidence_url": data["evidence_url"],

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.dates import end_of_day
 from core.models import AppendOnlyModel, AppendOnlyQuerySet, ImportRecord
+from core.systems import SYSTEMS
 from tasks.roles import Role, Scope
 from tasks.status import (  # noqa: F401 - the status vocabulary is part of the models' interface
     CURRENT,
@@ -91,12 +92,19 @@ class AgencyQuerySet(models.QuerySet):
 
 
 class Agency(models.Model):
-    """A central agency that presides over or coordinates tasks."""
+    """A central body of the political system that presides over or coordinates tasks: the Party's commissions
+    and offices, the National Assembly's bodies, the Government's, the ministries and ministry-level agencies,
+    the Fatherland Front, the Supreme Court and Procuracy. `source` names the public document its name comes
+    from; "demo" marks a name the reference data could not source (like the demo catalogue)."""
+
+    # The value of `source` for a name no document in DOMAIN.md vouches for.
+    DEMO_SOURCE = "demo"
 
     class Kind(models.TextChoices):
         PARTY = "party", _("Party body")
         GOVERNMENT = "government", _("Government body")
         MINISTRY = "ministry", _("Ministry")
+        MINISTRY_LEVEL = "ministry_level", _("Ministry-level agency")
         NATIONAL_ASSEMBLY = "national_assembly", _("National Assembly body")
         FRONT = "front", _("Fatherland Front and mass organisations")
         JUDICIARY = "judiciary", _("Court or procuracy")
@@ -106,6 +114,12 @@ class Agency(models.Model):
     name_en = models.CharField(_("name (English)"), max_length=200)
     short_name = models.CharField(_("short name"), max_length=30, blank=True)
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    source = models.CharField(
+        _("source of the name"),
+        max_length=200,
+        default=DEMO_SOURCE,
+        help_text=_('The public document the name comes from; "demo" when none could be found.'),
+    )
 
     objects = AgencyQuerySet.as_manager()
 
@@ -121,11 +135,46 @@ class Agency(models.Model):
     def name(self):
         return _localized(self, "name")
 
+    @property
+    def is_demo(self) -> bool:
+        return self.source == self.DEMO_SOURCE
+
+
+class Vendor(models.Model):
+    """A solution provider the work may wait on (DESIGN.md §13). It has no portal users: it is told of what it
+    blocks through its contacts (alerts.models.Contact.vendor)."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("vendor")
+        verbose_name_plural = _("vendors")
+
+    def __str__(self):
+        return self.name
+
 
 class Level(models.TextChoices):
+    """The kind of unit an assignment belongs to."""
+
     CENTRAL = "central", _("central agencies")
     PROVINCE = "province", _("every province")
     COMMUNE = "commune", _("every commune")
+
+
+class TaskLevel(models.TextChoices):
+    """Who carries a task out. An `all_ministries` task has one (central) assignment per ministry and
+    ministry-level agency (ALL_MINISTRIES_KINDS), besides its lead and coordinating agencies."""
+
+    CENTRAL = "central", _("central agencies")
+    ALL_MINISTRIES = "all_ministries", _("every ministry")
+    PROVINCE = "province", _("every province")
+    COMMUNE = "commune", _("every commune")
+
+
+ALL_MINISTRIES_KINDS = (Agency.Kind.MINISTRY, Agency.Kind.MINISTRY_LEVEL)
 
 
 class Task(models.Model):
@@ -138,7 +187,7 @@ class Task(models.Model):
     group = models.ForeignKey(TaskGroup, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("group"))
     phase = models.ForeignKey(Phase, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("phase"))
     deadline = models.DateField(_("deadline"))
-    level = models.CharField(_("carried out by"), max_length=10, choices=Level.choices)
+    level = models.CharField(_("carried out by"), max_length=20, choices=TaskLevel.choices)
     lead_agency = models.ForeignKey(
         Agency, on_delete=models.PROTECT, related_name="led_tasks", verbose_name=_("lead agency")
     )
@@ -167,6 +216,42 @@ class Task(models.Model):
         return _localized(self, "title")
 
 
+# The fields that name what an item waits on, and the kind each names (one at most is set).
+BLOCKER_FIELDS = {
+    "blocked_by": "agency",
+    "blocked_by_province": "province",
+    "blocked_by_vendor": "vendor",
+    "blocked_by_system": "system",
+}
+# The database's check of it, for each concrete workflow item.
+ONE_BLOCKER = (
+    Q(blocked_by__isnull=True, blocked_by_province__isnull=True, blocked_by_vendor__isnull=True)
+    | Q(
+        blocked_by__isnull=False, blocked_by_province__isnull=True, blocked_by_vendor__isnull=True, blocked_by_system=""
+    )
+    | Q(
+        blocked_by__isnull=True, blocked_by_province__isnull=False, blocked_by_vendor__isnull=True, blocked_by_system=""
+    )
+    | Q(
+        blocked_by__isnull=True, blocked_by_province__isnull=True, blocked_by_vendor__isnull=False, blocked_by_system=""
+    )
+)
+
+
+def blocker_of(item) -> dict | None:
+    """{"kind", "code", "name"} of what an item (or a history row) waits on; None when nothing. Reads the
+    related rows: select them with the item."""
+    if item.blocked_by_id:
+        return {"kind": "agency", "code": item.blocked_by.code, "name": item.blocked_by.name}
+    if item.blocked_by_province_id:
+        return {"kind": "province", "code": item.blocked_by_province_id, "name": item.blocked_by_province.name}
+    if item.blocked_by_vendor_id:
+        return {"kind": "vendor", "code": item.blocked_by_vendor.code, "name": item.blocked_by_vendor.name}
+    if item.blocked_by_system:
+        return {"kind": "system", "code": item.blocked_by_system, "name": str(item.get_blocked_by_system_display())}
+    return None
+
+
 class WorkflowState(models.Model):
     """The state every workflow item carries (assignments, sub-tasks of local plans, inspections' follow-up
     items): status, progress, completion, blocker, and the version for optimistic concurrency. Changed only
@@ -185,6 +270,24 @@ class WorkflowState(models.Model):
         related_name="+",
         verbose_name=_("blocked by"),
     )
+    # Besides an agency (blocked_by), the work may wait on a province, a vendor or a system: one of the four.
+    blocked_by_province = models.ForeignKey(
+        "localities.Province",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("blocked by (province)"),
+    )
+    blocked_by_vendor = models.ForeignKey(
+        "tasks.Vendor",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("blocked by (vendor)"),
+    )
+    blocked_by_system = models.CharField(_("blocked by (system)"), max_length=40, blank=True, choices=SYSTEMS)
     blocked_reason = models.TextField(_("blocked reason"), blank=True)
     # Optimistic concurrency: every accepted change bumps it; a write carrying an older value is refused.
     version = models.PositiveIntegerField(_("version"), default=1)
@@ -206,6 +309,10 @@ class WorkflowState(models.Model):
         """The blocking agency's code (no query when there is none)."""
         return getattr(self.blocked_by, "code", None) if self.blocked_by_id else None
 
+    @property
+    def blocker(self) -> dict | None:
+        return blocker_of(self)
+
 
 class AssignmentQuerySet(models.QuerySet):
     """Who may see and change which assignments (DESIGN.md §3), and the derived display status."""
@@ -218,7 +325,8 @@ class AssignmentQuerySet(models.QuerySet):
     def as_of(self, day: datetime.date) -> "AssignmentQuerySet":
         """Annotate the state each assignment had at the end of `day`, replayed from its append-only history
         (the latest StatusUpdate before the midnight that ends the day; not started when there is none):
-        status_at, progress_at, completed_on_at, blocked_by_at (agency id), blocked_reason_at, version_at,
+        status_at, progress_at, completed_on_at, blocked_by_at (agency id), blocked_by_province_at,
+        blocked_by_vendor_at, blocked_by_system_at, blocked_reason_at, version_at,
         updated_at_at and updated_by_at (user id). The names are tasks.status.AS_OF's."""
         latest = StatusUpdate.objects.filter(assignment=OuterRef("pk"), created_at__lt=end_of_day(day)).order_by(
             "-version"
@@ -232,6 +340,9 @@ class AssignmentQuerySet(models.QuerySet):
             progress_at=Coalesce(last("new_progress"), Value(0)),
             completed_on_at=last("completed_on"),
             blocked_by_at=last("blocked_by"),
+            blocked_by_province_at=last("blocked_by_province"),
+            blocked_by_vendor_at=last("blocked_by_vendor"),
+            blocked_by_system_at=Coalesce(last("blocked_by_system"), Value(""), output_field=models.CharField()),
             blocked_reason_at=Coalesce(last("blocked_reason"), Value(""), output_field=models.TextField()),
             version_at=Coalesce(last("version"), Value(1)),
             updated_at_at=last("created_at"),
@@ -241,7 +352,7 @@ class AssignmentQuerySet(models.QuerySet):
     def visible_to(self, scope: Scope) -> "AssignmentQuerySet":
         """Everything for read-all roles; for an agency officer its own assignments, those of the tasks it
         leads or coordinates, and those it is named as blocking (its head answers for the blocker); a
-        province's and its communes'; a commune's own."""
+        province's and its communes', and those it is named as blocking; a commune's own."""
         if scope.reads_all:
             return self
         if scope.is_agency:
@@ -253,7 +364,8 @@ class AssignmentQuerySet(models.QuerySet):
                 | Q(blocked_by_id=scope.agency_id)
             )
         if scope.is_province:
-            return self.filter(province_id=scope.province_id)  # province and commune assignments carry it
+            # Its own and its communes' (both carry the province), and those it is named as blocking.
+            return self.filter(Q(province_id=scope.province_id) | Q(blocked_by_province_id=scope.province_id))
         if scope.is_commune:
             return self.filter(commune_id=scope.commune_id)
         return self.none()
@@ -334,6 +446,7 @@ class Assignment(WorkflowState):
                 condition=~Q(status="completed") | Q(progress=100, completed_on__isnull=False),
                 name="assignment_completed_has_date_and_100",
             ),
+            models.CheckConstraint(condition=ONE_BLOCKER, name="assignment_one_blocker"),
             models.UniqueConstraint(
                 fields=["task", "agency"], condition=Q(level="central"), name="assignment_task_agency_uniq"
             ),
@@ -392,6 +505,23 @@ class WorkflowHistory(AppendOnlyModel):
     blocked_by = models.ForeignKey(
         "tasks.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("blocked by")
     )
+    blocked_by_province = models.ForeignKey(
+        "localities.Province",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("blocked by (province)"),
+    )
+    blocked_by_vendor = models.ForeignKey(
+        "tasks.Vendor",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("blocked by (vendor)"),
+    )
+    blocked_by_system = models.CharField(_("blocked by (system)"), max_length=40, blank=True, choices=SYSTEMS)
     blocked_reason = models.TextField(_("blocked reason"), blank=True)
     note = models.TextField(_("note"), blank=True)
     evidence_url = models.URLField(_("evidence link"), max_length=500, blank=True)
@@ -409,6 +539,10 @@ class WorkflowHistory(AppendOnlyModel):
     @property
     def blocked_by_code(self) -> str | None:
         return getattr(self.blocked_by, "code", None) if self.blocked_by_id else None
+
+    @property
+    def blocker(self) -> dict | None:
+        return blocker_of(self)
 
     @property
     def item_id(self) -> int:
@@ -606,6 +740,7 @@ class SubTask(WorkflowState):
                 condition=~Q(status="completed") | Q(progress=100, completed_on__isnull=False),
                 name="subtask_completed_has_date_and_100",
             ),
+            models.CheckConstraint(condition=ONE_BLOCKER, name="subtask_one_blocker"),
         ]
         indexes = [models.Index(fields=["commune", "deadline"], name="subtask_commune_idx")]
 
@@ -652,6 +787,36 @@ class SubTaskUpdate(WorkflowHistory):
         return f"{self.subtask_id}: {self.old_status} → {self.new_status} ({self.created_at:%Y-%m-%d %H:%M})"
 
 
+class WorkingGroup(models.Model):
+    """One of the steering committee's six working groups: it follows some task groups, and its members (steering
+    members, Membership.working_group) land on its view of phases, tasks and meetings, still reading everything.
+    The Handbook names six groups without a public list: the shipped names are demo (`source`), editable."""
+
+    number = models.PositiveSmallIntegerField(_("number"), unique=True)
+    name_vi = models.CharField(_("name (Vietnamese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    task_groups = models.ManyToManyField(
+        TaskGroup, blank=True, related_name="working_groups", verbose_name=_("task groups followed")
+    )
+    source = models.CharField(_("source of the name"), max_length=200, default=Agency.DEMO_SOURCE)
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("working group")
+        verbose_name_plural = _("working groups")
+
+    def __str__(self):
+        return f"{self.number}. {self.name}"
+
+    @property
+    def name(self):
+        return _localized(self, "name")
+
+    @property
+    def is_demo(self) -> bool:
+        return self.source == Agency.DEMO_SOURCE
+
+
 class Membership(models.Model):
     """Ties a user to a role and, for officers and clerks, to their unit. One per user."""
 
@@ -678,6 +843,15 @@ class Membership(models.Model):
         related_name="members",
         verbose_name=_("commune"),
     )
+    # A steering member's working group: where the member lands (still reading everything).
+    working_group = models.ForeignKey(
+        WorkingGroup,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+        verbose_name=_("working group"),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -698,6 +872,10 @@ class Membership(models.Model):
                     | Q(role="commune_clerk", agency__isnull=True, province__isnull=True, commune__isnull=False)
                 ),
                 name="membership_unit_matches_role",
+            ),
+            models.CheckConstraint(
+                condition=Q(working_group__isnull=True) | Q(role="steering"),
+                name="membership_working_group_steering_only",
             ),
         ]
 

@@ -27,6 +27,7 @@ from tasks.serializers import (
     STATUS_ENUM,
     AssignmentTaskSerializer,
     AssignmentUpdateInputSerializer,
+    BlockingPartySerializer,
     FieldChangeSerializer,
     StatusUpdateSerializer,
     UnitSerializer,
@@ -54,6 +55,9 @@ class SubTaskSerializer(serializers.ModelSerializer):
     colour = serializers.SerializerMethodField()
     days_left = serializers.SerializerMethodField()
     blocked_by = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    blocker = BlockingPartySerializer(
+        read_only=True, allow_null=True, help_text="What the work waits on, when blocked."
+    )
     updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     may_update = serializers.BooleanField(read_only=True)
 
@@ -77,6 +81,7 @@ class SubTaskSerializer(serializers.ModelSerializer):
             "days_left",
             "completed_on",
             "blocked_by",
+            "blocker",
             "blocked_reason",
             "version",
             "updated_at",

@@ -36,6 +36,8 @@ class Scope:
     commune_province_id: str | None = None
     user_id: int | None = None
     client_id: int | None = None
+    # A steering member's working group (its number): the view the member lands on; it reads everything still.
+    working_group: int | None = None
 
     @property
     def reads_all(self) -> bool:

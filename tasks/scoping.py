@@ -18,7 +18,7 @@ def scope_for_user(user: Any) -> Scope:
     cached = getattr(user, "_plan02_scope", None)
     if cached is not None:
         return cached
-    membership = Membership.objects.select_related("commune").filter(user_id=user.pk).first()
+    membership = Membership.objects.select_related("commune", "working_group").filter(user_id=user.pk).first()
     if membership is None:
         scope = Scope(role=Role.ADMIN, user_id=user.pk) if user.is_superuser else Scope(user_id=user.pk)
     else:
@@ -29,6 +29,7 @@ def scope_for_user(user: Any) -> Scope:
             commune_id=membership.commune_id,
             commune_province_id=membership.commune.province_id if membership.commune is not None else None,
             user_id=user.pk,
+            working_group=membership.working_group.number if membership.working_group is not None else None,
         )
     user._plan02_scope = scope
     return scope

@@ -36,7 +36,20 @@ from tasks.status import (
     task_status_sql,
 )
 
-ASSIGNMENT_JOINS = ["task", "task__group", "task__phase", "agency", "province", "commune", "updated_by", "blocked_by"]
+ASSIGNMENT_JOINS = [
+    "task",
+    "task__group",
+    "task__phase",
+    "agency",
+    "province",
+    "commune",
+    "updated_by",
+    "blocked_by",
+    "blocked_by_province",
+    "blocked_by_vendor",
+    "blocked_by_province",
+    "blocked_by_vendor",
+]
 
 
 def assignment_list(
@@ -87,6 +100,12 @@ def shown_as_of(rows: Iterable[Assignment]) -> list[Assignment]:
     for a in rows:
         a.status, a.progress, a.completed_on = a.status_at, a.progress_at, a.completed_on_at  # type: ignore[attr-defined]
         a.blocked_by_id, a.blocked_reason = a.blocked_by_at, a.blocked_reason_at  # type: ignore[attr-defined]
+        a.blocked_by_system = a.blocked_by_system_at  # type: ignore[attr-defined]
+        for name in ("blocked_by_province", "blocked_by_vendor"):
+            if getattr(a, f"{name}_id") != getattr(a, f"{name}_at"):
+                # The current row's blocker is not the day's: forget the joined one (read again if shown).
+                a._state.fields_cache.pop(name, None)
+                setattr(a, f"{name}_id", getattr(a, f"{name}_at"))
         a.version, a.updated_at = a.version_at, a.updated_at_at  # type: ignore[attr-defined]
         name = a.updated_by_username_at  # type: ignore[attr-defined]
         a.updated_by = get_user_model()(username=name) if name else None
@@ -290,7 +309,15 @@ def province_commune_assignments(*, scope: Scope, province: Any, task: Task, tod
 
 # --- history --------------------------------------------------------------------------------------------
 
-HISTORY_JOINS = ["actor", "blocked_by", "assignment__agency", "assignment__province", "assignment__commune"]
+HISTORY_JOINS = [
+    "actor",
+    "blocked_by",
+    "blocked_by_province",
+    "blocked_by_vendor",
+    "assignment__agency",
+    "assignment__province",
+    "assignment__commune",
+]
 
 
 def assignment_history(*, assignment: Assignment) -> QuerySet:
@@ -443,7 +470,7 @@ def subtask_history(*, subtask: SubTask) -> QuerySet:
     """Every change of one sub-task, newest first."""
     return (
         SubTaskUpdate.objects.filter(subtask=subtask)
-        .select_related("actor", "blocked_by", "subtask__commune")
+        .select_related("actor", "blocked_by", "blocked_by_province", "blocked_by_vendor", "subtask__commune")
         .order_by("-version")
     )
 

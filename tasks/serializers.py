@@ -3,6 +3,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api import RefuseUnknownFields
+from core.systems import SYSTEMS
+from localities.models import Province
 from tasks.models import (
     DISPLAY_COLOURS,
     Agency,
@@ -13,6 +15,8 @@ from tasks.models import (
     StatusUpdate,
     Task,
     TaskGroup,
+    Vendor,
+    WorkingGroup,
 )
 from tasks.schema import NamedChoiceField
 
@@ -32,7 +36,15 @@ class PhaseSerializer(serializers.ModelSerializer):
 class AgencySerializer(serializers.ModelSerializer):
     class Meta:
         model = Agency
-        fields = ["code", "name_vi", "name_en", "short_name", "kind"]
+        fields = ["code", "name_vi", "name_en", "short_name", "kind", "source"]
+
+
+class WorkingGroupSerializer(serializers.ModelSerializer):
+    task_groups = serializers.SlugRelatedField(slug_field="number", many=True, read_only=True)
+
+    class Meta:
+        model = WorkingGroup
+        fields = ["number", "name_vi", "name_en", "task_groups", "source"]
 
 
 class TaskSerializer(serializers.ModelSerializer):
@@ -79,6 +91,12 @@ class UnitSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class BlockingPartySerializer(serializers.Serializer):
+    kind = NamedChoiceField(choices=["agency", "province", "vendor", "system"], enum_name="BlockerKindEnum")
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
 class AssignmentSerializer(serializers.ModelSerializer):
     """An assignment as lists, details and update answers show it. Expects tasks.selectors.assignment_list()
     rows (joins and annotations made there, none per row here) and `today` in the context."""
@@ -95,6 +113,9 @@ class AssignmentSerializer(serializers.ModelSerializer):
     colour = serializers.SerializerMethodField()
     days_left = serializers.SerializerMethodField()
     blocked_by = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    blocker = BlockingPartySerializer(
+        read_only=True, allow_null=True, help_text="What the work waits on, when blocked."
+    )
     updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     may_update = serializers.BooleanField(read_only=True)
 
@@ -115,6 +136,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
             "days_left",
             "completed_on",
             "blocked_by",
+            "blocker",
             "blocked_reason",
             "version",
             "updated_at",
@@ -194,7 +216,31 @@ class AssignmentUpdateInputSerializer(RefuseUnknownFields, serializers.Serialize
     evidence_url = serializers.URLField(required=False, allow_blank=True, max_length=500, default="")
     completed_on = serializers.DateField(required=False, allow_null=True, default=None)
     blocked_by = serializers.SlugRelatedField(
-        slug_field="code", queryset=Agency.objects.all(), required=False, allow_null=True, default=None
+        slug_field="code",
+        queryset=Agency.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The blocking agency's code; or name one of the three blockers below instead.",
+    )
+    blocked_by_province = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Province.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The blocking province's code (e.g. 79).",
+    )
+    blocked_by_vendor = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Vendor.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The blocking vendor's code.",
+    )
+    blocked_by_system = serializers.ChoiceField(
+        choices=SYSTEMS, required=False, allow_blank=True, default="", help_text="The blocking system."
     )
     blocked_reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     version = serializers.IntegerField(min_value=1, help_text="The version you read; a stale one is refused (409).")

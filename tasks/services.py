@@ -18,8 +18,10 @@ Transition rules (enforced here, for the browser form, the API and the bulk uplo
 - A completed assignment is reopened (→ in_progress) or corrected (new date, evidence) only with a note that
   says why: it changes what the dashboards have already reported.
 - completed: progress 100 and a completion date that is not in the future (Asia/Ho_Chi_Minh).
-- blocked: the blocking agency and the reason, both required; an agency does not block itself.
-- completed_on only with completed; blocked_by/blocked_reason only with blocked.
+- blocked: the blocker and the reason, both required. The blocker is one of an agency (blocked_by), a province
+  (blocked_by_province), a vendor (blocked_by_vendor) or a system (blocked_by_system, core.systems); a unit
+  does not block itself (an agency its own item, a province its own, not its communes').
+- completed_on only with completed; a blocker and blocked_reason only with blocked.
 - progress is 0–100 (also a database check); an update that changes nothing needs a note or evidence.
 """
 
@@ -38,21 +40,25 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import events
+from core.systems import SYSTEM_CODES
 from core.text import echo
 from core.validators import validate_web_link
+from localities.models import Province
 from tasks.models import (
     Agency,
     Assignment,
     AssignmentStatus,
+    Level,
     StatusUpdate,
     SubTask,
     SubTaskUpdate,
+    Vendor,
     WorkflowState,
 )
 from tasks.roles import Scope
 from tasks.scoping import acts_on_behalf, scope_for_user
 from tasks.selectors import item_changes_since
-from tasks.signals import assignments_changed_after_commit
+from tasks.signals import assignments_changed_after_commit, work_items_changed_after_commit
 
 S = AssignmentStatus
 
@@ -135,6 +141,10 @@ class Workflow:
         """The agency the item belongs to, which cannot be its own blocker."""
         return None
 
+    def own_province_id(self, item: Any) -> str | None:
+        """The province the item belongs to itself (not through one of its communes), which cannot block it."""
+        return None
+
     def history(self, item: Any) -> Any:
         return self.history_model.objects.filter(**{self.history_model.ITEM_FIELD: item})
 
@@ -155,6 +165,9 @@ class AssignmentWorkflow(Workflow):
 
     def own_agency_id(self, item: Any) -> int | None:
         return item.agency_id
+
+    def own_province_id(self, item: Any) -> str | None:
+        return item.province_id if item.level == Level.PROVINCE else None
 
     def announce(self, current: Any, update: Any, *, actor: Any) -> None:
         events.emit(
@@ -194,6 +207,9 @@ class SubTaskWorkflow(Workflow):
     def own_agency_id(self, item: Any) -> int | None:
         return item.plan.agency_id
 
+    def own_province_id(self, item: Any) -> str | None:
+        return item.plan.province_id if item.commune_id is None else None
+
     def announce(self, current: Any, update: Any, *, actor: Any) -> None:
         task = current.parent.task
         events.emit(
@@ -218,6 +234,9 @@ class SubTaskWorkflow(Workflow):
             agency=current.plan.agency.code if current.plan.agency is not None else task.lead_agency.code,
             actor=actor.get_username(),
         )
+
+    def after_commit(self, ids: list[int]) -> None:
+        work_items_changed_after_commit("subtask", ids)
 
 
 ASSIGNMENTS = AssignmentWorkflow()
@@ -282,6 +301,9 @@ def validate_update(
     evidence_file: UploadedFile | None = None,
     completed_on: datetime.date | None = None,
     blocked_by: Agency | None = None,
+    blocked_by_province: Province | None = None,
+    blocked_by_vendor: Vendor | None = None,
+    blocked_by_system: str = "",
     blocked_reason: str = "",
     today: datetime.date | None = None,
     workflow: Workflow | None = None,
@@ -291,6 +313,14 @@ def validate_update(
     Used by the service and by the bulk dry run."""
     today = today or timezone.localdate()
     own_agency_id = (workflow or ASSIGNMENTS).own_agency_id(current)
+    own_province_id = (workflow or ASSIGNMENTS).own_province_id(current)
+    blockers = {
+        "blocked_by": blocked_by,
+        "blocked_by_province": blocked_by_province,
+        "blocked_by_vendor": blocked_by_vendor,
+        "blocked_by_system": blocked_by_system or None,
+    }
+    named = [field for field, value in blockers.items() if value is not None]
     errors: dict[str, list[ValidationError]] = {}
 
     def add(field: str, message: str, code: str, **params: Any) -> None:
@@ -338,22 +368,45 @@ def validate_update(
             add("completed_on", _("The completion date cannot be in the future."), "future")
     elif completed_on is not None:
         add("completed_on", _("A completion date is only given when the status is completed."), "only_when_completed")
+    if blocked_by_system and blocked_by_system not in SYSTEM_CODES:
+        add(
+            "blocked_by_system",
+            _("Unknown system “%(value)s” (expected one of %(codes)s)."),
+            "invalid_choice",
+            value=echo(blocked_by_system),
+            codes=", ".join(SYSTEM_CODES),
+        )
     if status == S.BLOCKED:
-        if blocked_by is None:
-            add("blocked_by", _("Say which agency is blocking the work."), "required")
-        elif own_agency_id and blocked_by.pk == own_agency_id:
+        if not named:
+            add(
+                "blocked_by",
+                _("Say who or what is blocking the work: an agency, a province, a vendor or a system."),
+                "required",
+            )
+        for field in named[1:]:
+            add(field, _("Name one blocker only: an agency, a province, a vendor or a system."), "one_blocker")
+        if blocked_by is not None and own_agency_id and blocked_by.pk == own_agency_id:
             add("blocked_by", _("An agency cannot be blocked by itself."), "self_block")
+        if blocked_by_province is not None and own_province_id and blocked_by_province.pk == own_province_id:
+            add("blocked_by_province", _("A province cannot be blocked by itself."), "self_block")
         if not (blocked_reason or "").strip():
             add("blocked_reason", _("Say why the work is blocked."), "required")
     else:
-        if blocked_by is not None:
-            add("blocked_by", _("A blocking agency is only given when the status is blocked."), "only_when_blocked")
+        for field in named:
+            add(field, _("A blocker is only given when the status is blocked."), "only_when_blocked")
         if (blocked_reason or "").strip():
             add("blocked_reason", _("A reason is only given when the status is blocked."), "only_when_blocked")
 
     if not errors:
-        new_state = (status, progress, completed_on, blocked_by.pk if blocked_by else None, blocked_reason or "")
-        old_state = (old, current.progress, current.completed_on, current.blocked_by_id, current.blocked_reason or "")
+        new_blocker = tuple(getattr(value, "pk", value) for value in blockers.values())
+        old_blocker = (
+            current.blocked_by_id,
+            current.blocked_by_province_id,
+            current.blocked_by_vendor_id,
+            current.blocked_by_system or None,
+        )
+        new_state = (status, progress, completed_on, new_blocker, blocked_reason or "")
+        old_state = (old, current.progress, current.completed_on, old_blocker, current.blocked_reason or "")
         if new_state == old_state and not (note or "").strip() and not evidence_url and evidence_file is None:
             add(NON_FIELD_ERRORS, _("Nothing changed: change a value, or add a note or evidence."), "no_change")
     if errors:
@@ -386,6 +439,9 @@ def workflow_update(
     evidence_file: UploadedFile | None = None,
     completed_on: datetime.date | None = None,
     blocked_by: Agency | None = None,
+    blocked_by_province: Province | None = None,
+    blocked_by_vendor: Vendor | None = None,
+    blocked_by_system: str = "",
     blocked_reason: str = "",
     on_behalf: bool = False,
     refresh_dashboards: bool = True,
@@ -426,15 +482,24 @@ def workflow_update(
             evidence_file=evidence_file,
             completed_on=completed_on,
             blocked_by=blocked_by,
+            blocked_by_province=blocked_by_province,
+            blocked_by_vendor=blocked_by_vendor,
+            blocked_by_system=blocked_by_system,
             blocked_reason=blocked_reason,
             workflow=workflow,
         )
+        blocker = {
+            "blocked_by": blocked_by,
+            "blocked_by_province": blocked_by_province,
+            "blocked_by_vendor": blocked_by_vendor,
+            "blocked_by_system": blocked_by_system or "",
+        }
         now = timezone.now()
         changed = model.objects.filter(pk=current.pk, version=version).update(
             status=status,
             progress=progress,
             completed_on=completed_on,
-            blocked_by=blocked_by,
+            **blocker,
             blocked_reason=blocked_reason,
             version=F("version") + 1,
             updated_at=now,
@@ -451,7 +516,7 @@ def workflow_update(
             old_progress=current.progress,
             new_progress=progress,
             completed_on=completed_on,
-            blocked_by=blocked_by,
+            **blocker,
             blocked_reason=blocked_reason,
             note=note,
             evidence_url=evidence_url,
@@ -466,7 +531,9 @@ def workflow_update(
             workflow.after_commit([current.pk])
 
     item.status, item.progress, item.completed_on = status, progress, completed_on
-    item.blocked_by, item.blocked_reason = blocked_by, blocked_reason
+    for name, value in blocker.items():
+        setattr(item, name, value)
+    item.blocked_reason = blocked_reason
     item.version, item.updated_at, item.updated_by = version + 1, now, actor
     if hasattr(item, "display_status"):
         del item.display_status  # the annotation no longer matches; get_display_status() recomputes it

@@ -18,6 +18,8 @@ from tasks.models import (
     SubTaskUpdate,
     Task,
     TaskGroup,
+    Vendor,
+    WorkingGroup,
 )
 
 
@@ -182,6 +184,9 @@ def register() -> None:
         trail.KeptModel(Agency),
         trail.KeptModel(Phase),
         trail.KeptModel(TaskGroup),
+        # The steering committee's working groups and the vendors that may block work (DESIGN.md §13).
+        trail.KeptModel(WorkingGroup, m2m=frozenset({"task_groups"})),
+        trail.KeptModel(Vendor),
         trail.KeptModel(Task, exclude=("created_at", "updated_at"), m2m=frozenset({"coordinating_agencies"})),
         # A plan's record and its sub-tasks' definitions (owner, deadline, weight) as edited on their pages; the
         # sub-tasks' state is the workflow's (its history rows above), not kept twice.
@@ -193,6 +198,9 @@ def register() -> None:
                 "progress",
                 "completed_on",
                 "blocked_by",
+                "blocked_by_province",
+                "blocked_by_vendor",
+                "blocked_by_system",
                 "blocked_reason",
                 "version",
                 "updated_at",

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 from core.dates import BadDay, view_day
 from core.text import echo
 from localities.models import Province
-from tasks import bulk, exports
+from tasks import bulk, exports, working_groups
 from tasks.filters import AssignmentFilterSet, SubTaskFilterSet, TaskFilterSet
 from tasks.forms import AssignmentUpdateForm, BulkUploadForm, submit_update_form
 from tasks.models import Level, Role, Task
@@ -75,13 +75,25 @@ def _paged(rows, request, param, as_of):
 
 
 def task_list(request):
+    """The catalogue with each task's rollup; a working group's member lands on the group's view."""
     scope, today = scope_for_user(request.user), timezone.localdate()
+    landing = working_groups.landing_url(path=request.path, query=request.GET, scope=scope)
+    if landing is not None:
+        return redirect(landing)
+    view = working_groups.view_of(request.GET.get(working_groups.PARAM))
     as_of, error = _as_of(request)
     filterset = TaskFilterSet(request.GET, queryset=_task_queryset())
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     rollups = task_rollups(scope=scope, task_ids=[t.pk for t in page], today=today, as_of=as_of)
     rows = [(task, rollups.get(task.pk)) for task in page]
-    context = {"filter": filterset, "page": page, "rows": rows, "as_of": as_of, "date_error": error}
+    context = {
+        "filter": filterset,
+        "page": page,
+        "rows": rows,
+        "as_of": as_of,
+        "date_error": error,
+        "working_group": working_groups.switch_links(path=request.path, query=request.GET, view=view, scope=scope),
+    }
     return render(request, "tasks/task_list.html", context)
 
 

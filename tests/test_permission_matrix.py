@@ -136,6 +136,7 @@ ROWS = [
     Row("localities:province", "GET /localities/provinces/{province}/", "other", PAGE_ALL),
     # --- tasks ----------------------------------------------------------------------------------------------
     Row("tasks:list", "GET /tasks/", "—", PAGE_ALL),
+    Row("tasks:list", "GET /tasks/?working_group=2", "—", PAGE_ALL),
     Row("tasks:detail", "GET /tasks/T30/", "—", PAGE_ALL),
     Row("tasks:detail", "GET /tasks/{task}/", "other", "302 200 200 200 200 200∅ 200∅ 200∅ 302 302",
         probe="assignment_listed"),
@@ -309,6 +310,7 @@ ROWS = [
     Row("dashboard:national", "GET /dashboard/", "—", PAGE_ALL),
     Row("dashboard:national", "GET /dashboard/?export=xlsx", "—", PAGE_ALL),
     Row("dashboard:phases", "GET /dashboard/phases/", "—", PAGE_ALL),
+    Row("dashboard:phases", "GET /dashboard/phases/?working_group=2", "—", PAGE_ALL),
     Row("dashboard:phases", "GET /dashboard/phases/?export=xlsx", "—", PAGE_ALL),
     Row("dashboard:phases", "GET /dashboard/phases/?export=pdf", "—", PAGE_ALL),
     Row("dashboard:provinces", "GET /dashboard/provinces/", "—", PAGE_ALL),
@@ -393,7 +395,10 @@ ROWS = [
     Row("phase-detail", "GET /api/v1/phases/urgent/", "—", API_ALL),
     Row("agency-list", "GET /api/v1/agencies/", "—", API_ALL),
     Row("agency-detail", "GET /api/v1/agencies/{agency}/", "other", API_ALL),
+    Row("working-group-list", "GET /api/v1/working-groups/", "—", API_ALL),
+    Row("working-group-detail", "GET /api/v1/working-groups/2/", "—", API_ALL),
     Row("task-list", "GET /api/v1/tasks/", "—", API_ALL),
+    Row("task-list", "GET /api/v1/tasks/?working_group=2", "—", API_ALL),
     Row("task-detail", "GET /api/v1/tasks/T30/", "—", API_ALL),
     # --- API: assignments -----------------------------------------------------------------------------------
     Row("assignment-list", "GET /api/v1/assignments/?{unit_filter}", "other",

@@ -35,6 +35,7 @@ from alerts.models import Alert, AlertRun, Digest, DigestItem, Language, Notific
 from alerts.rules import AssignmentRule, assignment_conditions
 from alerts.services.notifications import bells_changed
 from alerts.sql import ids_in, texts_in
+from alerts.work_items import ItemSubject, item_key
 from core import events
 from core.db import insert_many
 from dashboards.snapshots import end_of_day
@@ -165,6 +166,8 @@ def _reconcile(
                     report_id=c.report_id,
                     province_id=c.province_id,
                     agency_id=c.agency_id,
+                    person_id=c.person_id,
+                    vendor_id=c.vendor_id,
                     run_id=run.pk,
                     raised_at=now,
                 )
@@ -227,7 +230,17 @@ def _tell(*, run: AlertRun, now: datetime.datetime) -> tuple[int, int]:
     """Notifications and digests for the alerts this run raised (and only those). Returns their numbers."""
     alerts = list(
         Alert.objects.filter(run=run)
-        .values_list("pk", "rule", "threshold", "agency_id", "province_id", "commune_id", "assignment__level")
+        .values_list(
+            "pk",
+            "rule",
+            "threshold",
+            "agency_id",
+            "province_id",
+            "commune_id",
+            "assignment__level",
+            "person_id",
+            "vendor_id",
+        )
         .order_by("pk")
     )
     found = selectors.recipients()
@@ -252,13 +265,22 @@ def _tell(*, run: AlertRun, now: datetime.datetime) -> tuple[int, int]:
             entry.contact_id = person.contact_id
         items[person.email].add(alert_id)
 
-    for alert_id, rule, threshold, agency_id, province_id, commune_id, level in alerts:
+    for alert_id, rule, threshold, agency_id, province_id, commune_id, level, person_id, vendor_id in alerts:
         for audience in specs.rule(rule).audiences_for(threshold):
             units = _units(
-                audience.unit, level=level, agency_id=agency_id, province_id=province_id, commune_id=commune_id
+                audience.unit,
+                level=level,
+                agency_id=agency_id,
+                province_id=province_id,
+                commune_id=commune_id,
+                person_id=person_id,
+                vendor_id=vendor_id,
             )
             for kind, code in units:
-                if audience.who == "users":
+                if audience.who == "contacts":
+                    for contact in found.contacts.get((kind, code), []):
+                        add_mail(contact, alert_id, rule)
+                elif audience.who == "users":
                     for user_id in found.unit_users(kind, code):
                         notifications.append(Notification(user_id=user_id, alert_id=alert_id, run=run, created_at=now))
                         add_mail(found.users[user_id], alert_id, rule)
@@ -296,7 +318,14 @@ def _tell(*, run: AlertRun, now: datetime.datetime) -> tuple[int, int]:
 
 
 def _units(
-    unit: str, *, level: str | None, agency_id: int | None, province_id: str | None, commune_id: str | None
+    unit: str,
+    *,
+    level: str | None,
+    agency_id: int | None,
+    province_id: str | None,
+    commune_id: str | None,
+    person_id: int | None = None,
+    vendor_id: int | None = None,
 ) -> list[tuple[str, Any]]:
     """The (kind, code) units an audience names for one alert."""
     if unit == "unit":  # the assignment's responsible unit
@@ -304,7 +333,16 @@ def _units(
             return [("agency", agency_id)]
         if level == "commune":
             return [("commune", commune_id)]
+        if level is None:  # another item (a sub-task, a follow-up item): the most precise unit it names
+            if commune_id:
+                return [("commune", commune_id)]
+            if agency_id:
+                return [("agency", agency_id)]
         return [("province", province_id)]
+    if unit == "person":
+        return [("person", person_id)] if person_id else []
+    if unit == "vendor":
+        return [("vendor", vendor_id)] if vendor_id else []
     if unit == "agency":
         return [("agency", agency_id)] if agency_id else []
     if unit == "commune":
@@ -349,3 +387,19 @@ def alerts_close_ended(*, assignment_ids: Collection[int]) -> int:
         if not ended:
             return 0
         return close_alerts(Alert.objects.filter(pk__in=ids_in(ended)), now=timezone.now())
+
+
+def alerts_close_completed(*, kind: str, ids: Collection[int]) -> int:
+    """Close at once the open alerts of the items of `kind` (alerts.work_items: sub-tasks, follow-up items) that
+    were completed; the next run would close them at the latest. Returns how many."""
+    subject = specs.subject_kind(kind)
+    if not isinstance(subject, ItemSubject):
+        return 0
+    done = subject.completed(sorted(set(ids)))
+    if not done:
+        return 0
+    keys = [item_key(kind, pk) for pk in done]
+    with transaction.atomic():
+        return close_alerts(
+            Alert.objects.open().filter(subject_kind=kind, subject_key__in=texts_in(keys)), now=timezone.now()
+        )

@@ -254,6 +254,7 @@ def test_the_blocker_register_says_who_blocks_whom_since_when(world, api_for, st
         "unit": {"kind": "province", "code": "01", "name": "Thành phố Hà Nội"},
         "province": "01",
         "blocking_agency": "TANDTC",
+        "blocker": {"kind": "agency", "code": "TANDTC", "name": "Supreme People's Court"},
         "blocked_reason": "Waiting for guidance",
         "since": (today - datetime.timedelta(days=8)).isoformat(),
         "days_waiting": 8,

@@ -137,6 +137,8 @@ def test_the_blocker_register_and_its_export(world, browse, steering, commune_cl
         "blocked_reason",
         "since",
         "days_waiting",
+        "blocker_kind",
+        "blocker_code",
     ]
     assert rows[1][1] == "T29" and rows[1][5] == "TANDTC" and rows[1][8] == 8
     text = b"".join(browse(steering).get("/alerts/blockers/", {"export": "csv"}).streaming_content).decode("utf-8-sig")

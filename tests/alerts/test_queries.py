@@ -39,14 +39,15 @@ def scenario(n, *, today, settings, officer):
 
 
 # savepoint; the run row; task facts, assignment states (history subqueries included), last reports, communes,
-# open support requests, the incidents (support.rules), the provinces' first approvals, open quality warnings;
-# open alerts of the rules; insert the new ones, count those this run inserted, write their events (one
-# INSERT … SELECT), read them; preferences, memberships, heads; insert notifications, digests, read the digests'
-# ids, insert their items; the run's counts; release.
-FIRST_RUN = 24
-# savepoint; the run row; the eight inputs (the incidents, approvals and warnings among them); open alerts; the
-# run's counts; release.
-QUIET_RUN = 13
+# open support requests, the incidents (support.rules), the provinces' first approvals, open quality warnings,
+# the sub-tasks' and the follow-up items' states (alerts.work_items, inspections.rules); open alerts of the
+# rules; insert the new ones, count those this run inserted, write their events (one INSERT … SELECT), read
+# them; preferences, memberships, heads; insert notifications, digests, read the digests' ids, insert their
+# items; the run's counts; release.
+FIRST_RUN = 26
+# savepoint; the run row; the ten inputs (the incidents, approvals, warnings, sub-tasks and follow-up items among
+# them); open alerts; the run's counts; release.
+QUIET_RUN = 15
 
 
 @pytest.mark.parametrize("silent", [2, 6])

@@ -99,11 +99,12 @@ def test_read_only_roles_are_sent_from_my_tasks_to_all_assignments(browse, steer
 
 @pytest.mark.django_db
 def test_my_tasks_runs_a_fixed_number_of_queries(browse, agency_officer, commune_clerk, django_assert_num_queries):
-    # session, user, membership; the filter form's choices (group, phase, task, agency, province); count, page;
-    # the demo banner; the bell's unread count; the user's sub-tasks of local plans (one query, DESIGN.md §13).
+    # session, user, membership; the filter form's choices (group, phase, task, agency, province, working group);
+    # count, page; the demo banner; the bell's unread count; the user's sub-tasks of local plans (one query,
+    # DESIGN.md §13).
     for user, rows in ((agency_officer, 16), (commune_clerk, 7)):
         client = browse(user)
-        with django_assert_num_queries(13):
+        with django_assert_num_queries(14):
             response = client.get("/tasks/mine/", **EN)
         assert len(response.context["page"].object_list) == rows
 
@@ -174,7 +175,9 @@ def test_commune_level_task_page_runs_a_fixed_number_of_queries(
 @pytest.mark.django_db
 def test_task_list_shows_each_tasks_rolled_up_status(browse, steering, django_assert_num_queries):
     client = browse(steering)
-    with django_assert_num_queries(13):  # + the one rollup query for the whole page, + the bell
+    # + the one rollup query for the whole page, + the bell, + the working groups' switch (the groups and the
+    # task groups they follow) and the filter's choice of working group.
+    with django_assert_num_queries(16):
         response = client.get("/tasks/", **EN)
     rows = dict((task.code, rollup) for task, rollup in response.context["rows"])
     assert rows["T23"].total == 3321 and rows["T23"].status == "overdue"

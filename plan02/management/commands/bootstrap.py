@@ -11,7 +11,13 @@ from alerts.demo import demo_alerts_ensure
 from inspections.demo import demo_inspection_ensure
 from integrations.demo import demo_integrations_ensure
 from support.demo import demo_support_ensure
-from tasks.demo import demo_data_allowed, demo_data_check, demo_plan_ensure, demo_users_ensure
+from tasks.demo import (
+    demo_actors_ensure,
+    demo_data_allowed,
+    demo_data_check,
+    demo_plan_ensure,
+    demo_users_ensure,
+)
 from tasks.models import Task
 
 DEMO_CATALOGUE = settings.BASE_DIR / "fixtures" / "demo_tasks.csv"
@@ -53,10 +59,14 @@ class Command(BaseCommand):
             self.stdout.write("DEMO_DAYS=0: no demo history")
             return
         call_command("seed_demo", days=days, if_empty=True, stdout=self.stdout)
+        # Working groups with members, an all_ministries task, blockers that are a province and a system (§13),
+        # before the first run of the rules so that it tells the blocking province and the support team.
+        demo_actors_ensure(write=self.stdout.write)
+        # A local plan of Hà Nội with sub-tasks for its communes, and an inspection with findings (§13), also
+        # before that run: their overdue sub-tasks and follow-up items are in the bell from the start.
+        demo_plan_ensure(write=self.stdout.write)
+        demo_inspection_ensure(write=self.stdout.write)
         # Demo contacts and a first run of the early-warning rules, so the bell has alerts (once).
         demo_alerts_ensure(write=self.stdout.write)
         demo_integrations_ensure(write=self.stdout.write)
         demo_support_ensure(write=self.stdout.write)
-        # A local plan of Hà Nội with sub-tasks for its communes, and an inspection with findings (§13).
-        demo_plan_ensure(write=self.stdout.write)
-        demo_inspection_ensure(write=self.stdout.write)
