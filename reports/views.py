@@ -4,7 +4,9 @@ the querysets (DailyReport.objects.visible_to) through reports.selectors, and fr
 import datetime
 from collections import Counter
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -18,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.dates import parse_date_or_none
 from core.exports import csv_response
 from localities.models import Commune, Province
-from reports import services, uploads
+from reports import offline, services, uploads
 from reports.completeness import Completeness, lock_date
 from reports.figures import ALL_FIELDS, INTEGER_FIELDS, OUTAGE_SYSTEMS
 from reports.filters import DailyReportFilterSet
@@ -170,7 +172,8 @@ def report_submit(request):
         initial = {"date": request.GET.get("date") or yesterday.isoformat()}
         initial["locality"] = request.GET.get("locality") or scope.locality_code() or ""
         form = DailyReportForm(initial=initial, localities=choices)
-        return render(request, "reports/report_form.html", {"form": form})
+        context = {"form": form, "csrf_cookie_name": settings.CSRF_COOKIE_NAME}
+        return render(request, "reports/report_form.html", context)
     form = DailyReportForm(request.POST, localities=choices)
     outcome = services.daily_report_submit(payload=form.payload(), user=request.user)
     if outcome.status in (services.CREATED, services.UNCHANGED):
@@ -185,7 +188,7 @@ def report_submit(request):
         for warning in outcome.warnings:
             messages.warning(request, warning["message"])
         return redirect("reports:detail", outcome.locality, outcome.date)
-    context = {"form": form}
+    context = {"form": form, "csrf_cookie_name": settings.CSRF_COOKIE_NAME}
     if outcome.status == services.INVALID:
         form.apply_errors(outcome.errors)
     elif outcome.status == services.CONFLICT:
@@ -204,6 +207,18 @@ def report_submit(request):
     else:
         form.apply_errors({None: [{"message": _submit_refusal(outcome)}]})
     return render(request, "reports/report_form.html", context, status=_form_status(outcome))
+
+
+@login_not_required
+@require_GET
+def report_service_worker(request):
+    """The report form's service worker (reports.offline), at the form's own address so that its scope is the
+    form. The same script for everyone (no user's data in it), so open without a session: a browser checking
+    for a new version after the session ended gets it rather than a redirect to the login page. Never cached
+    by the browser's HTTP cache: the worker's own version decides what is cached."""
+    response = HttpResponse(offline.service_worker_script(), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 def _submit_refusal(outcome):

@@ -273,6 +273,8 @@ ROWS = [
         "302 302 403 403 403 403 302 302 302 302", data="report_form"),
     Row("reports:submit", "POST /reports/submit/", "other",
         "302 302 403 403 403 403 403 403 302 302", data="report_form"),
+    # The form's service worker: the same script for everyone, no unit's data in it (reports.offline).
+    Row("reports:service_worker", "GET /reports/submit/sw.js", "—", "200 200 200 200 200 200 200 200 200 200"),
     Row("reports:upload", "GET /reports/upload/", "—", "302 200 403 403 403 403 200 200 302 302"),
     Row("reports:upload", "POST /reports/upload/", "own + other",
         "302 200✓✓ 403 403 403 403 200✓✗ 200✓✗ 302 302", data="report_file", probe="upload_results"),
