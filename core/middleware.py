@@ -118,11 +118,13 @@ class PortalLocaleMiddleware(LocaleMiddleware):
 
 # The middleware of MIDDLEWARE whose work a request answered outside the stack (reports.fastpath) still needs:
 # the HTTPS redirect and the security headers (SecurityMiddleware), the language and its headers (the locale),
-# the refused user agents and Content-Length (CommonMiddleware), X-Frame-Options and the Content-Security-
-# Policy. Running them, rather than writing their headers again, keeps one home for each rule.
+# the refused user agents and Content-Length (CommonMiddleware), X-Frame-Options, the Content-Security-
+# Policy, and the compression (GZipMiddleware: the same Vary, the same gzip for a client that asks). Running
+# them, rather than writing their headers again, keeps one home for each rule.
 RESPONSE_MIDDLEWARE = frozenset(
     {
         "django.middleware.security.SecurityMiddleware",
+        "django.middleware.gzip.GZipMiddleware",
         "core.middleware.PortalLocaleMiddleware",
         "django.middleware.common.CommonMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",

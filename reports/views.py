@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
 
 from core.dates import parse_date_or_none
 from core.exports import csv_response
@@ -211,11 +211,13 @@ def report_submit(request):
 
 @login_not_required
 @require_GET
+@condition(etag_func=lambda request: offline.cache_version())
 def report_service_worker(request):
     """The report form's service worker (reports.offline), at the form's own address so that its scope is the
     form. The same script for everyone (no user's data in it), so open without a session: a browser checking
     for a new version after the session ended gets it rather than a redirect to the login page. Never cached
-    by the browser's HTTP cache: the worker's own version decides what is cached."""
+    by the browser's HTTP cache (the browser asks each time it opens the form): its ETag is the version, so
+    an unchanged worker costs a 304."""
     response = HttpResponse(offline.service_worker_script(), content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "no-cache"
     return response

@@ -236,7 +236,8 @@
         return navigator.serviceWorker.ready;
       })
       .then(function (registration) {
-        if (!navigator.onLine) {
+        if (!navigator.onLine || navigator.serviceWorker.controller) {
+          // Opened through the worker: the worker has just kept this page (or served it from its cache).
           form.setAttribute("data-offline-ready", "cached");
           return;
         }

@@ -76,3 +76,20 @@ def test_the_correction_form_has_no_offline_queue(client, commune_clerk):
     report = payload()
     body = client.get(f"/reports/00004/{report['date']}/correct/").content.decode()
     assert "data-offline-user" not in body and "report-offline.js" not in body
+
+
+def test_an_unchanged_worker_costs_a_304(client):
+    first = client.get("/reports/submit/sw.js")
+    assert first["ETag"] == f'"{offline.cache_version()}"'
+    again = client.get("/reports/submit/sw.js", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and again.content == b""
+
+
+def test_pages_travel_compressed(client, commune_clerk):
+    """The form's HTML is most of a repeat visit on a weak connection (bench/weak.py): gzip when asked."""
+    client.force_login(commune_clerk)
+    plain = client.get("/reports/submit/")
+    packed = client.get("/reports/submit/", HTTP_ACCEPT_ENCODING="gzip")
+    assert "Content-Encoding" not in plain
+    assert packed["Content-Encoding"] == "gzip"
+    assert len(packed.content) * 3 < len(plain.content)
