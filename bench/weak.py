@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
 SLOW_3G = {"offline": False, "latency": 400, "downloadThroughput": 400 * 1000 / 8, "uploadThroughput": 400 * 1000 / 8}
@@ -191,6 +192,17 @@ def measure(base, floor_base, password):
 
 
 def weak_rows(row, base, floor_base, password):
+    if not Path(CHROMIUM).exists():
+        row(
+            "Slow 3G rows",
+            None,
+            None,
+            "needs Chromium",
+            False,
+            "",
+            f"{CHROMIUM} is missing: apt-get install -y chromium",
+        )
+        return
     for result in measure(base, floor_base, password):
         label = result["label"]
         first_bytes, first_seconds, html = result["first"]
