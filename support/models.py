@@ -250,6 +250,8 @@ class Action(models.TextChoices):
     REOPENED = "reopened", _("reopened")
     COMMENTED = "commented", _("commented")
     ATTACHED = "attached", _("file attached")
+    # The incident's daily report asked for support (§8): resolving the incident answered that request.
+    REQUEST_ANSWERED = "answered", _("support request answered")
 
 
 class IncidentEventQuerySet(AppendOnlyQuerySet):

@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alerts.services.support import support_request_answer
 from core.text import echo
 from localities.models import Commune
 from reports.figures import OUTAGE_SYSTEM_CODES
@@ -571,6 +572,11 @@ def incident_resolve(*, incident: Incident, actor: Any, resolution: Any, version
             changes["acknowledged_at"] = step.now
         done = _save(step, **changes)
         _event(done, actor=actor, action=Action.RESOLVED, before=step.before, now=step.now, text=text)
+        if done.report_id is not None and support_request_answer(
+            report_id=done.report_id, user=actor, resolution=text, now=step.now
+        ):
+            # Its report's request for support (§8) is answered by this resolution: once, in the history.
+            _event(done, actor=actor, action=Action.REQUEST_ANSWERED, before=done.state, now=step.now, text=text)
         _after_commit()
     return done
 
