@@ -327,3 +327,19 @@ class IncidentAttachment(UndeletableModel):
 
     def __str__(self):
         return self.name
+
+
+class NotifyRequest(models.Model):
+    """The desk has steps whose people must be told: written after a step commits when none is pending (one
+    row at most, pk 1), taken (deleted) by the job that tells them (support.jobs.incidents_notify) before it
+    reads anything. Steps made while it is pending share that job, as the dashboards' SnapshotRequest does for
+    task updates; a request left by a broker that was down is taken by the check on the beat."""
+
+    requested_at = models.DateTimeField(_("requested at"))
+
+    class Meta:
+        verbose_name = _("pending desk notification")
+        verbose_name_plural = _("pending desk notifications")
+
+    def __str__(self):
+        return f"{self.requested_at:%Y-%m-%d %H:%M:%S}"

@@ -43,6 +43,7 @@ from support.models import (
     IncidentAttachment,
     IncidentCategory,
     IncidentEvent,
+    NotifyRequest,
     Severity,
     State,
     Team,
@@ -719,6 +720,24 @@ class CheckResult:
     notifications: int
 
 
+def notify_request() -> bool:
+    """Record that the desk's steps must be told (after a step commits); True when this call made the request,
+    so a job must be queued — a pending request already has its job."""
+    try:
+        with transaction.atomic():
+            _request, created = NotifyRequest.objects.get_or_create(pk=1, defaults={"requested_at": timezone.now()})
+    except IntegrityError:  # made meanwhile by a concurrent step: pending, with its job
+        return False
+    return created
+
+
+def notify_take() -> bool:
+    """Take the pending request (before reading anything: a step committed after this makes a new one, with
+    its own job). False when there was none (a duplicate delivery, or the beat took it)."""
+    deleted, _detail = NotifyRequest.objects.filter(pk=1).delete()
+    return bool(deleted)
+
+
 def incidents_notify(*, trigger: str = "") -> CheckResult:
     """Run the desk's alert rules (support.rules) — new, breached and resolved incidents are told once, ended
     ones close — and escalate the incidents whose breach alert is open and that are not escalated yet. In one
@@ -764,6 +783,7 @@ def incidents_check(*, trigger: str = "") -> CheckResult:
     """The desk's periodic job: incidents for the daily reports that asked for support, those whose request was
     answered closed, resolved incidents closed after INCIDENT_AUTO_CLOSE_DAYS, then the alerts and the
     escalations (incidents_notify)."""
+    notify_take()  # the check tells people too: a request left pending (its job lost) ends here
     opened = incidents_open_for_reports()
     closed = incidents_close_answered_requests() + incidents_close_confirmed()
     told = incidents_notify(trigger=trigger)
