@@ -37,11 +37,18 @@ class ContactImportForm(forms.Form):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    """Heads and focal points; imported in bulk with `manage.py import_contacts` or the import page. The
-    changelist links to the units that have no head (a finding in itself)."""
+    """Heads and focal points, imported in bulk with `manage.py import_contacts` or the import page; the
+    systems' vendors (role `vendor`, a system, national or one province's), kept here. The changelist links to
+    the units that have no head (a finding in itself)."""
 
-    list_display = ["name", "role", "agency", "province", "commune", "title", "email", "phone", "language"]
-    list_filter = ["role", "language", ("agency", admin.EmptyFieldListFilter), ("commune", admin.EmptyFieldListFilter)]
+    list_display = ["name", "role", "system", "agency", "province", "commune", "title", "email", "phone", "language"]
+    list_filter = [
+        "role",
+        "system",
+        "language",
+        ("agency", admin.EmptyFieldListFilter),
+        ("commune", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["name", "email", "agency__code", "province__code", "commune__code", "commune__name"]
     raw_id_fields = ["commune"]
     change_list_template = "alerts/admin/contact_changelist.html"

@@ -21,6 +21,7 @@ def incidents_notify(only_if_requested: bool = False) -> dict[str, int]:
     if not services.notify_take() and only_if_requested:
         return {"raised": 0, "escalated": 0}
     result = services.incidents_notify(trigger="support")
+    services.vendor_notices_send()
     _send_digests(result.notifications)
     return {"raised": result.raised, "escalated": result.escalated}
 
@@ -29,6 +30,7 @@ def incidents_notify(only_if_requested: bool = False) -> dict[str, int]:
 def incidents_check() -> dict[str, int]:
     """On the beat (every 5 minutes): reports' requests for support, auto-closing, breaches."""
     result = services.incidents_check(trigger="beat")
+    services.vendor_notices_send()
     _send_digests(result.notifications)
     return {"opened": result.opened, "closed": result.closed, "raised": result.raised, "escalated": result.escalated}
 

@@ -22,12 +22,13 @@ def incident_list(*, scope: Scope) -> QuerySet:
 
 
 def incident_detail(*, scope: Scope) -> QuerySet:
-    """As the list, plus the thread and the files (two more queries)."""
+    """As the list, plus the thread, the files and the vendors told (three more queries)."""
     return incident_list(scope=scope).prefetch_related(
         Prefetch(
             "events", queryset=IncidentEvent.objects.select_related("actor", "team", "assignee").order_by("at", "id")
         ),
         "attachments",
+        "vendor_notices",
     )
 
 

@@ -138,9 +138,32 @@ class IncidentDetailSerializer(IncidentSerializer):
     history = serializers.SerializerMethodField()
     comments = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()
+    vendors = serializers.SerializerMethodField()
 
     class Meta(IncidentSerializer.Meta):
-        fields = [*IncidentSerializer.Meta.fields, "history", "comments", "files"]
+        fields = [*IncidentSerializer.Meta.fields, "history", "comments", "files", "vendors"]
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "description": "The system's owners or vendors told when the incident was escalated (once each).",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "email": {"type": "string"},
+                    "phone": {"type": "string"},
+                    "told_at": {"type": "string", "format": "date-time"},
+                    "sent_at": {"type": "string", "format": "date-time", "nullable": True},
+                },
+            },
+        }
+    )
+    def get_vendors(self, obj):
+        return [
+            {"name": v.name, "email": v.email, "phone": v.phone, "told_at": v.created_at, "sent_at": v.sent_at}
+            for v in obj.vendor_notices.all()
+        ]
 
     @extend_schema_field(IncidentEventSerializer(many=True))
     def get_history(self, obj):
