@@ -114,3 +114,70 @@ def whom_to_call(*, scope: Scope) -> dict[str, Any]:
     contacts = Contact.objects.filter(Q(province_id=province) | Q(commune_id=scope.commune_id or "-"))
     contacts = contacts.select_related("province", "commune").order_by("commune_id", "role", "name")
     return {"desk": [m.user for m in desk], "contacts": list(contacts)}
+
+
+# --- a province's communes ranked (§12: the province's tools) ---------------------------------------------------
+
+RANK_KEYS = ("reporting", "fully_online", "on_time", "green")
+RANK_DAYS = (7, 30, 90)
+
+
+def _share(part: int | None, whole: int | None) -> float | None:
+    return (part or 0) / whole if whole else None
+
+
+def commune_ranking(*, province: Province, end: datetime.date, days: int, sort: str) -> list[dict[str, Any]]:
+    """The province's communes over the `days` days ending `end`, ranked best first by `sort` (RANK_KEYS; None
+    last): reporting on time (days with a report received before its due time / days), the fully-online share
+    and the on-time share of dossiers resolved (§5's rates, over the period's sums), and the commune-level tasks
+    green (completed / assigned, today). Three queries whatever the number of communes."""
+    from django.db.models import F, Sum
+
+    from localities.models import Commune
+    from reports.models import DailyReport
+    from tasks.models import Assignment
+
+    start = end - datetime.timedelta(days=days - 1)
+    communes = list(Commune.objects.filter(province=province).order_by("code").values_list("code", "name"))
+    reports = {
+        row["locality"]: row
+        for row in DailyReport.objects.filter(province_id=province.pk, commune__isnull=False, date__range=(start, end))
+        .values("locality")
+        .annotate(
+            on_time=Count("pk", filter=Q(late=False)),
+            received=Sum(F("received_online") + F("received_direct") + F("received_postal")),
+            fully_online=Sum("received_fully_online"),
+            resolved=Sum(F("resolved_early") + F("resolved_on_time") + F("resolved_late")),
+            resolved_on_time=Sum(F("resolved_early") + F("resolved_on_time")),
+        )
+        .order_by()
+    }
+    tasks = {
+        row["commune_id"]: row
+        for row in Assignment.objects.filter(commune__province=province)
+        .values("commune_id")
+        .annotate(total=Count("pk"), green=Count("pk", filter=Q(status="completed")))
+        .order_by()
+    }
+    rows = []
+    for code, name in communes:
+        report = reports.get(code, {})
+        task = tasks.get(code, {})
+        rows.append(
+            {
+                "commune": code,
+                "name": name,
+                "days": days,
+                "reported_on_time": report.get("on_time", 0),
+                "reporting": _share(report.get("on_time", 0), days),
+                "fully_online": _share(report.get("fully_online"), report.get("received")),
+                "on_time": _share(report.get("resolved_on_time"), report.get("resolved")),
+                "tasks": task.get("total", 0),
+                "tasks_green": task.get("green", 0),
+                "green": _share(task.get("green", 0), task.get("total", 0)),
+            }
+        )
+    key = sort if sort in RANK_KEYS else RANK_KEYS[0]
+    # Best first, None last, then by code: a stable order for equal figures.
+    rows.sort(key=lambda r: (r[key] is None, -(r[key] or 0), r["commune"]))
+    return [{**row, "rank": n} for n, row in enumerate(rows, start=1)]
