@@ -2,6 +2,7 @@
 thread, the teams with their load, and the live board's counts (a fixed number of queries)."""
 
 import datetime
+import re
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -120,6 +121,42 @@ def whom_to_call(*, scope: Scope) -> dict[str, Any]:
 
 RANK_KEYS = ("reporting", "fully_online", "on_time", "green")
 RANK_DAYS = (7, 30, 90)
+
+
+class RankingRefused(Exception):
+    """`code`: "forbidden" (403: not a role that ranks communes), "not_found" (404: another province's, or no
+    such province), "invalid" (400: `field` names the bad parameter, `message` says what it takes)."""
+
+    def __init__(self, code: str, field: str = "", message: str = "") -> None:
+        super().__init__(message or code)
+        self.code, self.field, self.message = code, field, message
+
+
+def ranking_parameters(*, scope: Scope, province: str, days: str, sort: str) -> tuple[Province | None, int, str]:
+    """The page's and the API's query, checked once: (province or None — a read-all role yet to pick one —,
+    days, sort). A province officer ranks its own province; the read-all roles any; others are refused."""
+    from django.utils.translation import gettext as _
+
+    code = province or ""
+    if scope.is_api_client:  # a key sends reports; it reads no page of the desk
+        raise RankingRefused("forbidden")
+    if scope.is_province:
+        code = code or scope.province_id or ""
+        if code != scope.province_id:
+            raise RankingRefused("not_found")
+    elif not scope.reads_all:
+        raise RankingRefused("forbidden")
+    found = Province.objects.filter(pk=code).first() if code else None
+    if code and found is None:
+        raise RankingRefused("not_found")
+    text = days or "30"
+    period = int(text) if re.fullmatch(r"[0-9]{1,3}", text) else 0
+    if period not in RANK_DAYS:
+        raise RankingRefused("invalid", "days", _("One of %(choices)s.") % {"choices": ", ".join(map(str, RANK_DAYS))})
+    order = sort or RANK_KEYS[0]
+    if order not in RANK_KEYS:
+        raise RankingRefused("invalid", "sort", _("One of %(choices)s.") % {"choices": ", ".join(RANK_KEYS)})
+    return found, period, order
 
 
 def _share(part: int | None, whole: int | None) -> float | None:

@@ -266,3 +266,25 @@ class OperationsBoardSerializer(serializers.Serializer):
     by_province = OperationsBoardProvinceSerializer(many=True)
     this_week = serializers.DictField(child=serializers.IntegerField(), help_text="Reported in the last 7 days.")
     as_of = serializers.DateTimeField()
+
+
+class CommuneRankSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    commune = serializers.CharField()
+    name = serializers.CharField()
+    reporting = serializers.FloatField(help_text="Days reported on time / days.")
+    fully_online = serializers.FloatField(allow_null=True, help_text="received_fully_online / received_total.")
+    on_time = serializers.FloatField(allow_null=True, help_text="(resolved_early + resolved_on_time) / resolved.")
+    green = serializers.FloatField(allow_null=True, help_text="Commune-level assignments completed / assigned.")
+    reported_on_time = serializers.IntegerField()
+    tasks = serializers.IntegerField()
+    tasks_green = serializers.IntegerField()
+
+
+class CommuneRankingSerializer(serializers.Serializer):
+    province = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    days = serializers.IntegerField()
+    sort = serializers.CharField()
+    communes = CommuneRankSerializer(many=True)

@@ -323,29 +323,20 @@ def _bad_parameter(view):
 
 
 def _ranking_params(request):
-    """(province or None, days, sort) from the query, scoped: a province officer ranks its own province (another
-    is a 404), the read-all roles any (None: they pick one), everyone else is refused."""
-    scope = scope_for_user(request.user)
-    code = request.GET.get("province") or ""
-    if scope.is_province:
-        code = code or scope.province_id or ""
-        if code != scope.province_id:
-            raise Http404(_("No such province."))
-    elif not scope.reads_all:
-        raise PermissionDenied(_("This page is for the provinces, the steering committee and the support team."))
-    province = Province.objects.filter(pk=code).first() if code else None
-    if code and province is None:
-        raise Http404(_("No such province."))
+    """(province or None, days, sort) of the query, checked by support.selectors.ranking_parameters."""
     try:
-        days = int(request.GET.get("days") or 30)
-    except ValueError:
-        days = 0
-    if days not in selectors.RANK_DAYS:
-        raise _BadParameter(_("days: one of %(choices)s.") % {"choices": ", ".join(map(str, selectors.RANK_DAYS))})
-    sort = request.GET.get("sort") or selectors.RANK_KEYS[0]
-    if sort not in selectors.RANK_KEYS:
-        raise _BadParameter(_("sort: one of %(choices)s.") % {"choices": ", ".join(selectors.RANK_KEYS)})
-    return province, days, sort
+        return selectors.ranking_parameters(
+            scope=scope_for_user(request.user),
+            province=request.GET.get("province", ""),
+            days=request.GET.get("days", ""),
+            sort=request.GET.get("sort", ""),
+        )
+    except selectors.RankingRefused as refused:
+        if refused.code == "forbidden":
+            raise PermissionDenied(_("This page is for the provinces, the steering committee and the support team."))
+        if refused.code == "not_found":
+            raise Http404(_("No such province."))
+        raise _BadParameter(f"{refused.field}: {refused.message}")
 
 
 @require_GET
@@ -380,7 +371,7 @@ def commune_ranking_export(request, fmt):
         raise Http404()
     province, days, sort = _ranking_params(request)
     if province is None:
-        raise _BadParameter(_("province: choose a province."))
+        raise _BadParameter("province: " + _("Choose a province."))
     end = timezone.localdate() - datetime.timedelta(days=1)
     rows = selectors.commune_ranking(province=province, end=end, days=days, sort=sort)
     header = [

@@ -93,3 +93,11 @@ def test_pages_travel_compressed(client, commune_clerk):
     assert "Content-Encoding" not in plain
     assert packed["Content-Encoding"] == "gzip"
     assert len(packed.content) * 3 < len(plain.content)
+
+
+def test_the_api_is_not_compressed(api_for, commune_clerk):
+    """Compression is for the pages (core.middleware.PageGZipMiddleware): the API answers both of its paths
+    (reports.fastpath and the full stack) with the same bytes and headers."""
+    response = api_for(user=commune_clerk).get("/api/v1/reports/daily/", HTTP_ACCEPT_ENCODING="gzip")
+    assert response.status_code == 200
+    assert "Content-Encoding" not in response and "Accept-Encoding" not in response.get("Vary", "")

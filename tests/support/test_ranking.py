@@ -128,3 +128,15 @@ def test_scoping(client, province_officer, steering, commune_clerk, agency_offic
     for user in (commune_clerk, agency_officer):
         client.force_login(user)
         assert client.get("/operations/communes/?province=01").status_code == 403
+
+
+def test_the_json_twin(figures, api_for, province_officer, steering):
+    body = api_for(user=province_officer).get("/api/v1/operations/communes/?days=7&sort=on_time").json()
+    assert (body["province"], body["days"], body["sort"], body["end"]) == ("01", 7, "on_time", str(yesterday()))
+    first = body["communes"][0]
+    assert (first["commune"], first["rank"], first["on_time"], first["fully_online"]) == (BA_DINH, 1, 1.0, 0.9)
+    steering_api = api_for(user=steering)
+    refused = steering_api.get("/api/v1/operations/communes/?province=01&days=12")
+    assert refused.status_code == 400 and "days" in refused.json()["errors"]
+    assert "province" in steering_api.get("/api/v1/operations/communes/").json()["errors"]
+    assert api_for(user=province_officer).get("/api/v1/operations/communes/?province=79").status_code == 404
