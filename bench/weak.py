@@ -237,10 +237,10 @@ def weak_rows(row, base, floor_base, password):
         )
         if "offline" in result:
             row(
-                "Slow 3G, the report form opens with no connection after one visit",
+                "Slow 3G, the report form opens with no connection after one visit (1 yes, 0 no)",
+                1 if result["offline"] else 0,
                 None,
-                None,
-                "yes",
+                "1 (yes)",
                 result["offline"],
                 "",
                 "yes" if result["offline"] else "no",
