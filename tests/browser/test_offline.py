@@ -44,6 +44,17 @@ def test_reports_made_offline_arrive_once_when_the_connection_returns(page, logi
     # The worker is installed and has kept the page (it answers the page's message).
     expect(page.locator("form[data-offline-ready]")).to_have_attribute("data-offline-ready", "cached")
 
+    # What the worker keeps: the form's page and its static files, nothing else (no POST, no other page).
+    page.goto("/tasks/mine/")
+    page.goto("/reports/submit/")
+    expect(page.locator("form[data-offline-ready]")).to_have_attribute("data-offline-ready", "cached")
+    kept = page.evaluate(
+        """caches.keys().then(names => Promise.all(names.map(name => caches.open(name).then(cache => cache.keys()))))
+           .then(lists => lists.flat().map(request => new URL(request.url).pathname))"""
+    )
+    assert "/reports/submit/" in kept and all(p == "/reports/submit/" or p.startswith("/static/") for p in kept)
+    assert len(kept) == 6, kept  # the page and offline.ASSETS
+
     page.context.set_offline(True)
     fill_report(page, days_ago(1))
     expect(page.locator("[data-testid=offline-status]")).to_be_visible()
@@ -85,12 +96,27 @@ def test_reports_made_offline_arrive_once_when_the_connection_returns(page, logi
     expect(errors.locator("li[data-field=received_fully_online]")).to_contain_text("received_fully_online")
     assert not DailyReport.objects.filter(locality="00004", date=days_ago(4)).exists()
 
+    # The refused one goes back into the form, is corrected, queued offline again and sent once back online
+    # (the "online" event and "Send now" both flush; the item is claimed once, so it is posted once).
+    page.click("[data-testid=queue-item][data-state=refused] [data-queue-action=edit]")
+    expect(items(page, "refused")).to_have_count(0)
+    expect(page.locator("#id_date")).to_have_value(days_ago(4).isoformat())
+    expect(page.locator("#id_received_fully_online")).to_have_value(str(BASE_FIGURES["received_online"] + 1))
+    page.context.set_offline(True)
+    page.fill("#id_received_fully_online", str(BASE_FIGURES["received_fully_online"]))
+    page.click("form[data-offline-user] button[type=submit]")
+    expect(items(page, "waiting")).to_have_count(1)
+    page.context.set_offline(False)
+    page.click("[data-testid=queue-send]")
+    expect(items(page, "sent")).to_have_count(3)
+    assert DailyReport.objects.get(locality="00004", date=days_ago(4)).received_fully_online == 98
+
     # Reloading online sends nothing again: the settled items stay settled, the database unchanged.
     page.reload()
-    expect(items(page, "sent")).to_have_count(2)
+    expect(items(page, "sent")).to_have_count(3)
     expect(page.locator("[data-testid=offline-queue]")).to_have_attribute("data-last-flush", "done")
-    assert DailyReport.objects.filter(locality="00004").count() == 3
-    assert ReportRevision.objects.filter(report__locality="00004").count() == 3
+    assert DailyReport.objects.filter(locality="00004").count() == 4
+    assert ReportRevision.objects.filter(report__locality="00004").count() == 4
 
 
 def test_logging_out_deletes_the_kept_form(page, login):
