@@ -99,22 +99,30 @@ def board_incidents(
 
 
 def whom_to_call(*, scope: Scope) -> dict[str, Any]:
-    """For a province's or a commune's users: the province's desk (its officers) and the accountable heads and
-    focal points of the province (and of the commune). Two queries; empty for the other roles."""
+    """For a province's or a commune's users: the province's desk (its officers), the accountable heads and
+    focal points of the province (and of the commune), and the systems' vendors (national, and the province's
+    own). Three queries; empty for the other roles."""
     from alerts.models import Contact
     from tasks.models import Membership
 
     province = scope.province_id or scope.commune_province_id
     if not province or scope.is_api_client:
-        return {"desk": [], "contacts": []}
+        return {"desk": [], "contacts": [], "vendors": []}
     desk = list(
         Membership.objects.filter(role="province_officer", province_id=province, user__is_active=True)
         .select_related("user")
         .order_by("user__username")
     )
     contacts = Contact.objects.filter(Q(province_id=province) | Q(commune_id=scope.commune_id or "-"))
-    contacts = contacts.select_related("province", "commune").order_by("commune_id", "role", "name")
-    return {"desk": [m.user for m in desk], "contacts": list(contacts)}
+    contacts = list(contacts.select_related("province", "commune").order_by("commune_id", "role", "name"))
+    # The systems' owners or vendors: the province's own deployments' and the national ones (in the same query).
+    vendors = list(
+        Contact.objects.filter(role=Contact.Role.VENDOR, commune__isnull=True)
+        .filter(Q(province__isnull=True) | Q(province_id=province))
+        .order_by("system", "province_id", "name")
+    )
+    units = [c for c in contacts if c.role != Contact.Role.VENDOR]
+    return {"desk": [m.user for m in desk], "contacts": units, "vendors": vendors}
 
 
 # --- a province's communes ranked (§12: the province's tools) ---------------------------------------------------

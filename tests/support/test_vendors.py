@@ -111,3 +111,11 @@ def test_an_incident_without_a_system_or_without_escalation_tells_no_vendor(
 def test_a_vendor_is_a_systems_contact_not_a_units(db, fields):
     with pytest.raises(IntegrityError):
         Contact.objects.create(name="X", email="x@vendor.example", **fields)
+
+
+def test_whom_to_call_lists_the_national_vendors_and_the_provinces_own(client, vendors, commune_clerk):
+    client.force_login(commune_clerk)
+    page = client.get("/operations/teams/")
+    assert [v.name for v in page.context["vendors"]] == ["VNPT Hà Nội", "Trung tâm RAR"]  # by system code
+    assert not [c for c in page.context["contacts"] if c.role == Contact.Role.VENDOR]
+    assert 'data-testid="vendors"' in page.content.decode()
