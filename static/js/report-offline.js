@@ -19,6 +19,7 @@
   var backoff = 0;
   var timer = null;
   var sending = false;
+  var again = false;
 
   function text(name) {
     return section.getAttribute("data-text-" + name) || name;
@@ -158,15 +159,19 @@
 
   function flush() {
     if (sending) {
+      again = true; // asked while sending: the items queued meanwhile go in another round
       return Promise.resolve();
     }
     sending = true;
+    again = false;
     return queue.flush({ user: user, api: api, csrf: csrfToken(), onChange: refresh }).then(
       function (result) {
         sending = false;
         schedule(result);
         section.setAttribute("data-last-flush", result);
-        return refresh();
+        return refresh().then(function () {
+          return again && result === "done" ? flush() : null;
+        });
       },
       function () {
         sending = false;
