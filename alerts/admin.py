@@ -37,12 +37,26 @@ class ContactImportForm(forms.Form):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    """Heads and focal points; imported in bulk with `manage.py import_contacts` or the import page. The
-    changelist links to the units that have no head (a finding in itself)."""
+    """Heads and focal points, imported in bulk with `manage.py import_contacts` or the import page; the
+    systems' vendors (role `vendor`, a system, national or one province's), kept here. The changelist links to
+    the units that have no head (a finding in itself)."""
 
-    list_display = ["name", "role", "agency", "province", "commune", "vendor", "title", "email", "phone", "language"]
+    list_display = [
+        "name",
+        "role",
+        "system",
+        "agency",
+        "province",
+        "commune",
+        "vendor",
+        "title",
+        "email",
+        "phone",
+        "language",
+    ]
     list_filter = [
         "role",
+        "system",
         "language",
         ("agency", admin.EmptyFieldListFilter),
         ("commune", admin.EmptyFieldListFilter),

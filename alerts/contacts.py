@@ -112,8 +112,11 @@ def plan_contacts(path_or_file: Any, *, filename: str | None = None) -> ContactP
             else:
                 unit_key = (kind, code)
         role = values["role"].lower()
-        if role and role not in Contact.Role.values:
-            err("role", f"unknown role {values['role']!r} (expected one of {', '.join(Contact.Role.values)})")
+        unit_roles = [Contact.Role.HEAD, Contact.Role.FOCAL_POINT]
+        if role == Contact.Role.VENDOR:
+            err("role", "a system's vendor is not a unit's contact: add it in the admin (Contacts, role vendor)")
+        elif role and role not in unit_roles:
+            err("role", f"unknown role {values['role']!r} (expected one of {', '.join(unit_roles)})")
         email = values["email"].lower()
         if email:
             try:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alerts import specs
 from core.models import ImportRecord
+from reports.figures import OUTAGE_SYSTEMS
 from tasks.models import Assignment
 from tasks.roles import Scope
 
@@ -38,6 +39,9 @@ class Contact(models.Model):
     class Role(models.TextChoices):
         HEAD = "head", _("accountable head")
         FOCAL_POINT = "focal_point", _("focal point")
+        # The owner or vendor of a system (§5's outage_systems: Viettel, VNPT, FPT, CMC …): told when an incident
+        # of that system is escalated (support.services). National, or for one province's deployment.
+        VENDOR = "vendor", _("system owner or vendor")
 
     agency = models.ForeignKey(
         "tasks.Agency",
@@ -73,6 +77,7 @@ class Contact(models.Model):
         verbose_name=_("vendor"),
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    system = models.CharField(_("system"), max_length=40, choices=OUTAGE_SYSTEMS, blank=True)
     name = models.CharField(_("name"), max_length=200)
     title = models.CharField(_("title"), max_length=200, blank=True)
     email = models.EmailField(_("e-mail"), max_length=254)
@@ -87,12 +92,28 @@ class Contact(models.Model):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         constraints = [
+            # A head or a focal point belongs to one unit; a vendor to one system, nationally or in one province.
             models.CheckConstraint(
-                condition=Q(agency__isnull=False, province__isnull=True, commune__isnull=True, vendor__isnull=True)
-                | Q(agency__isnull=True, province__isnull=False, commune__isnull=True, vendor__isnull=True)
-                | Q(agency__isnull=True, province__isnull=True, commune__isnull=False, vendor__isnull=True)
-                | Q(agency__isnull=True, province__isnull=True, commune__isnull=True, vendor__isnull=False),
-                name="contact_one_unit_or_vendor",
+                # A head or a focal point belongs to one unit (an agency, a province, a commune, or a solution
+                # provider of tasks.Vendor that blocks work); a system's owner or vendor (role vendor) to one system,
+                # nationally or in one province.
+                condition=(
+                    ~Q(role="vendor")
+                    & Q(system="")
+                    & (
+                        Q(agency__isnull=False, province__isnull=True, commune__isnull=True, vendor__isnull=True)
+                        | Q(agency__isnull=True, province__isnull=False, commune__isnull=True, vendor__isnull=True)
+                        | Q(agency__isnull=True, province__isnull=True, commune__isnull=False, vendor__isnull=True)
+                        | Q(agency__isnull=True, province__isnull=True, commune__isnull=True, vendor__isnull=False)
+                    )
+                )
+                | (
+                    Q(role="vendor") & ~Q(system="") & Q(agency__isnull=True, commune__isnull=True, vendor__isnull=True)
+                ),
+                name="contact_one_unit_or_system",
+            ),
+            models.UniqueConstraint(
+                fields=["system", "email"], condition=Q(province__isnull=True), name="contact_national_vendor_uniq"
             ),
             # One accountable head per unit (the import refuses a file naming two).
             models.UniqueConstraint(fields=["agency"], condition=Q(role="head"), name="contact_one_head_per_agency"),
@@ -112,10 +133,12 @@ class Contact(models.Model):
 
     @property
     def unit(self):
-        return self.agency or self.province or self.commune or self.vendor
+        return self.agency or self.province or self.commune or self.vendor or self.get_system_display()
 
     @property
     def unit_kind(self) -> str:
+        if self.role == self.Role.VENDOR:
+            return "system"
         if self.vendor_id:
             return "vendor"
         return "agency" if self.agency_id else "commune" if self.commune_id else "province"

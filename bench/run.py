@@ -346,7 +346,7 @@ def run(args):
     from django.contrib.auth import get_user_model
 
     demo_users_ensure(password=password)
-    for user in get_user_model().objects.filter(username__in=["admin", "steering"]):
+    for user in get_user_model().objects.filter(username__in=["admin", "steering", "commune"]):
         user.set_password(password)
         user.save(update_fields=["password"])
     keys = {
@@ -401,6 +401,11 @@ def run(args):
             measure_dashboards_miss(table, args, base, floor_base, password, recent[0])
         if wanted(args, "counts"):
             measure_counts(table, args, server, recent[0])
+        if wanted(args, "weak"):
+            # Slow 3G in Chromium: the report form, My tasks and the national dashboard (bench/weak.py).
+            from bench.weak import weak_rows
+
+            weak_rows(row, base, floor_base, password)
     finally:
         for process in (web, floor_web, solo, *nodes):
             process.stop()
@@ -423,7 +428,19 @@ def run(args):
     return table.rows
 
 
-GROUPS = ("batch", "single", "rebuild", "freshness", "burst", "dashboards", "counts", "alerts", "changes", "quality")
+GROUPS = (
+    "batch",
+    "single",
+    "rebuild",
+    "freshness",
+    "burst",
+    "dashboards",
+    "counts",
+    "alerts",
+    "changes",
+    "quality",
+    "weak",
+)
 
 
 # The single-POST floor's tables (bench/floorsite): copies of the reports, their revisions and the rollup requests,

@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import Http404, HttpRequest, HttpResponseBadRequest, HttpResponseBase, JsonResponse
+from django.middleware.gzip import GZipMiddleware
 from django.middleware.locale import LocaleMiddleware
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -119,7 +120,8 @@ class PortalLocaleMiddleware(LocaleMiddleware):
 # The middleware of MIDDLEWARE whose work a request answered outside the stack (reports.fastpath) still needs:
 # the HTTPS redirect and the security headers (SecurityMiddleware), the language and its headers (the locale),
 # the refused user agents and Content-Length (CommonMiddleware), X-Frame-Options and the Content-Security-
-# Policy. Running them, rather than writing their headers again, keeps one home for each rule.
+# Policy. Running them, rather than writing their headers again, keeps one home for each rule. (The pages'
+# compression, PageGZipMiddleware, leaves the API alone.)
 RESPONSE_MIDDLEWARE = frozenset(
     {
         "django.middleware.security.SecurityMiddleware",
@@ -157,3 +159,15 @@ class ResponseMiddleware:
         for middleware in reversed(self.middleware):
             response = middleware.process_response(request, response)
         return response
+
+
+class PageGZipMiddleware(GZipMiddleware):
+    """Django's GZipMiddleware, with its BREACH mitigation (random bytes in each gzip header), for the pages and
+    not the API: a page's HTML is most of what a commune on a weak connection downloads again (bench/weak.py,
+    DESIGN.md §7), while the API answers systems on servers with short JSON, the same bytes and headers on both
+    of its paths (reports.fastpath has no compression to mirror)."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if request.path_info.startswith("/api/"):
+            return response
+        return super().process_response(request, response)

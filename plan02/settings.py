@@ -85,6 +85,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Pages compressed for the communes' weak connections (DESIGN.md §7, the Slow 3G row: a page's HTML is most
+    # of a repeat visit): Django's GZipMiddleware, with its BREACH mitigation, for everything but the API. Static
+    # files come compressed from WhiteNoise (left as they are).
+    "core.middleware.PageGZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # The dashboards read most, whole, for a session that read them before (core.pagecache).
     "core.pagecache.WholeResponseCacheMiddleware",

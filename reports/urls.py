@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.report_list, name="list"),
     path("mine/", views.my_reports, name="mine"),
     path("submit/", views.report_submit, name="submit"),
+    path("submit/sw.js", views.report_service_worker, name="service_worker"),
     path("upload/", views.report_upload, name="upload"),
     path("upload/template.<fmt>", views.upload_template, name="upload_template"),
     path("province/", views.province_page, name="province"),

@@ -4,7 +4,9 @@ the querysets (DailyReport.objects.visible_to) through reports.selectors, and fr
 import datetime
 from collections import Counter
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -13,12 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
 
 from core.dates import parse_date_or_none
 from core.exports import csv_response
 from localities.models import Commune, Province
-from reports import formspec, services, uploads
+from reports import formspec, offline, services, uploads
 from reports.completeness import Completeness, lock_date
 from reports.figures import ALL_FIELDS, INTEGER_FIELDS
 from reports.filters import DailyReportFilterSet
@@ -175,7 +177,8 @@ def report_submit(request):
         initial = {"date": request.GET.get("date") or yesterday.isoformat()}
         initial["locality"] = request.GET.get("locality") or scope.locality_code() or ""
         form = DailyReportForm(initial=initial, localities=choices, spec=spec_for_text(initial["date"]))
-        return render(request, "reports/report_form.html", {"form": form})
+        context = {"form": form, "csrf_cookie_name": settings.CSRF_COOKIE_NAME}
+        return render(request, "reports/report_form.html", context)
     form = DailyReportForm(request.POST, localities=choices, spec=spec_for_text(request.POST.get("date")))
     outcome = services.daily_report_submit(payload=form.payload(), user=request.user)
     if outcome.status in (services.CREATED, services.UNCHANGED):
@@ -190,7 +193,7 @@ def report_submit(request):
         for warning in outcome.warnings:
             messages.warning(request, warning["message"])
         return redirect("reports:detail", outcome.locality, outcome.date)
-    context = {"form": form}
+    context = {"form": form, "csrf_cookie_name": settings.CSRF_COOKIE_NAME}
     if outcome.status == services.INVALID:
         form.apply_errors(outcome.errors)
     elif outcome.status == services.CONFLICT:
@@ -209,6 +212,20 @@ def report_submit(request):
     else:
         form.apply_errors({None: [{"message": _submit_refusal(outcome)}]})
     return render(request, "reports/report_form.html", context, status=_form_status(outcome))
+
+
+@login_not_required
+@require_GET
+@condition(etag_func=lambda request: offline.cache_version())
+def report_service_worker(request):
+    """The report form's service worker (reports.offline), at the form's own address so that its scope is the
+    form. The same script for everyone (no user's data in it), so open without a session: a browser checking
+    for a new version after the session ended gets it rather than a redirect to the login page. Never cached
+    by the browser's HTTP cache (the browser asks each time it opens the form): its ETag is the version, so
+    an unchanged worker costs a 304."""
+    response = HttpResponse(offline.service_worker_script(), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 def _submit_refusal(outcome):

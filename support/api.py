@@ -5,6 +5,8 @@ see; 403 for a step one may not take on an incident one sees; 409 `invalid_trans
 not apply to the incident's state, 409 `stale_version` when the `version` sent is not the current one.
 """
 
+import datetime
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +24,7 @@ from support import selectors, services
 from support.filters import IncidentFilterSet
 from support.models import Incident, Team
 from support.serializers import (
+    CommuneRankingSerializer,
     IncidentAssignSerializer,
     IncidentCommentInputSerializer,
     IncidentCreateSerializer,
@@ -396,3 +399,83 @@ class BoardView(APIView):
             if not (scope.reads_all or scope.province_id == code or scope.commune_province_id == code):
                 raise NotFound()
         return Response(OperationsBoardSerializer(selectors.board(scope=scope, province=province)).data)
+
+
+class CommuneRankingView(APIView):
+    """A province's communes ranked (DESIGN.md §12): the JSON twin of /operations/communes/."""
+
+    @extend_schema(
+        summary="A province's communes ranked",
+        description="Each commune of the province over the last `days` days to yesterday: reporting on time (days "
+        "with a report received before its due time / days), the fully-online share and the share of dossiers "
+        "resolved on time (§5's rates over the period's sums; null without a denominator), and its commune-level "
+        "tasks green (completed / assigned, today); best first by `sort`, nulls last. A province officer: its own "
+        "province (another is 404); steering, inspectors, the support team and the admin: any (`province` "
+        "required); others 403.",
+        parameters=[
+            OpenApiParameter("province", str, description="A province code, e.g. 01."),
+            OpenApiParameter("days", int, enum=list(selectors.RANK_DAYS), description="The period (default 30)."),
+            OpenApiParameter("sort", str, enum=list(selectors.RANK_KEYS), description="Default reporting."),
+        ],
+        responses={200: CommuneRankingSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND},
+        examples=[
+            OpenApiExample(
+                "Hà Nội, 30 days",
+                response_only=True,
+                value={
+                    "province": "01",
+                    "start": "2026-11-07",
+                    "end": "2026-12-06",
+                    "days": 30,
+                    "sort": "reporting",
+                    "communes": [
+                        {
+                            "rank": 1,
+                            "commune": "00004",
+                            "name": "Phường Ba Đình",
+                            "reporting": 1.0,
+                            "fully_online": 0.86,
+                            "on_time": 0.97,
+                            "green": 0.75,
+                            "reported_on_time": 30,
+                            "tasks": 12,
+                            "tasks_green": 9,
+                        }
+                    ],
+                },
+            )
+        ],
+    )
+    def get(self, request):
+        try:
+            province, days, sort = selectors.ranking_parameters(
+                scope=scope_for_request(request),
+                province=request.query_params.get("province", ""),
+                days=request.query_params.get("days", ""),
+                sort=request.query_params.get("sort", ""),
+            )
+        except selectors.RankingRefused as refused:
+            if refused.code == "forbidden":
+                raise PermissionDenied(
+                    _("Only the provinces, the steering committee and the support team rank communes.")
+                )
+            if refused.code == "not_found":
+                raise NotFound()
+            return Response(
+                _invalid({refused.field: [DjangoValidationError(refused.message, code="invalid_choice")]}), status=400
+            )
+        if province is None:
+            return Response(
+                _invalid({"province": [DjangoValidationError(_("Choose a province."), code="required")]}), status=400
+            )
+        end = timezone.localdate() - datetime.timedelta(days=1)
+        rows = selectors.commune_ranking(province=province, end=end, days=days, sort=sort)
+        body = {
+            "province": province.pk,
+            "start": end - datetime.timedelta(days=days - 1),
+            "end": end,
+            "days": days,
+            "sort": sort,
+            "communes": rows,
+        }
+        return Response(CommuneRankingSerializer(body).data)

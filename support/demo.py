@@ -1,5 +1,6 @@
 """Demo data of the operations desk (`make run`): two teams in Hà Nội and a central one, and incidents of Hà Nội
-in every state — a couple past their times, escalated by the check that runs at the end — so the board lives.
+in every state — a couple past their times, escalated by the check that runs at the end — so the board lives;
+and the systems' vendors, told of the escalated incidents of their systems.
 Written through the services, at moments of the last days (the clock is moved, as the tests do), once. The
 demo reports that asked for support have their incidents already (support.receivers); those the early-warning
 demo answered are closed by the check (support.services.incidents_close_answered_requests)."""
@@ -12,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from support import services
-from support.models import Incident, IncidentCategory, Team
+from support.models import Incident, IncidentCategory, Team, VendorNotice
 
 PROVINCE = "01"
 
@@ -20,6 +21,41 @@ PROVINCE = "01"
 def _at(days_ago: int, hour: int) -> datetime.datetime:
     day = timezone.localdate() - datetime.timedelta(days=days_ago)
     return datetime.datetime.combine(day, datetime.time(hour), tzinfo=timezone.get_current_timezone())
+
+
+# The systems' owners or vendors (alerts.Contact, role `vendor`): told when an incident of their system is
+# escalated. Names of the country's usual suppliers; addresses in the reserved demo domain (mail goes nowhere).
+VENDORS = [
+    (
+        "national_portal",
+        None,
+        "VNPT — Cổng Dịch vụ công quốc gia (minh họa)",
+        "dvcqg@vnpt.plan02-demo.example",
+        "18001260",
+    ),
+    ("vneid", None, "Viettel — hỗ trợ VNeID (minh họa)", "vneid@viettel.plan02-demo.example", "18008098"),
+    ("population_db", None, "CMC — Cơ sở dữ liệu dân cư (minh họa)", "dancu@cmc.plan02-demo.example", ""),
+    ("document_management", None, "FPT — quản lý văn bản (minh họa)", "vanban@fpt.plan02-demo.example", ""),
+    (
+        "provincial_procedure_system",
+        PROVINCE,
+        "VNPT Hà Nội — hệ thống một cửa của tỉnh (minh họa)",
+        "motcua@vnpt-hn.plan02-demo.example",
+        "024 3942 0000",
+    ),
+]
+
+
+def _vendors_ensure() -> None:
+    from alerts.models import Contact
+
+    for system, province, name, email, phone in VENDORS:
+        Contact.objects.get_or_create(
+            role=Contact.Role.VENDOR,
+            system=system,
+            email=email,
+            defaults={"name": name, "phone": phone, "province_id": province},
+        )
 
 
 def demo_support_ensure(*, write=print) -> None:
@@ -32,6 +68,7 @@ def demo_support_ensure(*, write=print) -> None:
         return
     clerk, officer, support = users["commune"], users["province"], users["support"]
     with transaction.atomic():
+        _vendors_ensure()
         technical = Team.objects.create(name="Tổ kỹ thuật lưu động Hà Nội", province_id=PROVINCE, phone="024 3825 0000")
         technical.members.add(officer)
         technical.skills.set(IncidentCategory.objects.filter(pk__in=["network", "power", "equipment", "data_sync"]))
@@ -90,5 +127,6 @@ def demo_support_ensure(*, write=print) -> None:
     write(
         f"operations desk demo: 3 teams, {Incident.objects.count()} incidents "
         f"({Incident.objects.filter(report__isnull=False).count()} from the reports asking for support), "
-        f"{Incident.objects.filter(escalated=True).count()} escalated"
+        f"{Incident.objects.filter(escalated=True).count()} escalated, "
+        f"{len(VENDORS)} system vendors ({VendorNotice.objects.count()} told)"
     )

@@ -10,11 +10,18 @@ from celery import shared_task
 from dashboards.jobs import RETRY
 from support import services
 
+# Seconds between a step and its job: the steps made meanwhile share it (support.models.NotifyRequest).
+NOTIFY_DELAY = 1
+
 
 @shared_task(**RETRY)
-def incidents_notify() -> dict[str, int]:
-    """After a step: tell who must be told, escalate what breached."""
+def incidents_notify(only_if_requested: bool = False) -> dict[str, int]:
+    """After steps: tell who must be told, escalate what breached. Queued after a step with only_if_requested:
+    it takes the pending request first, and a duplicate delivery (no request left) does nothing."""
+    if not services.notify_take() and only_if_requested:
+        return {"raised": 0, "escalated": 0}
     result = services.incidents_notify(trigger="support")
+    services.vendor_notices_send()
     _send_digests(result.notifications)
     return {"raised": result.raised, "escalated": result.escalated}
 
@@ -23,6 +30,7 @@ def incidents_notify() -> dict[str, int]:
 def incidents_check() -> dict[str, int]:
     """On the beat (every 5 minutes): reports' requests for support, auto-closing, breaches."""
     result = services.incidents_check(trigger="beat")
+    services.vendor_notices_send()
     _send_digests(result.notifications)
     return {"opened": result.opened, "closed": result.closed, "raised": result.raised, "escalated": result.escalated}
 

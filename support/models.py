@@ -250,6 +250,10 @@ class Action(models.TextChoices):
     REOPENED = "reopened", _("reopened")
     COMMENTED = "commented", _("commented")
     ATTACHED = "attached", _("file attached")
+    # The incident's daily report asked for support (§8): resolving the incident answered that request.
+    REQUEST_ANSWERED = "answered", _("support request answered")
+    # An escalated incident of a system: the system's owner or vendor told (VendorNotice).
+    VENDOR_TOLD = "vendor", _("system vendor told")
 
 
 class IncidentEventQuerySet(AppendOnlyQuerySet):
@@ -325,3 +329,48 @@ class IncidentAttachment(UndeletableModel):
 
     def __str__(self):
         return self.name
+
+
+class NotifyRequest(models.Model):
+    """The desk has steps whose people must be told: written after a step commits when none is pending (one
+    row at most, pk 1), taken (deleted) by the job that tells them (support.jobs.incidents_notify) before it
+    reads anything. Steps made while it is pending share that job, as the dashboards' SnapshotRequest does for
+    task updates; a request left by a broker that was down is taken by the check on the beat."""
+
+    requested_at = models.DateTimeField(_("requested at"))
+
+    class Meta:
+        verbose_name = _("pending desk notification")
+        verbose_name_plural = _("pending desk notifications")
+
+    def __str__(self):
+        return f"{self.requested_at:%Y-%m-%d %H:%M:%S}"
+
+
+class VendorNotice(models.Model):
+    """The owner or vendor of the system an escalated incident is about (alerts.Contact of role `vendor`, for
+    the incident's province or national), told once: one row per incident and address, written in the
+    escalation's transaction (the unique constraint makes it once however often or however concurrently the
+    incident is escalated), e-mailed by the desk's job after commit, which sets `sent_at`. The contact's
+    name, e-mail and phone are copied: the incident shows whom it went to even after the contact changes."""
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.PROTECT, related_name="vendor_notices", verbose_name=_("incident")
+    )
+    contact = models.ForeignKey(
+        "alerts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("contact")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("e-mail"), max_length=254)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    created_at = models.DateTimeField(_("told at"))
+    sent_at = models.DateTimeField(_("e-mail sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("vendor notice")
+        verbose_name_plural = _("vendor notices")
+        constraints = [models.UniqueConstraint(fields=["incident", "email"], name="vendor_notice_once")]
+
+    def __str__(self):
+        return f"#{self.incident_id} → {self.name}"

@@ -2,6 +2,7 @@
 thread, the teams with their load, and the live board's counts (a fixed number of queries)."""
 
 import datetime
+import re
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -22,12 +23,13 @@ def incident_list(*, scope: Scope) -> QuerySet:
 
 
 def incident_detail(*, scope: Scope) -> QuerySet:
-    """As the list, plus the thread and the files (two more queries)."""
+    """As the list, plus the thread, the files and the vendors told (three more queries)."""
     return incident_list(scope=scope).prefetch_related(
         Prefetch(
             "events", queryset=IncidentEvent.objects.select_related("actor", "team", "assignee").order_by("at", "id")
         ),
         "attachments",
+        "vendor_notices",
     )
 
 
@@ -97,19 +99,130 @@ def board_incidents(
 
 
 def whom_to_call(*, scope: Scope) -> dict[str, Any]:
-    """For a province's or a commune's users: the province's desk (its officers) and the accountable heads and
-    focal points of the province (and of the commune). Two queries; empty for the other roles."""
+    """For a province's or a commune's users: the province's desk (its officers), the accountable heads and
+    focal points of the province (and of the commune), and the systems' vendors (national, and the province's
+    own). Three queries; empty for the other roles."""
     from alerts.models import Contact
     from tasks.models import Membership
 
     province = scope.province_id or scope.commune_province_id
     if not province or scope.is_api_client:
-        return {"desk": [], "contacts": []}
+        return {"desk": [], "contacts": [], "vendors": []}
     desk = list(
         Membership.objects.filter(role="province_officer", province_id=province, user__is_active=True)
         .select_related("user")
         .order_by("user__username")
     )
-    contacts = Contact.objects.filter(Q(province_id=province) | Q(commune_id=scope.commune_id or "-"))
-    contacts = contacts.select_related("province", "commune").order_by("commune_id", "role", "name")
-    return {"desk": [m.user for m in desk], "contacts": list(contacts)}
+    found = Contact.objects.filter(Q(province_id=province) | Q(commune_id=scope.commune_id or "-"))
+    contacts = list(found.select_related("province", "commune").order_by("commune_id", "role", "name"))
+    # The systems' owners or vendors: the province's own deployments' and the national ones (in the same query).
+    vendors = list(
+        Contact.objects.filter(role=Contact.Role.VENDOR, commune__isnull=True)
+        .filter(Q(province__isnull=True) | Q(province_id=province))
+        .order_by("system", "province_id", "name")
+    )
+    units = [c for c in contacts if c.role != Contact.Role.VENDOR]
+    return {"desk": [m.user for m in desk], "contacts": units, "vendors": vendors}
+
+
+# --- a province's communes ranked (§12: the province's tools) ---------------------------------------------------
+
+RANK_KEYS = ("reporting", "fully_online", "on_time", "green")
+RANK_DAYS = (7, 30, 90)
+
+
+class RankingRefused(Exception):
+    """`code`: "forbidden" (403: not a role that ranks communes), "not_found" (404: another province's, or no
+    such province), "invalid" (400: `field` names the bad parameter, `message` says what it takes)."""
+
+    def __init__(self, code: str, field: str = "", message: str = "") -> None:
+        super().__init__(message or code)
+        self.code, self.field, self.message = code, field, message
+
+
+def ranking_parameters(*, scope: Scope, province: str, days: str, sort: str) -> tuple[Province | None, int, str]:
+    """The page's and the API's query, checked once: (province or None — a read-all role yet to pick one —,
+    days, sort). A province officer ranks its own province; the read-all roles any; others are refused."""
+    from django.utils.translation import gettext as _
+
+    code = province or ""
+    if scope.is_api_client:  # a key sends reports; it reads no page of the desk
+        raise RankingRefused("forbidden")
+    if scope.is_province:
+        code = code or scope.province_id or ""
+        if code != scope.province_id:
+            raise RankingRefused("not_found")
+    elif not scope.reads_all:
+        raise RankingRefused("forbidden")
+    found = Province.objects.filter(pk=code).first() if code else None
+    if code and found is None:
+        raise RankingRefused("not_found")
+    text = days or "30"
+    period = int(text) if re.fullmatch(r"[0-9]{1,3}", text) else 0
+    if period not in RANK_DAYS:
+        raise RankingRefused("invalid", "days", _("One of %(choices)s.") % {"choices": ", ".join(map(str, RANK_DAYS))})
+    order = sort or RANK_KEYS[0]
+    if order not in RANK_KEYS:
+        raise RankingRefused("invalid", "sort", _("One of %(choices)s.") % {"choices": ", ".join(RANK_KEYS)})
+    return found, period, order
+
+
+def _share(part: int | None, whole: int | None) -> float | None:
+    return (part or 0) / whole if whole else None
+
+
+def commune_ranking(*, province: Province, end: datetime.date, days: int, sort: str) -> list[dict[str, Any]]:
+    """The province's communes over the `days` days ending `end`, ranked best first by `sort` (RANK_KEYS; None
+    last): reporting on time (days with a report received before its due time / days), the fully-online share
+    and the on-time share of dossiers resolved (§5's rates, over the period's sums), and the commune-level tasks
+    green (completed / assigned, today). Three queries whatever the number of communes."""
+    from django.db.models import F, Sum
+
+    from localities.models import Commune
+    from reports.models import DailyReport
+    from tasks.models import Assignment
+
+    start = end - datetime.timedelta(days=days - 1)
+    communes = list(Commune.objects.filter(province=province).order_by("code").values_list("code", "name"))
+    reports = {
+        row["locality"]: row
+        for row in DailyReport.objects.filter(province_id=province.pk, commune__isnull=False, date__range=(start, end))
+        .values("locality")
+        .annotate(
+            on_time=Count("pk", filter=Q(late=False)),
+            received=Sum(F("received_online") + F("received_direct") + F("received_postal")),
+            fully_online=Sum("received_fully_online"),
+            resolved=Sum(F("resolved_early") + F("resolved_on_time") + F("resolved_late")),
+            resolved_on_time=Sum(F("resolved_early") + F("resolved_on_time")),
+        )
+        .order_by()
+    }
+    tasks = {
+        row["commune_id"]: row
+        for row in Assignment.objects.filter(commune__province=province)
+        .values("commune_id")
+        .annotate(total=Count("pk"), green=Count("pk", filter=Q(status="completed")))
+        .order_by()
+    }
+    rows = []
+    for code, name in communes:
+        report = reports.get(code, {})
+        task = tasks.get(code, {})
+        rows.append(
+            {
+                "commune": code,
+                "name": name,
+                "days": days,
+                "reported_on_time": report.get("on_time", 0),
+                "reporting": _share(report.get("on_time", 0), days),
+                "fully_online": _share(report.get("fully_online"), report.get("received")),
+                "on_time": _share(report.get("resolved_on_time"), report.get("resolved")),
+                "tasks": task.get("total", 0),
+                "tasks_green": task.get("green", 0),
+                "green": _share(task.get("green", 0), task.get("total", 0)),
+            }
+        )
+    key = sort if sort in RANK_KEYS else RANK_KEYS[0]
+    # Best first, None last, then by code: a stable order for equal figures.
+    rows.sort(key=lambda r: (r[key] is None, -(r[key] or 0), r["commune"]))
+    return [{**row, "rank": n} for n, row in enumerate(rows, start=1)]

@@ -138,9 +138,32 @@ class IncidentDetailSerializer(IncidentSerializer):
     history = serializers.SerializerMethodField()
     comments = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()
+    vendors = serializers.SerializerMethodField()
 
     class Meta(IncidentSerializer.Meta):
-        fields = [*IncidentSerializer.Meta.fields, "history", "comments", "files"]
+        fields = [*IncidentSerializer.Meta.fields, "history", "comments", "files", "vendors"]
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "description": "The system's owners or vendors told when the incident was escalated (once each).",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "email": {"type": "string"},
+                    "phone": {"type": "string"},
+                    "told_at": {"type": "string", "format": "date-time"},
+                    "sent_at": {"type": "string", "format": "date-time", "nullable": True},
+                },
+            },
+        }
+    )
+    def get_vendors(self, obj):
+        return [
+            {"name": v.name, "email": v.email, "phone": v.phone, "told_at": v.created_at, "sent_at": v.sent_at}
+            for v in obj.vendor_notices.all()
+        ]
 
     @extend_schema_field(IncidentEventSerializer(many=True))
     def get_history(self, obj):
@@ -243,3 +266,25 @@ class OperationsBoardSerializer(serializers.Serializer):
     by_province = OperationsBoardProvinceSerializer(many=True)
     this_week = serializers.DictField(child=serializers.IntegerField(), help_text="Reported in the last 7 days.")
     as_of = serializers.DateTimeField()
+
+
+class CommuneRankSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    commune = serializers.CharField()
+    name = serializers.CharField()
+    reporting = serializers.FloatField(help_text="Days reported on time / days.")
+    fully_online = serializers.FloatField(allow_null=True, help_text="received_fully_online / received_total.")
+    on_time = serializers.FloatField(allow_null=True, help_text="(resolved_early + resolved_on_time) / resolved.")
+    green = serializers.FloatField(allow_null=True, help_text="Commune-level assignments completed / assigned.")
+    reported_on_time = serializers.IntegerField()
+    tasks = serializers.IntegerField()
+    tasks_green = serializers.IntegerField()
+
+
+class CommuneRankingSerializer(serializers.Serializer):
+    province = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    days = serializers.IntegerField()
+    sort = serializers.CharField()
+    communes = CommuneRankSerializer(many=True)

@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from alerts.services.support import support_request_answer
 from core.text import echo
 from localities.models import Commune
 from reports.figures import OUTAGE_SYSTEM_CODES
@@ -42,9 +43,11 @@ from support.models import (
     IncidentAttachment,
     IncidentCategory,
     IncidentEvent,
+    NotifyRequest,
     Severity,
     State,
     Team,
+    VendorNotice,
 )
 from support.signals import incidents_changed
 from tasks.roles import Scope
@@ -546,6 +549,78 @@ def _eligible_user(incident: Incident, user: Any) -> Any:
     )
 
 
+def _tell_vendors(incident: Incident, *, actor: Any, now: datetime.datetime) -> int:
+    """An escalated incident of a system goes to the system's owner or vendor too (alerts.Contact of role
+    `vendor`, national or of the incident's province): one VendorNotice per address, once (its unique
+    constraint); one history row when someone new was told. The e-mails leave after commit
+    (vendor_notices_send, run by the desk's jobs). Returns how many were told now."""
+    from alerts.models import Contact
+
+    if not incident.system:
+        return 0
+    vendors = Contact.objects.filter(role=Contact.Role.VENDOR, system=incident.system).filter(
+        Q(province__isnull=True) | Q(province_id=incident.province_id)
+    )
+    told = []
+    for contact in vendors.order_by("province_id", "name", "pk"):
+        try:
+            with transaction.atomic():
+                VendorNotice.objects.create(
+                    incident=incident,
+                    contact=contact,
+                    name=contact.name,
+                    email=contact.email,
+                    phone=contact.phone,
+                    created_at=now,
+                )
+        except IntegrityError:  # told already (an earlier escalation, or another address row of the same e-mail)
+            continue
+        told.append(contact.name)
+    if told:
+        _event(incident, actor=actor, action=Action.VENDOR_TOLD, before=incident.state, now=now, text=", ".join(told))
+    return len(told)
+
+
+def vendor_notices_send() -> int:
+    """E-mail the vendor notices not sent yet (each row locked, skipped when another worker holds it; marked
+    sent in the same transaction). Returns how many were sent."""
+    from django.core.mail import send_mail
+
+    sent = 0
+    with transaction.atomic():
+        pending = (
+            VendorNotice.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(sent_at__isnull=True)
+            .select_related("incident__category", "incident__province", "incident__commune")
+            .order_by("pk")
+        )
+        for notice in pending:
+            incident = notice.incident
+            where = incident.commune or incident.province
+            subject = _("Incident #%(id)s escalated: %(system)s in %(where)s") % {
+                "id": incident.pk,
+                "system": incident.get_system_display(),
+                "where": where,
+            }
+            body = "\n".join(
+                [
+                    _("The operations desk of Plan 02 escalated an incident of a system you own or supply."),
+                    "",
+                    f"#{incident.pk} · {incident.get_severity_display()} · {incident.category}",
+                    f"{where}",
+                    "",
+                    incident.description,
+                    "",
+                    _("Reply to the province's operations desk, or to the central support team."),
+                ]
+            )
+            send_mail(subject, body, None, [notice.email])
+            notice.sent_at = timezone.now()
+            notice.save(update_fields=["sent_at"])
+            sent += 1
+    return sent
+
+
 def incident_escalate(*, incident: Incident, actor: Any, reason: Any, version: int | None = None) -> Incident:
     errors: dict[str, list[ValidationError]] = {}
     text = _text(errors, "reason", reason, required=True, message=_("Say why the incident is escalated."))
@@ -555,6 +630,7 @@ def incident_escalate(*, incident: Incident, actor: Any, reason: Any, version: i
         step = _begin(incident=incident, actor=actor, action="escalate", version=version)
         done = _save(step, escalated=True, escalated_at=step.now)
         _event(done, actor=actor, action=Action.ESCALATED, before=step.before, now=step.now, text=text)
+        _tell_vendors(done, actor=actor, now=step.now)
         _after_commit()
     return done
 
@@ -571,6 +647,11 @@ def incident_resolve(*, incident: Incident, actor: Any, resolution: Any, version
             changes["acknowledged_at"] = step.now
         done = _save(step, **changes)
         _event(done, actor=actor, action=Action.RESOLVED, before=step.before, now=step.now, text=text)
+        if done.report_id is not None and support_request_answer(
+            report_id=done.report_id, user=actor, resolution=text, now=step.now
+        ):
+            # Its report's request for support (§8) is answered by this resolution: once, in the history.
+            _event(done, actor=actor, action=Action.REQUEST_ANSWERED, before=done.state, now=step.now, text=text)
         _after_commit()
     return done
 
@@ -671,6 +752,7 @@ def incidents_escalate_breached(*, breached: Iterable[tuple[int, int]]) -> int:
                 ).strftime("%Y-%m-%d %H:%M")
             }
             _event(incident, actor=None, action=Action.ESCALATED, before=before, now=now, text=text)
+            _tell_vendors(incident, actor=None, now=now)
             escalated += 1
     return escalated
 
@@ -711,6 +793,24 @@ class CheckResult:
     raised: int
     escalated: int
     notifications: int
+
+
+def notify_request() -> bool:
+    """Record that the desk's steps must be told (after a step commits); True when this call made the request,
+    so a job must be queued — a pending request already has its job."""
+    try:
+        with transaction.atomic():
+            _request, created = NotifyRequest.objects.get_or_create(pk=1, defaults={"requested_at": timezone.now()})
+    except IntegrityError:  # made meanwhile by a concurrent step: pending, with its job
+        return False
+    return created
+
+
+def notify_take() -> bool:
+    """Take the pending request (before reading anything: a step committed after this makes a new one, with
+    its own job). False when there was none (a duplicate delivery, or the beat took it)."""
+    deleted, _detail = NotifyRequest.objects.filter(pk=1).delete()
+    return bool(deleted)
 
 
 def incidents_notify(*, trigger: str = "") -> CheckResult:
@@ -758,6 +858,7 @@ def incidents_check(*, trigger: str = "") -> CheckResult:
     """The desk's periodic job: incidents for the daily reports that asked for support, those whose request was
     answered closed, resolved incidents closed after INCIDENT_AUTO_CLOSE_DAYS, then the alerts and the
     escalations (incidents_notify)."""
+    notify_take()  # the check tells people too: a request left pending (its job lost) ends here
     opened = incidents_open_for_reports()
     closed = incidents_close_answered_requests() + incidents_close_confirmed()
     told = incidents_notify(trigger=trigger)

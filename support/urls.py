@@ -14,4 +14,6 @@ urlpatterns = [
     path("incidents/<int:pk>/<str:action>/", views.incident_action, name="action"),
     path("files/<int:pk>/", views.attachment, name="attachment"),
     path("teams/", views.team_list, name="teams"),
+    path("communes/", views.commune_ranking, name="communes"),
+    path("communes/export.<str:fmt>", views.commune_ranking_export, name="communes_export"),
 ]

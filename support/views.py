@@ -2,12 +2,13 @@
 list (a commune sees its own) and its CSV/XLSX export, the report form, an incident's thread with its action
 buttons, a file's download, the teams. Thin: selectors read, services write."""
 
+import datetime
 from pathlib import Path
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -294,3 +295,117 @@ def team_list(request):
         "support/teams.html",
         {"teams": selectors.team_list(scope=scope), **selectors.whom_to_call(scope=scope)},
     )
+
+
+# --- a province's communes ranked -------------------------------------------------------------------------------
+
+RANK_LABELS = {
+    "reporting": gettext_lazy("reporting on time"),
+    "fully_online": gettext_lazy("fully-online share"),
+    "on_time": gettext_lazy("dossiers resolved on time"),
+    "green": gettext_lazy("commune tasks green"),
+}
+
+
+class _BadParameter(Exception):
+    """A query parameter the page refuses: answered 400 with the message, which names the parameter."""
+
+
+def _bad_parameter(view):
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except _BadParameter as error:
+            return HttpResponse(str(error), status=400, content_type="text/plain; charset=utf-8")
+
+    wrapped.__name__, wrapped.__doc__ = view.__name__, view.__doc__
+    return wrapped
+
+
+def _ranking_params(request):
+    """(province or None, days, sort) of the query, checked by support.selectors.ranking_parameters."""
+    try:
+        return selectors.ranking_parameters(
+            scope=scope_for_user(request.user),
+            province=request.GET.get("province", ""),
+            days=request.GET.get("days", ""),
+            sort=request.GET.get("sort", ""),
+        )
+    except selectors.RankingRefused as refused:
+        if refused.code == "forbidden":
+            raise PermissionDenied(_("This page is for the provinces, the steering committee and the support team."))
+        if refused.code == "not_found":
+            raise Http404(_("No such province."))
+        raise _BadParameter(f"{refused.field}: {refused.message}")
+
+
+@require_GET
+@_bad_parameter
+def commune_ranking(request):
+    """A province's communes ranked by reporting on time, fully-online share, dossiers resolved on time and
+    commune tasks green (DESIGN.md §12), over the last 7, 30 or 90 days; sortable; CSV and XLSX export."""
+    province, days, sort = _ranking_params(request)
+    end = timezone.localdate() - datetime.timedelta(days=1)
+    rows = selectors.commune_ranking(province=province, end=end, days=days, sort=sort) if province else []
+    return render(
+        request,
+        "support/communes.html",
+        {
+            "province": province,
+            "rows": rows,
+            "days": days,
+            "sort": sort,
+            "start": end - datetime.timedelta(days=days - 1),
+            "end": end,
+            "day_choices": selectors.RANK_DAYS,
+            "columns": list(RANK_LABELS.items()),
+            "provinces": Province.objects.all() if province is None else [],
+        },
+    )
+
+
+@require_GET
+@_bad_parameter
+def commune_ranking_export(request, fmt):
+    if fmt not in ("csv", "xlsx"):
+        raise Http404()
+    province, days, sort = _ranking_params(request)
+    if province is None:
+        raise _BadParameter("province: " + _("Choose a province."))
+    end = timezone.localdate() - datetime.timedelta(days=1)
+    rows = selectors.commune_ranking(province=province, end=end, days=days, sort=sort)
+    header = [
+        str(h)
+        for h in (
+            gettext_lazy("rank"),
+            gettext_lazy("commune"),
+            gettext_lazy("name"),
+            *RANK_LABELS.values(),
+            gettext_lazy("days reported on time"),
+            gettext_lazy("tasks"),
+            gettext_lazy("tasks green"),
+        )
+    ]
+
+    def share(value):
+        return None if value is None else round(value, 4)
+
+    lines = [
+        [
+            r["rank"],
+            r["commune"],
+            r["name"],
+            share(r["reporting"]),
+            share(r["fully_online"]),
+            share(r["on_time"]),
+            share(r["green"]),
+            r["reported_on_time"],
+            r["tasks"],
+            r["tasks_green"],
+        ]
+        for r in rows
+    ]
+    name = f"communes-{province.pk}-{end.isoformat()}-{days}d"
+    if fmt == "csv":
+        return csv_response(f"{name}.csv", header, lines)
+    return xlsx_response(f"{name}.xlsx", [Sheet(_("Communes"), header, lines)])

@@ -65,3 +65,20 @@ def support_request_close(*, report: DailyReport, user: Any, resolution: str) ->
             raise SupportAlreadyClosed(SupportResolution.objects.select_related("closed_by").get(report=report))
         close_alerts(Alert.objects.filter(rule=Rule.SUPPORT_NEEDED, report=report), now=now)
     return closed
+
+
+def support_request_answer(*, report_id: int, user: Any, resolution: str, now: Any) -> bool:
+    """The operations desk resolved the incident a report's request for support opened (support.services.
+    incident_resolve): the request is answered with that resolution, by that person, and its alert closes —
+    once: a request already closed (by a province officer through §8, or by an earlier resolution of the same
+    incident) is left as it is. The desk's own rules decided who may resolve; runs inside its transaction.
+    Returns whether this call closed the request."""
+    if not DailyReport.objects.filter(pk=report_id, support_needed=True).exists():
+        return False
+    try:
+        with transaction.atomic():
+            SupportResolution.objects.create(report_id=report_id, resolution=resolution, closed_by=user, closed_at=now)
+    except IntegrityError:
+        return False
+    close_alerts(Alert.objects.filter(rule=Rule.SUPPORT_NEEDED, report_id=report_id), now=now)
+    return True

@@ -48,4 +48,13 @@ def hello(request):
     return HttpResponse("ok")
 
 
-urlpatterns = [path("report/", report), path("hello/", hello)]
+def page(request):
+    """The weak-connection floor (bench/weak.py): a bare HTML page of `?bytes=` bytes, no stylesheet, no script,
+    no middleware: what a page of the same HTML size costs on the same connection, and nothing more."""
+    size = max(int(request.GET.get("bytes", "1000")), 64)
+    head = "<!doctype html><html><head><meta charset=utf-8><title>floor</title></head><body><p>"
+    tail = "</p></body></html>"
+    return HttpResponse(head + "x" * (size - len(head) - len(tail)) + tail, content_type="text/html; charset=utf-8")
+
+
+urlpatterns = [path("report/", report), path("hello/", hello), path("page/", page)]

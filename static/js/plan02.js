@@ -28,4 +28,17 @@
       action(element);
     }
   });
+
+  // Logged out (a page without the signed-in user's name): the report form kept for working offline belongs to
+  // the person who left; delete it, so that nobody else on this browser opens it (reports.offline). The
+  // reports waiting in the browser's queue stay, each with its user, until that user opens the form again.
+  if (!document.querySelector("[data-testid=whoami]") && window.caches) {
+    window.caches.keys().then(function (names) {
+      return Promise.all(names.filter(function (name) {
+        return name.indexOf("plan02-report-form-") === 0;
+      }).map(function (name) {
+        return window.caches.delete(name);
+      }));
+    }).catch(function () {});
+  }
 })();

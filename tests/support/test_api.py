@@ -197,3 +197,63 @@ def test_a_report_asking_for_support_opens_its_incident_when_accepted(
         "Máy in hỏng",
         "00004",
     )
+
+
+def test_resolving_the_incident_at_the_desk_answers_its_reports_support_request_once(
+    clock, api_for, commune_clerk, province_officer, support_member
+):
+    """§8 and §12 together: the desk's resolution is the request's answer (the clerk reads it on the support
+    requests' page), written once even when the incident is reopened and resolved again; the request's
+    alert closes; the incident's history says so once."""
+    from alerts.models import Alert, SupportResolution
+    from alerts.rules import Rule
+    from alerts.services.runs import alerts_run
+    from support.models import Action
+    from support.services import incident_reopen, incident_resolve, incidents_check, incidents_open_for_reports
+    from tests.reports.factories import make_report
+
+    asked = make_report("00004", MONDAY, support_needed=True)
+    incidents_open_for_reports()
+    alerts_run(rules=[Rule.SUPPORT_NEEDED], trigger="test")
+    assert Alert.objects.open().filter(rule=Rule.SUPPORT_NEEDED, report=asked).count() == 1
+    incident = Incident.objects.get(report=asked)
+
+    response = api_for(user=support_member).post(
+        f"/api/v1/incidents/{incident.pk}/resolve/", {"resolution": "Đã thay máy quét"}, format="json"
+    )
+    assert response.status_code == 200
+    answer = SupportResolution.objects.get(report=asked)
+    assert (answer.resolution, answer.closed_by, answer.closed_at) == ("Đã thay máy quét", support_member, clock())
+    assert not Alert.objects.open().filter(rule=Rule.SUPPORT_NEEDED, report=asked).exists()
+    history = list(incident.events.order_by("pk").values_list("action", flat=True))
+    assert history[-2:] == [Action.RESOLVED, Action.REQUEST_ANSWERED]
+    # The support requests' API shows it closed with the desk's words.
+    shown = api_for(user=commune_clerk).get(f"/api/v1/support-requests/{asked.pk}/").json()
+    assert shown["resolution"] == "Đã thay máy quét"
+
+    # Reopened and resolved again: the request keeps its first answer, the history gains no second row.
+    clock.advance(hours=1)
+    incident.refresh_from_db()
+    incident_reopen(incident=incident, actor=commune_clerk, reason="Vẫn lỗi")
+    incident.refresh_from_db()
+    incident_resolve(incident=incident, actor=province_officer, resolution="Đã cài lại trình điều khiển")
+    assert SupportResolution.objects.filter(report=asked).count() == 1
+    assert SupportResolution.objects.get(report=asked).resolution == "Đã thay máy quét"
+    assert incident.events.filter(action=Action.REQUEST_ANSWERED).count() == 1
+    # The sweep that closes incidents of answered requests leaves a resolved one to its reporter.
+    incidents_check()
+    incident.refresh_from_db()
+    assert incident.state == "resolved"
+
+
+def test_an_incident_without_a_report_resolves_without_touching_support_requests(
+    clock, commune_clerk, province_officer
+):
+    from alerts.models import SupportResolution
+    from support.models import Action
+    from support.services import incident_open, incident_resolve
+
+    incident = incident_open(actor=commune_clerk, category="power", severity="degraded", description="Mất điện")
+    incident_resolve(incident=incident, actor=province_officer, resolution="Có điện lại")
+    assert not SupportResolution.objects.exists()
+    assert not incident.events.filter(action=Action.REQUEST_ANSWERED).exists()

@@ -251,3 +251,69 @@ def test_history_cannot_be_changed(clock, commune_clerk):
         event.save()
     with pytest.raises(AppendOnlyError):
         IncidentEvent.objects.all().delete()
+
+
+def test_seventy_steps_queue_one_notification_job_while_it_is_pending(
+    clock, commune_clerk, province_officer, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Each step asks for the desk's notifications after commit; the steps made while a job is pending share it
+    (support.models.NotifyRequest): 70 steps, one job. The job takes the request before it reads, a duplicate
+    delivery does nothing, and the next step queues the next job."""
+    from alerts.models import Alert
+    from support import jobs
+    from support.models import IncidentEvent, NotifyRequest
+    from support.services import (
+        incident_acknowledge,
+        incident_close,
+        incident_escalate,
+        incident_open,
+        incident_reopen,
+        incident_resolve,
+    )
+
+    queued = []
+    monkeypatch.setattr(jobs.incidents_notify, "apply_async", lambda *a, **k: queued.append(k))
+    desk = province_officer
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(10):
+            incident = incident_open(actor=commune_clerk, category="power", severity="blocking", description=f"#{n}")
+            incident_acknowledge(incident=incident, actor=desk)
+            incident_escalate(incident=incident, actor=desk, reason="Cần trung ương")
+            incident_resolve(incident=incident, actor=desk, resolution="Đã có điện")
+            incident_reopen(incident=incident, actor=commune_clerk, reason="Lại mất điện")
+            incident_resolve(incident=incident, actor=desk, resolution="Đã có điện lại")
+            if n < 5:
+                incident_close(incident=incident, actor=commune_clerk)
+            else:
+                incident_reopen(incident=incident, actor=commune_clerk, reason="Vẫn mất điện")
+    assert IncidentEvent.objects.count() == 70
+    assert len(queued) == 1
+    assert queued[0] == {"kwargs": {"only_if_requested": True}, "countdown": jobs.NOTIFY_DELAY}
+    assert NotifyRequest.objects.count() == 1
+
+    told = jobs.incidents_notify(only_if_requested=True)  # the job, as the worker runs it
+    # The five reopened ones (open again, not acknowledged) are told to the province's desk, once.
+    assert Alert.objects.open().filter(rule="incident_open").count() == 5
+    assert told["raised"] >= 5
+    assert not NotifyRequest.objects.exists()
+    assert jobs.incidents_notify(only_if_requested=True) == {"raised": 0, "escalated": 0}  # a duplicate delivery
+
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_acknowledge(incident=incident, actor=desk)
+    assert len(queued) == 2
+
+
+def test_a_broker_that_is_down_gives_the_request_back(
+    clock, commune_clerk, monkeypatch, django_capture_on_commit_callbacks
+):
+    from support import jobs
+    from support.models import NotifyRequest
+    from support.services import incident_open
+
+    def down(*args, **kwargs):
+        raise OSError("broker unreachable")
+
+    monkeypatch.setattr(jobs.incidents_notify, "apply_async", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_open(actor=commune_clerk, category="power", severity="blocking", description="Mất điện")
+    assert not NotifyRequest.objects.exists()  # the next step tries again; the beat's check tells people meanwhile
