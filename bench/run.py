@@ -387,11 +387,14 @@ def run(args):
             measure_rebuild(table, first_day, today, solo, connection)
         solo.stop()
 
-        if wanted(args, "freshness"):
-            # Freshness with two worker nodes (prefork, concurrency 2 each), as in production.
+        if wanted(args, "freshness") or wanted(args, "burst"):
+            # Two worker nodes (prefork, concurrency 2 each), as in production.
             nodes = [worker("prefork", node=f"node{i}") for i in (1, 2)]
             wait_workers(len(nodes))
+        if wanted(args, "freshness"):
             measure_freshness(table, args, base, steering, key_of, all_units, recent[5], rng, nodes)
+        if wanted(args, "burst"):
+            measure_burst(table, args, base, floor_base, steering, key_of, all_units, recent[5], rng, nodes)
 
         if wanted(args, "dashboards"):
             measure_dashboards(table, args, base, floor_base, steering, recent[0])
@@ -420,7 +423,7 @@ def run(args):
     return table.rows
 
 
-GROUPS = ("batch", "single", "rebuild", "freshness", "dashboards", "counts", "alerts", "changes", "quality")
+GROUPS = ("batch", "single", "rebuild", "freshness", "burst", "dashboards", "counts", "alerts", "changes", "quality")
 
 
 # The single-POST floor's tables (bench/floorsite): copies of the reports, their revisions and the rollup requests,
@@ -716,6 +719,128 @@ def measure_freshness(table, args, base, steering, key_of, all_units, day, rng, 
         f"{len(failed)} failed job(s){': ' + '; '.join(failed[:3]) if failed else ''}; "
         "floor: the slowest of the POSTs plus one read of the JSON, without waiting for a rollup",
     )
+
+
+def measure_burst(table, args, base, floor_base, steering, key_of, all_units, day, rng, nodes):
+    """The 08:00 burst: every locality (3,321 communes and 34 provinces) sends its report of one day once, 16
+    clients as fast as they are answered, two worker nodes rolling up behind; then the national JSON read until
+    it counts every one of them. The floor: the same burst of fresh rows against the bare Django view that makes
+    the same durable writes (bench/floorsite)."""
+    from bench.purge import reports_purge
+    from dashboards.rollups import rollup_rebuild_range
+    from reports.models import DailyReport, RollupRequest
+
+    reports_purge(queryset=DailyReport.objects.filter(date=day))
+    rollup_rebuild_range(start=day, end=day)
+    drain(RollupRequest)
+    requests_ours = [(f"Token {key_of[p['locality']]}", p) for p in payloads_for(day, all_units, rng)]
+    rng.shuffle(requests_ours)
+    requests_floor = [("Token -", {**p, "date": f"{int(p['date'][:4]) - 7}{p['date'][4:]}"}) for _h, p in requests_ours]
+    floor = burst(f"{floor_base}/report/", requests_floor)
+    ours = burst(f"{base}/api/v1/reports/daily/", requests_ours)
+    answered = time.perf_counter()
+    expected = len(requests_ours)
+    deadline = answered + 60
+    while (received := dashboard_received(base, day, steering["cookie"])) < expected:
+        if time.perf_counter() > deadline:
+            break
+        time.sleep(0.01)
+    current = time.perf_counter() - answered
+    stored = DailyReport.objects.filter(date=day).count()
+    revised = DailyReport.objects.filter(date=day, revision__gt=1).count()
+    seconds = ours["seconds"]
+    drain(RollupRequest)
+    failed = failed_jobs(nodes)
+    ok = (
+        not ours["errors"]
+        and stored == expected
+        and not revised
+        and received >= expected
+        and current <= 2
+        and seconds <= 60
+        and not failed
+    )
+    table.row(
+        "08:00 burst: every locality once, 16 clients, two worker nodes: p95",
+        ours["p95_ms"],
+        floor["p95_ms"],
+        "≤ 3× floor, 0 errors, all within 60 s, dashboard current ≤ 2 s after the last answer",
+        ok and ours["p95_ms"] <= 3 * floor["p95_ms"],
+        "ms",
+        f"{expected:,} reports in {seconds:.1f} s ({expected / seconds:.0f} req/s; floor {floor['seconds']:.1f} s); "
+        f"p50 {ours['p50_ms']:.1f} ms (floor {floor['p50_ms']:.1f}); {ours['errors']} errors (statuses "
+        f"{ours['statuses']}); stored {stored:,}, corrected {revised}; national "
+        f"dashboard counted {received:,} of {expected:,} {current:.2f} s after the last answer; {len(failed)} failed "
+        "job(s); floor: bare Django view, the same durable writes, same gunicorn; both driven by the same "
+        "Python client (16 threads, one keep-alive connection each, every request once)",
+        ratio_goal=("≤", 3),
+    )
+
+
+def burst(url, requests):
+    """Send each (authorization, body) of `requests` exactly once over CLIENTS keep-alive connections, as fast
+    as they are answered (wrk cannot stop at the end of a list). Latencies, statuses and the wall time."""
+    import http.client
+    import queue
+    import threading
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    work = queue.SimpleQueue()
+    for header, body in requests:
+        work.put((header, json.dumps(body, separators=(",", ":")).encode()))
+    latencies, statuses = [], {}
+    lock = threading.Lock()
+
+    def client():
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        mine = []
+        while True:
+            try:
+                header, data = work.get_nowait()
+            except queue.Empty:
+                break
+            started = time.perf_counter()
+            try:
+                connection.request(
+                    "POST", parts.path, data, {"Content-Type": "application/json", "Authorization": header}
+                )
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                status = 0  # a socket error
+                connection.close()
+                connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+            mine.append(((time.perf_counter() - started) * 1000, status))
+        connection.close()
+        with lock:
+            for ms, status in mine:
+                latencies.append(ms)
+                statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100)
+    return {
+        "seconds": seconds,
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": cuts[94],
+        "statuses": dict(sorted(statuses.items())),
+        "errors": sum(n for status, n in statuses.items() if not 200 <= status < 300),
+    }
+
+
+def dashboard_received(base, day, cookie):
+    request = urllib.request.Request(f"{base}/api/v1/dashboard/national/?date={day.isoformat()}")
+    request.add_header("Cookie", cookie)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["completeness"]["received"]
 
 
 def failed_jobs(nodes):

@@ -1,9 +1,13 @@
 """Database helpers below every app."""
 
+import datetime
+import json
 import re
+from typing import Any
 
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
+from django.db.models import NOT_PROVIDED, Model
 
 # Every primary key is at most a bigint: 19 digits.
 _ID = re.compile(r"[0-9]{1,19}")
@@ -38,3 +42,46 @@ def bound_cursor() -> CursorWrapper:
     connection.ensure_connection()
     with connection.wrap_database_errors:
         return connection._prepare_cursor(ServerBindingCursor(connection.connection))  # type: ignore[attr-defined]
+
+
+def insert_many(model: type[Model], rows: list[dict[str, Any]], *, ignore_conflicts: bool = False) -> None:
+    """INSERT `rows` (each a mapping of field attnames — `run_id`, not `run` — to values) into `model`'s table.
+
+    On PostgreSQL one statement with the rows as one JSON parameter, unpacked by `jsonb_to_recordset` into the
+    columns' own types: bulk_create would build a model instance and compile every value of every row, seconds
+    for tens of thousands of rows (alerts_run's first run at national scale). A field missing from a row takes
+    its default; a field with a database default (and no value) takes the database's. Elsewhere
+    (SQLite), bulk_create. `ignore_conflicts` skips rows that conflict with a unique constraint."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create([model(**row) for row in rows], ignore_conflicts=ignore_conflicts)
+        return
+    given = set(rows[0])
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key
+        and f.db_type(connection) is not None
+        and (f.attname in given or f.db_default is NOT_PROVIDED)
+    ]
+    defaults = {f.attname: f.get_default() for f in fields if f.attname not in given}
+    data = json.dumps([{**defaults, **row} for row in rows], default=_json_value, ensure_ascii=False)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    # Named by attname in the JSON, so the record's columns are declared by attname too.
+    record = ", ".join(f"{connection.ops.quote_name(f.attname)} {f.db_type(connection)}" for f in fields)
+    picked = ", ".join(f"x.{connection.ops.quote_name(f.attname)}" for f in fields)
+    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) "  # noqa: S608 - names only
+            f"SELECT {picked} FROM jsonb_to_recordset(%s::jsonb) AS x({record}){conflict}",
+            [data],
+        )
+
+
+def _json_value(value: Any) -> Any:
+    """Dates and times in ISO 8601 with every digit (DjangoJSONEncoder cuts microseconds), else their text."""
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)

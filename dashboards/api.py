@@ -29,6 +29,11 @@ _completeness = inline_serializer(
 )
 _totals = inline_serializer("DashboardTotals", {f: serializers.IntegerField() for f in INTEGER_FIELDS})
 _figures = {
+    "data": serializers.ChoiceField(
+        choices=["approved"],
+        required=False,
+        help_text="present with `?data=approved`: the totals are approved reports'",
+    ),
     "date": serializers.DateField(),
     "as_of": serializers.DateTimeField(allow_null=True, help_text="when the rollup was built; null if never"),
     "totals": _totals,
@@ -66,6 +71,23 @@ PhaseSchema = inline_serializer(
 )
 
 
+DATA_PARAMETER = OpenApiParameter(
+    "data",
+    OpenApiTypes.STR,
+    enum=list(selectors.DATA_CHOICES),
+    description="Which reports the totals and rates sum: `all` (default) or `approved`, only those with the "
+    'province\'s approval in force (DESIGN.md §11; the block then says `"data": "approved"`). '
+    "Completeness always counts every report and says how many are approved.",
+)
+
+
+def _data(request):
+    try:
+        return selectors.data_param(request.query_params.get("data"))
+    except selectors.BadData as exc:
+        raise ValidationError({"data": [str(exc)]}, code=exc.code) from None
+
+
 def _day(request):
     try:
         return selectors.day_param(request.query_params.get("date"))
@@ -75,7 +97,7 @@ def _day(request):
 
 class NationalDashboard(APIView):
     @extend_schema(
-        parameters=[DATE_PARAMETER],
+        parameters=[DATE_PARAMETER, DATA_PARAMETER],
         responses={200: NationalSchema},
         summary="National figures of one day",
         description="Totals of every integer figure over all localities, rates and reporting completeness "
@@ -91,20 +113,24 @@ class NationalDashboard(APIView):
     )
     @whole_response
     def get(self, request):
-        day = _day(request)
-        return Response(dashboard_cache.cached("api-national", [day], lambda: selectors.national_figures(day)))
+        day, data = _day(request), _data(request)
+        return Response(
+            dashboard_cache.cached("api-national", [day, data], lambda: selectors.national_figures(day, data=data))
+        )
 
 
 class ProvincesDashboard(APIView):
     @extend_schema(
-        parameters=[DATE_PARAMETER],
+        parameters=[DATE_PARAMETER, DATA_PARAMETER],
         responses={200: ProvinceSchema},
         summary="Each province's figures of one day (its communes and its own report)",
     )
     @whole_response
     def get(self, request):
-        day = _day(request)
-        return Response(dashboard_cache.cached("api-provinces", [day], lambda: selectors.provinces_figures(day)))
+        day, data = _day(request), _data(request)
+        return Response(
+            dashboard_cache.cached("api-provinces", [day, data], lambda: selectors.provinces_figures(day, data=data))
+        )
 
 
 AS_OF_PARAMETER = OpenApiParameter(

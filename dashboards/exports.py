@@ -15,6 +15,11 @@ from tasks.selectors import DEMO_NOTE
 from tasks.status import DisplayStatus
 
 
+def data_suffix(data: str) -> str:
+    """The export's file name says when its figures are the approved reports' only."""
+    return "-approved" if data == "approved" else ""
+
+
 def figure_rows(*columns: dict[str, int]) -> list[tuple]:
     """(label, value in each column) for every figure: the day, and the period when given."""
     return [(FIGURE_LABELS[f], *(column[f] for column in columns)) for f in INTEGER_FIELDS]
@@ -396,6 +401,33 @@ def meeting_sheets(meeting: Any) -> list[Sheet]:
                 for p in c["not_reporting"]["provinces"]
             ],
             notes,
+        ),
+        *(
+            [
+                Sheet(
+                    _("Approved"),
+                    [
+                        _("Province"),
+                        _("Name"),
+                        _("Received"),
+                        _("Approved"),
+                        _("Reports approved (locality: revision)"),
+                    ],
+                    [
+                        [
+                            p["province"],
+                            p["name"],
+                            p["received"],
+                            p["approved"],
+                            "; ".join(f"{code}: {revision}" for code, revision in sorted(p["reports"].items())),
+                        ]
+                        for p in c["approvals"]["provinces"]
+                    ],
+                    notes,
+                )
+            ]
+            if "approvals" in c  # packs frozen before the approvals were recorded
+            else []
         ),
     ]
 

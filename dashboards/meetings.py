@@ -28,6 +28,7 @@ from dashboards.snapshots import as_of_ensure
 from dashboards.targets import target_json, target_values
 from localities.models import Commune, Province
 from reports.completeness import Completeness
+from reports.models import ReportApproval
 from tasks.models import Agency, Assignment, AssignmentStatus, Level, StatusUpdate, Task, Vendor
 from tasks.roles import Scope
 from tasks.selectors import demo_catalogue
@@ -268,6 +269,33 @@ def _not_reporting(day: datetime.date) -> dict[str, Any]:
     }
 
 
+def _approvals(day: datetime.date) -> dict[str, Any]:
+    """The province approvals in force when the pack was frozen (DESIGN.md §11): per province how many of the
+    day's reports it had received and approved, and which report (locality → revision) each approval vouched
+    for, so a later withdrawal does not change what the meeting saw."""
+    received = dict(ProvinceDayRollup.objects.filter(date=day).values_list("province_id", "localities_received"))
+    approved: dict[str, dict[str, int]] = {}
+    for province_id, locality, revision in (
+        ReportApproval.objects.active().filter(date=day).values_list("province_id", "locality", "revision")
+    ):
+        approved.setdefault(province_id, {})[locality] = revision
+    names = dict(Province.objects.values_list("code", "name"))
+    return {
+        "received": sum(received.values()),
+        "approved": sum(len(v) for v in approved.values()),
+        "provinces": [
+            {
+                "province": code,
+                "name": name,
+                "received": received.get(code, 0),
+                "approved": len(approved.get(code, {})),
+                "reports": approved.get(code, {}),
+            }
+            for code, name in sorted(names.items())
+        ],
+    }
+
+
 def meeting_content(day: datetime.date) -> dict[str, Any]:
     """The pack as of the end of `day` (what meeting_create freezes)."""
     as_of_ensure(day)
@@ -285,6 +313,7 @@ def meeting_content(day: datetime.date) -> dict[str, Any]:
         "blocked": _blocked(day),
         "units_done": _units_done(day),
         "not_reporting": _not_reporting(day),
+        "approvals": _approvals(day),
     }
 
 

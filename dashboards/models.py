@@ -102,6 +102,55 @@ class NationDayRollup(RollupFigures):
         return str(self.date)
 
 
+class ApprovedFigures(models.Model):
+    """Sums of the figures of the reports that have the province's approval in force (DESIGN.md §11, the
+    dashboards' `?data=approved`). Completeness and coverage stay with the rollups of all reports; a missing row
+    means no report of that day was approved. Built with the rollups, by dashboards.rollups."""
+
+    built_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+# One 64-bit sum per figure of the report form, named like the figure (the figures are data: reports.figures).
+for _name in INTEGER_FIELDS:
+    ApprovedFigures.add_to_class(_name, models.BigIntegerField(default=0))
+
+
+class ApprovedProvinceDayRollup(ApprovedFigures):
+    """One province's approved figures for one day."""
+
+    province = models.ForeignKey("localities.Province", on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+
+    class Meta:
+        ordering = ["date", "province"]
+        verbose_name = _("approved province/day rollup")
+        verbose_name_plural = _("approved province/day rollups")
+        constraints = [
+            models.UniqueConstraint(fields=["province", "date"], name="approved_pdr_uniq"),
+        ]
+        indexes = [models.Index(fields=["date", "province"], name="approved_pdr_date_idx")]
+
+    def __str__(self):
+        return f"{self.province_id} {self.date}"
+
+
+class ApprovedNationDayRollup(ApprovedFigures):
+    """The nation's approved figures for one day: the sum of the approved province/day rows."""
+
+    date = models.DateField(unique=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("approved nation/day rollup")
+        verbose_name_plural = _("approved nation/day rollups")
+
+    def __str__(self):
+        return str(self.date)
+
+
 class Dimension(models.TextChoices):
     PHASE = "phase", _("phase")
     GROUP = "group", _("group")

@@ -2,8 +2,8 @@
 communes reported (a bitmap by commune slot, from which the dashboards list who has not reported).
 
 - `rollup_rebuild(*, province_id, day)`: one transaction that deletes and re-inserts the (province, day)
-  rollup with INSERT … SELECT, then re-sums that day's nation row. Running it twice, or again after a
-  crash, gives the same rows.
+  rollup with INSERT … SELECT, then re-sums that day's nation row (and the same for the approved figures,
+  DESIGN.md §11). Running it twice, or again after a crash, gives the same rows.
 - `rollup_rebuild_range(*, start, end)`: the same for every province over a period, set-based, one
   transaction per chunk of days.
 - `rollup_catch_up()`: rebuild the (province, day) pairs whose request (reports.outbox) has waited too long.
@@ -134,6 +134,42 @@ GROUP BY date
 """
 
 
+def _approved_sql(where: str) -> tuple[str, str]:
+    """The approved figures (DESIGN.md §11): per (province, day), the sums of the reports with an approval in
+    force, read from the approvals (few, and none for most of history) to their reports; then the nation rows."""
+    columns = ", ".join([*INTEGER_FIELDS, "province_id", "date", "built_at"])
+    sums = ", ".join(f"SUM(r.{f})" for f in INTEGER_FIELDS)
+    province = f"""
+INSERT INTO dashboards_approvedprovincedayrollup ({columns})
+SELECT {sums}, a.province_id, a.date, %s
+FROM reports_reportapproval a
+JOIN reports_dailyreport r ON r.id = a.report_id
+WHERE a.withdrawn_at IS NULL AND {where}
+GROUP BY a.province_id, a.date
+"""
+    nation = f"""
+INSERT INTO dashboards_approvednationdayrollup ({", ".join([*INTEGER_FIELDS, "date", "built_at"])})
+SELECT {", ".join(f"SUM({f})" for f in INTEGER_FIELDS)}, date, %s
+FROM dashboards_approvedprovincedayrollup
+WHERE date BETWEEN %s AND %s
+GROUP BY date
+"""
+    return province, nation
+
+
+def _rebuild_approved(cursor: Any, now: datetime.datetime, days: list[datetime.date], scope: list[Any]) -> None:
+    first, last = days[0], days[-1]
+    marks = ", ".join(["%s"] * len(scope))
+    some = f"AND province_id IN ({marks})" if scope else ""
+    cursor.execute(
+        f"DELETE FROM dashboards_approvedprovincedayrollup WHERE date BETWEEN %s AND %s {some}", [first, last, *scope]
+    )
+    province, nation = _approved_sql("a.date BETWEEN %s AND %s" + (f" AND a.province_id IN ({marks})" if scope else ""))
+    cursor.execute(province, [now, first, last, *scope])
+    cursor.execute("DELETE FROM dashboards_approvednationdayrollup WHERE date BETWEEN %s AND %s", [first, last])
+    cursor.execute(nation, [now, first, last])
+
+
 def _rebuild(days: list[datetime.date], provinces: list[str] | None = None) -> None:
     """Delete and re-insert the rollups of these consecutive days (some provinces, or all) and the days'
     nation rows."""
@@ -160,6 +196,7 @@ def _rebuild(days: list[datetime.date], provinces: list[str] | None = None) -> N
         cursor.execute(_zero_rows_sql(days, f"p.code IN ({marks})" if scope else ""), [now, *days, *scope])
         cursor.execute(f"DELETE FROM reports_nationdayrollup WHERE {span}", [first, last])
         cursor.execute(_nation_insert_sql(span), [now, first, last])
+        _rebuild_approved(cursor, now, days, scope)
     dashboard_cache.invalidate()  # in this transaction: the new generation is visible with the new rows
 
 

@@ -17,19 +17,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.dates import view_day
 from dashboards import forecasts
 from dashboards.forecasts import FORECAST_WINDOW
-from dashboards.models import Dimension, NationDayRollup, ProvinceDayRollup, RollupAlarm, TaskSnapshot
+from dashboards.models import (
+    ApprovedNationDayRollup,
+    ApprovedProvinceDayRollup,
+    Dimension,
+    NationDayRollup,
+    ProvinceDayRollup,
+    RollupAlarm,
+    TaskSnapshot,
+)
 from dashboards.rollups import communes_by_slot, missing_localities
 from dashboards.targets import target_values
 from localities.models import Commune, Province
 from reports.completeness import Completeness, expected_for_province
 from reports.figures import INTEGER_FIELDS, rate_block
-from reports.models import DailyReport
+from reports.models import DailyReport, ReportApproval
 from tasks.models import Agency, Assignment, Phase, Task, TaskGroup
 from tasks.roles import Scope
 from tasks.status import DisplayStatus
@@ -38,6 +47,25 @@ TREND_DAYS = 60
 PERIOD_DAYS = 30
 ONLINE_TARGET = 0.8
 STATUS_KEYS = ["completed_on_time", "completed_late", "on_track", "overdue", "not_started"]
+
+
+# Which reports the figures sum (DESIGN.md §11): all received, or only those with the province's approval in
+# force. Completeness and coverage always count every report (and say how many are approved).
+ALL, APPROVED = "all", "approved"
+DATA_CHOICES = (ALL, APPROVED)
+
+
+class BadData(ValueError):
+    code = "invalid_choice"
+
+
+def data_param(value: str | None) -> str:
+    """The `data` parameter of the dashboards, their JSON twins and exports; empty means `all`."""
+    if not value:
+        return ALL
+    if value not in DATA_CHOICES:
+        raise BadData(_("Choose “all” (every report received) or “approved” (only the reports the province approved)."))
+    return value
 
 
 def day_param(value: str | None) -> datetime.date:
@@ -56,10 +84,19 @@ def _totals(row: Any) -> dict[str, int]:
     return {f: int(getattr(row, f)) if row else 0 for f in INTEGER_FIELDS}
 
 
-def figures_block(row: Any, *, day: datetime.date, expected_default: int = 0) -> dict[str, Any]:
-    """The JSON shape of DESIGN.md §6 for one rollup row (national or province)."""
-    totals = _totals(row)
+_FROM_ROW = object()
+
+
+def figures_block(
+    row: Any, *, day: datetime.date, expected_default: int = 0, approved: Any = _FROM_ROW
+) -> dict[str, Any]:
+    """The JSON shape of DESIGN.md §6 for one rollup row (national or province); with `approved` (its
+    approved-figures row, or None when none was approved) the totals and rates are the approved reports' and
+    the block says so (`"data": "approved"`), while completeness still counts every report."""
+    totals = _totals(row if approved is _FROM_ROW else approved)
+    extra = {} if approved is _FROM_ROW else {"data": APPROVED}
     return {
+        **extra,
         "date": day.isoformat(),
         "as_of": timezone.localtime(row.built_at).isoformat() if row else None,
         "totals": totals,
@@ -80,13 +117,15 @@ class Coverage:
     provinces_expected: int
     # Reports (communes' and provinces' own) with the province's approval in force (DESIGN.md §11).
     approved: int = 0
+    # Which reports the figures around it sum: ALL, or APPROVED only.
+    data: str = ALL
 
     # Its line of text is the template tag `coverage_line` (dashboards.templatetags.dashboard_tags).
 
 
-def coverage(row: Any, provinces_expected: int) -> Coverage:
+def coverage(row: Any, provinces_expected: int, *, data: str = ALL) -> Coverage:
     if row is None:
-        return Coverage(None, 0, 0, 0, 0, provinces_expected)
+        return Coverage(None, 0, 0, 0, 0, provinces_expected, data=data)
     provinces_received = row.localities_received - row.communes_received
     return Coverage(
         row.built_at,
@@ -96,23 +135,36 @@ def coverage(row: Any, provinces_expected: int) -> Coverage:
         provinces_received,
         row.localities_expected - row.communes_expected,
         row.localities_approved,
+        data,
     )
 
 
-def national(day: datetime.date) -> dict[str, Any]:
-    """Everything the national dashboard shows for `day` (7 queries)."""
+def _approved_trend(trend: list[dict[str, Any]], approved: QuerySet) -> list[dict[str, Any]]:
+    """The trend's rows (completeness of every report) with the approved figures of each day (zeros when none
+    was approved)."""
+    by_day = {r["date"]: r for r in approved.values("date", *INTEGER_FIELDS)}
+    zeros = dict.fromkeys(INTEGER_FIELDS, 0)
+    return [{**row, **{f: by_day.get(row["date"], zeros)[f] for f in INTEGER_FIELDS}} for row in trend]
+
+
+def national(day: datetime.date, *, data: str = ALL) -> dict[str, Any]:
+    """Everything the national dashboard shows for `day` (7 queries; 9 with `data=approved`)."""
     row = NationDayRollup.objects.filter(date=day).first()
     provinces = list(Province.objects.all())
     period_start = day - datetime.timedelta(days=PERIOD_DAYS - 1)
-    period = NationDayRollup.objects.filter(date__range=(period_start, day)).aggregate(
+    sums_model = ApprovedNationDayRollup if data == APPROVED else NationDayRollup
+    period = sums_model.objects.filter(date__range=(period_start, day)).aggregate(
         days=Max("date"), **{f: Sum(f) for f in INTEGER_FIELDS}
     )
     period_totals = {f: int(period[f] or 0) for f in INTEGER_FIELDS}
+    trend_days = (day - datetime.timedelta(days=TREND_DAYS - 1), day)
     trend = list(
-        NationDayRollup.objects.filter(date__range=(day - datetime.timedelta(days=TREND_DAYS - 1), day))
+        NationDayRollup.objects.filter(date__range=trend_days)
         .order_by("date")
         .values("date", "localities_expected", "localities_received", *INTEGER_FIELDS)
     )
+    if data == APPROVED:
+        trend = _approved_trend(trend, ApprovedNationDayRollup.objects.filter(date__range=trend_days))
     by_province = {r.province_id: r for r in ProvinceDayRollup.objects.filter(date=day)}
     missing_provinces = []
     for province in provinces:
@@ -127,12 +179,16 @@ def national(day: datetime.date) -> dict[str, Any]:
         for province_id, code in missing_localities(by_province.values(), communes_by_slot())
         if code != province_id
     ]
-    figures = figures_block(row, day=day)
+    if data == APPROVED:
+        figures = figures_block(row, day=day, approved=ApprovedNationDayRollup.objects.filter(date=day).first())
+    else:
+        figures = figures_block(row, day=day)
     return {
         "day": day,
+        "data": data,
         "figures": figures,
         "row": row,
-        "coverage": coverage(row, len(provinces)),
+        "coverage": coverage(row, len(provinces), data=data),
         "period": {"start": period_start, "end": day, "totals": period_totals, "rates": rate_block(period_totals)},
         "trend": trend,
         "missing_provinces": missing_provinces,
@@ -142,10 +198,24 @@ def national(day: datetime.date) -> dict[str, Any]:
     }
 
 
-def provinces(day: datetime.date) -> list[dict[str, Any]]:
+def _approved_rows(day: datetime.date, data: str) -> dict[str, Any] | None:
+    """{province code: approved-figures row} of a day with `data=approved` (None: every report counts)."""
+    if data != APPROVED:
+        return None
+    return {r.province_id: r for r in ApprovedProvinceDayRollup.objects.filter(date=day)}
+
+
+def _province_block(row: Any, approved: dict[str, Any] | None, code: str, **kwargs: Any) -> dict[str, Any]:
+    if approved is None:
+        return figures_block(row, **kwargs)
+    return figures_block(row, approved=approved.get(code), **kwargs)
+
+
+def provinces(day: datetime.date, *, data: str = ALL) -> list[dict[str, Any]]:
     """One figures block per province for `day`, plus the province's green share on commune-level tasks as of
     the end of that day."""
     rows = {r.province_id: r for r in ProvinceDayRollup.objects.filter(date=day)}
+    approved = _approved_rows(day, data)
     # The green column follows the day shown, not the latest snapshot (built by snapshots.as_of_ensure).
     green = {s.key: s for s in TaskSnapshot.objects.filter(date=day, dimension=Dimension.PROVINCE)}
     result = []
@@ -153,7 +223,8 @@ def provinces(day: datetime.date) -> list[dict[str, Any]]:
     for province in Province.objects.all():
         row = rows.get(province.code)
         expected_default = expected_for_province(communes.get(province.code, 0))
-        figures = {"province": province.code, **figures_block(row, day=day, expected_default=expected_default)}
+        block = _province_block(row, approved, province.code, day=day, expected_default=expected_default)
+        figures = {"province": province.code, **block}
         snap = green.get(province.code)
         completeness = figures["completeness"]
         result.append(
@@ -324,55 +395,65 @@ def status_labels() -> list[tuple[str, str]]:
 # --- pages and their JSON twins ---------------------------------------------------------------------------
 
 
-def national_figures(day: datetime.date) -> dict[str, Any]:
-    """The national JSON twin: the §6 figures block of one day (1 query; 2 before the day's first rollup)."""
+def national_figures(day: datetime.date, *, data: str = ALL) -> dict[str, Any]:
+    """The national JSON twin: the §6 figures block of one day (1 query; 2 before the day's first rollup; one
+    more with `data=approved`)."""
     row = NationDayRollup.objects.filter(date=day).first()
+    kwargs: dict[str, Any] = {"day": day}
+    if data == APPROVED:
+        kwargs["approved"] = ApprovedNationDayRollup.objects.filter(date=day).first()
     if row is None:
-        expected = sum(expected_for_province(n) for n in _communes_per_province())
-        return figures_block(None, day=day, expected_default=expected)
-    return figures_block(row, day=day)
+        kwargs["expected_default"] = sum(expected_for_province(n) for n in _communes_per_province())
+    return figures_block(row, **kwargs)
 
 
 def _communes_per_province() -> list[int]:
     return list(Province.objects.annotate(n=Count("communes")).values_list("n", flat=True))
 
 
-def national_page(day: datetime.date, *, page: str | None = None) -> dict[str, Any]:
+def national_page(day: datetime.date, *, page: str | None = None, data: str = ALL) -> dict[str, Any]:
     """national() plus one page of the communes that have not reported, with their names, and the plan's
-    targets as of the day (13 queries)."""
-    data = national(day)
-    data["targets"] = target_values(day)
-    missing = Paginator(data["missing_communes"], 50).get_page(page)
+    targets as of the day (13 queries; 15 with `data=approved`)."""
+    result = national(day, data=data)
+    result["targets"] = target_values(day)
+    missing = Paginator(result["missing_communes"], 50).get_page(page)
     names = dict(Commune.objects.filter(code__in=[code for _p, code in missing]).values_list("code", "name"))
-    provinces = data["province_names"]
+    provinces = result["province_names"]
     return {
-        **data,
+        **result,
         "page": missing,
         "missing_page": [(code, names.get(code, ""), provinces.get(province_id, "")) for province_id, code in missing],
     }
 
 
-def provinces_figures(day: datetime.date) -> list[dict[str, Any]]:
-    """The provinces JSON twin: one §6 figures block per province (3 queries)."""
+def provinces_figures(day: datetime.date, *, data: str = ALL) -> list[dict[str, Any]]:
+    """The provinces JSON twin: one §6 figures block per province (3 queries; 4 with `data=approved`)."""
     rows = {r.province_id: r for r in ProvinceDayRollup.objects.filter(date=day)}
+    approved = _approved_rows(day, data)
     communes = dict(Province.objects.annotate(n=Count("communes")).values_list("code", "n"))
     return [
         {
             "province": code,
-            **figures_block(rows.get(code), day=day, expected_default=expected_for_province(n)),
+            **_province_block(rows.get(code), approved, code, day=day, expected_default=expected_for_province(n)),
         }
         for code, n in sorted(communes.items())
     ]
 
 
-def provinces_page(day: datetime.date, *, rank_by: str) -> dict[str, Any]:
+def provinces_page(day: datetime.date, *, rank_by: str, data: str = ALL) -> dict[str, Any]:
     """The provinces compared, ranked by green share on commune-level tasks or by reporting completeness."""
-    items = provinces(day)
+    items = provinces(day, data=data)
     rank_by = "completeness" if rank_by == "completeness" else "green"
     key = (lambda i: i["completeness_share"]) if rank_by == "completeness" else (lambda i: i["green_share"])
     ranked = rank(items, key)
     nation = NationDayRollup.objects.filter(date=day).first()
-    return {"items": ranked, "day": day, "rank_by": rank_by, "coverage": coverage(nation, len(ranked))}
+    return {
+        "items": ranked,
+        "day": day,
+        "data": data,
+        "rank_by": rank_by,
+        "coverage": coverage(nation, len(ranked), data=data),
+    }
 
 
 def phases_page(day: datetime.date | None = None, *, task_groups: frozenset[int] | None = None) -> dict[str, Any]:
@@ -390,19 +471,26 @@ def _followed(queryset: QuerySet, **lookup: Any) -> Any:
     return found
 
 
-def province_page(*, scope: Scope, code: str, day: datetime.date) -> dict[str, Any]:
+def province_page(*, scope: Scope, code: str, day: datetime.date, data: str = ALL) -> dict[str, Any]:
     """One province as of `day`: its figures, trend and commune-level tasks (the share of its communes that
     are green on each), open to every logged-in reader as the province ranking is; who has not reported and
     the list of its communes (each commune's history), only to those who follow the province (read-all roles
-    and its officers). 9 queries."""
+    and its officers). 9 queries (11 with `data=approved`)."""
     province = _followed(Province.objects.all(), code=code)
     follows = Province.objects.followed_by(scope).filter(code=code).exists()
     row = ProvinceDayRollup.objects.filter(province=province, date=day).first()
+    trend_days = (day - datetime.timedelta(days=TREND_DAYS - 1), day)
     trend = list(
-        ProvinceDayRollup.objects.filter(province=province, date__range=(day - datetime.timedelta(days=59), day))
+        ProvinceDayRollup.objects.filter(province=province, date__range=trend_days)
         .order_by("date")
         .values("date", "localities_expected", "localities_received", *INTEGER_FIELDS)
     )
+    if data == APPROVED:
+        approved = ApprovedProvinceDayRollup.objects.filter(province=province, date__range=trend_days)
+        trend = _approved_trend(trend, approved)
+        figures = figures_block(row, day=day, approved=next((a for a in approved if a.date == day), None))
+    else:
+        figures = figures_block(row, day=day)
     communes = list(Commune.objects.filter(province=province).order_by("code").values_list("code", "name", "slot"))
     by_slot = {province.code: [(slot, c) for c, _name, slot in communes]}
     missing = [c for _p, c in missing_localities([row] if row else [], by_slot)]
@@ -420,9 +508,10 @@ def province_page(*, scope: Scope, code: str, day: datetime.date) -> dict[str, A
         "province": province,
         "follows": follows,
         "day": day,
+        "data": data,
         "row": row,
-        "figures": figures_block(row, day=day),
-        "coverage": coverage(row, 1),
+        "figures": figures,
+        "coverage": coverage(row, 1, data=data),
         "trend": trend,
         "missing_count": len(missing),
         "missing": [(c, names.get(c, province.name)) for c in missing] if follows else [],
@@ -433,18 +522,23 @@ def province_page(*, scope: Scope, code: str, day: datetime.date) -> dict[str, A
     }
 
 
-def commune_page(*, scope: Scope, code: str, today: datetime.date) -> dict[str, Any]:
-    """One commune's history: its last 60 daily reports (one locality) and its assignments (3 queries).
-    NotFollowed when the scope does not follow the commune."""
+def commune_page(*, scope: Scope, code: str, today: datetime.date, data: str = ALL) -> dict[str, Any]:
+    """One commune's history: its last 60 daily reports (one locality; with `data=approved`, those approved)
+    and its assignments (3 queries). NotFollowed when the scope does not follow the commune."""
     commune = _followed(Commune.objects.followed_by(scope).select_related("province"), code=code)
-    reports = list(DailyReport.objects.filter(locality=code).order_by("-date")[:60])
+    history = DailyReport.objects.filter(locality=code).annotate(
+        approved=Exists(ReportApproval.objects.active().filter(report=OuterRef("pk")))
+    )
+    if data == APPROVED:
+        history = history.filter(approved=True)
+    reports = list(history.order_by("-date")[:60])
     trend = [
         {"date": r.date, "localities_expected": 1, "localities_received": 1, **r.figures()} for r in reversed(reports)
     ]
     assignments = list(
         Assignment.objects.filter(commune=commune).select_related("task").with_display_status(today).order_by("task")
     )
-    return {"commune": commune, "reports": reports, "trend": trend, "assignments": assignments}
+    return {"commune": commune, "reports": reports, "trend": trend, "assignments": assignments, "data": data}
 
 
 def agencies_page() -> dict[str, Any]:

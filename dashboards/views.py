@@ -41,6 +41,19 @@ def _day_or_error(request: HttpRequest):
         }
 
 
+def _data_or_error(request: HttpRequest):
+    """The figures' `data` (all reports, or the approved ones: DESIGN.md §11) and the message shown when the
+    parameter is refused (the page then shows every report)."""
+    try:
+        return selectors.data_param(request.GET.get("data")), None
+    except selectors.BadData as exc:
+        return selectors.ALL, _("data: %(value)s — %(error)s") % {"value": echo(request.GET["data"]), "error": exc}
+
+
+def _errors(*messages: str | None) -> str | None:
+    return " · ".join(m for m in messages if m) or None
+
+
 def _cached_page(
     request: HttpRequest, name: str, title: str, build, *, view: working_groups.View | None = None
 ) -> HttpResponse:
@@ -68,10 +81,11 @@ def _cached_page(
 
 def _national_context(request: HttpRequest) -> dict:
     day, error = _day_or_error(request)
-    data = selectors.national_page(day, page=request.GET.get("page"))
+    which, data_error = _data_or_error(request)
+    data = selectors.national_page(day, page=request.GET.get("page"), data=which)
     return {
         **data,
-        "error": error,
+        "error": _errors(error, data_error),
         "charts": trend_charts(data["trend"], target=data["target"]),
         "section": "national",
         "figure_rows": exports.figure_rows(data["figures"]["totals"], data["period"]["totals"]),
@@ -83,7 +97,9 @@ def _national_context(request: HttpRequest) -> dict:
 def national(request):
     if request.GET.get("export") == "xlsx":
         day, _error = _day_or_error(request)
-        return xlsx_response(f"plan02-national-{day}.xlsx", exports.national_sheets(selectors.national(day)))
+        which, _error = _data_or_error(request)
+        sheets = exports.national_sheets(selectors.national(day, data=which))
+        return xlsx_response(f"plan02-national-{day}{exports.data_suffix(which)}.xlsx", sheets)
     return _cached_page(request, "national", _("National dashboard"), lambda: _national_context(request))
 
 
@@ -134,10 +150,16 @@ def phases(request):
 
 def _provinces_context(request: HttpRequest) -> dict:
     day, error = _day_or_error(request)
+    which, data_error = _data_or_error(request)
     snapshots.as_of_ensure(day)
-    data = selectors.provinces_page(day, rank_by=request.GET.get("rank", "green"))
+    data = selectors.provinces_page(day, rank_by=request.GET.get("rank", "green"), data=which)
     measure = "completeness_share" if data["rank_by"] == "completeness" else "green_share"
-    return {**data, "error": error, "section": "provinces", "map": maps.province_map(data["items"], measure=measure)}
+    return {
+        **data,
+        "error": _errors(error, data_error),
+        "section": "provinces",
+        "map": maps.province_map(data["items"], measure=measure),
+    }
 
 
 @whole_response
@@ -145,26 +167,36 @@ def _provinces_context(request: HttpRequest) -> dict:
 def provinces(request):
     if request.GET.get("export") == "xlsx":
         data = _provinces_context(request)
-        return xlsx_response(f"plan02-provinces-{data['day']}.xlsx", exports.provinces_sheets(data, notes=demo_notes()))
+        name = f"plan02-provinces-{data['day']}{exports.data_suffix(data['data'])}.xlsx"
+        return xlsx_response(name, exports.provinces_sheets(data, notes=demo_notes()))
     return _cached_page(request, "provinces", _("Provinces compared"), lambda: _provinces_context(request))
 
 
 @require_GET
 def province(request, code):
     day, error = _day_or_error(request)
+    which, data_error = _data_or_error(request)
     snapshots.as_of_ensure(day)
-    data = _found(selectors.province_page, scope=scope_for_user(request.user), code=code, day=day)
+    data = _found(selectors.province_page, scope=scope_for_user(request.user), code=code, day=day, data=which)
     if request.GET.get("export") == "xlsx":
-        return xlsx_response(f"plan02-province-{code}-{day}.xlsx", exports.province_sheets(data, notes=demo_notes()))
-    context = {**data, "error": error, "charts": trend_charts(data["trend"], target=selectors.ONLINE_TARGET)}
+        name = f"plan02-province-{code}-{day}{exports.data_suffix(which)}.xlsx"
+        return xlsx_response(name, exports.province_sheets(data, notes=demo_notes()))
+    context = {
+        **data,
+        "error": _errors(error, data_error),
+        "charts": trend_charts(data["trend"], target=selectors.ONLINE_TARGET),
+    }
     return render(request, "dashboards/province.html", {**context, "section": "provinces"})
 
 
 @require_GET
 def commune(request, code):
     """One commune's history: its daily reports (raw, one locality) and its assignments."""
-    data = _found(selectors.commune_page, scope=scope_for_user(request.user), code=code, today=timezone.localdate())
-    context = {**data, "charts": trend_charts(data["trend"], limit=3), "section": "provinces"}
+    which, data_error = _data_or_error(request)
+    data = _found(
+        selectors.commune_page, scope=scope_for_user(request.user), code=code, today=timezone.localdate(), data=which
+    )
+    context = {**data, "error": data_error, "charts": trend_charts(data["trend"], limit=3), "section": "provinces"}
     return render(request, "dashboards/commune.html", context)
 
 

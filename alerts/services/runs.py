@@ -37,6 +37,7 @@ from alerts.services.notifications import bells_changed
 from alerts.sql import ids_in, texts_in
 from alerts.work_items import ItemSubject, item_key
 from core import events
+from core.db import insert_many
 from dashboards.snapshots import end_of_day
 
 logger = logging.getLogger(__name__)
@@ -150,9 +151,10 @@ def _reconcile(
     if new:
         # Sorted, so that two runs inserting the same rows lock them in the same order (no deadlock). A row
         # that exists already (open in a run committed meanwhile, or closed) is skipped, not raised twice.
-        Alert.objects.bulk_create(
+        insert_many(
+            Alert,
             [
-                Alert(
+                dict(
                     rule=c.rule,
                     threshold=c.threshold,
                     subject_kind=c.kind,
@@ -166,7 +168,7 @@ def _reconcile(
                     agency_id=c.agency_id,
                     person_id=c.person_id,
                     vendor_id=c.vendor_id,
-                    run=run,
+                    run_id=run.pk,
                     raised_at=now,
                 )
                 for c in new

@@ -16,12 +16,18 @@ def coverage_line(coverage) -> str:
     the exports' notes)."""
     if coverage.as_of is None:
         return _("no rollup yet for this day")
-    return _("as of %(time)s · %(received)s of %(expected)s communes reported · %(late)s late") % {
+    line = _(
+        "as of %(time)s · %(received)s of %(expected)s communes reported · %(late)s late · %(approved)s approved"
+    ) % {
         "time": date_format(timezone.localtime(coverage.as_of), "SHORT_DATETIME_FORMAT"),
         "received": number_format(coverage.communes_received, force_grouping=True),
         "expected": number_format(coverage.communes_expected, force_grouping=True),
         "late": coverage.late,
+        "approved": number_format(coverage.approved, force_grouping=True),
     }
+    if getattr(coverage, "data", "all") == "approved":
+        line += " · " + _("figures of approved reports only")
+    return line
 
 
 @register.filter
