@@ -113,8 +113,11 @@ def whom_to_call(*, scope: Scope) -> dict[str, Any]:
         .select_related("user")
         .order_by("user__username")
     )
-    found = Contact.objects.filter(Q(province_id=province) | Q(commune_id=scope.commune_id or "-"))
-    contacts = list(found.select_related("province", "commune").order_by("commune_id", "role", "name"))
+    contacts = list(
+        Contact.objects.filter(Q(province_id=province) | Q(commune_id=scope.commune_id or "-"))
+        .select_related("province", "commune")
+        .order_by("commune_id", "role", "name")
+    )
     # The systems' owners or vendors: the province's own deployments' and the national ones (in the same query).
     vendors = list(
         Contact.objects.filter(role=Contact.Role.VENDOR, commune__isnull=True)
