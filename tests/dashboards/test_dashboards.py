@@ -366,8 +366,8 @@ def test_dashboards_are_served_from_the_cache_until_a_rollup_changes(
     # The numbers come from the content cache: the generations (read by the page cache, which keeps the whole
     # answer from the next request on), session, user, the generation again (content cache); the page also
     # reads the membership (navigation) and the bell.
-    assert len(warm_api) <= 4
-    assert len(warm_page) <= 6
+    assert len(warm_api) <= 4, [q["sql"][:200] for q in warm_api.captured_queries]
+    assert len(warm_page) <= 6, [q["sql"][:200] for q in warm_page.captured_queries]
     from localities.models import Commune
 
     absent = Commune.objects.filter(province_id="01").exclude(daily_reports__date=day).first()
