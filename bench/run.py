@@ -1020,6 +1020,12 @@ def thirty_day_database(server, args):
             ["seed_demo", "--days", "30", "--no-progress"],
         ):
             subprocess.run([PYTHON, "manage.py", *argv], cwd=ROOT, env=env, check=True, capture_output=True)
+    else:
+        # Reused: the code may have new tables or columns since it was built, as for the national dataset.
+        env = {**os.environ, "DATABASE_URL": url}
+        subprocess.run(
+            [PYTHON, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
+        )
     return url
 
 
