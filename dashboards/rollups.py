@@ -144,7 +144,9 @@ def _approved_sql(where: str) -> tuple[str, str]:
 INSERT INTO dashboards_approvedprovincedayrollup ({columns})
 SELECT {sums}, a.province_id, a.date, %s
 FROM reports_reportapproval a
-JOIN reports_dailyreport r ON r.id = a.report_id
+-- LATERAL: one primary-key read per approval. A plain join let the planner hash every report of the range
+-- (a long rebuild paid a pass over the whole table for a handful of approvals).
+CROSS JOIN LATERAL (SELECT * FROM reports_dailyreport x WHERE x.id = a.report_id) r
 WHERE a.withdrawn_at IS NULL AND {where}
 GROUP BY a.province_id, a.date
 """
