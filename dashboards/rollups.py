@@ -139,14 +139,19 @@ def _approved_sql(where: str) -> tuple[str, str]:
     """The approved figures (DESIGN.md §11): per (province, day), the sums of the reports with an approval in
     force, read from the approvals (few, and none for most of history) to their reports; then the nation rows."""
     columns = ", ".join([*INTEGER_FIELDS, "province_id", "date", "built_at"])
+    # PostgreSQL: LATERAL, one primary-key read per approval (a plain join may hash every report of a long range
+    # for a handful of approvals). SQLite has no LATERAL; its join reads by the primary key anyway.
+    reports = (
+        "CROSS JOIN LATERAL (SELECT * FROM reports_dailyreport x WHERE x.id = a.report_id) r"
+        if connection.vendor == "postgresql"
+        else "JOIN reports_dailyreport r ON r.id = a.report_id"
+    )
     sums = ", ".join(f"SUM(r.{f})" for f in INTEGER_FIELDS)
     province = f"""
 INSERT INTO dashboards_approvedprovincedayrollup ({columns})
 SELECT {sums}, a.province_id, a.date, %s
 FROM reports_reportapproval a
--- LATERAL: one primary-key read per approval. A plain join let the planner hash every report of the range
--- (a long rebuild paid a pass over the whole table for a handful of approvals).
-CROSS JOIN LATERAL (SELECT * FROM reports_dailyreport x WHERE x.id = a.report_id) r
+{reports}
 WHERE a.withdrawn_at IS NULL AND {where}
 GROUP BY a.province_id, a.date
 """
