@@ -5,9 +5,10 @@ from dataclasses import dataclass
 from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from reports.figures import rates, received_total
+from dashboards import formview
 
 # The drawing's units; static/css/plan02.css gives the text 13 of them and lays the charts out two a row.
 WIDTH, HEIGHT = 640, 240
@@ -100,52 +101,61 @@ class Chart:
     legend: list[tuple[str, str]]  # (swatch class: bar | line | target, text)
 
 
-def trend_charts(trend, *, target=None, limit=4, days=60):
-    """The dashboards' trend charts over rollup rows (or a commune's reports shaped like them): dossiers
-    received per day, share fully online (with the target line), share resolved on time, completeness."""
-    derived = [(r["date"], rates(r)) for r in trend]
+def trend_charts(trend, *, spec, completeness=True, days=60):
+    """The dashboards' trend charts over rollup rows (or a commune's reports shaped like them), in the form version
+    `spec` of the day shown (dashboards.formview): its first total per day as bars, each of its rates as a line
+    (with the line of the target it is held to), and the reporting completeness. Each day is read in the version
+    of its own day: a rate that version lacks leaves a gap."""
+    by_day = formview.specs_by_day(r["date"] for r in trend)
+    derived = [(r["date"], formview.derived(by_day[r["date"]], formview.series_of(r))) for r in trend]
     period = _("each day of the last %(days)s days") % {"days": days}
-    target_label = _("target %(value)s%%") % {"value": f"{target * 100:.0f}"} if target is not None else ""
-    specs = [
-        (
-            _("Dossiers received per day"),
-            [("bar", _("dossiers received (online, at the desk, by post), %(period)s") % {"period": period})],
-            dict(points=[(r["date"], received_total(r)) for r in trend], kind="bar"),
-        ),
-        (
-            _("Share received fully online"),
-            [("line", _("fully-online share of the dossiers received, %(period)s") % {"period": period})]
-            + ([("target", target_label)] if target is not None else []),
-            dict(
-                points=[(d, x["fully_online"]) for d, x in derived],
-                percent=True,
-                y_max=1,
-                target=target,
-                target_label=target_label,
-            ),
-        ),
-        (
-            _("Resolved early or on time"),
-            [("line", _("share of the dossiers resolved that were early or on time, %(period)s") % {"period": period})],
-            dict(points=[(d, x["on_time"]) for d, x in derived], percent=True, y_max=1),
-        ),
-        (
-            _("Reporting completeness"),
-            [("line", _("share of the expected localities that reported, %(period)s") % {"period": period})],
-            dict(
-                points=[
-                    (
-                        r["date"],
-                        r["localities_received"] / r["localities_expected"] if r["localities_expected"] else None,
-                    )
-                    for r in trend
-                ],
-                percent=True,
-                y_max=1,
-            ),
-        ),
-    ]
+    specs = []
+    for total in formview.totals(spec)[:1]:
+        label = formview.label_of(total)
+        specs.append(
+            (
+                _("%(label)s per day") % {"label": capfirst(label)},
+                [("bar", _("%(label)s, %(period)s") % {"label": label, "period": period})],
+                dict(points=[(d, x.get(total.code)) for d, x in derived], kind="bar"),
+            )
+        )
+    for rate in formview.ratios(spec):
+        label = formview.label_of(rate)
+        target = formview.rate_target(spec, rate)
+        target_label = _("target %(value)s%%") % {"value": f"{target * 100:.0f}"} if target is not None else ""
+        specs.append(
+            (
+                capfirst(label),
+                [("line", _("%(label)s, %(period)s") % {"label": label, "period": period})]
+                + ([("target", target_label)] if target is not None else []),
+                dict(
+                    points=[(d, x.get(rate.code)) for d, x in derived],
+                    percent=True,
+                    y_max=1,
+                    target=target,
+                    target_label=target_label,
+                ),
+            )
+        )
+    if completeness:
+        specs.append(
+            (
+                _("Reporting completeness"),
+                [("line", _("share of the expected localities that reported, %(period)s") % {"period": period})],
+                dict(
+                    points=[
+                        (
+                            r["date"],
+                            r["localities_received"] / r["localities_expected"] if r["localities_expected"] else None,
+                        )
+                        for r in trend
+                    ],
+                    percent=True,
+                    y_max=1,
+                ),
+            )
+        )
     return [
         Chart(svg=chart(options.pop("points"), title=title, **options), title=title, legend=legend)
-        for title, legend, options in specs[:limit]
+        for title, legend, options in specs
     ]

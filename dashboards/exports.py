@@ -8,9 +8,8 @@ from django.utils.translation import gettext as _
 
 from core.exports import Sheet
 from dashboards.forecasts import KIND_LABELS, RISK_LABELS
-from dashboards.selectors import STATUS_KEYS, coverage, tasks_total
+from dashboards.selectors import STATUS_KEYS, tasks_total
 from dashboards.templatetags.dashboard_tags import coverage_line
-from reports.figures import FIGURE_LABELS, INTEGER_FIELDS, received_total
 from tasks.selectors import DEMO_NOTE
 from tasks.status import DisplayStatus
 
@@ -20,18 +19,13 @@ def data_suffix(data: str) -> str:
     return "-approved" if data == "approved" else ""
 
 
-def figure_rows(*columns: dict[str, int]) -> list[tuple]:
-    """(label, value in each column) for every figure: the day, and the period when given."""
-    return [(FIGURE_LABELS[f], *(column[f] for column in columns)) for f in INTEGER_FIELDS]
-
-
 def national_sheets(data: dict[str, Any]) -> list[Sheet]:
     figures = data["figures"]
     return [
         Sheet(
             _("Totals"),
             [_("Figure"), _("Day"), _("Last 30 days")],
-            figure_rows(figures["totals"], data["period"]["totals"]) + data.get("extra_rows", []),
+            data["figure_rows"],
             [coverage_line(data["coverage"])],
         ),
         Sheet(_("Completeness"), [_("Measure"), _("Value")], list(figures["completeness"].items())),
@@ -142,8 +136,7 @@ def provinces_sheets(data: dict[str, Any], *, notes=()) -> list[Sheet]:
                 _("Reports received"),
                 _("Expected"),
                 _("Late"),
-                _("Received"),
-                _("Fully online"),
+                *data["measure_titles"],
             ],
             [
                 (
@@ -154,8 +147,7 @@ def provinces_sheets(data: dict[str, Any], *, notes=()) -> list[Sheet]:
                     i["figures"]["completeness"]["received"],
                     i["figures"]["completeness"]["expected"],
                     i["figures"]["completeness"]["late"],
-                    received_total(i["figures"]["totals"]),
-                    i["figures"]["rates"]["fully_online"],
+                    *(m.value for m in i["measures"]),
                 )
                 for i in data["items"]
             ],
@@ -169,8 +161,8 @@ def province_sheets(data: dict[str, Any], *, notes=()) -> list[Sheet]:
         Sheet(
             _("Totals"),
             [_("Figure"), _("Value")],
-            figure_rows(data["figures"]["totals"]),
-            [coverage_line(coverage(data["row"], 1))],
+            data["figure_rows"],
+            [coverage_line(data["coverage"])],
         ),
         Sheet(
             _("Not reported"),

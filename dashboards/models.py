@@ -111,6 +111,8 @@ class ApprovedFigures(models.Model):
     means no report of that day was approved. Built with the rollups, by dashboards.rollups."""
 
     built_at = models.DateTimeField()
+    # The approved reports' sums of a later form version's own indicators ({series: sum}), as RollupFigures.extra.
+    extra = models.JSONField(default=dict, db_default={}, blank=True)
 
     class Meta:
         abstract = True

@@ -165,7 +165,9 @@ GROUP BY date
     return province, nation
 
 
-def _rebuild_approved(cursor: Any, now: datetime.datetime, days: list[datetime.date], scope: list[Any]) -> None:
+def _rebuild_approved(
+    cursor: Any, now: datetime.datetime, days: list[datetime.date], scope: list[Any], *, extra: bool
+) -> None:
     first, last = days[0], days[-1]
     marks = ", ".join(["%s"] * len(scope))
     some = f"AND province_id IN ({marks})" if scope else ""
@@ -174,8 +176,52 @@ def _rebuild_approved(cursor: Any, now: datetime.datetime, days: list[datetime.d
     )
     province, nation = _approved_sql("a.date BETWEEN %s AND %s" + (f" AND a.province_id IN ({marks})" if scope else ""))
     cursor.execute(province, [now, first, last, *scope])
+    if extra:
+        cursor.execute(_approved_extra_province_sql(some), [first, last, *scope])
     cursor.execute("DELETE FROM dashboards_approvednationdayrollup WHERE date BETWEEN %s AND %s", [first, last])
     cursor.execute(nation, [now, first, last])
+    if extra:
+        span = "date BETWEEN %s AND %s"
+        cursor.execute(
+            _extra_nation_sql(
+                span, source="dashboards_approvedprovincedayrollup", target="dashboards_approvednationdayrollup"
+            ),
+            [first, last],
+        )
+
+
+def _approved_extra_province_sql(some: str) -> str:
+    """The approved province rows' `extra`: the `extra` indicators of the reports with an approval in force,
+    summed per key (as _extra_province_sql sums every report's), read from the approvals to their reports."""
+    if connection.vendor == "postgresql":
+        return f"""
+UPDATE dashboards_approvedprovincedayrollup p SET extra = s.extra
+FROM (
+    SELECT province_id, date, jsonb_object_agg(key, total) AS extra FROM (
+        SELECT a.province_id, a.date, e.key, SUM((e.value #>> '{{}}')::numeric)::bigint AS total
+        FROM reports_reportapproval a
+        CROSS JOIN LATERAL (SELECT x.extra FROM reports_dailyreport x WHERE x.id = a.report_id) r
+        CROSS JOIN LATERAL jsonb_each(r.extra) e
+        WHERE a.withdrawn_at IS NULL AND a.date BETWEEN %s AND %s {some.replace("province_id", "a.province_id")}
+            AND r.extra IS NOT NULL AND jsonb_typeof(e.value) = 'number'
+        GROUP BY a.province_id, a.date, e.key
+    ) k GROUP BY province_id, date
+) s
+WHERE p.province_id = s.province_id AND p.date = s.date
+"""
+    return f"""
+UPDATE dashboards_approvedprovincedayrollup SET extra = COALESCE((
+    SELECT json_group_object(k.key, k.total) FROM (
+        SELECT e.key AS key, SUM(e.value) AS total
+        FROM reports_reportapproval a JOIN reports_dailyreport r ON r.id = a.report_id, json_each(r.extra) e
+        WHERE a.province_id = dashboards_approvedprovincedayrollup.province_id
+            AND a.date = dashboards_approvedprovincedayrollup.date AND a.withdrawn_at IS NULL
+            AND r.extra IS NOT NULL AND e.type = 'integer'
+        GROUP BY e.key
+    ) k
+), '{{}}')
+WHERE date BETWEEN %s AND %s {some}
+"""
 
 
 def _extra_province_sql(span: str, some: str) -> str:
@@ -210,15 +256,18 @@ WHERE {span} {some}
 """
 
 
-def _extra_nation_sql(span: str) -> str:
-    """The nation rows' `extra`: the province rows' summed per key."""
+def _extra_nation_sql(
+    span: str, *, source: str = "reports_provincedayrollup", target: str = "reports_nationdayrollup"
+) -> str:
+    """The nation rows' `extra`: the province rows' summed per key (of all reports, or of the approved ones:
+    `source` and `target` are the table names, code constants)."""
     if connection.vendor == "postgresql":
         return f"""
-UPDATE reports_nationdayrollup n SET extra = s.extra
+UPDATE {target} n SET extra = s.extra
 FROM (
     SELECT date, jsonb_object_agg(key, total) AS extra FROM (
         SELECT p.date, e.key, SUM((e.value #>> '{{}}')::numeric)::bigint AS total
-        FROM reports_provincedayrollup p CROSS JOIN LATERAL jsonb_each(p.extra) e
+        FROM {source} p CROSS JOIN LATERAL jsonb_each(p.extra) e
         WHERE p.{span} AND jsonb_typeof(e.value) = 'number'
         GROUP BY p.date, e.key
     ) k GROUP BY date
@@ -226,11 +275,11 @@ FROM (
 WHERE n.date = s.date
 """
     return f"""
-UPDATE reports_nationdayrollup SET extra = COALESCE((
+UPDATE {target} SET extra = COALESCE((
     SELECT json_group_object(k.key, k.total) FROM (
         SELECT e.key AS key, SUM(e.value) AS total
-        FROM reports_provincedayrollup p, json_each(p.extra) e
-        WHERE p.date = reports_nationdayrollup.date AND e.type = 'integer'
+        FROM {source} p, json_each(p.extra) e
+        WHERE p.date = {target}.date AND e.type = 'integer'
         GROUP BY e.key
     ) k
 ), '{{}}')
@@ -271,7 +320,7 @@ def _rebuild(days: list[datetime.date], provinces: list[str] | None = None) -> N
         cursor.execute(_nation_insert_sql(span), [now, first, last])
         if extra:
             cursor.execute(_extra_nation_sql(span), [first, last])
-        _rebuild_approved(cursor, now, days, scope)
+        _rebuild_approved(cursor, now, days, scope, extra=extra)
     dashboard_cache.invalidate()  # in this transaction: the new generation is visible with the new rows
 
 

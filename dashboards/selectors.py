@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.dates import view_day
-from dashboards import forecasts
+from dashboards import forecasts, formview
 from dashboards.forecasts import FORECAST_WINDOW
 from dashboards.models import (
     ApprovedNationDayRollup,
@@ -46,7 +46,6 @@ from tasks.status import DisplayStatus
 
 TREND_DAYS = 60
 PERIOD_DAYS = 30
-ONLINE_TARGET = 0.8
 STATUS_KEYS = ["completed_on_time", "completed_late", "on_track", "overdue", "not_started"]
 
 
@@ -101,20 +100,20 @@ def form_totals(row: Any, spec: formspec.FormSpec) -> dict[str, int]:
 _COLUMNS = frozenset(INTEGER_FIELDS)
 
 
-def extra_rows(row: Any, *, day: datetime.date, period_start: datetime.date) -> list[tuple[str, int, int]]:
-    """(label, day's sum, period's sum) of each summed indicator of the day's form version that is no series of
-    the default form (the national page and its export show them after the §5 figures); none, and no query,
-    for a day of the default form."""
-    spec = formspec.spec_for_day(day)
-    added = [i for i in spec.summed if i.series not in _COLUMNS]
-    if not added:
-        return []
-    extra = (row.extra if row else None) or {}
-    period: dict[str, int] = {}
-    for sums in NationDayRollup.objects.filter(date__range=(period_start, day)).values_list("extra", flat=True):
-        for key, value in (sums or {}).items():
-            period[key] = period.get(key, 0) + int(value or 0)
-    return [(i.label, int(extra.get(i.series) or 0), period.get(i.series, 0)) for i in added]
+def _period_series(queryset: QuerySet, spec: formspec.FormSpec) -> dict[str, int]:
+    """{series: sum} over a period of rollup rows (all reports' or the approved ones'): the default form's
+    columns summed in SQL, and the `extra` sums of the version's own indicators only when it has some (one more
+    query then; none for the default form)."""
+    period = queryset.aggregate(**{f: Sum(f) for f in INTEGER_FIELDS})
+    series = {f: int(period[f] or 0) for f in INTEGER_FIELDS}
+    added = formview.added_series(spec)
+    if added:
+        for sums in queryset.values_list("extra", flat=True):
+            for key in added:
+                value = (sums or {}).get(key)
+                if type(value) is int:
+                    series[key] = series.get(key, 0) + value
+    return series
 
 
 _FROM_ROW = object()
@@ -135,7 +134,7 @@ def figures_block(
 
     With `approved` (its approved-figures row, or None when none was approved) the totals and rates are the
     approved reports' and the block says so (`"data": "approved"`), while completeness still counts every
-    report (the approved rows keep the default form's series: a later version's own indicators count 0)."""
+    report (the approved rows carry a later version's own indicators in their `extra` sums too)."""
     sums = row if approved is _FROM_ROW else approved
     spec = formspec.spec_for_day(day) if follow_form else formspec.default_spec()
     if formspec.is_default(spec):
@@ -192,26 +191,28 @@ def coverage(row: Any, provinces_expected: int, *, data: str = ALL) -> Coverage:
 def _approved_trend(trend: list[dict[str, Any]], approved: QuerySet) -> list[dict[str, Any]]:
     """The trend's rows (completeness of every report) with the approved figures of each day (zeros when none
     was approved)."""
-    by_day = {r["date"]: r for r in approved.values("date", *INTEGER_FIELDS)}
-    zeros = dict.fromkeys(INTEGER_FIELDS, 0)
-    return [{**row, **{f: by_day.get(row["date"], zeros)[f] for f in INTEGER_FIELDS}} for row in trend]
+    fields = [*INTEGER_FIELDS, "extra"]
+    by_day = {r["date"]: r for r in approved.values("date", *fields)}
+    zeros = {**dict.fromkeys(INTEGER_FIELDS, 0), "extra": {}}
+    return [{**row, **{f: by_day.get(row["date"], zeros)[f] for f in fields}} for row in trend]
 
 
 def national(day: datetime.date, *, data: str = ALL) -> dict[str, Any]:
-    """Everything the national dashboard shows for `day` (7 queries; 9 with `data=approved`)."""
+    """Everything the national dashboard shows for `day`, in the form version in force on that day
+    (dashboards.formview): 7 queries; 9 with `data=approved`; one more when the version has indicators of its
+    own (their 30 days' sums)."""
     row = NationDayRollup.objects.filter(date=day).first()
+    spec = formspec.spec_for_day(day)
     provinces = list(Province.objects.all())
     period_start = day - datetime.timedelta(days=PERIOD_DAYS - 1)
     sums_model = ApprovedNationDayRollup if data == APPROVED else NationDayRollup
-    period = sums_model.objects.filter(date__range=(period_start, day)).aggregate(
-        days=Max("date"), **{f: Sum(f) for f in INTEGER_FIELDS}
-    )
-    period_totals = {f: int(period[f] or 0) for f in INTEGER_FIELDS}
+    period_series = _period_series(sums_model.objects.filter(date__range=(period_start, day)), spec)
+    period_totals = {f: period_series[f] for f in INTEGER_FIELDS}
     trend_days = (day - datetime.timedelta(days=TREND_DAYS - 1), day)
     trend = list(
         NationDayRollup.objects.filter(date__range=trend_days)
         .order_by("date")
-        .values("date", "localities_expected", "localities_received", *INTEGER_FIELDS)
+        .values("date", "localities_expected", "localities_received", *INTEGER_FIELDS, "extra")
     )
     if data == APPROVED:
         trend = _approved_trend(trend, ApprovedNationDayRollup.objects.filter(date__range=trend_days))
@@ -229,15 +230,21 @@ def national(day: datetime.date, *, data: str = ALL) -> dict[str, Any]:
         for province_id, code in missing_localities(by_province.values(), communes_by_slot())
         if code != province_id
     ]
+    sums: Any
     if data == APPROVED:
-        figures = figures_block(row, day=day, approved=ApprovedNationDayRollup.objects.filter(date=day).first())
+        sums = ApprovedNationDayRollup.objects.filter(date=day).first()
+        figures = figures_block(row, day=day, approved=sums)
     else:
+        sums = row
         figures = figures_block(row, day=day)
+    day_series = formview.series_of(sums)
     return {
         "day": day,
         "data": data,
+        "spec": spec,
         "figures": figures,
-        "extra_rows": extra_rows(row, day=day, period_start=period_start),
+        "figure_rows": formview.figure_rows(spec, day_series, period_series),
+        "measures": formview.measures(spec, day_series, period_series),
         "row": row,
         "coverage": coverage(row, len(provinces), data=data),
         "period": {"start": period_start, "end": day, "totals": period_totals, "rates": rate_block(period_totals)},
@@ -245,7 +252,6 @@ def national(day: datetime.date, *, data: str = ALL) -> dict[str, Any]:
         "missing_provinces": missing_provinces,
         "missing_communes": missing_communes,
         "province_names": {p.code: p.name for p in provinces},
-        "target": ONLINE_TARGET,
     }
 
 
@@ -267,6 +273,7 @@ def provinces(day: datetime.date, *, data: str = ALL) -> list[dict[str, Any]]:
     the end of that day."""
     rows = {r.province_id: r for r in ProvinceDayRollup.objects.filter(date=day)}
     approved = _approved_rows(day, data)
+    spec = formspec.spec_for_day(day)
     # The green column follows the day shown, not the latest snapshot (built by snapshots.as_of_ensure).
     green = {s.key: s for s in TaskSnapshot.objects.filter(date=day, dimension=Dimension.PROVINCE)}
     result = []
@@ -276,12 +283,14 @@ def provinces(day: datetime.date, *, data: str = ALL) -> list[dict[str, Any]]:
         expected_default = expected_for_province(communes.get(province.code, 0))
         block = _province_block(row, approved, province.code, day=day, expected_default=expected_default)
         figures = {"province": province.code, **block}
+        sums = row if approved is None else approved.get(province.code)
         snap = green.get(province.code)
         completeness = figures["completeness"]
         result.append(
             {
                 "province": province,
                 "figures": figures,
+                "measures": formview.measures(spec, formview.series_of(sums)),
                 "green_share": (snap.commune_green / snap.commune_total) if snap and snap.commune_total else None,
                 "completeness_share": (completeness["received"] / completeness["expected"])
                 if completeness["expected"]
@@ -502,6 +511,7 @@ def provinces_page(day: datetime.date, *, rank_by: str, data: str = ALL) -> dict
     nation = NationDayRollup.objects.filter(date=day).first()
     return {
         "items": ranked,
+        "measure_titles": [m.title for m in formview.measures(formspec.spec_for_day(day), None)],
         "day": day,
         "data": data,
         "rank_by": rank_by,
@@ -532,18 +542,22 @@ def province_page(*, scope: Scope, code: str, day: datetime.date, data: str = AL
     province = _followed(Province.objects.all(), code=code)
     follows = Province.objects.followed_by(scope).filter(code=code).exists()
     row = ProvinceDayRollup.objects.filter(province=province, date=day).first()
+    spec = formspec.spec_for_day(day)
     trend_days = (day - datetime.timedelta(days=TREND_DAYS - 1), day)
     trend = list(
         ProvinceDayRollup.objects.filter(province=province, date__range=trend_days)
         .order_by("date")
-        .values("date", "localities_expected", "localities_received", *INTEGER_FIELDS)
+        .values("date", "localities_expected", "localities_received", *INTEGER_FIELDS, "extra")
     )
     if data == APPROVED:
         approved = ApprovedProvinceDayRollup.objects.filter(province=province, date__range=trend_days)
         trend = _approved_trend(trend, approved)
-        figures = figures_block(row, day=day, approved=next((a for a in approved if a.date == day), None))
+        sums: Any = next((a for a in approved if a.date == day), None)
+        figures = figures_block(row, day=day, approved=sums)
     else:
+        sums = row
         figures = figures_block(row, day=day)
+    day_series = formview.series_of(sums)
     communes = list(Commune.objects.filter(province=province).order_by("code").values_list("code", "name", "slot"))
     by_slot = {province.code: [(slot, c) for c, _name, slot in communes]}
     missing = [c for _p, c in missing_localities([row] if row else [], by_slot)]
@@ -563,7 +577,10 @@ def province_page(*, scope: Scope, code: str, day: datetime.date, data: str = AL
         "day": day,
         "data": data,
         "row": row,
+        "spec": spec,
         "figures": figures,
+        "figure_rows": formview.figure_rows(spec, day_series),
+        "measures": formview.measures(spec, day_series),
         "coverage": coverage(row, 1, data=data),
         "trend": trend,
         "missing_count": len(missing),
@@ -586,12 +603,39 @@ def commune_page(*, scope: Scope, code: str, today: datetime.date, data: str = A
         history = history.filter(approved=True)
     reports = list(history.order_by("-date")[:60])
     trend = [
-        {"date": r.date, "localities_expected": 1, "localities_received": 1, **r.figures()} for r in reversed(reports)
+        {"date": r.date, "localities_expected": 1, "localities_received": 1, **formview.series_of(r)}
+        for r in reversed(reports)
     ]
+    # The columns are the version of the latest report's day (today's before any); each report is read in its own.
+    spec = formspec.spec_for_day(reports[0].date if reports else today)
+    heads = formview.measures(spec, None)
+    texts = [i for i in spec.indicators if i.type == formspec.TEXT]
+    rows = []
+    for report in reports:
+        own = formspec.spec_for_version(report.form_version_id)
+        values = formview.derived(own, formview.series_of(report))
+        rows.append(
+            {
+                "report": report,
+                "measures": [(values.get(m.code), m.percent) for m in heads],
+                "texts": [formview.text_of(report, i.series) for i in texts],
+            }
+        )
     assignments = list(
         Assignment.objects.filter(commune=commune).select_related("task").with_display_status(today).order_by("task")
     )
-    return {"commune": commune, "reports": reports, "trend": trend, "assignments": assignments, "data": data}
+    return {
+        "commune": commune,
+        "spec": spec,
+        "measure_titles": [m.title for m in heads],
+        "text_labels": [i.label for i in texts],
+        "columns": len(heads) + len(texts) + 3,
+        "reports": reports,
+        "rows": rows,
+        "trend": trend,
+        "assignments": assignments,
+        "data": data,
+    }
 
 
 def agencies_page() -> dict[str, Any]:

@@ -7,6 +7,7 @@ the day ended. Per-province values for targets of each province; the national va
 """
 
 import datetime
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,19 @@ def _load_measures(path: Path = TARGETS_FILE) -> dict[str, Measure]:
 
 
 MEASURES = _load_measures()
+
+
+@functools.cache
+def chart_targets(path: Path = TARGETS_FILE) -> dict[tuple[frozenset[str], frozenset[str]], float]:
+    """{(numerator's series, denominator's series): value to reach} of the computed "at least" targets of the
+    fixture: the line a dashboard's chart of the same rate draws (dashboards.formview.rate_target)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    found = {}
+    for item in data.get("targets", []):
+        measure = MEASURES.get(item.get("measure") or "")
+        if measure is not None and item.get("comparison") == "at_least":
+            found[(frozenset(measure.numerator), frozenset(measure.denominator))] = float(item["target_value"])
+    return found
 
 
 def period_start(target: Target, day: datetime.date) -> datetime.date:

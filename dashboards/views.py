@@ -86,9 +86,8 @@ def _national_context(request: HttpRequest) -> dict:
     return {
         **data,
         "error": _errors(error, data_error),
-        "charts": trend_charts(data["trend"], target=data["target"]),
+        "charts": trend_charts(data["trend"], spec=data["spec"]),
         "section": "national",
-        "figure_rows": exports.figure_rows(data["figures"]["totals"], data["period"]["totals"]) + data["extra_rows"],
     }
 
 
@@ -184,7 +183,7 @@ def province(request, code):
     context = {
         **data,
         "error": _errors(error, data_error),
-        "charts": trend_charts(data["trend"], target=selectors.ONLINE_TARGET),
+        "charts": trend_charts(data["trend"], spec=data["spec"]),
     }
     return render(request, "dashboards/province.html", {**context, "section": "provinces"})
 
@@ -196,7 +195,8 @@ def commune(request, code):
     data = _found(
         selectors.commune_page, scope=scope_for_user(request.user), code=code, today=timezone.localdate(), data=which
     )
-    context = {**data, "error": data_error, "charts": trend_charts(data["trend"], limit=3), "section": "provinces"}
+    charts = trend_charts(data["trend"], spec=data["spec"], completeness=False)
+    context = {**data, "error": data_error, "charts": charts, "section": "provinces"}
     return render(request, "dashboards/commune.html", context)
 
 

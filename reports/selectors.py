@@ -3,9 +3,13 @@
 import datetime
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db import connection
+from django.db.models import IntegerField, Prefetch, QuerySet
+from django.db.models.expressions import RawSQL
 
 from localities.models import Commune, Province
+from reports import formspec
+from reports.figures import INTEGER_FIELDS
 from reports.models import DailyReport, LockException, ReportRevision
 from tasks.roles import Scope
 
@@ -19,6 +23,29 @@ def report_detail_queryset(scope: Scope) -> QuerySet:
     """Reports with their revisions (and each revision's author and client) in one more query."""
     revisions = ReportRevision.objects.select_related("author", "client").order_by("number")
     return reports_visible(scope).prefetch_related(Prefetch("revisions", queryset=revisions))
+
+
+def stored_expression(spec: formspec.FormSpec, expression: formspec.Expression) -> RawSQL:
+    """An expression of the form version `spec` (a rate's numerator, say) over a stored report, as SQL: each
+    indicator read from its series' storage — a column of the default form's series, or the report's `extra`
+    value of a later version's own (0 when the report has none: a report of another version). For aggregates
+    over reports of several versions (Sum(stored_expression(...))). Only code constants reach the SQL: the
+    indicator codes and series are checked identifiers (reports.formspec)."""
+    columns = frozenset(INTEGER_FIELDS)
+    quote = connection.ops.quote_name
+
+    def column(code: str) -> str:
+        indicator = spec.by_code.get(code)
+        if indicator is None:
+            return "0"
+        if indicator.series in columns:
+            return quote(indicator.series)
+        if connection.vendor == "postgresql":
+            # integer, as the columns are (figures ≤ 1,000,000): PostgreSQL sums integers to a bigint, not a numeric
+            return f"COALESCE(({quote('extra')}->>'{indicator.series}')::integer, 0)"
+        return f"COALESCE(json_extract({quote('extra')}, '$.{indicator.series}'), 0)"
+
+    return RawSQL(expression.sql(column), [], output_field=IntegerField())  # noqa: S611 — code constants only
 
 
 def province_day_status(*, scope: Scope, province_id: str, day: datetime.date) -> list[dict[str, Any]]:

@@ -131,6 +131,9 @@ def whom_to_call(*, scope: Scope) -> dict[str, Any]:
 # --- a province's communes ranked (§12: the province's tools) ---------------------------------------------------
 
 RANK_KEYS = ("reporting", "fully_online", "on_time", "green")
+# The ranking's keys that are rates of the report form (their codes in reports/fixtures/default_form.json, the
+# ranking's public fields): computed from the expressions of the version in force, never from figure names.
+_RATE_KEYS = ("fully_online", "on_time")
 RANK_DAYS = (7, 30, 90)
 
 
@@ -179,25 +182,31 @@ def commune_ranking(*, province: Province, end: datetime.date, days: int, sort: 
     last): reporting on time (days with a report received before its due time / days), the fully-online share
     and the on-time share of dossiers resolved (§5's rates, over the period's sums), and the commune-level tasks
     green (completed / assigned, today). Three queries whatever the number of communes."""
-    from django.db.models import F, Sum
+    from django.db.models import Sum
 
     from localities.models import Commune
+    from reports import formspec
     from reports.models import DailyReport
+    from reports.selectors import stored_expression
     from tasks.models import Assignment
 
     start = end - datetime.timedelta(days=days - 1)
     communes = list(Commune.objects.filter(province=province).order_by("code").values_list("code", "name"))
+    # The shares are the rates of the form version in force on the last day, each a sum of its numerator over a
+    # sum of its denominator across the period (a kept indicator reads its series, whatever its name in a day's
+    # version); a rate the version lacks is None for every commune.
+    spec = formspec.spec_for_day(end)
+    rates = {r.code: r for r in spec.rates if r.denominator is not None and r.code in _RATE_KEYS}
+    sums = {}
+    for code, rate in rates.items():
+        assert rate.denominator is not None
+        sums[f"{code}__top"] = Sum(stored_expression(spec, rate.numerator))
+        sums[f"{code}__bottom"] = Sum(stored_expression(spec, rate.denominator))
     reports = {
         row["locality"]: row
         for row in DailyReport.objects.filter(province_id=province.pk, commune__isnull=False, date__range=(start, end))
         .values("locality")
-        .annotate(
-            on_time=Count("pk", filter=Q(late=False)),
-            received=Sum(F("received_online") + F("received_direct") + F("received_postal")),
-            fully_online=Sum("received_fully_online"),
-            resolved=Sum(F("resolved_early") + F("resolved_on_time") + F("resolved_late")),
-            resolved_on_time=Sum(F("resolved_early") + F("resolved_on_time")),
-        )
+        .annotate(on_time=Count("pk", filter=Q(late=False)), **sums)
         .order_by()
     }
     tasks = {
@@ -218,8 +227,7 @@ def commune_ranking(*, province: Province, end: datetime.date, days: int, sort: 
                 "days": days,
                 "reported_on_time": report.get("on_time", 0),
                 "reporting": _share(report.get("on_time", 0), days),
-                "fully_online": _share(report.get("fully_online"), report.get("received")),
-                "on_time": _share(report.get("resolved_on_time"), report.get("resolved")),
+                **{code: _share(report.get(f"{code}__top"), report.get(f"{code}__bottom")) for code in _RATE_KEYS},
                 "tasks": task.get("total", 0),
                 "tasks_green": task.get("green", 0),
                 "green": _share(task.get("green", 0), task.get("total", 0)),

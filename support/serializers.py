@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api import RefuseUnknownFields
+from reports import formspec
 from support.models import Incident, IncidentEvent, Team
 from support.services import allowed_actions, user_team_ids
 from tasks.scoping import scope_for_request
@@ -268,13 +269,24 @@ class OperationsBoardSerializer(serializers.Serializer):
     as_of = serializers.DateTimeField()
 
 
+def _rate_help(code: str) -> str:
+    """The ranking field's help: the rate of the report form it is (the default form's expressions; a later
+    version's rate of the same code is used for the periods it is in force on the last day of)."""
+    rate = next(r for r in formspec.default_spec().rates if r.code == code)
+    denominator = rate.denominator.text if rate.denominator is not None else "1"
+    return (
+        f"The report form's rate `{code}` summed over the period: ({rate.numerator.text}) / ({denominator}), "
+        "in the version in force on the last day; null when the denominator is 0 or the version has no such rate."
+    )
+
+
 class CommuneRankSerializer(serializers.Serializer):
     rank = serializers.IntegerField()
     commune = serializers.CharField()
     name = serializers.CharField()
     reporting = serializers.FloatField(help_text="Days reported on time / days.")
-    fully_online = serializers.FloatField(allow_null=True, help_text="received_fully_online / received_total.")
-    on_time = serializers.FloatField(allow_null=True, help_text="(resolved_early + resolved_on_time) / resolved.")
+    fully_online = serializers.FloatField(allow_null=True, help_text=_rate_help("fully_online"))
+    on_time = serializers.FloatField(allow_null=True, help_text=_rate_help("on_time"))
     green = serializers.FloatField(allow_null=True, help_text="Commune-level assignments completed / assigned.")
     reported_on_time = serializers.IntegerField()
     tasks = serializers.IntegerField()

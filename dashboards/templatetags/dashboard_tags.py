@@ -4,7 +4,6 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from core.dates import parse_date
-from reports.figures import received_total
 from tasks.status import DISPLAY_COLOURS, DisplayStatus
 
 register = template.Library()
@@ -70,9 +69,14 @@ def attr(obj, name):
 
 
 @register.filter
-def received(totals):
-    """Dossiers received (online + at the desk + by post) of a totals mapping (reports.figures)."""
-    return received_total(totals) if totals else 0
+def measure(value, percent):
+    """A total or rate of the form (dashboards.formview.Measure): a rate as a percentage, a total with grouping;
+    an em dash when there is none (a zero denominator, or a day under a version without it)."""
+    if percent:
+        return pct(value)
+    if value is None or value == "":
+        return "—"
+    return number_format(value, force_grouping=True)
 
 
 @register.filter

@@ -191,7 +191,7 @@ def test_every_dashboard_export_has_the_numbers_of_its_json_twin(api, work_done)
     from django.utils import translation
 
     from localities.models import Province
-    from reports.figures import received_total
+    from reports.figures import received_total, resolved_total
     from tasks.models import Agency, Phase
 
     day, params = work_done, {"export": "xlsx", "date": work_done.isoformat()}
@@ -223,15 +223,20 @@ def test_every_dashboard_export_has_the_numbers_of_its_json_twin(api, work_done)
         if p["completeness"]["missing"]
     )
 
-    # Provinces: each one's completeness, dossiers received and fully-online share.
+    # Provinces: each one's completeness, then every total and rate of the day's form (the default form's: the
+    # dossiers received and resolved, the online, fully-online and on-time rates).
     [ranking] = _tables(api.get("/dashboard/provinces/", params))
     assert len(ranking) == len(provinces) == 34
-    for _rank, code, name, _green, received, expected, late, dossiers, fully_online in ranking:
+    for _rank, code, name, _green, received, expected, late, *measures in ranking:
         twin = provinces[code]
         assert name == names[code]
         assert (received, expected, late) == tuple(twin["completeness"][k] for k in ("received", "expected", "late"))
+        dossiers, resolved, online, fully_online, on_time = measures
         assert dossiers == received_total(twin["totals"])
-        assert fully_online == pytest.approx(twin["rates"]["fully_online"])
+        assert resolved == resolved_total(twin["totals"])
+        assert (online, fully_online, on_time) == pytest.approx(
+            (twin["rates"]["online"], twin["rates"]["fully_online"], twin["rates"]["on_time"])
+        )
 
     # Hà Nội: its totals, who has not reported, and its commune-level tasks as the assignment API counts them.
     totals, not_reported, commune_tasks = _tables(api.get("/dashboard/provinces/01/", params))

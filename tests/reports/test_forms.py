@@ -5,6 +5,7 @@ one added, one dropped — flows through intake, validation, storage, rollups an
 
 import csv
 import datetime
+import functools
 import io
 
 import pytest
@@ -106,7 +107,21 @@ def test_unknown_types_unknown_names_and_circles_are_refused_by_sheet_row_and_co
 
 def version_2_workbook(tmp_path, *, name="form_v2.xlsx", edit=None):
     """The default form's template, edited: received_direct renamed received_at_desk (its series continues),
-    returned dropped, consultations added (with a warning rule and a rate), as an agency would edit it."""
+    returned dropped, consultations added (with a warning rule and a rate), as an agency would edit it; `edit`
+    changes its sheets further. The file is written once per test directory and name; the unedited workbook is
+    built once per process."""
+    path = tmp_path / name
+    if edit is not None or not path.exists():
+        path.write_bytes(_version_2_bytes() if edit is None else _version_2_build(edit))
+    return path
+
+
+@functools.cache
+def _version_2_bytes():
+    return _version_2_build(None)
+
+
+def _version_2_build(edit):
     sheets = {sheet.title: sheet for sheet in form_template_sheets(formspec.default_spec())}
     form = sheets["form"]._replace(rows=[["daily", "Báo cáo ngày (mới)", "Daily report (new)", "official", ""]])
     header = list(sheets["indicators"].header)
@@ -136,9 +151,21 @@ def version_2_workbook(tmp_path, *, name="form_v2.xlsx", edit=None):
     }
     if edit:
         edit(parts)
-    path = tmp_path / name
-    path.write_bytes(xlsx_bytes(parts.values()))
-    return path
+    return xlsx_bytes(parts.values())
+
+
+def import_version_2(tmp_path, freeze, *, effective, edit=None, name="form_v2.xlsx"):
+    """Apply version 2 (`edit`ed) from `effective`, imported the day before at 09:00; returns its FormVersion."""
+    freeze(local(effective - datetime.timedelta(days=1), 9))
+    call_command(
+        "import_form",
+        str(version_2_workbook(tmp_path, edit=edit, name=name)),
+        "--apply",
+        "--effective-from",
+        effective.isoformat(),
+        stdout=io.StringIO(),
+    )
+    return FormVersion.objects.get(number=2)
 
 
 def v2_payload(day, **overrides):
@@ -233,7 +260,8 @@ def test_a_version_over_days_that_have_reports_is_refused(tmp_path, commune_key,
 
     freeze(local(days_ago(0), 7))
     assert daily_report_submit(payload=payload(day=days_ago(1)), client=commune_key[0]).status == "created"
-    past = plan_form_import(version_2_workbook(tmp_path), effective_from=days_ago(1))
+    workbook = version_2_workbook(tmp_path)
+    past = plan_form_import(workbook, effective_from=days_ago(1))
     assert [str(e) for e in past.errors] == [
         f"sheet form, row 2, column effective_from: {days_ago(1).isoformat()} is not after today "
         f"({days_ago(0).isoformat()}): a version takes effect on a later day / ngày hiệu lực phải sau hôm nay "
@@ -242,7 +270,7 @@ def test_a_version_over_days_that_have_reports_is_refused(tmp_path, commune_key,
         "must take effect after that day, so no stored report changes its form / đã có báo cáo đến ngày "
         f"{days_ago(1).isoformat()}: phiên bản mới phải có hiệu lực sau ngày đó",
     ]
-    assert plan_form_import(version_2_workbook(tmp_path), effective_from=days_ago(-1)).ok
+    assert plan_form_import(workbook, effective_from=days_ago(-1)).ok
 
 
 @pytest.mark.django_db
