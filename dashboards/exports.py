@@ -421,7 +421,29 @@ def meeting_sheets(meeting: Any) -> list[Sheet]:
             if "approvals" in c  # packs frozen before the approvals were recorded
             else []
         ),
+        *(
+            [
+                Sheet(
+                    _("Figures"),
+                    [_("Code"), _("Figure"), _("Value")],
+                    [[f["code"], _text(f["label"]), f["value"]] for f in c["figures"]]
+                    + [[r["code"], _text(r["label"]), r["value"]] for r in c["rates"]],
+                    [*notes, _form_note(c["form"])],
+                )
+            ]
+            if "figures" in c  # packs frozen before the form's figures were recorded
+            else []
+        ),
     ]
+
+
+def _form_note(form: dict[str, Any]) -> str:
+    return _("Report form %(code)s, version %(version)s (%(status)s), in force from %(day)s") % {
+        "code": form["code"],
+        "version": form["version"],
+        "status": form["status"],
+        "day": form["effective_from"],
+    }
 
 
 def _status_label(key: str) -> str:

@@ -20,13 +20,14 @@ from django.utils.translation import gettext_lazy
 
 from core import events
 from core.dates import BadDay, end_of_day, view_day
-from dashboards import forecasts
+from dashboards import forecasts, formview
 from dashboards import selectors as dashboard_selectors
 from dashboards.models import Meeting, NationDayRollup, ProvinceDayRollup, TaskSnapshot
 from dashboards.rollups import communes_by_slot, missing_localities
 from dashboards.snapshots import as_of_ensure
 from dashboards.targets import target_json, target_values
 from localities.models import Commune, Province
+from reports import formspec
 from reports.completeness import Completeness
 from reports.models import ReportApproval
 from tasks.models import Agency, Assignment, AssignmentStatus, Level, StatusUpdate, Task, Vendor
@@ -38,7 +39,8 @@ from tasks.selectors import demo_catalogue
 MEETING_FROZEN = events.declare("meeting.frozen", gettext_lazy("A steering meeting's pack was frozen."))
 
 # 2: the tasks carry their level, and the pack lists the units done (units_done).
-CONTENT_VERSION = 2
+# 3: the report form in force on the day and the nation's figures and rates in its terms (form, figures).
+CONTENT_VERSION = 3
 LANGUAGES = ("vi", "en")
 TITLE_MAX = 200
 
@@ -155,6 +157,37 @@ def _ranking(day: datetime.date) -> list[dict[str, Any]]:
         }
         for i in ranked
     ]
+
+
+def _figures(day: datetime.date) -> dict[str, Any]:
+    """The nation's figures of the day in the form version in force on it (dashboards.formview): which version,
+    each summed indicator and each total and rate with its labels in both languages (one query)."""
+    spec = formspec.spec_for_day(day)
+    series = formview.series_of(NationDayRollup.objects.filter(date=day).first())
+    values = formview.derived(spec, series)
+    labels = _both(lambda: [i.label for i in spec.summed] + [formview.label_of(r) for r in spec.rates])
+    n = len(spec.summed)
+    return {
+        "form": {
+            "code": spec.code,
+            "version": spec.number,
+            "status": spec.status,
+            "effective_from": spec.effective_from.isoformat(),
+        },
+        "figures": [
+            {"code": i.code, "label": {lang: labels[lang][k] for lang in LANGUAGES}, "value": series.get(i.series, 0)}
+            for k, i in enumerate(spec.summed)
+        ],
+        "rates": [
+            {
+                "code": r.code,
+                "label": {lang: labels[lang][n + k] for lang in LANGUAGES},
+                "percent": r.denominator is not None,
+                "value": values[r.code],
+            }
+            for k, r in enumerate(spec.rates)
+        ],
+    }
 
 
 def _blocked(day: datetime.date) -> list[dict[str, Any]]:
@@ -314,6 +347,7 @@ def meeting_content(day: datetime.date) -> dict[str, Any]:
         "units_done": _units_done(day),
         "not_reporting": _not_reporting(day),
         "approvals": _approvals(day),
+        **_figures(day),
     }
 
 

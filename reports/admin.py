@@ -5,7 +5,18 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from core.readonly_admin import ReadOnlyAdmin
-from reports.models import ApiClient, DailyReport, LockException, ReportRevision, RollupRequest
+from reports.models import (
+    ApiClient,
+    DailyReport,
+    FormIndicator,
+    FormRate,
+    FormRule,
+    FormVersion,
+    LockException,
+    ReportForm,
+    ReportRevision,
+    RollupRequest,
+)
 from reports.services import api_client_issue, api_client_revoke
 
 
@@ -25,6 +36,72 @@ class DailyReportAdmin(ReadOnlyAdmin):  # reports are never deleted (no delete v
     search_fields = ["locality", "receipt"]
     date_hierarchy = "date"
     show_full_result_count = False
+
+
+# --- report forms (DESIGN.md §11): read only; a version is made by `manage.py import_form`, never edited -----
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class FormVersionInline(_ReadOnlyInline):
+    model = FormVersion
+    fields = ["number", "status", "effective_from", "title_vi", "imported_at", "imported_by", "source_file"]
+    show_change_link = True
+
+
+class FormIndicatorInline(_ReadOnlyInline):
+    model = FormIndicator
+    fields = [
+        "order",
+        "code",
+        "series",
+        "label_vi",
+        "label_en",
+        "type",
+        "unit",
+        "minimum",
+        "maximum",
+        "required",
+        "aggregation",
+        "section",
+        "choices",
+    ]
+
+
+class FormRuleInline(_ReadOnlyInline):
+    model = FormRule
+    fields = ["order", "code", "kind", "left", "op", "right", "field", "severity", "message_vi", "message_en"]
+
+
+class FormRateInline(_ReadOnlyInline):
+    model = FormRate
+    fields = ["order", "code", "numerator", "denominator", "label_vi", "label_en"]
+
+
+@admin.register(ReportForm)
+class ReportFormAdmin(ReadOnlyAdmin):
+    list_display = ["code", "title_vi", "title_en", "status"]
+    inlines = [FormVersionInline]
+
+
+@admin.register(FormVersion)
+class FormVersionAdmin(ReadOnlyAdmin):
+    list_display = ["form", "number", "status", "effective_from", "imported_at", "imported_by", "source_file"]
+    list_filter = ["form", "status"]
+    list_select_related = ["form"]
+    inlines = [FormIndicatorInline, FormRuleInline, FormRateInline]
 
 
 @admin.register(ReportRevision)

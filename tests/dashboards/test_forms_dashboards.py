@@ -222,3 +222,50 @@ def test_the_communes_ranking_is_the_form_rates_of_the_version_in_force(
     assert mine["on_time"] == pytest.approx(on_time / resolved)
     assert ranking[0]["commune"] == "00004"  # the only commune with a share; the others' are None, last
     assert all(r["fully_online"] is None for r in ranking if r["commune"] != "00004")
+
+
+@pytest.mark.django_db
+def test_a_meeting_freezes_the_figures_in_the_version_of_its_day(switched, reader, steering):
+    from dashboards.meetings import meeting_create
+    from tasks.scoping import scope_for_user
+
+    before, effective = switched
+    meeting = meeting_create(scope=scope_for_user(steering), actor=steering, title="v2", date=effective.isoformat())
+    assert meeting.content["form"]["version"] == 2
+    sheets = _sheets(reader.get(f"/dashboard/meetings/{meeting.pk}/", {"export": "xlsx"}))
+    figures = {row[0]: row[2] for row in sheets["Figures"] if len(row) > 2 and row[0] and row[2] is not None}
+    assert figures["consultations"] == 324 and figures["received_at_desk"] == 45
+    assert "returned" not in figures and "received_direct" not in figures
+    received = 2 * BASE_FIGURES["received_online"] + 45 + 2 * BASE_FIGURES["received_postal"]
+    assert figures["received_total"] == received and figures["consulted"] == pytest.approx(324 / received)
+    labels = [row[1] for row in sheets["Figures"] if len(row) > 2]
+    assert "received at the one-stop desk" in labels
+    assert any("version 2 (official)" in str(row[0]) for row in sheets["Figures"])
+    page = reader.get(f"/dashboard/meetings/{meeting.pk}/").text
+    assert 'data-testid="meeting-figures"' in page and "Consultations" in page
+    older = meeting_create(scope=scope_for_user(steering), actor=steering, title="v1", date=before.isoformat())
+    codes = [f["code"] for f in older.content["figures"]]
+    assert "returned" in codes and "consultations" not in codes and older.content["form"]["version"] == 1
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_the_forms_read_only(tmp_path, freeze, client):  # noqa: F811
+    from reports.models import FormVersion
+    from tasks.roles import Role
+    from tests.conftest import make_user
+
+    version = import_version_2(tmp_path, freeze, effective=days_ago(-2))
+    admin = make_user("forms-admin", Role.ADMIN)
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    client.force_login(admin)
+    form = client.get(f"/admin/reports/reportform/{version.form_id}/change/")
+    assert form.status_code == 200 and f"/admin/reports/formversion/{version.pk}/change/" in form.text
+    page = client.get(f"/admin/reports/formversion/{version.pk}/change/")
+    assert page.status_code == 200
+    assert "consultations" in page.text and "received_at_desk" in page.text and "busy_desk" in page.text
+    assert client.get("/admin/reports/formversion/").status_code == 200
+    assert client.get("/admin/reports/formversion/add/").status_code == 403
+    assert client.post(f"/admin/reports/formversion/{version.pk}/delete/").status_code == 403
+    assert FormVersion.objects.count() == 2
