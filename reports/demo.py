@@ -19,8 +19,10 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from localities.models import Commune, Province
-from reports.figures import INTEGER_FIELDS, OUTAGE_SYSTEM_CODES
+from reports import formspec
+from reports.figures import CHOICES_FIELD, INTEGER_FIELDS, OUTAGE_SYSTEM_CODES, TEXT_FIELDS, YES_NO_FIELDS
 from reports.receipts import payload_hash, receipt_for
+from reports.services import CONTENT_FIELDS, storage_of
 from tasks.demo import demo_data_check, demo_history_actor
 
 TZ = ZoneInfo(settings.TIME_ZONE)
@@ -39,15 +41,16 @@ PROPOSALS = [
 ]
 REPORT_COLUMNS = [
     *INTEGER_FIELDS,
+    "form_version_id",
+    "extra",
     "locality",
     "province_id",
     "commune_id",
     "slot",
     "date",
-    "outage_systems",
-    "difficulties",
-    "proposals",
-    "support_needed",
+    CHOICES_FIELD,
+    *TEXT_FIELDS,
+    *YES_NO_FIELDS,
     "receipt",
     "payload_hash",
     "revision",
@@ -95,8 +98,10 @@ def _n(rng, mean):
     return max(0, int(rng.gauss(mean, math.sqrt(mean)) + 0.5))
 
 
-def report_payload(rng, unit, day):
-    """One day's figures for one unit, satisfying every rule of DESIGN.md §5."""
+def _default_series(rng, unit, day):
+    """One day's values of the default form's series (the report's storage, DESIGN.md §5), satisfying its
+    rules: the realistic profile of the demo. A version of the form reads them through its indicators' series
+    (a renamed indicator gets its series' value; report_payload)."""
     weekday = day.weekday()
     activity = (1.0, 1.0, 1.0, 1.0, 0.95, 0.35, 0.08)[weekday]
     age = min(1.0, max(0, (day - PLAN_START).days) / 365)
@@ -135,15 +140,62 @@ def report_payload(rng, unit, day):
         "documents_e_signed": min(documents, int(documents * rng.uniform(0.85, 1.0))),
         "outage_minutes": rng.randint(10, 240) if outage else 0,
     }
-    payload = {
-        "locality": unit.code,
-        "date": day.isoformat(),
+    return {
         **figures,
         "outage_systems": sorted(rng.sample(OUTAGE_SYSTEM_CODES, rng.randint(1, 2))) if outage else [],
         "difficulties": rng.choice(DIFFICULTIES) if trouble else "",
         "proposals": rng.choice(PROPOSALS) if trouble and rng.random() < 0.6 else "",
         "support_needed": trouble and rng.random() < 0.5,
     }
+
+
+def _generic(rng, unit, day, indicator):
+    """A value of an indicator the default form does not have (a later version's own), from its type and
+    bounds: a count of the size of a fifth of the unit's dossiers (a stock: twice them), a rare yes, a choice."""
+    if indicator.type == formspec.INTEGER:
+        activity = (1.0, 1.0, 1.0, 1.0, 0.95, 0.35, 0.08)[day.weekday()]
+        mean = 26 * unit.scale * (2.0 if indicator.aggregation == formspec.STOCK else 0.2 * activity)
+        low = indicator.minimum or 0
+        high = indicator.maximum if indicator.maximum is not None else formspec.INTEGER_MAX
+        return min(high, max(low, _n(rng, mean)))
+    if indicator.type == formspec.YES_NO:
+        return rng.random() < 0.05
+    codes = list(indicator.choice_codes)
+    if indicator.type == formspec.CHOICE:
+        return rng.choice(codes) if codes and (indicator.required or rng.random() < 0.1) else ""
+    if indicator.type == formspec.CHOICES:
+        return sorted(rng.sample(codes, 1)) if codes and (indicator.required or rng.random() < 0.05) else []
+    return "—" if indicator.required else ""
+
+
+def _holds(rule, values):
+    left, right = rule.left.value(values), rule.right.value(values)
+    if left is None or right is None:
+        return True
+    return {"<=": left <= right, ">=": left >= right, "=": left == right}[rule.op]
+
+
+def report_payload(rng, unit, day, spec=None):
+    """One day's report of one unit in the form version in force on `day` (or `spec`): each indicator whose
+    series the default form has takes the demo profile's value of that series (_default_series); another one a
+    value from its type and bounds, set to its minimum when it breaks one of the version's comparisons that
+    refuse. For the default form, the figures of DESIGN.md §5, as they always were."""
+    spec = spec or formspec.spec_for_day(day)
+    base = _default_series(rng, unit, day)
+    payload = {"locality": unit.code, "date": day.isoformat()}
+    generated = []
+    for indicator in spec.indicators:
+        if indicator.series in base:
+            payload[indicator.code] = base[indicator.series]
+        else:
+            payload[indicator.code] = _generic(rng, unit, day, indicator)
+            generated.append(indicator)
+    if generated:
+        for rule in spec.rules:
+            if rule.kind == formspec.COMPARE and rule.severity == formspec.ERROR and not _holds(rule, payload):
+                for indicator in generated:
+                    if indicator.code in rule.names and indicator.type == formspec.INTEGER:
+                        payload[indicator.code] = indicator.minimum or 0
     return payload
 
 
@@ -155,27 +207,36 @@ def received_at(rng, unit, day):
     return due - datetime.timedelta(minutes=rng.randint(30, 16 * 60)), False
 
 
-def generate_day(rng, all_units, day):
-    """Rows (tuples in REPORT_COLUMNS order) for one day; some units do not report."""
+def generate_day(rng, all_units, day, payloads=None):
+    """Rows (tuples in REPORT_COLUMNS order) for one day, stored as the service stores a report of the day's
+    form version (reports.services.storage_of); some units do not report. A day under a version other than
+    the default form also gives each report's payload to `payloads` ({(locality, date): payload}): its
+    revision is written from it (the default form's revisions are derived from the columns in SQL)."""
     rows = []
+    spec = formspec.spec_for_day(day)
+    default = formspec.is_default(spec)
     for unit in all_units:
         if rng.random() > unit.reliability:
             continue
-        payload = report_payload(rng, unit, day)
+        payload = report_payload(rng, unit, day, spec)
         digest = payload_hash(payload)
         at, late = received_at(rng, unit, day)
+        stored = storage_of(spec, payload)
+        if not default and payloads is not None:
+            payloads[(unit.code, day)] = payload
         rows.append(
             (
-                *(payload[f] for f in INTEGER_FIELDS),
+                *(stored[f] for f in INTEGER_FIELDS),
+                None if default else spec.version_id,
+                None if default else json.dumps(stored["extra"]),
                 unit.code,
                 unit.province_id,
                 unit.commune_id,
                 unit.slot,
                 day,
-                json.dumps(payload["outage_systems"]),
-                payload["difficulties"],
-                payload["proposals"],
-                payload["support_needed"],
+                json.dumps(stored[CHOICES_FIELD]),
+                *(stored[f] for f in TEXT_FIELDS),
+                *(stored[f] for f in YES_NO_FIELDS),
                 receipt_for(digest),
                 digest,
                 1,
@@ -219,16 +280,17 @@ def _write_sqlite(rows):
 
 
 def _revision_sql():
-    keys = ["locality", "date", *INTEGER_FIELDS, "outage_systems", "difficulties", "proposals", "support_needed"]
+    """Revision 1 of the default form's reports of the days, derived from their columns."""
+    keys = ["locality", "date", *CONTENT_FIELDS]
     if connection.vendor == "postgresql":
         pairs = ", ".join(f"'{k}', to_char(date, 'YYYY-MM-DD')" if k == "date" else f"'{k}', {k}" for k in keys)
         payload = f"jsonb_build_object({pairs})"
     else:
         parts = []
         for k in keys:
-            if k == "outage_systems":
+            if k == CHOICES_FIELD:
                 parts.append(f"'{k}', json({k})")
-            elif k == "support_needed":
+            elif k in YES_NO_FIELDS:
                 parts.append(f"'{k}', json(CASE WHEN {k} THEN 'true' ELSE 'false' END)")
             else:
                 parts.append(f"'{k}', {k}")
@@ -236,8 +298,35 @@ def _revision_sql():
     return f"""
 INSERT INTO reports_reportrevision (report_id, number, payload, payload_hash, receipt, reason, created_at)
 SELECT id, 1, {payload}, payload_hash, receipt, '', received_at
-FROM reports_dailyreport WHERE date BETWEEN %s AND %s
+FROM reports_dailyreport WHERE date BETWEEN %s AND %s AND extra IS NULL
 """  # noqa: S608 - only code constants are interpolated
+
+
+def _write_revisions(payloads):
+    """Revision 1 of the reports of a later form version, from the payloads they were generated from."""
+    from reports.models import DailyReport, ReportRevision
+
+    if not payloads:
+        return
+    days = sorted({day for _code, day in payloads})
+    reports = DailyReport.objects.filter(date__in=days, extra__isnull=False).values_list(
+        "pk", "locality", "date", "payload_hash", "receipt", "received_at"
+    )
+    ReportRevision.objects.bulk_create(
+        [
+            ReportRevision(
+                report_id=pk,
+                number=1,
+                payload=payloads[(code, day)],
+                payload_hash=digest,
+                receipt=receipt,
+                created_at=at,
+            )
+            for pk, code, day, digest, receipt, at in reports
+            if (code, day) in payloads
+        ],
+        batch_size=2000,
+    )
 
 
 def seed_reports(*, start, end, seed=2025, progress=None):
@@ -253,15 +342,17 @@ def seed_reports(*, start, end, seed=2025, progress=None):
     while day <= end:
         last = min(end, day + datetime.timedelta(days=chunk - 1))
         rows = []
+        payloads: dict = {}
         current = day
         while current <= last:
             day_rng = random.Random(f"{seed}-{current.isoformat()}")  # a day's data does not depend on the window
-            rows.extend(generate_day(day_rng, all_units, current))
+            rows.extend(generate_day(day_rng, all_units, current, payloads))
             current += datetime.timedelta(days=1)
         with transaction.atomic():
             write(rows)
             with connection.cursor() as cursor:
                 cursor.execute(_revision_sql(), [day, last])
+            _write_revisions(payloads)
         total += len(rows)
         if progress:
             progress((last - day).days + 1)

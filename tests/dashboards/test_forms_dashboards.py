@@ -269,3 +269,40 @@ def test_the_admin_shows_the_forms_read_only(tmp_path, freeze, client):  # noqa:
     assert client.get("/admin/reports/formversion/add/").status_code == 403
     assert client.post(f"/admin/reports/formversion/{version.pk}/delete/").status_code == 403
     assert FormVersion.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_demo_generates_the_reports_of_the_version_of_each_day(tmp_path, freeze):  # noqa: F811
+    from reports.demo import seed_reports
+    from reports.models import ReportRevision
+    from reports.receipts import payload_hash
+    from reports.validation import validate_reports
+
+    today = days_ago(0)
+    effective = today - datetime.timedelta(days=2)
+    before = effective - datetime.timedelta(days=1)
+    version = import_version_2(tmp_path, freeze, effective=effective)
+    freeze(local(today, 7))
+    assert seed_reports(start=before, end=effective, seed=5) > 6000
+    new = DailyReport.objects.filter(date=effective)
+    assert set(new.values_list("form_version_id", flat=True)) == {version.pk}
+    assert all(type((extra or {}).get("consultations")) is int for extra in new.values_list("extra", flat=True))
+    assert sum(e["consultations"] for e in new.values_list("extra", flat=True)) > 0
+    assert set(new.values_list("returned", flat=True)) == {0}  # dropped: its column holds nothing of this day
+    assert DailyReport.objects.filter(date=before, extra__isnull=False).count() == 0
+    assert DailyReport.objects.filter(date=before, form_version__isnull=False).count() == 0
+
+    revisions = ReportRevision.objects.filter(report__date=effective).select_related("report")
+    assert revisions.count() == new.count()
+    sample = list(revisions.order_by("report__locality")[:50])
+    for revision in sample:
+        body = revision.payload
+        assert "consultations" in body and "received_at_desk" in body
+        assert "returned" not in body and "received_direct" not in body
+        assert payload_hash(body) == revision.payload_hash == revision.report.payload_hash
+        assert body["received_at_desk"] == revision.report.received_direct  # the renamed indicator's series
+    # Every sampled report is valid under version 2, as a clerk's would have to be.
+    results = validate_reports([r.payload for r in sample], today=today)
+    assert [r.errors for r in results if not r.ok] == []
+    old = ReportRevision.objects.filter(report__date=before).first().payload
+    assert "returned" in old and "consultations" not in old
