@@ -11,7 +11,7 @@ from core.dates import BadDay
 from core.pagecache import whole_response
 from dashboards import cache as dashboard_cache
 from dashboards import selectors, snapshots
-from reports.figures import INTEGER_FIELDS
+from reports.figures import INTEGER_FIELDS, RATE_NAMES
 
 DATE_PARAMETER = OpenApiParameter(
     "date", OpenApiTypes.DATE, description="Day (YYYY-MM-DD, not in the future). Default: the latest day with data."
@@ -20,7 +20,7 @@ _rates = inline_serializer(
     "DashboardRates",
     {
         k: serializers.FloatField(allow_null=True, help_text="fraction 0–1; null when the denominator is 0")
-        for k in ("online", "fully_online", "on_time")
+        for k in RATE_NAMES  # the default form's ratios (§6); a later version's are its own
     },
 )
 _completeness = inline_serializer(
