@@ -200,8 +200,8 @@ def commune_ranking(*, province: Province, end: datetime.date, days: int, sort: 
     sums = {}
     for code, rate in rates.items():
         assert rate.denominator is not None
-        sums[f"{code}__top"] = Sum(stored_expression(spec, rate.numerator))
-        sums[f"{code}__bottom"] = Sum(stored_expression(spec, rate.denominator))
+        sums[f"rate_{code}_top"] = Sum(stored_expression(spec, rate.numerator))
+        sums[f"rate_{code}_bottom"] = Sum(stored_expression(spec, rate.denominator))
     reports = {
         row["locality"]: row
         for row in DailyReport.objects.filter(province_id=province.pk, commune__isnull=False, date__range=(start, end))
@@ -227,7 +227,7 @@ def commune_ranking(*, province: Province, end: datetime.date, days: int, sort: 
                 "days": days,
                 "reported_on_time": report.get("on_time", 0),
                 "reporting": _share(report.get("on_time", 0), days),
-                **{code: _share(report.get(f"{code}__top"), report.get(f"{code}__bottom")) for code in _RATE_KEYS},
+                **{c: _share(report.get(f"rate_{c}_top"), report.get(f"rate_{c}_bottom")) for c in _RATE_KEYS},
                 "tasks": task.get("total", 0),
                 "tasks_green": task.get("green", 0),
                 "green": _share(task.get("green", 0), task.get("total", 0)),
