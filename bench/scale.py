@@ -101,6 +101,7 @@ def measure(rounds: int) -> None:
 
     from django.conf import settings
     from django.contrib.auth import get_user_model
+    from django.core.cache import cache
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -115,6 +116,8 @@ def measure(rounds: int) -> None:
     from reports.models import DailyReport
     from tasks.demo import demo_users_ensure
 
+    # Each scale starts from an empty cache (they share the benchmark's Redis database).
+    cache.clear()
     today = timezone.localdate()
     demo_users_ensure()
     User = get_user_model()
