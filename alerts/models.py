@@ -219,12 +219,15 @@ class Alert(models.Model):
     assignment = models.ForeignKey(
         "tasks.Assignment", null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
     )
+    # Indexed by alert_commune_idx below, not by db_index: Django would add a second, `varchar_pattern_ops`
+    # copy for LIKE, which nothing asks of a code (every index is written by each of a national run's inserts).
     commune = models.ForeignKey(
-        "localities.Commune", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
+        "localities.Commune", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts", db_index=False
     )
     report = models.ForeignKey(
         "reports.DailyReport", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
     )
+    # The province and the agency lead the (…, rule) indexes below, which serve their lookups too.
     province = models.ForeignKey(
         "localities.Province",
         null=True,
@@ -232,9 +235,16 @@ class Alert(models.Model):
         on_delete=models.PROTECT,
         related_name="alerts",
         verbose_name=_("province"),
+        db_index=False,
     )
     agency = models.ForeignKey(
-        "tasks.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts", verbose_name=_("agency")
+        "tasks.Agency",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="alerts",
+        verbose_name=_("agency"),
+        db_index=False,
     )
     # The vendor an assignment waits on (rule blocked_vendor): told through its contacts.
     vendor = models.ForeignKey(
@@ -272,6 +282,7 @@ class Alert(models.Model):
             # Lists filtered by province or agency.
             models.Index(fields=["province", "rule"], name="alert_province_rule_idx"),
             models.Index(fields=["agency", "rule"], name="alert_agency_rule_idx"),
+            models.Index(fields=["commune"], name="alert_commune_idx"),
         ]
 
     def __str__(self):

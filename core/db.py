@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import os
 import re
 from typing import Any
 
@@ -24,6 +25,10 @@ def parse_id(value: object) -> int | None:
     return None
 
 
+# psycopg prepares a statement after this many runs on a connection (its own default); None: never.
+PREPARE_AFTER: int | None = None if os.environ.get("PLAN02_NO_PREPARE") else 5
+
+
 def bound_cursor() -> CursorWrapper:
     """A cursor of the default connection that sends its parameters apart from the statement (PostgreSQL
     with psycopg 3: server-side binding), where Django's own cursors quote them into the SQL text.
@@ -40,8 +45,15 @@ def bound_cursor() -> CursorWrapper:
 
     connection.close_if_health_check_failed()
     connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None and PREPARE_AFTER is not None:  # type: ignore[attr-defined]
+        # Django turns psycopg's automatic preparation off on every connection (for transaction-mode poolers,
+        # which the portal does not use: it keeps its own connections, CONN_MAX_AGE). Only these cursors bind
+        # on the server, so only their statements are prepared: Django's own cursors bind on the client, and
+        # psycopg never prepares those.
+        raw.prepare_threshold = PREPARE_AFTER  # type: ignore[attr-defined]
     with connection.wrap_database_errors:
-        return connection._prepare_cursor(ServerBindingCursor(connection.connection))  # type: ignore[attr-defined]
+        return connection._prepare_cursor(ServerBindingCursor(raw))  # type: ignore[attr-defined]
 
 
 def insert_many(model: type[Model], rows: list[dict[str, Any]], *, ignore_conflicts: bool = False) -> None:

@@ -13,6 +13,7 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.models import AppendOnlyModel, AppendOnlyQuerySet
+from localities.models import SLOT_WORDS
 from reports.figures import INTEGER_FIELDS
 
 
@@ -66,12 +67,9 @@ class ProvinceDayRollup(RollupFigures):
 
     province = models.ForeignKey("localities.Province", on_delete=models.CASCADE, related_name="+")
     date = models.DateField()
-    # Which communes reported: bit (slot % 62) of word (slot // 62), by localities.Commune.slot. The
-    # dashboards list who has not reported from these, without reading the reports.
-    reported_0 = models.BigIntegerField(default=0)
-    reported_1 = models.BigIntegerField(default=0)
-    reported_2 = models.BigIntegerField(default=0)
-    reported_3 = models.BigIntegerField(default=0)
+    # Which communes reported: bit (slot % 62) of word (slot // 62), by localities.Commune.slot, in the columns
+    # reported_0 … reported_{SLOT_WORDS - 1} (added below the class). The dashboards list who has not reported
+    # from these, without reading the reports.
 
     class Meta:
         db_table = "reports_provincedayrollup"
@@ -88,6 +86,10 @@ class ProvinceDayRollup(RollupFigures):
 
     def __str__(self):
         return f"{self.province_id} {self.date}"
+
+
+for _word in range(SLOT_WORDS):
+    ProvinceDayRollup.add_to_class(f"reported_{_word}", models.BigIntegerField(default=0))
 
 
 class NationDayRollup(RollupFigures):

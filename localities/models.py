@@ -15,8 +15,11 @@ PROVINCE_CODE_LENGTH = 2
 COMMUNE_CODE_LENGTH = 5
 # Each commune has a stable slot within its province; rollups record which communes reported as a bitmap of
 # slots (dashboards.rollups), in words of BITS_PER_WORD bits (62: the sums stay clear of signed 64-bit overflow).
+# 28 words, 1,736 slots: ten times the largest province (Hồ Chí Minh City, 168 communes), so the portal carries 10× the
+# reporting units (DESIGN.md §7, one desk per reporting unit) without a new column; a rebuild computes only the
+# words the slots in use reach (dashboards.rollups._words_in_use), so unused words cost nothing per report.
 BITS_PER_WORD = 62
-SLOT_WORDS = 4
+SLOT_WORDS = 28
 MAX_SLOTS = BITS_PER_WORD * SLOT_WORDS
 
 

@@ -193,7 +193,7 @@ def _warnings(
             )
         )
     spec = spec or formspec.default_spec()
-    totals = [spec.derived(data)[rate.code] for rate in spec.rates if rate.denominator is None]
+    totals = [rate.value(data) for rate in spec.rates if rate.denominator is None]
     if totals and not any(totals):
         warnings.append(
             validation.error("no_dossiers", _("No dossier was received or resolved that day: is that right?"))

@@ -18,7 +18,6 @@ Errors are {field: [{"code": ..., "message": ...}]}; codes are stable, messages 
 """
 
 import datetime
-import functools
 import operator
 import re
 from collections.abc import Iterable, Mapping
@@ -33,7 +32,7 @@ from core.dates import DATE_MESSAGE, INVALID_DATE, parse_date, parse_date_or_non
 from core.text import echo
 from localities.services import locality_index
 from reports import formspec
-from reports.figures import ALL_FIELDS, TEXT_MAX
+from reports.figures import TEXT_MAX
 from reports.receipts import payload_hash, receipt_for
 
 # Stable error codes (the API's contract; messages may change, codes do not).
@@ -82,7 +81,6 @@ class ErrorItem(TypedDict):
 
 
 NON_FIELD = "non_field_errors"
-FIELDS = frozenset(ALL_FIELDS)
 _MISSING = object()
 
 
@@ -234,13 +232,9 @@ def _check_report(raw: Any, *, today: datetime.date, start: datetime.date) -> Va
     return result
 
 
-@functools.cache
-def _fields_of_cached(spec: formspec.FormSpec) -> frozenset[str]:
-    return frozenset(("locality", "date", *spec.codes))
-
-
 def _fields_of(spec: formspec.FormSpec) -> frozenset[str]:
-    return FIELDS if spec is formspec.default_spec() else _fields_of_cached(spec)
+    # Kept on the spec (a cache keyed by the spec would hash the whole frozen form for every report).
+    return spec.report_fields
 
 
 def _check_integer(result: Validated, raw: dict[str, Any], indicator: formspec.Indicator) -> None:

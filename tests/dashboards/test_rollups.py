@@ -57,9 +57,12 @@ def stored(province_id, day):
 
 def test_slots_round_trip_through_the_bitmap():
     from dashboards.rollups import reported_slots
+    from localities.models import MAX_SLOTS, SLOT_WORDS
 
-    words = {"reported_0": (1 << 0) | (1 << 61), "reported_1": 1 << 3, "reported_2": 0, "reported_3": 1 << 61}
-    assert reported_slots(words) == {0, 61, 65, 247}
+    words = {f"reported_{k}": 0 for k in range(SLOT_WORDS)}
+    words |= {"reported_0": (1 << 0) | (1 << 61), "reported_1": 1 << 3, "reported_3": 1 << 61}
+    words[f"reported_{SLOT_WORDS - 1}"] = 1 << 61
+    assert reported_slots(words) == {0, 61, 65, 247, MAX_SLOTS - 1}
 
 
 @pytest.fixture
@@ -110,6 +113,32 @@ def test_missing_list_names_every_locality_that_has_not_reported(day_with_report
     assert len(missing) == 3355 - 46
     assert (HCM, HCM) in missing  # Hồ Chí Minh City's own report is missing, Hà Nội's is not
     assert (HANOI, HANOI) not in missing
+
+
+@pytest.mark.django_db
+def test_a_commune_in_the_last_slot_word_is_counted_and_not_missing():
+    """Ten times the largest province fits (DESIGN.md §7, 10× the reporting units): a commune in the last slot
+    is in the bitmap's last word, which a rebuild computes once a slot reaches it (and not before)."""
+    from dashboards.rollups import _words_in_use, reported_slots
+    from localities.models import MAX_SLOTS, SLOT_WORDS
+
+    day = yesterday()
+    high, low = Commune.objects.filter(province_id=HANOI).order_by("code").values_list("code", flat=True)[:2]
+    assert _words_in_use() < SLOT_WORDS
+    Commune.objects.filter(code=high).update(slot=MAX_SLOTS - 1)
+    assert _words_in_use() == SLOT_WORDS
+    make_report(high, day, rng=random.Random(3))
+    make_report(low, day, rng=random.Random(4))
+    rollup_rebuild(province_id=HANOI, day=day)
+    assert stored(HANOI, day) == independent_province_rollup(HANOI, day)  # the sums through the word groups
+    rollup_rebuild_range(start=day, end=day)  # the national path (a temporary table; hashed word groups)
+    assert stored(HANOI, day) == independent_province_rollup(HANOI, day)
+    row = ProvinceDayRollup.objects.get(province_id=HANOI, date=day)
+    assert getattr(row, f"reported_{SLOT_WORDS - 1}") == 1 << (MAX_SLOTS - 1) % 62
+    assert MAX_SLOTS - 1 in reported_slots(row)
+    missing = {code for _p, code in missing_localities([row], communes_by_slot(HANOI))}
+    assert high not in missing and low not in missing
+    assert len(missing) == Commune.objects.filter(province_id=HANOI).count() + 1 - 2
 
 
 @pytest.mark.django_db
