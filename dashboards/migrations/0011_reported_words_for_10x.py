@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dashboards', '0009_approved_rollups'),
+        ('dashboards', '0010_approved_rollup_extra'),
     ]
 
     operations = [
