@@ -108,6 +108,189 @@ def warning_body(*, indicator: str, value: int, low: float, high: float) -> dict
     }
 
 
+# --- warning rules --------------------------------------------------------------------------------------------
+# A broken warning rule of the form (formspec.Rule, severity "warning") waits in the same queue as an outlier.
+# Its effect on the national total is how far the figure it names must move for the rule to hold (the gap to
+# the rule's bound), when that figure adds up into the national total (an integer summed or a stock); its
+# `expected` is the range the rule allows that figure, and its `median` the bound the gap is measured from.
+
+
+@dataclass(frozen=True)
+class RuleGap:
+    effect: float
+    low: float
+    high: float
+    bound: float
+
+
+def _adds_up(indicator: formspec.Indicator | None) -> bool:
+    return (
+        indicator is not None
+        and indicator.type == formspec.INTEGER
+        and indicator.aggregation in (formspec.SUM, formspec.STOCK)
+    )
+
+
+def _as_number(value: Any) -> float:
+    number = formspec._number(value)
+    return float(number) if number is not None else 0.0
+
+
+def rule_gap(
+    rule: formspec.Rule, spec: formspec.FormSpec, values: Mapping[str, Any], *, median: float | None = None
+) -> RuleGap:
+    """The gap of a broken warning rule over a report's `values` ({indicator code: value}):
+    - `compare` (left op right): the change of the named figure that makes both sides meet; with the figure
+      alone on one side, |left − right| (`consultations ≤ 1000` at 1500: 500, expected [0, 1000]);
+    - `only_when`: the figure should be empty: its value (expected [0, 0]);
+    - `required_when`: the figure is missing: its usual size, the median of its band (`median`, when known).
+    The effect is that gap when the named figure adds up into the national total, else 0."""
+    indicator = spec.by_code.get(rule.field)
+    value = _as_number(values.get(rule.field))
+    lowest = float(indicator.minimum if indicator is not None and indicator.minimum is not None else 0)
+    highest = float(
+        indicator.maximum if indicator is not None and indicator.maximum is not None else formspec.INTEGER_MAX
+    )
+    if rule.kind == formspec.COMPARE:
+        left, right = rule.left.value(values), rule.right.value(values)
+        if left is None or right is None:
+            return RuleGap(0.0, value, value, value)
+        # How (left − right) moves when the named figure grows by one: +1 on the left, −1 on the right,
+        # 0 when the rule does not name it (then the gap is the sides' own).
+        moved = {**values, rule.field: int(value) + 1}
+        ml, mr = rule.left.value(moved), rule.right.value(moved)
+        slope = (ml - mr) - (left - right) if ml is not None and mr is not None else 0
+        if not slope:
+            gap = float(abs(left - right))
+            return RuleGap(gap if _adds_up(indicator) else 0.0, value, value, value)
+        gap = abs(left - right) / abs(slope)
+        # The bound may lie beyond what the figure can be (other figures must move too): the range is then
+        # the figure's end, and the gap stays the whole of it.
+        bound = min(max(value - (left - right) / slope, lowest), highest)
+        if rule.op == "=":
+            low, high = bound, bound
+        elif (rule.op == "<=") == (slope > 0):
+            low, high = lowest, bound
+        else:
+            low, high = bound, highest
+    elif rule.kind == formspec.ONLY_WHEN:
+        bound, low, high, gap = 0.0, 0.0, 0.0, value
+    else:  # REQUIRED_WHEN
+        bound = float(median or 0.0)
+        low, high, gap = max(lowest, 1.0), highest, bound
+    return RuleGap(gap if _adds_up(indicator) else 0.0, low, high, bound)
+
+
+def _rule_of(spec: formspec.FormSpec, warning: Mapping[str, Any]) -> formspec.Rule | None:
+    for rule in spec.rules:
+        if rule.severity == formspec.WARNING and rule.code == warning["code"] and rule.field == warning["indicator"]:
+            return rule
+    return None
+
+
+def _rule_medians(
+    items: Iterable[tuple[str, formspec.FormSpec, list[dict[str, Any]]]],
+) -> dict[str, dict[str, Band]]:
+    """The bands a `required_when` warning needs (the missing figure's usual size), in one query, only when
+    there is such a warning."""
+    wanted = {
+        locality
+        for locality, spec, found in items
+        for warning in found
+        if (rule := _rule_of(spec, warning)) is not None and rule.kind == formspec.REQUIRED_WHEN
+    }
+    return bands_for(wanted) if wanted else {}
+
+
+def _rule_warning_fields(
+    spec: formspec.FormSpec,
+    values: Mapping[str, Any],
+    warning: Mapping[str, Any],
+    bands: Mapping[str, Band],
+) -> dict[str, Any]:
+    rule = _rule_of(spec, warning)
+    indicator = spec.by_code.get(warning["indicator"])
+    band = bands.get(indicator.series) if indicator is not None else None
+    value = warning["value"] if type(warning["value"]) is int else 0
+    if rule is None:
+        gap = RuleGap(0.0, value, value, value)
+    else:
+        gap = rule_gap(rule, spec, values, median=band.median if band is not None else None)
+    return {
+        "value": value,
+        "expected_low": gap.low,
+        "expected_high": gap.high,
+        "median": gap.bound,
+        "effect": gap.effect,
+    }
+
+
+def rule_warnings_record(
+    reports: Mapping[int, tuple[Mapping[str, Any], formspec.FormSpec, Mapping[str, Any], list[dict[str, Any]]]],
+    *,
+    now: datetime.datetime,
+) -> None:
+    """Store the warnings of the warning rules of newly inserted reports ({report id: (row with locality,
+    province_id, commune_id, date; the report's version; its values by indicator code; its rules' `warnings`
+    entries)}) as open quality warnings, with their effect on the national total (`rule_gap`). One statement
+    (two when a `required_when` needs a band)."""
+    bands = _rule_medians((row["locality"], spec, found) for row, spec, _values, found in reports.values())
+    QualityWarning.objects.bulk_create(
+        QualityWarning(
+            report_id=report_id,
+            locality=row["locality"],
+            province_id=row["province_id"],
+            commune_id=row["commune_id"],
+            date=row["date"],
+            code=warning["code"],
+            indicator=warning["indicator"],
+            created_at=now,
+            **_rule_warning_fields(spec, values, warning, bands.get(row["locality"], {})),
+        )
+        for report_id, (row, spec, values, found) in reports.items()
+        for warning in found
+    )
+
+
+def rule_warnings_recheck(
+    *,
+    report: DailyReport,
+    spec: formspec.FormSpec,
+    values: Mapping[str, Any],
+    found: list[dict[str, Any]],
+    user: Any = None,
+    now: datetime.datetime,
+) -> None:
+    """After a correction (inside its transaction, the report row locked), the warning rules of the report's
+    version judged again (`found`, the corrected report's rules' `warnings` entries): a warning whose rule now
+    holds ends `corrected`; one still broken keeps its row (re-opened with the new value and gap when the value
+    changed, else left as it was: an explanation of the same figure still stands); a newly broken rule opens a
+    warning. Rows are never deleted: the report's warnings are its history."""
+    existing = {(w.code, w.indicator): w for w in QualityWarning.objects.filter(report=report).exclude(code=OUTLIER)}
+    current = {(w["code"], w["indicator"]): w for w in found}
+    bands = _rule_medians([(report.locality, spec, found)]).get(report.locality, {})
+    for key, warning in existing.items():
+        if key in current:
+            fields = _rule_warning_fields(spec, values, current[key], bands)
+            if fields["value"] != warning.value or warning.state == QualityWarning.State.CORRECTED:
+                for name, value in fields.items():
+                    setattr(warning, name, value)
+                warning.state, warning.closed_by, warning.closed_at = QualityWarning.State.OPEN, None, None
+                warning.save()
+        elif warning.state != QualityWarning.State.CORRECTED:
+            warning.state, warning.closed_by, warning.closed_at = QualityWarning.State.CORRECTED, user, now
+            warning.save(update_fields=["state", "closed_by", "closed_at"])
+    new = [w for key, w in current.items() if key not in existing]
+    if new:
+        row = {
+            "locality": report.locality,
+            "province_id": report.province_id,
+            "commune_id": report.commune_id,
+            "date": report.date,
+        }
+        rule_warnings_record({report.pk: (row, spec, values, new)}, now=now)
+
+
 # --- the bands' refresh -------------------------------------------------------------------------------------
 
 

@@ -201,36 +201,6 @@ def _warnings(
     return warnings
 
 
-def _record_rule_warnings(
-    found: Mapping[Key, list[dict[str, Any]]],
-    inserted: Mapping[Key, int],
-    rows: Mapping[Key, Mapping[str, Any]],
-    now: datetime.datetime,
-) -> None:
-    """The warnings of the warning rules of newly inserted reports, as open quality warnings (reports.quality):
-    the clerk explains them or corrects the report, as for an unusual figure. `expected` is the value itself:
-    a rule has no band."""
-    QualityWarning.objects.bulk_create(
-        QualityWarning(
-            report_id=inserted[key],
-            locality=key[0],
-            province_id=rows[key]["province_id"],
-            commune_id=rows[key]["commune_id"],
-            date=key[1],
-            code=warning["code"],
-            indicator=warning["indicator"],
-            value=warning["value"] or 0,
-            expected_low=warning["value"] or 0,
-            expected_high=warning["value"] or 0,
-            median=warning["value"] or 0,
-            effect=0,
-            created_at=now,
-        )
-        for key, warnings in found.items()
-        for warning in warnings
-    )
-
-
 def _diff(stored: Mapping[str, Any], submitted: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     content = content_of(stored)
     return {
@@ -575,7 +545,7 @@ def daily_report_submit_batch(
     # SQLite takes three statements, in one transaction.
     # A report that breaks a warning rule of its version also writes its warnings to the quality queue: a second
     # statement, so then PostgreSQL too takes a transaction (the default form has no warning rule).
-    rule_warnings = {key: item.warnings for _i, item, key, _d in accepted if item.warnings and key in rows}
+    rule_warnings = {key: item for _i, item, key, _d in accepted if item.warnings and key in rows}
     atomic = connection.vendor != "postgresql" or rule_warnings
     with transaction.atomic() if atomic else contextlib.nullcontext():
         inserted, outliers = (
@@ -596,8 +566,13 @@ def daily_report_submit_batch(
         if inserted and connection.vendor != "postgresql":  # PostgreSQL: requested in the insert statement
             request_rollups({(rows[key]["province_id"], validated[first_of[key]].valid_day) for key in inserted})
         if rule_warnings:
-            _record_rule_warnings(
-                {key: rule_warnings[key] for key in inserted if key in rule_warnings}, inserted, rows, now
+            quality.rule_warnings_record(
+                {
+                    inserted[key]: (rows[key], item.spec, item.data, item.warnings)
+                    for key, item in rule_warnings.items()
+                    if key in inserted
+                },
+                now=now,
             )
 
     for index, item, key, digest in accepted:
@@ -760,6 +735,11 @@ def daily_report_correct(
         )
         # Checked against the bands before they learn the corrected figures; then the locality's are rebuilt.
         outliers = quality.warnings_recheck(report=report, user=user, now=now)
+        # The warning rules of the report's version (item.spec: the version of its day, which is the one the
+        # report was stored with), judged again: closed when they hold, opened when newly broken.
+        quality.rule_warnings_recheck(
+            report=report, spec=item.spec, values=item.data, found=item.warnings, user=user, now=now
+        )
         jobs.bands_refresh_after_commit(locality)
     return Outcome(
         CORRECTED,
