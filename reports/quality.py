@@ -7,8 +7,10 @@ communes over the last N days (a province's own report has no peers: its own his
 MAD of 0 even then is not stored: a flat series flags nothing.
 
 The rule lives here in both its forms: `band_of` and `outliers` in Python (SQLite's refresh, the correction,
-the tests), `_REFRESH_SQL` and `outlier_sql` in SQL (PostgreSQL's refresh, and the submission's one statement
-in reports.services). tests/reports/test_quality.py checks both against hand-computed figures.
+the tests), `_refresh_sql` and `outlier_sql` in SQL (PostgreSQL's refresh, and the submission's one statement
+in reports.services). tests/reports/test_quality*.py check both against hand-computed figures. The bands are
+those of the series of the form version in force (`series_in_force`); a warning rule's warning waits in the
+same queue, its effect the gap to the rule's bound (`rule_gap`).
 
 Bands are rebuilt by a set-based job: every locality nightly (reports.jobs, plan02.celery), one locality after
 its correction. The POST only reads them.
@@ -36,6 +38,7 @@ from tasks.roles import Role, Scope
 
 OUTLIER = "outlier"
 _LOCK = 7_302_017  # pg_advisory_xact_lock key of the bands' refresh
+WORK_MEM = "64MB"  # the refresh's own (SET LOCAL): see bands_refresh
 
 
 @dataclass(frozen=True)
@@ -61,16 +64,28 @@ def usable(days: int, mad: float) -> bool:
 
 
 def outliers(
-    values: Mapping[str, int], bands: Mapping[str, Band], *, skip: Iterable[str] = ()
+    values: Mapping[str, Any], bands: Mapping[str, Band], *, skip: Iterable[str] = ()
 ) -> list[tuple[str, int, Band]]:
-    """(indicator, value, band) of each figure outside its band, in the figures' order; `skip` names the series
-    the report's form version does not have (reports.formspec: stored as 0, never judged)."""
+    """(indicator, value, band) of each figure outside its band: the default form's series in their order, then
+    the whole numbers of `extra` (the series a later version added); `skip` names the series the report's form
+    version does not have (reports.formspec: stored as 0, never judged)."""
     skipped = set(skip)
+    extra = values.get("extra") or {}
+    figures = [(name, values[name]) for name in INTEGER_FIELDS]
+    figures += [(name, value) for name, value in extra.items() if type(value) is int]
     return [
-        (name, values[name], bands[name])
-        for name in INTEGER_FIELDS
-        if name in bands and name not in skipped and (values[name] < bands[name].low or values[name] > bands[name].high)
+        (name, value, bands[name])
+        for name, value in figures
+        if name in bands and name not in skipped and (value < bands[name].low or value > bands[name].high)
     ]
+
+
+def figure_order(name: str) -> int:
+    """The order of `outliers`: the default form's series first, then the added ones."""
+    return _ORDER.get(name, len(_ORDER))
+
+
+_ORDER = {name: i for i, name in enumerate(INTEGER_FIELDS)}
 
 
 def dropped_series(version_id: int | None) -> list[str]:
@@ -81,16 +96,29 @@ def dropped_series(version_id: int | None) -> list[str]:
     return [name for name in INTEGER_FIELDS if name not in spec.by_series]
 
 
-def unpivot_sql(alias: str) -> str:
+def unpivot_sql(alias: str, names: Iterable[str] = INTEGER_FIELDS) -> str:
     """PostgreSQL: `CROSS JOIN LATERAL (VALUES ('received_online', x.received_online), …) v(indicator, value)`
-    over a row with the integer figures."""
-    pairs = ", ".join(f"('{name}', {alias}.\"{name}\")" for name in INTEGER_FIELDS)
+    over a row with the integer figures (or the columns `names`: series codes, code constants)."""
+    pairs = ", ".join(f"('{name}', {alias}.\"{name}\")" for name in names)
     return f"CROSS JOIN LATERAL (VALUES {pairs}) AS v(indicator, value)"
+
+
+def report_unpivot_sql(alias: str) -> str:
+    """PostgreSQL: `unpivot_sql` over a report row's integer columns, and the whole numbers of its `extra` (the
+    series a later version added), as (indicator, value)."""
+    pairs = ", ".join(f"('{name}', {alias}.\"{name}\"::bigint)" for name in INTEGER_FIELDS)
+    source = f'jsonb_each({alias}."extra") e'
+    extra = f"SELECT e.key, (e.value #>> '{{}}')::bigint FROM {source} WHERE jsonb_typeof(e.value) = 'number'"  # noqa: S608
+    return f"CROSS JOIN LATERAL (VALUES {pairs} UNION ALL {extra}) AS v(indicator, value)"
 
 
 def outlier_sql() -> str:
     """The same test as `outliers`, in SQL, for a value `v.value` and a band `b`."""
     return "(v.value < b.low OR v.value > b.high)"
+
+
+def _label(series: str) -> str:
+    return FIGURE_LABELS.get(series) or formspec.indicator_labels().get(series, series)
 
 
 def warning_body(*, indicator: str, value: int, low: float, high: float) -> dict[str, Any]:
@@ -104,7 +132,7 @@ def warning_body(*, indicator: str, value: int, low: float, high: float) -> dict
             "%(label)s: %(value)s is far from this locality's usual figures (expected %(low)s to %(high)s); "
             "explain it or correct the report."
         )
-        % {"label": FIGURE_LABELS[indicator], "value": value, "low": f"{low:g}", "high": f"{high:g}"},
+        % {"label": _label(indicator), "value": value, "low": f"{low:g}", "high": f"{high:g}"},
     }
 
 
@@ -312,43 +340,133 @@ STATS_SQL = """SELECT m.med,
     FROM (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) AS med FROM unnest({values}) x OFFSET 0) m"""
 
 
-def _refresh_sql(*, one_locality: bool) -> str:
-    """The bands in one statement. Each locality's last N reported days, and each province's communes' last N
-    days, are gathered into one array per figure (a hash aggregate, no sort of the unpivoted values); each
-    (locality or province, indicator) array then gives its median and its MAD by two small sorts of its own
-    values (`percentile_cont` over `unnest`), instead of two sorts of every value of the country."""
-    figures = ", ".join(f'r."{name}"' for name in INTEGER_FIELDS)
-    arrays = ", ".join(f'array_agg(s."{name}") AS "{name}"' for name in INTEGER_FIELDS)
-    province_filter = "AND r.province_id = %(province)s" if one_locality else ""
-    own_filter = "AND s.locality = %(locality)s" if one_locality else ""
-    target_filter = "AND c.code = %(locality)s" if one_locality else ""
+@dataclass(frozen=True)
+class Series:
+    """One series the bands are computed for: an integer indicator of the version in force, by its series (a
+    renamed indicator keeps its predecessor's), where a report stores it (`column`, or `extra` for an indicator
+    added by a later version) and the versions in the window whose reports do not have it (their stored 0 is no
+    figure: a report of such a version is left out of that series)."""
+
+    name: str
+    column: bool
+    absent_in: tuple[int, ...] = ()
+
+    @property
+    def nullable(self) -> bool:
+        return not self.column or bool(self.absent_in)
+
+    def sql(self, alias: str) -> str:
+        """Its value in a report row `alias` (NULL where the report has none); code constants only."""
+        if not self.column:
+            return (
+                f"CASE WHEN jsonb_typeof({alias}.extra -> '{self.name}') = 'number' "
+                f"THEN ({alias}.extra ->> '{self.name}')::bigint END"
+            )
+        if self.absent_in:
+            ids = ", ".join(str(int(pk)) for pk in self.absent_in)
+            return f'CASE WHEN {alias}.form_version_id IN ({ids}) THEN NULL ELSE {alias}."{self.name}" END'
+        return f'{alias}."{self.name}"'
+
+    def value(self, row: Mapping[str, Any]) -> int | None:
+        """The same in Python, over a report's values ({column: value}, with `extra` and `form_version_id`)."""
+        if not self.column:
+            value = (row.get("extra") or {}).get(self.name)
+            return value if type(value) is int else None
+        if row.get("form_version_id") in self.absent_in:
+            return None
+        return row[self.name]
+
+
+def series_in_force(as_of: datetime.date) -> list[Series]:
+    """The series whose bands are refreshed as of `as_of`: the integer indicators of the form version in force
+    that day (reports.formspec), by series. A series the version dropped has none; one it added (stored in
+    `extra`) has one once its history is long enough; a renamed one continues its series."""
+    horizon = as_of - datetime.timedelta(days=settings.QUALITY_BAND_HORIZON_DAYS)
+    spec = formspec.spec_for_day(as_of)
+    window = formspec.specs_between(horizon, as_of)
+    columns = set(INTEGER_FIELDS)
+    found = []
+    for indicator in spec.integers:
+        name = indicator.series
+        absent = tuple(sorted(v.version_id for v in window if v.version_id is not None and name not in v.by_series))
+        found.append(Series(name, name in columns, absent if name in columns else ()))
+    return found
+
+
+def _refresh_sql(*, one_locality: bool, series: list[Series] | None = None) -> str:
+    """The bands in one statement.
+
+    Each locality's last N reported days are found by N probes of the (locality, date) unique index (the day of
+    its N-th last report), not by a sort of the window's reports; its reports from that day on, and each
+    province's communes' reports of the last N days, are gathered into one array per series by hash aggregates
+    (no sort of any value). Each (locality or province, series) array then gives its median and its MAD by two
+    small sorts of its own values (`STATS_SQL`). The bands are written by one upsert that leaves unchanged rows
+    alone, and the bands that are no more are deleted; the statement answers the number of bands."""
+    series = series if series is not None else [Series(name, True) for name in INTEGER_FIELDS]
+    names = [s.name for s in series]
+
+    def arrays(alias: str) -> str:
+        return ", ".join(
+            f'array_agg({s.sql(alias)}) FILTER (WHERE {s.sql(alias)} IS NOT NULL) AS "{s.name}"'
+            if s.nullable
+            else f'array_agg({s.sql(alias)}) AS "{s.name}"'
+            for s in series
+        )
+
+    if one_locality:
+        localities = "SELECT %(locality)s::varchar AS locality"
+        province_filter = "AND r.province_id = %(province)s"
+        target_filter = "AND c.code = %(locality)s"
+        stored = "(SELECT * FROM reports_qualityband WHERE locality = %(locality)s)"
+    else:
+        localities = "SELECT code AS locality FROM localities_commune UNION ALL SELECT code FROM localities_province"
+        province_filter = target_filter = ""
+        stored = "reports_qualityband"
+    in_window = "r.date > %(start)s AND r.date <= %(as_of)s"
     return f"""
-WITH src AS (
-    SELECT r.locality, r.province_id, r.commune_id, r.date, {figures},
-        row_number() OVER (PARTITION BY r.locality ORDER BY r.date DESC) AS rn
-    FROM reports_dailyreport r
-    WHERE r.date > %(start)s AND r.date <= %(as_of)s {province_filter}
+WITH cut AS (
+    -- The first day of each locality's last N reported days: its N-th last report's, or its first in the window.
+    SELECT l.locality, COALESCE(
+        (SELECT r.date FROM reports_dailyreport r WHERE r.locality = l.locality AND {in_window}
+            ORDER BY r.date DESC OFFSET %(n)s - 1 LIMIT 1),
+        (SELECT min(r.date) FROM reports_dailyreport r WHERE r.locality = l.locality AND {in_window})
+    ) AS first_day
+    FROM ({localities}) l
 ),
 own_arrays AS (
     -- The last N reported days of each locality.
-    SELECT s.locality, s.province_id, {arrays}
-    FROM src s WHERE s.rn <= %(n)s {own_filter}
-    GROUP BY s.locality, s.province_id
+    SELECT r.locality, r.province_id, {arrays("r")}
+    FROM reports_dailyreport r JOIN cut c ON c.locality = r.locality
+    WHERE {in_window} AND r.date >= c.first_day
+        AND r.date >= (SELECT min(first_day) FROM cut)
+    GROUP BY r.locality, r.province_id
 ),
 peer_arrays AS (
     -- The last N days of the province's communes.
-    SELECT s.province_id, {arrays}
-    FROM src s WHERE s.commune_id IS NOT NULL AND s.date > %(peer_start)s
-    GROUP BY s.province_id
+    SELECT r.province_id, {arrays("r")}
+    FROM reports_dailyreport r
+    WHERE r.commune_id IS NOT NULL AND r.date > %(peer_start)s AND r.date <= %(as_of)s {province_filter}
+    GROUP BY r.province_id
 ),
-own_mad AS (
+own_mad AS MATERIALIZED (
+    -- Materialized: referenced once, it would be inlined into `chosen`, whose CASEs would compute it again.
     SELECT a.locality, a.province_id, v.indicator, cardinality(v.value) AS n, st.med, st.mad
-    FROM own_arrays a {unpivot_sql("a")}
+    FROM own_arrays a {unpivot_sql("a", names)}
     CROSS JOIN LATERAL ({STATS_SQL.format(values="v.value")}) st
+),
+needed AS (
+    -- The (province, series) whose peers some commune needs: its own band is short or flat, or it has no
+    -- reports in the window. Only those peers' statistics are computed (two sorts of ~2,500 values each).
+    SELECT DISTINCT o.province_id, o.indicator FROM own_mad o
+    WHERE o.locality <> o.province_id AND NOT (o.n >= %(min)s AND o.mad > 0)
+    UNION
+    SELECT c.province_id, x.indicator FROM localities_commune c CROSS JOIN unnest(%(series)s::text[]) x(indicator)
+    WHERE NOT EXISTS (SELECT 1 FROM own_arrays o WHERE o.locality = c.code) {target_filter}
 ),
 peer_mad AS (
     SELECT a.province_id, v.indicator, cardinality(v.value) AS n, st.med, st.mad
-    FROM peer_arrays a {unpivot_sql("a")}
+    FROM peer_arrays a {unpivot_sql("a", names)}
+    JOIN needed d ON d.province_id = a.province_id AND d.indicator = v.indicator
     CROSS JOIN LATERAL ({STATS_SQL.format(values="v.value")}) st
 ),
 chosen AS (
@@ -360,50 +478,80 @@ chosen AS (
     FROM own_mad o
     LEFT JOIN peer_mad p ON p.province_id = o.province_id AND p.indicator = o.indicator
     UNION ALL
-    -- A commune without values of its own in the window: its province's peers'.
+    -- A commune without reports in the window: its province's peers'.
     SELECT c.code, c.province_id, p.indicator,
         CASE WHEN p.n >= %(min)s AND p.mad > 0 THEN 'peers' END,
         NULL, NULL, NULL, p.med, p.mad, p.n
     FROM localities_commune c
     JOIN peer_mad p ON p.province_id = c.province_id
-    WHERE NOT EXISTS (SELECT 1 FROM own_mad o WHERE o.locality = c.code AND o.indicator = p.indicator) {target_filter}
+    WHERE NOT EXISTS (SELECT 1 FROM own_arrays o WHERE o.locality = c.code) {target_filter}
 ),
 band AS (
-    SELECT locality, province_id, indicator, source,
-        CASE source WHEN 'own' THEN o_med ELSE p_med END AS med,
-        CASE source WHEN 'own' THEN o_mad ELSE p_mad END AS mad,
-        CASE source WHEN 'own' THEN o_n ELSE p_n END AS n
-    FROM chosen WHERE source IS NOT NULL
+    SELECT locality, province_id, indicator, source, med, mad, n,
+        greatest(0, med - %(k)s * mad) AS low, med + %(k)s * mad AS high
+    FROM (
+        SELECT locality, province_id, indicator, source,
+            CASE source WHEN 'own' THEN o_med ELSE p_med END AS med,
+            CASE source WHEN 'own' THEN o_mad ELSE p_mad END AS mad,
+            CASE source WHEN 'own' THEN o_n ELSE p_n END AS n
+        FROM chosen WHERE source IS NOT NULL
+    ) b
+),
+diff AS (
+    -- The bands against the stored ones, in one hash join: new or changed (written), or no more (deleted).
+    -- Unchanged bands are not written again (most of a night's: a median moves seldom), nor even locked, as
+    -- ON CONFLICT would lock each; computed_at says when a band last changed.
+    SELECT b.*, q.id AS stale
+    FROM band b FULL JOIN {stored} q ON q.locality = b.locality AND q.indicator = b.indicator
+    WHERE b.locality IS NULL OR q.id IS NULL
+        OR (q.province_id, q.median, q.mad, q.low, q.high, q.days, q.source)
+            IS DISTINCT FROM (b.province_id, b.med, b.mad, b.low, b.high, b.n::integer, b.source)
+),
+written AS (
+    INSERT INTO reports_qualityband AS q
+        (locality, province_id, indicator, median, mad, low, high, days, source, computed_at)
+    SELECT locality, province_id, indicator, med, mad, low, high, n, source, %(now)s
+    FROM diff WHERE locality IS NOT NULL
+    ON CONFLICT (locality, indicator) DO UPDATE SET
+        province_id = EXCLUDED.province_id, median = EXCLUDED.median, mad = EXCLUDED.mad, low = EXCLUDED.low,
+        high = EXCLUDED.high, days = EXCLUDED.days, source = EXCLUDED.source, computed_at = EXCLUDED.computed_at
+    RETURNING 1
+),
+gone AS (
+    DELETE FROM reports_qualityband q USING diff d WHERE d.locality IS NULL AND q.id = d.stale RETURNING 1
 )
-INSERT INTO reports_qualityband (locality, province_id, indicator, median, mad, low, high, days, source, computed_at)
-SELECT locality, province_id, indicator, med, mad, greatest(0, med - %(k)s * mad), med + %(k)s * mad, n, source,
-    %(now)s
-FROM band
-"""  # noqa: S608 - only column names (code constants) are interpolated
+SELECT (SELECT count(*) FROM band), (SELECT count(*) FROM written), (SELECT count(*) FROM gone)
+"""  # noqa: S608 - only column names and version ids (code constants) are interpolated
 
 
-def _python_bands(params: Mapping[str, Any], *, locality: str | None, province: str | None) -> list[QualityBand]:
+def _python_bands(
+    params: Mapping[str, Any], *, locality: str | None, province: str | None, series: list[Series]
+) -> list[QualityBand]:
     """SQLite's refresh: the same rule as _refresh_sql, in Python."""
     from localities.models import Commune
 
     reports = DailyReport.objects.filter(date__gt=params["start"], date__lte=params["as_of"])
     if province:
         reports = reports.filter(province_id=province)
-    rows = reports.order_by("locality", "-date").values_list(
-        "locality", "province_id", "commune_id", "date", *INTEGER_FIELDS
+    rows = reports.order_by("locality", "-date").values(
+        "locality", "province_id", "commune_id", "date", "form_version_id", "extra", *INTEGER_FIELDS
     )
     own: dict[tuple[str, str], list[int]] = defaultdict(list)
     peers: dict[tuple[str, str], list[int]] = defaultdict(list)
     provinces: dict[str, str] = {}
     counts: dict[str, int] = defaultdict(int)
-    for code, province_id, commune_id, day, *values in rows:
+    for row in rows:
+        code, province_id, day = row["locality"], row["province_id"], row["date"]
         provinces[code] = province_id
         counts[code] += 1
-        for name, value in zip(INTEGER_FIELDS, values, strict=True):
+        for one in series:
+            value = one.value(row)
+            if value is None:
+                continue  # a report whose version has no such figure
             if counts[code] <= params["n"]:
-                own[(code, name)].append(value)
-            if commune_id is not None and day > params["peer_start"]:
-                peers[(province_id, name)].append(value)
+                own[(code, one.name)].append(value)
+            if row["commune_id"] is not None and day > params["peer_start"]:
+                peers[(province_id, one.name)].append(value)
     peer_bands = {key: (len(values), *band_of(values, k=params["k"])) for key, values in peers.items()}
     communes = Commune.objects.all()
     if province:
@@ -447,10 +595,11 @@ def _python_bands(params: Mapping[str, Any], *, locality: str | None, province: 
 
 
 def bands_refresh(*, as_of: datetime.date | None = None, locality: str | None = None) -> int:
-    """Rebuild the bands of every locality (or of one, after its correction) as of `as_of` (default today):
-    delete and re-insert in one transaction, so a crash or a second run leaves the same rows. On PostgreSQL
-    one INSERT … SELECT with percentile_cont; an advisory lock serialises two refreshes (the nightly job and a
-    correction's). Returns the number of bands stored."""
+    """Rebuild the bands of every locality (or of one, after its correction) as of `as_of` (default today), for
+    the series of the form version in force that day (`series_in_force`), in one transaction, so a crash or a
+    second run leaves the same rows. On PostgreSQL one statement (percentile_cont) that writes only the new and
+    changed bands and deletes those no more (SQLite deletes and re-inserts); an advisory lock serialises two
+    refreshes (the nightly job and a correction's). Returns the number of bands stored."""
     as_of = as_of or timezone.localdate()
     params = {**_window(as_of), "now": timezone.now()}
     province = None
@@ -462,8 +611,8 @@ def bands_refresh(*, as_of: datetime.date | None = None, locality: str | None = 
             return 0
         province = found[0]
         params.update(locality=locality, province=province)
+    series = series_in_force(as_of)
     with transaction.atomic():
-        stale = QualityBand.objects.all() if locality is None else QualityBand.objects.filter(locality=locality)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
@@ -474,11 +623,21 @@ def bands_refresh(*, as_of: datetime.date | None = None, locality: str | None = 
                 # the national dataset) than running it: no JIT for this transaction.
                 cursor.execute("SET LOCAL enable_nestloop = off")
                 cursor.execute("SET LOCAL jit = off")
-                stale._raw_delete(stale.db)
-                cursor.execute(_refresh_sql(one_locality=locality is not None), params)
-                return cursor.rowcount
+                # Its hash tables and sorts (the national window: ~120,000 reports into arrays, 64,000 statistics,
+                # 47,000 bands compared with the stored ones) fit in memory instead of spilling to disk.
+                cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+                # Memoize would hash every array before its statistics, for few hits (the arrays are mostly
+                # distinct); the joins of the statistics are hash joins, not merges of sorted copies.
+                cursor.execute("SET LOCAL enable_memoize = off")
+                cursor.execute("SET LOCAL enable_mergejoin = off")
+                cursor.execute(
+                    _refresh_sql(one_locality=locality is not None, series=series),
+                    {**params, "series": [s.name for s in series]},
+                )
+                return cursor.fetchone()[0]
+        stale = QualityBand.objects.all() if locality is None else QualityBand.objects.filter(locality=locality)
         stale._raw_delete(stale.db)
-        bands = _python_bands(params, locality=locality, province=province)
+        bands = _python_bands(params, locality=locality, province=province, series=series)
         QualityBand.objects.bulk_create(bands, batch_size=2000)
         return len(bands)
 
@@ -534,7 +693,8 @@ def warnings_recheck(*, report: DailyReport, user: Any = None, now: datetime.dat
     inside its band is `corrected`; a figure outside its band opens (or re-opens, when its value changed) a
     warning. Returns the `warnings` entries of the figures still or newly outside."""
     bands = bands_for([report.locality]).get(report.locality, {})
-    values = report.figures()
+    values = {**report.figures(), "extra": report.extra}
+    flat = {**(report.extra or {}), **report.figures()}
     skip = dropped_series(report.form_version_id)
     found = {name: (value, band) for name, value, band in outliers(values, bands, skip=skip)}
     existing = {w.indicator: w for w in QualityWarning.objects.filter(report=report, code=OUTLIER)}
@@ -546,7 +706,7 @@ def warnings_recheck(*, report: DailyReport, user: Any = None, now: datetime.dat
                 warning.median, warning.effect = band.median, abs(value - band.median)
                 warning.state, warning.closed_by, warning.closed_at = QualityWarning.State.OPEN, None, None
                 warning.save()
-        elif warning.state != QualityWarning.State.CORRECTED and values[name] != warning.value:
+        elif warning.state != QualityWarning.State.CORRECTED and flat.get(name) != warning.value:
             warning.state, warning.closed_by, warning.closed_at = QualityWarning.State.CORRECTED, user, now
             warning.save(update_fields=["state", "closed_by", "closed_at"])
     new = {name: found[name] for name in found if name not in existing}

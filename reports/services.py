@@ -337,7 +337,7 @@ warn AS (
     SELECT ins."id", ins."locality", ins."province_id", ins."commune_id", ins."date", '{quality.OUTLIER}',
         v.indicator, v.value, b.low, b.high, b.median, abs(v.value - b.median), 'open', '', false, %s::timestamptz
     FROM ins JOIN x ON x."locality" = ins."locality" AND x."date" = ins."date"
-    {quality.unpivot_sql("x")}
+    {quality.report_unpivot_sql("x")}
     JOIN {q(QualityBand._meta.db_table)} b ON b."locality" = ins."locality" AND b."indicator" = v.indicator
     WHERE {quality.outlier_sql()} AND NOT jsonb_exists(COALESCE(x."dropped", '[]'::jsonb), v.indicator)
     RETURNING "locality", "date", "indicator", "value", "expected_low", "expected_high"
@@ -436,7 +436,7 @@ def _insert_new_reports(
     # The same rule as reports.outbox.request_rollups: only a new request gets a job; a pending one has it.
     announce_after_commit(new_requests)
     for key, entries in hits.items():
-        entries.sort(key=lambda hit: INTEGER_FIELDS.index(hit[0]))
+        entries.sort(key=lambda hit: quality.figure_order(hit[0]))
         outliers[key] = [quality.warning_body(indicator=n, value=v, low=lo, high=hi) for n, v, lo, hi in entries]
     return inserted, outliers
 
