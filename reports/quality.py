@@ -416,11 +416,12 @@ def _refresh_sql(*, one_locality: bool, series: list[Series] | None = None) -> s
     if one_locality:
         localities = "SELECT %(locality)s::varchar AS locality"
         province_filter = "AND r.province_id = %(province)s"
+        own_filter = "AND r.locality = %(locality)s"
         target_filter = "AND c.code = %(locality)s"
         stored = "(SELECT * FROM reports_qualityband WHERE locality = %(locality)s)"
     else:
         localities = "SELECT code AS locality FROM localities_commune UNION ALL SELECT code FROM localities_province"
-        province_filter = target_filter = ""
+        province_filter = target_filter = own_filter = ""
         stored = "reports_qualityband"
     in_window = "r.date > %(start)s AND r.date <= %(as_of)s"
     return f"""
@@ -438,7 +439,7 @@ own_arrays AS (
     SELECT r.locality, r.province_id, {arrays("r")}
     FROM reports_dailyreport r JOIN cut c ON c.locality = r.locality
     WHERE {in_window} AND r.date >= c.first_day
-        AND r.date >= (SELECT min(first_day) FROM cut)
+        AND r.date >= (SELECT min(first_day) FROM cut) {own_filter}
     GROUP BY r.locality, r.province_id
 ),
 peer_arrays AS (
