@@ -64,28 +64,44 @@ def usable(days: int, mad: float) -> bool:
 
 
 def outliers(
-    values: Mapping[str, Any], bands: Mapping[str, Band], *, skip: Iterable[str] = ()
+    values: Mapping[str, Any],
+    bands: Mapping[str, Band],
+    *,
+    skip: Iterable[str] = (),
+    names: Mapping[str, str] | None = None,
 ) -> list[tuple[str, int, Band]]:
     """(indicator, value, band) of each figure outside its band: the default form's series in their order, then
     the whole numbers of `extra` (the series a later version added); `skip` names the series the report's form
-    version does not have (reports.formspec: stored as 0, never judged)."""
+    version does not have (reports.formspec: stored as 0, never judged). The indicator is named as the report's
+    version names it (`names`: {series: code} of its renamed indicators, `renamed_series`)."""
     skipped = set(skip)
+    names = names or {}
     extra = values.get("extra") or {}
     figures = [(name, values[name]) for name in INTEGER_FIELDS]
     figures += [(name, value) for name, value in extra.items() if type(value) is int]
     return [
-        (name, value, bands[name])
+        (names.get(name, name), value, bands[name])
         for name, value in figures
         if name in bands and name not in skipped and (value < bands[name].low or value > bands[name].high)
     ]
 
 
-def figure_order(name: str) -> int:
-    """The order of `outliers`: the default form's series first, then the added ones."""
-    return _ORDER.get(name, len(_ORDER))
+def figure_order(name: str, names: Mapping[str, str] | None = None) -> int:
+    """The order of `outliers`: the default form's series first, then the added ones (`names`: {code: series}
+    of a version's renamed indicators)."""
+    return _ORDER.get((names or {}).get(name, name), len(_ORDER))
 
 
 _ORDER = {name: i for i, name in enumerate(INTEGER_FIELDS)}
+
+
+def renamed_series(version_id: int | None) -> dict[str, str]:
+    """{series: indicator code} of the indicators this form version renamed (none for the default form): a
+    warning names the figure as the report's version does, so the clerk explains it by the field it sent."""
+    spec = formspec.spec_for_version(version_id)
+    if formspec.is_default(spec):
+        return {}
+    return {i.series: i.code for i in spec.integers if i.series != i.code}
 
 
 def dropped_series(version_id: int | None) -> list[str]:
@@ -695,9 +711,10 @@ def warnings_recheck(*, report: DailyReport, user: Any = None, now: datetime.dat
     warning. Returns the `warnings` entries of the figures still or newly outside."""
     bands = bands_for([report.locality]).get(report.locality, {})
     values = {**report.figures(), "extra": report.extra}
-    flat = {**(report.extra or {}), **report.figures()}
+    names = renamed_series(report.form_version_id)
+    flat = {names.get(series, series): value for series, value in {**(report.extra or {}), **report.figures()}.items()}
     skip = dropped_series(report.form_version_id)
-    found = {name: (value, band) for name, value, band in outliers(values, bands, skip=skip)}
+    found = {name: (value, band) for name, value, band in outliers(values, bands, skip=skip, names=names)}
     existing = {w.indicator: w for w in QualityWarning.objects.filter(report=report, code=OUTLIER)}
     for name, warning in existing.items():
         if name in found:

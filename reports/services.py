@@ -246,6 +246,7 @@ _PG_TYPES = {
     "payload": "jsonb",
     "extra": "jsonb",
     "dropped": "jsonb",
+    "renamed": "jsonb",
     "form_version_id": "bigint",
     "support_needed": "boolean",
     "late": "boolean",
@@ -303,7 +304,7 @@ def _insert_reports(
 def _insert_new_reports_sql() -> str:
     """PostgreSQL's one statement of _insert_new_reports (built once per process)."""
     q = connection.ops.quote_name
-    source = [*_REPORT_JSON_COLUMNS, "payload", "dropped"]
+    source = [*_REPORT_JSON_COLUMNS, "payload", "dropped", "renamed"]
     record = ", ".join(f"{q(c)} {_PG_TYPES.get(c, 'text')}" for c in source)
     report_columns = ", ".join(q(c) for c in [*_REPORT_JSON_COLUMNS, *_REPORT_SHARED_COLUMNS])
     values = ", ".join(f"x.{q(c)}" for c in _REPORT_JSON_COLUMNS)
@@ -335,7 +336,8 @@ warn AS (
         "code", "indicator", "value", "expected_low", "expected_high", "median", "effect", "state", "explanation",
         "follow_up", "created_at")
     SELECT ins."id", ins."locality", ins."province_id", ins."commune_id", ins."date", '{quality.OUTLIER}',
-        v.indicator, v.value, b.low, b.high, b.median, abs(v.value - b.median), 'open', '', false, %s::timestamptz
+        COALESCE(x."renamed" ->> v.indicator, v.indicator), v.value, b.low, b.high, b.median,
+        abs(v.value - b.median), 'open', '', false, %s::timestamptz
     FROM ins JOIN x ON x."locality" = ins."locality" AND x."date" = ins."date"
     {quality.report_unpivot_sql("x")}
     JOIN {q(QualityBand._meta.db_table)} b ON b."locality" = ins."locality" AND b."indicator" = v.indicator
@@ -374,7 +376,7 @@ def _insert_new_reports(
         by_key = {(r["locality"], r["date"]): r for r in rows}
         bands = quality.bands_for({key[0] for key in inserted})
         found = {
-            key: quality.outliers(by_key[key], bands[key[0]], skip=by_key[key]["dropped"])
+            key: quality.outliers(by_key[key], bands[key[0]], skip=by_key[key]["dropped"], names=by_key[key]["renamed"])
             for key in inserted
             if key[0] in bands
         }
@@ -435,8 +437,10 @@ def _insert_new_reports(
                 new_requests.append((code, day))
     # The same rule as reports.outbox.request_rollups: only a new request gets a job; a pending one has it.
     announce_after_commit(new_requests)
+    back = {(r["locality"], r["date"]): {code: series for series, code in r["renamed"].items()} for r in rows}
     for key, entries in hits.items():
-        entries.sort(key=lambda hit: quality.figure_order(hit[0]))
+        names = back.get(key)
+        entries.sort(key=lambda hit: quality.figure_order(hit[0], names))
         outliers[key] = [quality.warning_body(indicator=n, value=v, low=lo, high=hi) for n, v, lo, hi in entries]
     return inserted, outliers
 
@@ -538,6 +542,8 @@ def daily_report_submit_batch(
             "late": is_late(item.valid_day, now),
             # The series its version does not have: stored as 0, never judged against a band.
             "dropped": quality.dropped_series(item.spec.version_id),
+            # Its renamed indicators ({series: code}): a warning names the figure as the version does.
+            "renamed": quality.renamed_series(item.spec.version_id),
         }
 
     # On PostgreSQL the submission's writes are one statement (reports, revisions, rollup requests, events),

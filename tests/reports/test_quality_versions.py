@@ -93,3 +93,25 @@ def test_a_post_judges_an_added_figure_against_its_band(history, settings, api_f
     assert not [w for w in corrected.json()["warnings"] if w["code"] == "outlier"]
     stored.refresh_from_db()
     assert stored.state == "corrected"
+
+
+def test_a_renamed_figure_s_warning_names_it_as_its_version_does(history, api_for, commune_key):
+    quality.bands_refresh()  # received_direct's series: [8.5, 15.5]
+    api = api_for(commune_key[1])
+    answer = api.post(URL, v2_payload(days_ago(0), received_at_desk=30), format="json")
+    assert answer.status_code == 201, answer.json()
+    outliers = [w for w in answer.json()["warnings"] if w["code"] == "outlier"]
+    assert [(w["indicator"], w["value"], w["expected"]) for w in outliers] == [("received_at_desk", 30, [8.5, 15.5])]
+    # The clerk explains it by the field it sent.
+    explained = api.post(
+        f"{URL}00004/{days_ago(0).isoformat()}/explanations/",
+        {"indicator": "received_at_desk", "text": "A school enrolment day."},
+        format="json",
+    )
+    assert explained.status_code == 200, explained.json()
+    # Corrected inside its band: the same warning ends corrected.
+    body = {**v2_payload(days_ago(0), received_at_desk=12), "reason": "typo"}
+    del body["locality"], body["date"]
+    assert api.put(f"{URL}00004/{days_ago(0).isoformat()}/", body, format="json").status_code == 200
+    warning = QualityWarning.objects.get(code="outlier")
+    assert (warning.indicator, warning.state, warning.value) == ("received_at_desk", "corrected", 30)
