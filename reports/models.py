@@ -638,7 +638,8 @@ class QualityWarning(models.Model):
     expected_low = models.FloatField(_("lowest expected"))
     expected_high = models.FloatField(_("highest expected"))
     median = models.FloatField(_("median"))
-    # |value − median|: how far the figure moves the national total; the queue's order.
+    # |value − median| (a warning rule: the gap to its bound, reports.quality.rule_gap): how far the figure
+    # moves the national total; the queue's order.
     effect = models.FloatField(_("effect on the total"))
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
     explanation = models.TextField(_("explanation"), blank=True)

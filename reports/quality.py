@@ -7,8 +7,10 @@ communes over the last N days (a province's own report has no peers: its own his
 MAD of 0 even then is not stored: a flat series flags nothing.
 
 The rule lives here in both its forms: `band_of` and `outliers` in Python (SQLite's refresh, the correction,
-the tests), `_REFRESH_SQL` and `outlier_sql` in SQL (PostgreSQL's refresh, and the submission's one statement
-in reports.services). tests/reports/test_quality.py checks both against hand-computed figures.
+the tests), `_refresh_sql` and `outlier_sql` in SQL (PostgreSQL's refresh, and the submission's one statement
+in reports.services). tests/reports/test_quality*.py check both against hand-computed figures. The bands are
+those of the series of the form version in force (`series_in_force`); a warning rule's warning waits in the
+same queue, its effect the gap to the rule's bound (`rule_gap`).
 
 Bands are rebuilt by a set-based job: every locality nightly (reports.jobs, plan02.celery), one locality after
 its correction. The POST only reads them.
@@ -36,6 +38,7 @@ from tasks.roles import Role, Scope
 
 OUTLIER = "outlier"
 _LOCK = 7_302_017  # pg_advisory_xact_lock key of the bands' refresh
+WORK_MEM = "64MB"  # the refresh's own (SET LOCAL): see bands_refresh
 
 
 @dataclass(frozen=True)
@@ -61,16 +64,44 @@ def usable(days: int, mad: float) -> bool:
 
 
 def outliers(
-    values: Mapping[str, int], bands: Mapping[str, Band], *, skip: Iterable[str] = ()
+    values: Mapping[str, Any],
+    bands: Mapping[str, Band],
+    *,
+    skip: Iterable[str] = (),
+    names: Mapping[str, str] | None = None,
 ) -> list[tuple[str, int, Band]]:
-    """(indicator, value, band) of each figure outside its band, in the figures' order; `skip` names the series
-    the report's form version does not have (reports.formspec: stored as 0, never judged)."""
+    """(indicator, value, band) of each figure outside its band: the default form's series in their order, then
+    the whole numbers of `extra` (the series a later version added); `skip` names the series the report's form
+    version does not have (reports.formspec: stored as 0, never judged). The indicator is named as the report's
+    version names it (`names`: {series: code} of its renamed indicators, `renamed_series`)."""
     skipped = set(skip)
+    names = names or {}
+    extra = values.get("extra") or {}
+    figures = [(name, values[name]) for name in INTEGER_FIELDS]
+    figures += [(name, value) for name, value in extra.items() if type(value) is int]
     return [
-        (name, values[name], bands[name])
-        for name in INTEGER_FIELDS
-        if name in bands and name not in skipped and (values[name] < bands[name].low or values[name] > bands[name].high)
+        (names.get(name, name), value, bands[name])
+        for name, value in figures
+        if name in bands and name not in skipped and (value < bands[name].low or value > bands[name].high)
     ]
+
+
+def figure_order(name: str, names: Mapping[str, str] | None = None) -> int:
+    """The order of `outliers`: the default form's series first, then the added ones (`names`: {code: series}
+    of a version's renamed indicators)."""
+    return _ORDER.get((names or {}).get(name, name), len(_ORDER))
+
+
+_ORDER = {name: i for i, name in enumerate(INTEGER_FIELDS)}
+
+
+def renamed_series(version_id: int | None) -> dict[str, str]:
+    """{series: indicator code} of the indicators this form version renamed (none for the default form): a
+    warning names the figure as the report's version does, so the clerk explains it by the field it sent."""
+    spec = formspec.spec_for_version(version_id)
+    if formspec.is_default(spec):
+        return {}
+    return {i.series: i.code for i in spec.integers if i.series != i.code}
 
 
 def dropped_series(version_id: int | None) -> list[str]:
@@ -81,16 +112,29 @@ def dropped_series(version_id: int | None) -> list[str]:
     return [name for name in INTEGER_FIELDS if name not in spec.by_series]
 
 
-def unpivot_sql(alias: str) -> str:
+def unpivot_sql(alias: str, names: Iterable[str] = INTEGER_FIELDS) -> str:
     """PostgreSQL: `CROSS JOIN LATERAL (VALUES ('received_online', x.received_online), …) v(indicator, value)`
-    over a row with the integer figures."""
-    pairs = ", ".join(f"('{name}', {alias}.\"{name}\")" for name in INTEGER_FIELDS)
+    over a row with the integer figures (or the columns `names`: series codes, code constants)."""
+    pairs = ", ".join(f"('{name}', {alias}.\"{name}\")" for name in names)
     return f"CROSS JOIN LATERAL (VALUES {pairs}) AS v(indicator, value)"
+
+
+def report_unpivot_sql(alias: str) -> str:
+    """PostgreSQL: `unpivot_sql` over a report row's integer columns, and the whole numbers of its `extra` (the
+    series a later version added), as (indicator, value)."""
+    pairs = ", ".join(f"('{name}', {alias}.\"{name}\"::bigint)" for name in INTEGER_FIELDS)
+    source = f'jsonb_each({alias}."extra") e'
+    extra = f"SELECT e.key, (e.value #>> '{{}}')::bigint FROM {source} WHERE jsonb_typeof(e.value) = 'number'"  # noqa: S608
+    return f"CROSS JOIN LATERAL (VALUES {pairs} UNION ALL {extra}) AS v(indicator, value)"
 
 
 def outlier_sql() -> str:
     """The same test as `outliers`, in SQL, for a value `v.value` and a band `b`."""
     return "(v.value < b.low OR v.value > b.high)"
+
+
+def _label(series: str) -> str:
+    return FIGURE_LABELS.get(series) or formspec.indicator_labels().get(series, series)
 
 
 def warning_body(*, indicator: str, value: int, low: float, high: float) -> dict[str, Any]:
@@ -104,8 +148,191 @@ def warning_body(*, indicator: str, value: int, low: float, high: float) -> dict
             "%(label)s: %(value)s is far from this locality's usual figures (expected %(low)s to %(high)s); "
             "explain it or correct the report."
         )
-        % {"label": FIGURE_LABELS[indicator], "value": value, "low": f"{low:g}", "high": f"{high:g}"},
+        % {"label": _label(indicator), "value": value, "low": f"{low:g}", "high": f"{high:g}"},
     }
+
+
+# --- warning rules --------------------------------------------------------------------------------------------
+# A broken warning rule of the form (formspec.Rule, severity "warning") waits in the same queue as an outlier.
+# Its effect on the national total is how far the figure it names must move for the rule to hold (the gap to
+# the rule's bound), when that figure adds up into the national total (an integer summed or a stock); its
+# `expected` is the range the rule allows that figure, and its `median` the bound the gap is measured from.
+
+
+@dataclass(frozen=True)
+class RuleGap:
+    effect: float
+    low: float
+    high: float
+    bound: float
+
+
+def _adds_up(indicator: formspec.Indicator | None) -> bool:
+    return (
+        indicator is not None
+        and indicator.type == formspec.INTEGER
+        and indicator.aggregation in (formspec.SUM, formspec.STOCK)
+    )
+
+
+def _as_number(value: Any) -> float:
+    number = formspec._number(value)
+    return float(number) if number is not None else 0.0
+
+
+def rule_gap(
+    rule: formspec.Rule, spec: formspec.FormSpec, values: Mapping[str, Any], *, median: float | None = None
+) -> RuleGap:
+    """The gap of a broken warning rule over a report's `values` ({indicator code: value}):
+    - `compare` (left op right): the change of the named figure that makes both sides meet; with the figure
+      alone on one side, |left − right| (`consultations ≤ 1000` at 1500: 500, expected [0, 1000]);
+    - `only_when`: the figure should be empty: its value (expected [0, 0]);
+    - `required_when`: the figure is missing: its usual size, the median of its band (`median`, when known).
+    The effect is that gap when the named figure adds up into the national total, else 0."""
+    indicator = spec.by_code.get(rule.field)
+    value = _as_number(values.get(rule.field))
+    lowest = float(indicator.minimum if indicator is not None and indicator.minimum is not None else 0)
+    highest = float(
+        indicator.maximum if indicator is not None and indicator.maximum is not None else formspec.INTEGER_MAX
+    )
+    if rule.kind == formspec.COMPARE:
+        left, right = rule.left.value(values), rule.right.value(values)
+        if left is None or right is None:
+            return RuleGap(0.0, value, value, value)
+        # How (left − right) moves when the named figure grows by one: +1 on the left, −1 on the right,
+        # 0 when the rule does not name it (then the gap is the sides' own).
+        moved = {**values, rule.field: int(value) + 1}
+        ml, mr = rule.left.value(moved), rule.right.value(moved)
+        slope = (ml - mr) - (left - right) if ml is not None and mr is not None else 0
+        if not slope:
+            gap = float(abs(left - right))
+            return RuleGap(gap if _adds_up(indicator) else 0.0, value, value, value)
+        gap = abs(left - right) / abs(slope)
+        # The bound may lie beyond what the figure can be (other figures must move too): the range is then
+        # the figure's end, and the gap stays the whole of it.
+        bound = min(max(value - (left - right) / slope, lowest), highest)
+        if rule.op == "=":
+            low, high = bound, bound
+        elif (rule.op == "<=") == (slope > 0):
+            low, high = lowest, bound
+        else:
+            low, high = bound, highest
+    elif rule.kind == formspec.ONLY_WHEN:
+        bound, low, high, gap = 0.0, 0.0, 0.0, value
+    else:  # REQUIRED_WHEN
+        bound = float(median or 0.0)
+        low, high, gap = max(lowest, 1.0), highest, bound
+    return RuleGap(gap if _adds_up(indicator) else 0.0, low, high, bound)
+
+
+def _rule_of(spec: formspec.FormSpec, warning: Mapping[str, Any]) -> formspec.Rule | None:
+    for rule in spec.rules:
+        if rule.severity == formspec.WARNING and rule.code == warning["code"] and rule.field == warning["indicator"]:
+            return rule
+    return None
+
+
+def _rule_medians(
+    items: Iterable[tuple[str, formspec.FormSpec, list[dict[str, Any]]]],
+) -> dict[str, dict[str, Band]]:
+    """The bands a `required_when` warning needs (the missing figure's usual size), in one query, only when
+    there is such a warning."""
+    wanted = {
+        locality
+        for locality, spec, found in items
+        for warning in found
+        if (rule := _rule_of(spec, warning)) is not None and rule.kind == formspec.REQUIRED_WHEN
+    }
+    return bands_for(wanted) if wanted else {}
+
+
+def _rule_warning_fields(
+    spec: formspec.FormSpec,
+    values: Mapping[str, Any],
+    warning: Mapping[str, Any],
+    bands: Mapping[str, Band],
+) -> dict[str, Any]:
+    rule = _rule_of(spec, warning)
+    indicator = spec.by_code.get(warning["indicator"])
+    band = bands.get(indicator.series) if indicator is not None else None
+    value = warning["value"] if type(warning["value"]) is int else 0
+    if rule is None:
+        gap = RuleGap(0.0, value, value, value)
+    else:
+        gap = rule_gap(rule, spec, values, median=band.median if band is not None else None)
+    return {
+        "value": value,
+        "expected_low": gap.low,
+        "expected_high": gap.high,
+        "median": gap.bound,
+        "effect": gap.effect,
+    }
+
+
+def rule_warnings_record(
+    reports: Mapping[int, tuple[Mapping[str, Any], formspec.FormSpec, Mapping[str, Any], list[dict[str, Any]]]],
+    *,
+    now: datetime.datetime,
+) -> None:
+    """Store the warnings of the warning rules of newly inserted reports ({report id: (row with locality,
+    province_id, commune_id, date; the report's version; its values by indicator code; its rules' `warnings`
+    entries)}) as open quality warnings, with their effect on the national total (`rule_gap`). One statement
+    (two when a `required_when` needs a band)."""
+    bands = _rule_medians((row["locality"], spec, found) for row, spec, _values, found in reports.values())
+    QualityWarning.objects.bulk_create(
+        QualityWarning(
+            report_id=report_id,
+            locality=row["locality"],
+            province_id=row["province_id"],
+            commune_id=row["commune_id"],
+            date=row["date"],
+            code=warning["code"],
+            indicator=warning["indicator"],
+            created_at=now,
+            **_rule_warning_fields(spec, values, warning, bands.get(row["locality"], {})),
+        )
+        for report_id, (row, spec, values, found) in reports.items()
+        for warning in found
+    )
+
+
+def rule_warnings_recheck(
+    *,
+    report: DailyReport,
+    spec: formspec.FormSpec,
+    values: Mapping[str, Any],
+    found: list[dict[str, Any]],
+    user: Any = None,
+    now: datetime.datetime,
+) -> None:
+    """After a correction (inside its transaction, the report row locked), the warning rules of the report's
+    version judged again (`found`, the corrected report's rules' `warnings` entries): a warning whose rule now
+    holds ends `corrected`; one still broken keeps its row (re-opened with the new value and gap when the value
+    changed, else left as it was: an explanation of the same figure still stands); a newly broken rule opens a
+    warning. Rows are never deleted: the report's warnings are its history."""
+    existing = {(w.code, w.indicator): w for w in QualityWarning.objects.filter(report=report).exclude(code=OUTLIER)}
+    current = {(w["code"], w["indicator"]): w for w in found}
+    bands = _rule_medians([(report.locality, spec, found)]).get(report.locality, {})
+    for key, warning in existing.items():
+        if key in current:
+            fields = _rule_warning_fields(spec, values, current[key], bands)
+            if fields["value"] != warning.value or warning.state == QualityWarning.State.CORRECTED:
+                for name, value in fields.items():
+                    setattr(warning, name, value)
+                warning.state, warning.closed_by, warning.closed_at = QualityWarning.State.OPEN, None, None
+                warning.save()
+        elif warning.state != QualityWarning.State.CORRECTED:
+            warning.state, warning.closed_by, warning.closed_at = QualityWarning.State.CORRECTED, user, now
+            warning.save(update_fields=["state", "closed_by", "closed_at"])
+    new = [w for key, w in current.items() if key not in existing]
+    if new:
+        row = {
+            "locality": report.locality,
+            "province_id": report.province_id,
+            "commune_id": report.commune_id,
+            "date": report.date,
+        }
+        rule_warnings_record({report.pk: (row, spec, values, new)}, now=now)
 
 
 # --- the bands' refresh -------------------------------------------------------------------------------------
@@ -129,43 +356,134 @@ STATS_SQL = """SELECT m.med,
     FROM (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) AS med FROM unnest({values}) x OFFSET 0) m"""
 
 
-def _refresh_sql(*, one_locality: bool) -> str:
-    """The bands in one statement. Each locality's last N reported days, and each province's communes' last N
-    days, are gathered into one array per figure (a hash aggregate, no sort of the unpivoted values); each
-    (locality or province, indicator) array then gives its median and its MAD by two small sorts of its own
-    values (`percentile_cont` over `unnest`), instead of two sorts of every value of the country."""
-    figures = ", ".join(f'r."{name}"' for name in INTEGER_FIELDS)
-    arrays = ", ".join(f'array_agg(s."{name}") AS "{name}"' for name in INTEGER_FIELDS)
-    province_filter = "AND r.province_id = %(province)s" if one_locality else ""
-    own_filter = "AND s.locality = %(locality)s" if one_locality else ""
-    target_filter = "AND c.code = %(locality)s" if one_locality else ""
+@dataclass(frozen=True)
+class Series:
+    """One series the bands are computed for: an integer indicator of the version in force, by its series (a
+    renamed indicator keeps its predecessor's), where a report stores it (`column`, or `extra` for an indicator
+    added by a later version) and the versions in the window whose reports do not have it (their stored 0 is no
+    figure: a report of such a version is left out of that series)."""
+
+    name: str
+    column: bool
+    absent_in: tuple[int, ...] = ()
+
+    @property
+    def nullable(self) -> bool:
+        return not self.column or bool(self.absent_in)
+
+    def sql(self, alias: str) -> str:
+        """Its value in a report row `alias` (NULL where the report has none); code constants only."""
+        if not self.column:
+            return (
+                f"CASE WHEN jsonb_typeof({alias}.extra -> '{self.name}') = 'number' "
+                f"THEN ({alias}.extra ->> '{self.name}')::bigint END"
+            )
+        if self.absent_in:
+            ids = ", ".join(str(int(pk)) for pk in self.absent_in)
+            return f'CASE WHEN {alias}.form_version_id IN ({ids}) THEN NULL ELSE {alias}."{self.name}" END'
+        return f'{alias}."{self.name}"'
+
+    def value(self, row: Mapping[str, Any]) -> int | None:
+        """The same in Python, over a report's values ({column: value}, with `extra` and `form_version_id`)."""
+        if not self.column:
+            value = (row.get("extra") or {}).get(self.name)
+            return value if type(value) is int else None
+        if row.get("form_version_id") in self.absent_in:
+            return None
+        return row[self.name]
+
+
+def series_in_force(as_of: datetime.date) -> list[Series]:
+    """The series whose bands are refreshed as of `as_of`: the integer indicators of the form version in force
+    that day (reports.formspec), by series. A series the version dropped has none; one it added (stored in
+    `extra`) has one once its history is long enough; a renamed one continues its series."""
+    horizon = as_of - datetime.timedelta(days=settings.QUALITY_BAND_HORIZON_DAYS)
+    spec = formspec.spec_for_day(as_of)
+    window = formspec.specs_between(horizon, as_of)
+    columns = set(INTEGER_FIELDS)
+    found = []
+    for indicator in spec.integers:
+        name = indicator.series
+        absent = tuple(sorted(v.version_id for v in window if v.version_id is not None and name not in v.by_series))
+        found.append(Series(name, name in columns, absent if name in columns else ()))
+    return found
+
+
+def _refresh_sql(*, one_locality: bool, series: list[Series] | None = None) -> str:
+    """The bands in one statement.
+
+    Each locality's last N reported days are found by N probes of the (locality, date) unique index (the day of
+    its N-th last report), not by a sort of the window's reports; its reports from that day on, and each
+    province's communes' reports of the last N days, are gathered into one array per series by hash aggregates
+    (no sort of any value). Each (locality or province, series) array then gives its median and its MAD by two
+    small sorts of its own values (`STATS_SQL`). The bands are written by one upsert that leaves unchanged rows
+    alone, and the bands that are no more are deleted; the statement answers the number of bands."""
+    series = series if series is not None else [Series(name, True) for name in INTEGER_FIELDS]
+    names = [s.name for s in series]
+
+    def arrays(alias: str) -> str:
+        return ", ".join(
+            f'array_agg({s.sql(alias)}) FILTER (WHERE {s.sql(alias)} IS NOT NULL) AS "{s.name}"'
+            if s.nullable
+            else f'array_agg({s.sql(alias)}) AS "{s.name}"'
+            for s in series
+        )
+
+    if one_locality:
+        localities = "SELECT %(locality)s::varchar AS locality"
+        province_filter = "AND r.province_id = %(province)s"
+        own_filter = "AND r.locality = %(locality)s"
+        target_filter = "AND c.code = %(locality)s"
+        stored = "(SELECT * FROM reports_qualityband WHERE locality = %(locality)s)"
+    else:
+        localities = "SELECT code AS locality FROM localities_commune UNION ALL SELECT code FROM localities_province"
+        province_filter = target_filter = own_filter = ""
+        stored = "reports_qualityband"
+    in_window = "r.date > %(start)s AND r.date <= %(as_of)s"
     return f"""
-WITH src AS (
-    SELECT r.locality, r.province_id, r.commune_id, r.date, {figures},
-        row_number() OVER (PARTITION BY r.locality ORDER BY r.date DESC) AS rn
-    FROM reports_dailyreport r
-    WHERE r.date > %(start)s AND r.date <= %(as_of)s {province_filter}
+WITH cut AS (
+    -- The first day of each locality's last N reported days: its N-th last report's, or its first in the window.
+    SELECT l.locality, COALESCE(
+        (SELECT r.date FROM reports_dailyreport r WHERE r.locality = l.locality AND {in_window}
+            ORDER BY r.date DESC OFFSET %(n)s - 1 LIMIT 1),
+        (SELECT min(r.date) FROM reports_dailyreport r WHERE r.locality = l.locality AND {in_window})
+    ) AS first_day
+    FROM ({localities}) l
 ),
 own_arrays AS (
     -- The last N reported days of each locality.
-    SELECT s.locality, s.province_id, {arrays}
-    FROM src s WHERE s.rn <= %(n)s {own_filter}
-    GROUP BY s.locality, s.province_id
+    SELECT r.locality, r.province_id, {arrays("r")}
+    FROM reports_dailyreport r JOIN cut c ON c.locality = r.locality
+    WHERE {in_window} AND r.date >= c.first_day
+        AND r.date >= (SELECT min(first_day) FROM cut) {own_filter}
+    GROUP BY r.locality, r.province_id
 ),
 peer_arrays AS (
     -- The last N days of the province's communes.
-    SELECT s.province_id, {arrays}
-    FROM src s WHERE s.commune_id IS NOT NULL AND s.date > %(peer_start)s
-    GROUP BY s.province_id
+    SELECT r.province_id, {arrays("r")}
+    FROM reports_dailyreport r
+    WHERE r.commune_id IS NOT NULL AND r.date > %(peer_start)s AND r.date <= %(as_of)s {province_filter}
+    GROUP BY r.province_id
 ),
-own_mad AS (
+own_mad AS MATERIALIZED (
+    -- Materialized: referenced once, it would be inlined into `chosen`, whose CASEs would compute it again.
     SELECT a.locality, a.province_id, v.indicator, cardinality(v.value) AS n, st.med, st.mad
-    FROM own_arrays a {unpivot_sql("a")}
+    FROM own_arrays a {unpivot_sql("a", names)}
     CROSS JOIN LATERAL ({STATS_SQL.format(values="v.value")}) st
+),
+needed AS (
+    -- The (province, series) whose peers some commune needs: its own band is short or flat, or it has no
+    -- reports in the window. Only those peers' statistics are computed (two sorts of ~2,500 values each).
+    SELECT DISTINCT o.province_id, o.indicator FROM own_mad o
+    WHERE o.locality <> o.province_id AND NOT (o.n >= %(min)s AND o.mad > 0)
+    UNION
+    SELECT c.province_id, x.indicator FROM localities_commune c CROSS JOIN unnest(%(series)s::text[]) x(indicator)
+    WHERE NOT EXISTS (SELECT 1 FROM own_arrays o WHERE o.locality = c.code) {target_filter}
 ),
 peer_mad AS (
     SELECT a.province_id, v.indicator, cardinality(v.value) AS n, st.med, st.mad
-    FROM peer_arrays a {unpivot_sql("a")}
+    FROM peer_arrays a {unpivot_sql("a", names)}
+    JOIN needed d ON d.province_id = a.province_id AND d.indicator = v.indicator
     CROSS JOIN LATERAL ({STATS_SQL.format(values="v.value")}) st
 ),
 chosen AS (
@@ -177,50 +495,80 @@ chosen AS (
     FROM own_mad o
     LEFT JOIN peer_mad p ON p.province_id = o.province_id AND p.indicator = o.indicator
     UNION ALL
-    -- A commune without values of its own in the window: its province's peers'.
+    -- A commune without reports in the window: its province's peers'.
     SELECT c.code, c.province_id, p.indicator,
         CASE WHEN p.n >= %(min)s AND p.mad > 0 THEN 'peers' END,
         NULL, NULL, NULL, p.med, p.mad, p.n
     FROM localities_commune c
     JOIN peer_mad p ON p.province_id = c.province_id
-    WHERE NOT EXISTS (SELECT 1 FROM own_mad o WHERE o.locality = c.code AND o.indicator = p.indicator) {target_filter}
+    WHERE NOT EXISTS (SELECT 1 FROM own_arrays o WHERE o.locality = c.code) {target_filter}
 ),
 band AS (
-    SELECT locality, province_id, indicator, source,
-        CASE source WHEN 'own' THEN o_med ELSE p_med END AS med,
-        CASE source WHEN 'own' THEN o_mad ELSE p_mad END AS mad,
-        CASE source WHEN 'own' THEN o_n ELSE p_n END AS n
-    FROM chosen WHERE source IS NOT NULL
+    SELECT locality, province_id, indicator, source, med, mad, n,
+        greatest(0, med - %(k)s * mad) AS low, med + %(k)s * mad AS high
+    FROM (
+        SELECT locality, province_id, indicator, source,
+            CASE source WHEN 'own' THEN o_med ELSE p_med END AS med,
+            CASE source WHEN 'own' THEN o_mad ELSE p_mad END AS mad,
+            CASE source WHEN 'own' THEN o_n ELSE p_n END AS n
+        FROM chosen WHERE source IS NOT NULL
+    ) b
+),
+diff AS (
+    -- The bands against the stored ones, in one hash join: new or changed (written), or no more (deleted).
+    -- Unchanged bands are not written again (most of a night's: a median moves seldom), nor even locked, as
+    -- ON CONFLICT would lock each; computed_at says when a band last changed.
+    SELECT b.*, q.id AS stale
+    FROM band b FULL JOIN {stored} q ON q.locality = b.locality AND q.indicator = b.indicator
+    WHERE b.locality IS NULL OR q.id IS NULL
+        OR (q.province_id, q.median, q.mad, q.low, q.high, q.days, q.source)
+            IS DISTINCT FROM (b.province_id, b.med, b.mad, b.low, b.high, b.n::integer, b.source)
+),
+written AS (
+    INSERT INTO reports_qualityband AS q
+        (locality, province_id, indicator, median, mad, low, high, days, source, computed_at)
+    SELECT locality, province_id, indicator, med, mad, low, high, n, source, %(now)s
+    FROM diff WHERE locality IS NOT NULL
+    ON CONFLICT (locality, indicator) DO UPDATE SET
+        province_id = EXCLUDED.province_id, median = EXCLUDED.median, mad = EXCLUDED.mad, low = EXCLUDED.low,
+        high = EXCLUDED.high, days = EXCLUDED.days, source = EXCLUDED.source, computed_at = EXCLUDED.computed_at
+    RETURNING 1
+),
+gone AS (
+    DELETE FROM reports_qualityband q USING diff d WHERE d.locality IS NULL AND q.id = d.stale RETURNING 1
 )
-INSERT INTO reports_qualityband (locality, province_id, indicator, median, mad, low, high, days, source, computed_at)
-SELECT locality, province_id, indicator, med, mad, greatest(0, med - %(k)s * mad), med + %(k)s * mad, n, source,
-    %(now)s
-FROM band
-"""  # noqa: S608 - only column names (code constants) are interpolated
+SELECT (SELECT count(*) FROM band), (SELECT count(*) FROM written), (SELECT count(*) FROM gone)
+"""  # noqa: S608 - only column names and version ids (code constants) are interpolated
 
 
-def _python_bands(params: Mapping[str, Any], *, locality: str | None, province: str | None) -> list[QualityBand]:
+def _python_bands(
+    params: Mapping[str, Any], *, locality: str | None, province: str | None, series: list[Series]
+) -> list[QualityBand]:
     """SQLite's refresh: the same rule as _refresh_sql, in Python."""
     from localities.models import Commune
 
     reports = DailyReport.objects.filter(date__gt=params["start"], date__lte=params["as_of"])
     if province:
         reports = reports.filter(province_id=province)
-    rows = reports.order_by("locality", "-date").values_list(
-        "locality", "province_id", "commune_id", "date", *INTEGER_FIELDS
+    rows = reports.order_by("locality", "-date").values(
+        "locality", "province_id", "commune_id", "date", "form_version_id", "extra", *INTEGER_FIELDS
     )
     own: dict[tuple[str, str], list[int]] = defaultdict(list)
     peers: dict[tuple[str, str], list[int]] = defaultdict(list)
     provinces: dict[str, str] = {}
     counts: dict[str, int] = defaultdict(int)
-    for code, province_id, commune_id, day, *values in rows:
+    for row in rows:
+        code, province_id, day = row["locality"], row["province_id"], row["date"]
         provinces[code] = province_id
         counts[code] += 1
-        for name, value in zip(INTEGER_FIELDS, values, strict=True):
+        for one in series:
+            value = one.value(row)
+            if value is None:
+                continue  # a report whose version has no such figure
             if counts[code] <= params["n"]:
-                own[(code, name)].append(value)
-            if commune_id is not None and day > params["peer_start"]:
-                peers[(province_id, name)].append(value)
+                own[(code, one.name)].append(value)
+            if row["commune_id"] is not None and day > params["peer_start"]:
+                peers[(province_id, one.name)].append(value)
     peer_bands = {key: (len(values), *band_of(values, k=params["k"])) for key, values in peers.items()}
     communes = Commune.objects.all()
     if province:
@@ -264,10 +612,11 @@ def _python_bands(params: Mapping[str, Any], *, locality: str | None, province: 
 
 
 def bands_refresh(*, as_of: datetime.date | None = None, locality: str | None = None) -> int:
-    """Rebuild the bands of every locality (or of one, after its correction) as of `as_of` (default today):
-    delete and re-insert in one transaction, so a crash or a second run leaves the same rows. On PostgreSQL
-    one INSERT … SELECT with percentile_cont; an advisory lock serialises two refreshes (the nightly job and a
-    correction's). Returns the number of bands stored."""
+    """Rebuild the bands of every locality (or of one, after its correction) as of `as_of` (default today), for
+    the series of the form version in force that day (`series_in_force`), in one transaction, so a crash or a
+    second run leaves the same rows. On PostgreSQL one statement (percentile_cont) that writes only the new and
+    changed bands and deletes those no more (SQLite deletes and re-inserts); an advisory lock serialises two
+    refreshes (the nightly job and a correction's). Returns the number of bands stored."""
     as_of = as_of or timezone.localdate()
     params = {**_window(as_of), "now": timezone.now()}
     province = None
@@ -279,8 +628,8 @@ def bands_refresh(*, as_of: datetime.date | None = None, locality: str | None = 
             return 0
         province = found[0]
         params.update(locality=locality, province=province)
+    series = series_in_force(as_of)
     with transaction.atomic():
-        stale = QualityBand.objects.all() if locality is None else QualityBand.objects.filter(locality=locality)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
@@ -291,11 +640,21 @@ def bands_refresh(*, as_of: datetime.date | None = None, locality: str | None = 
                 # the national dataset) than running it: no JIT for this transaction.
                 cursor.execute("SET LOCAL enable_nestloop = off")
                 cursor.execute("SET LOCAL jit = off")
-                stale._raw_delete(stale.db)
-                cursor.execute(_refresh_sql(one_locality=locality is not None), params)
-                return cursor.rowcount
+                # Its hash tables and sorts (the national window: ~120,000 reports into arrays, 64,000 statistics,
+                # 47,000 bands compared with the stored ones) fit in memory instead of spilling to disk.
+                cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+                # Memoize would hash every array before its statistics, for few hits (the arrays are mostly
+                # distinct); the joins of the statistics are hash joins, not merges of sorted copies.
+                cursor.execute("SET LOCAL enable_memoize = off")
+                cursor.execute("SET LOCAL enable_mergejoin = off")
+                cursor.execute(
+                    _refresh_sql(one_locality=locality is not None, series=series),
+                    {**params, "series": [s.name for s in series]},
+                )
+                return cursor.fetchone()[0]
+        stale = QualityBand.objects.all() if locality is None else QualityBand.objects.filter(locality=locality)
         stale._raw_delete(stale.db)
-        bands = _python_bands(params, locality=locality, province=province)
+        bands = _python_bands(params, locality=locality, province=province, series=series)
         QualityBand.objects.bulk_create(bands, batch_size=2000)
         return len(bands)
 
@@ -351,9 +710,11 @@ def warnings_recheck(*, report: DailyReport, user: Any = None, now: datetime.dat
     inside its band is `corrected`; a figure outside its band opens (or re-opens, when its value changed) a
     warning. Returns the `warnings` entries of the figures still or newly outside."""
     bands = bands_for([report.locality]).get(report.locality, {})
-    values = report.figures()
+    values = {**report.figures(), "extra": report.extra}
+    names = renamed_series(report.form_version_id)
+    flat = {names.get(series, series): value for series, value in {**(report.extra or {}), **report.figures()}.items()}
     skip = dropped_series(report.form_version_id)
-    found = {name: (value, band) for name, value, band in outliers(values, bands, skip=skip)}
+    found = {name: (value, band) for name, value, band in outliers(values, bands, skip=skip, names=names)}
     existing = {w.indicator: w for w in QualityWarning.objects.filter(report=report, code=OUTLIER)}
     for name, warning in existing.items():
         if name in found:
@@ -363,7 +724,7 @@ def warnings_recheck(*, report: DailyReport, user: Any = None, now: datetime.dat
                 warning.median, warning.effect = band.median, abs(value - band.median)
                 warning.state, warning.closed_by, warning.closed_at = QualityWarning.State.OPEN, None, None
                 warning.save()
-        elif warning.state != QualityWarning.State.CORRECTED and values[name] != warning.value:
+        elif warning.state != QualityWarning.State.CORRECTED and flat.get(name) != warning.value:
             warning.state, warning.closed_by, warning.closed_at = QualityWarning.State.CORRECTED, user, now
             warning.save(update_fields=["state", "closed_by", "closed_at"])
     new = {name: found[name] for name in found if name not in existing}

@@ -201,36 +201,6 @@ def _warnings(
     return warnings
 
 
-def _record_rule_warnings(
-    found: Mapping[Key, list[dict[str, Any]]],
-    inserted: Mapping[Key, int],
-    rows: Mapping[Key, Mapping[str, Any]],
-    now: datetime.datetime,
-) -> None:
-    """The warnings of the warning rules of newly inserted reports, as open quality warnings (reports.quality):
-    the clerk explains them or corrects the report, as for an unusual figure. `expected` is the value itself:
-    a rule has no band."""
-    QualityWarning.objects.bulk_create(
-        QualityWarning(
-            report_id=inserted[key],
-            locality=key[0],
-            province_id=rows[key]["province_id"],
-            commune_id=rows[key]["commune_id"],
-            date=key[1],
-            code=warning["code"],
-            indicator=warning["indicator"],
-            value=warning["value"] or 0,
-            expected_low=warning["value"] or 0,
-            expected_high=warning["value"] or 0,
-            median=warning["value"] or 0,
-            effect=0,
-            created_at=now,
-        )
-        for key, warnings in found.items()
-        for warning in warnings
-    )
-
-
 def _diff(stored: Mapping[str, Any], submitted: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     content = content_of(stored)
     return {
@@ -276,6 +246,7 @@ _PG_TYPES = {
     "payload": "jsonb",
     "extra": "jsonb",
     "dropped": "jsonb",
+    "renamed": "jsonb",
     "form_version_id": "bigint",
     "support_needed": "boolean",
     "late": "boolean",
@@ -333,7 +304,7 @@ def _insert_reports(
 def _insert_new_reports_sql() -> str:
     """PostgreSQL's one statement of _insert_new_reports (built once per process)."""
     q = connection.ops.quote_name
-    source = [*_REPORT_JSON_COLUMNS, "payload", "dropped"]
+    source = [*_REPORT_JSON_COLUMNS, "payload", "dropped", "renamed"]
     record = ", ".join(f"{q(c)} {_PG_TYPES.get(c, 'text')}" for c in source)
     report_columns = ", ".join(q(c) for c in [*_REPORT_JSON_COLUMNS, *_REPORT_SHARED_COLUMNS])
     values = ", ".join(f"x.{q(c)}" for c in _REPORT_JSON_COLUMNS)
@@ -365,9 +336,10 @@ warn AS (
         "code", "indicator", "value", "expected_low", "expected_high", "median", "effect", "state", "explanation",
         "follow_up", "created_at")
     SELECT ins."id", ins."locality", ins."province_id", ins."commune_id", ins."date", '{quality.OUTLIER}',
-        v.indicator, v.value, b.low, b.high, b.median, abs(v.value - b.median), 'open', '', false, %s::timestamptz
+        COALESCE(x."renamed" ->> v.indicator, v.indicator), v.value, b.low, b.high, b.median,
+        abs(v.value - b.median), 'open', '', false, %s::timestamptz
     FROM ins JOIN x ON x."locality" = ins."locality" AND x."date" = ins."date"
-    {quality.unpivot_sql("x")}
+    {quality.report_unpivot_sql("x")}
     JOIN {q(QualityBand._meta.db_table)} b ON b."locality" = ins."locality" AND b."indicator" = v.indicator
     WHERE {quality.outlier_sql()} AND NOT jsonb_exists(COALESCE(x."dropped", '[]'::jsonb), v.indicator)
     RETURNING "locality", "date", "indicator", "value", "expected_low", "expected_high"
@@ -404,7 +376,7 @@ def _insert_new_reports(
         by_key = {(r["locality"], r["date"]): r for r in rows}
         bands = quality.bands_for({key[0] for key in inserted})
         found = {
-            key: quality.outliers(by_key[key], bands[key[0]], skip=by_key[key]["dropped"])
+            key: quality.outliers(by_key[key], bands[key[0]], skip=by_key[key]["dropped"], names=by_key[key]["renamed"])
             for key in inserted
             if key[0] in bands
         }
@@ -465,8 +437,10 @@ def _insert_new_reports(
                 new_requests.append((code, day))
     # The same rule as reports.outbox.request_rollups: only a new request gets a job; a pending one has it.
     announce_after_commit(new_requests)
+    back = {(r["locality"], r["date"]): {code: series for series, code in r["renamed"].items()} for r in rows}
     for key, entries in hits.items():
-        entries.sort(key=lambda hit: INTEGER_FIELDS.index(hit[0]))
+        names = back.get(key)
+        entries.sort(key=lambda hit: quality.figure_order(hit[0], names))
         outliers[key] = [quality.warning_body(indicator=n, value=v, low=lo, high=hi) for n, v, lo, hi in entries]
     return inserted, outliers
 
@@ -568,6 +542,8 @@ def daily_report_submit_batch(
             "late": is_late(item.valid_day, now),
             # The series its version does not have: stored as 0, never judged against a band.
             "dropped": quality.dropped_series(item.spec.version_id),
+            # Its renamed indicators ({series: code}): a warning names the figure as the version does.
+            "renamed": quality.renamed_series(item.spec.version_id),
         }
 
     # On PostgreSQL the submission's writes are one statement (reports, revisions, rollup requests, events),
@@ -575,7 +551,7 @@ def daily_report_submit_batch(
     # SQLite takes three statements, in one transaction.
     # A report that breaks a warning rule of its version also writes its warnings to the quality queue: a second
     # statement, so then PostgreSQL too takes a transaction (the default form has no warning rule).
-    rule_warnings = {key: item.warnings for _i, item, key, _d in accepted if item.warnings and key in rows}
+    rule_warnings = {key: item for _i, item, key, _d in accepted if item.warnings and key in rows}
     atomic = connection.vendor != "postgresql" or rule_warnings
     with transaction.atomic() if atomic else contextlib.nullcontext():
         inserted, outliers = (
@@ -596,8 +572,13 @@ def daily_report_submit_batch(
         if inserted and connection.vendor != "postgresql":  # PostgreSQL: requested in the insert statement
             request_rollups({(rows[key]["province_id"], validated[first_of[key]].valid_day) for key in inserted})
         if rule_warnings:
-            _record_rule_warnings(
-                {key: rule_warnings[key] for key in inserted if key in rule_warnings}, inserted, rows, now
+            quality.rule_warnings_record(
+                {
+                    inserted[key]: (rows[key], item.spec, item.data, item.warnings)
+                    for key, item in rule_warnings.items()
+                    if key in inserted
+                },
+                now=now,
             )
 
     for index, item, key, digest in accepted:
@@ -760,6 +741,11 @@ def daily_report_correct(
         )
         # Checked against the bands before they learn the corrected figures; then the locality's are rebuilt.
         outliers = quality.warnings_recheck(report=report, user=user, now=now)
+        # The warning rules of the report's version (item.spec: the version of its day, which is the one the
+        # report was stored with), judged again: closed when they hold, opened when newly broken.
+        quality.rule_warnings_recheck(
+            report=report, spec=item.spec, values=item.data, found=item.warnings, user=user, now=now
+        )
         jobs.bands_refresh_after_commit(locality)
     return Outcome(
         CORRECTED,
