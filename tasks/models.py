@@ -252,6 +252,13 @@ def blocker_of(item) -> dict | None:
     return None
 
 
+def blocker_codes(item) -> dict[str, str | None]:
+    """Each blocker field of an item (or a history row) with the code it names, None for the empty ones: what
+    the version diffs (409) and the bulk round trip compare, field by field."""
+    blocker = blocker_of(item) or {}
+    return {field: blocker["code"] if blocker.get("kind") == kind else None for field, kind in BLOCKER_FIELDS.items()}
+
+
 class WorkflowState(models.Model):
     """The state every workflow item carries (assignments, sub-tasks of local plans, inspections' follow-up
     items): status, progress, completion, blocker, and the version for optimistic concurrency. Changed only
