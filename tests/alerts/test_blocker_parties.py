@@ -151,3 +151,23 @@ def test_a_blocker_is_waited_on_since_the_update_that_named_it(
     assert register() == (moved.isoformat(), 1)
     run(rules=RULES)
     assert set(Alert.objects.open().filter(assignment=hanoi).values_list("since", flat=True)) == {moved}
+
+
+def test_every_blocked_key_fits_the_alerts_subject_key():
+    """The longest key a blocked rule makes — the largest id, the longest system code — fits Alert.subject_key
+    (PostgreSQL refuses a longer one, and the whole run with it)."""
+    from alerts.facts import AssignmentState, OpenWork, TaskFacts, Thresholds
+    from alerts.rules import BlockedBySystem
+    from alerts.work_items import ItemState, SubTaskBlockedBySystem
+    from core.systems import SYSTEM_CODES
+
+    today = datetime.date(2026, 1, 10)
+    biggest, longest = 2**63 - 1, max(SYSTEM_CODES, key=len)
+    limit = Alert._meta.get_field("subject_key").max_length
+    thresholds = Thresholds.from_settings()
+    state = AssignmentState(biggest, 1, "commune", None, "01", "00004", "blocked", 10, None, None, today, today)
+    work = OpenWork(state._replace(blocked_by_system=longest), TaskFacts(today, 1, today), today, "blocked", 30)
+    item = ItemState(biggest, today, "blocked", "00004", "01", None, blocked_by_system=longest, blocked_since=today)
+    keys = [c.key for c in BlockedBySystem().check(work, thresholds)]
+    keys += [c.key for c in SubTaskBlockedBySystem().check(item, today=today, thresholds=thresholds)]
+    assert len(keys) == 2 and max(len(k) for k in keys) <= limit, keys
