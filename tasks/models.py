@@ -259,16 +259,11 @@ def blocker_codes(item) -> dict[str, str | None]:
     return {field: blocker["code"] if blocker.get("kind") == kind else None for field, kind in BLOCKER_FIELDS.items()}
 
 
-class WorkflowState(models.Model):
-    """The state every workflow item carries (assignments, sub-tasks of local plans, inspections' follow-up
-    items): status, progress, completion, blocker, and the version for optimistic concurrency. Changed only
-    by tasks.services.workflow_update(), which writes the item's history row (a WorkflowHistory) with it."""
+class Blockable(models.Model):
+    """What a workflow item, and each row of its history, says it waits on: at most one of an agency, a province,
+    a vendor or a system (BLOCKER_FIELDS; each concrete model checks it with ONE_BLOCKER), and why. One
+    definition for the items (WorkflowState) and their history (WorkflowHistory)."""
 
-    status = models.CharField(
-        _("status"), max_length=20, choices=AssignmentStatus.choices, default=AssignmentStatus.NOT_STARTED
-    )
-    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
-    completed_on = models.DateField(_("completed on"), null=True, blank=True)
     blocked_by = models.ForeignKey(
         "tasks.Agency",
         null=True,
@@ -296,6 +291,30 @@ class WorkflowState(models.Model):
     )
     blocked_by_system = models.CharField(_("blocked by (system)"), max_length=40, blank=True, choices=SYSTEMS)
     blocked_reason = models.TextField(_("blocked reason"), blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def blocked_by_code(self) -> str | None:
+        """The blocking agency's code (no query when there is none)."""
+        return getattr(self.blocked_by, "code", None) if self.blocked_by_id else None
+
+    @property
+    def blocker(self) -> dict | None:
+        return blocker_of(self)
+
+
+class WorkflowState(Blockable):
+    """The state every workflow item carries (assignments, sub-tasks of local plans, inspections' follow-up
+    items): status, progress, completion, blocker, and the version for optimistic concurrency. Changed only
+    by tasks.services.workflow_update(), which writes the item's history row (a WorkflowHistory) with it."""
+
+    status = models.CharField(
+        _("status"), max_length=20, choices=AssignmentStatus.choices, default=AssignmentStatus.NOT_STARTED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    completed_on = models.DateField(_("completed on"), null=True, blank=True)
     # Optimistic concurrency: every accepted change bumps it; a write carrying an older value is refused.
     version = models.PositiveIntegerField(_("version"), default=1)
     updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
@@ -310,15 +329,6 @@ class WorkflowState(models.Model):
 
     class Meta:
         abstract = True
-
-    @property
-    def blocked_by_code(self) -> str | None:
-        """The blocking agency's code (no query when there is none)."""
-        return getattr(self.blocked_by, "code", None) if self.blocked_by_id else None
-
-    @property
-    def blocker(self) -> dict | None:
-        return blocker_of(self)
 
 
 class AssignmentQuerySet(models.QuerySet):
@@ -496,7 +506,7 @@ def evidence_upload_to(instance, filename):
     return instance.evidence_path(filename)
 
 
-class WorkflowHistory(AppendOnlyModel):
+class WorkflowHistory(AppendOnlyModel, Blockable):
     """Append-only history of a workflow item (WorkflowState): one row per accepted change, written in the
     same transaction as the change by tasks.services.workflow_update(). Each concrete model adds the link to
     its item (named by ITEM_FIELD) and the actor."""
@@ -509,27 +519,6 @@ class WorkflowHistory(AppendOnlyModel):
     old_progress = models.PositiveSmallIntegerField(_("old progress"))
     new_progress = models.PositiveSmallIntegerField(_("new progress"))
     completed_on = models.DateField(_("completed on"), null=True, blank=True)
-    blocked_by = models.ForeignKey(
-        "tasks.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("blocked by")
-    )
-    blocked_by_province = models.ForeignKey(
-        "localities.Province",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("blocked by (province)"),
-    )
-    blocked_by_vendor = models.ForeignKey(
-        "tasks.Vendor",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("blocked by (vendor)"),
-    )
-    blocked_by_system = models.CharField(_("blocked by (system)"), max_length=40, blank=True, choices=SYSTEMS)
-    blocked_reason = models.TextField(_("blocked reason"), blank=True)
     note = models.TextField(_("note"), blank=True)
     evidence_url = models.URLField(_("evidence link"), max_length=500, blank=True)
     evidence_file = models.FileField(_("evidence file"), upload_to=evidence_upload_to, blank=True, max_length=300)
@@ -542,14 +531,6 @@ class WorkflowHistory(AppendOnlyModel):
 
     class Meta:
         abstract = True
-
-    @property
-    def blocked_by_code(self) -> str | None:
-        return getattr(self.blocked_by, "code", None) if self.blocked_by_id else None
-
-    @property
-    def blocker(self) -> dict | None:
-        return blocker_of(self)
 
     @property
     def item_id(self) -> int:
