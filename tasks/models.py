@@ -305,6 +305,16 @@ class Blockable(models.Model):
         return blocker_of(self)
 
 
+def blocking_q(scope: Scope) -> Q | None:
+    """The workflow items that name the scope's own agency or province as their blocker: the party told of a
+    block sees what it blocks (DESIGN.md §8), as it is told; it changes nothing. None for other scopes."""
+    if scope.is_agency:
+        return Q(blocked_by_id=scope.agency_id)
+    if scope.is_province:
+        return Q(blocked_by_province_id=scope.province_id)
+    return None
+
+
 class WorkflowState(Blockable):
     """The state every workflow item carries (assignments, sub-tasks of local plans, inspections' follow-up
     items): status, progress, completion, blocker, and the version for optimistic concurrency. Changed only
@@ -663,13 +673,15 @@ class SubTaskQuerySet(models.QuerySet):
 
     def visible_to(self, scope: Scope) -> "SubTaskQuerySet":
         """Whoever sees the parent assignment sees its sub-tasks (the province or agency, and everyone above:
-        read-all roles, the agency that leads or coordinates the task); a commune clerk its commune's own."""
+        read-all roles, the agency that leads or coordinates the task); a commune clerk its commune's own; an
+        agency or a province those it is named as blocking (blocking_q)."""
         if scope.reads_all:
             return self
         condition = Q(parent__in=Assignment.objects.visible_to(scope).values("pk"))
         if scope.is_commune:
             condition = Q(commune_id=scope.commune_id)
-        return self.filter(condition)
+        blocking = blocking_q(scope)
+        return self.filter(condition if blocking is None else condition | blocking)
 
     def updatable_q(self, scope: Scope) -> Q | None:
         """The province or agency updates its own plans' sub-tasks (a commune's on its behalf), a commune

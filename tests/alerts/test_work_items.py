@@ -337,3 +337,42 @@ def test_a_blocked_subtask_as_of_a_past_day_is_read_from_its_history(run, quiet,
     assert run(rules=BLOCKED_RULES).raised == 0  # no longer blocked
     run(rules=BLOCKED_RULES, as_of=today - days(1))
     assert not Alert.objects.filter(rule="subtask_blocked").exists()  # yesterday it was not blocked yet
+
+
+def test_the_party_told_of_a_block_sees_the_item_and_changes_nothing(
+    today, plan, followup, commune_clerk, agency_officer, outsider_province_officer, api_for, client
+):
+    """As for an assignment (DESIGN.md §8), the blocking agency or province sees the sub-task or follow-up item
+    its alert links to; it may not update it."""
+    from localities.models import Province
+    from tasks.models import Agency
+
+    item = subtask(plan, deadline=today + days(30))
+    subtask_update(
+        subtask=item,
+        actor=commune_clerk,
+        version=1,
+        status="blocked",
+        progress=10,
+        blocked_by=Agency.objects.get(code="BCA"),
+        blocked_reason="W",
+    )
+    followup_update(
+        followup=FollowUp.objects.get(),
+        actor=commune_clerk,
+        version=1,
+        status="blocked",
+        progress=10,
+        blocked_by_province=Province.objects.get(pk="79"),
+        blocked_reason="W",
+    )
+    bca = api_for(user=agency_officer)
+    assert bca.get(f"/api/v1/subtasks/{item.pk}/").status_code == 200
+    update = {"status": "in_progress", "progress": 20, "version": 2}
+    assert bca.post(f"/api/v1/subtasks/{item.pk}/updates/", update, format="json").status_code == 403
+    client.force_login(outsider_province_officer)
+    assert client.get(f"/inspections/followups/{followup.pk}/").status_code == 200
+    assert client.get(f"/tasks/subtasks/{item.pk}/").status_code == 404  # not what it blocks
+    # Unblocked, it is theirs no more.
+    subtask_update(subtask=item, actor=commune_clerk, version=2, status="in_progress", progress=20)
+    assert bca.get(f"/api/v1/subtasks/{item.pk}/").status_code == 404
