@@ -210,8 +210,9 @@ class Alert(models.Model):
     threshold = models.PositiveSmallIntegerField(_("threshold (days)"))
     subject_kind = models.CharField(_("subject"), max_length=specs.SUBJECT_MAX_LENGTH, choices=specs.subject_choices)
     # The subject's identity for this rule: "assignment:812", "assignment:812:blocked_by:7", "commune:00004",
-    # "report:5501".
-    subject_key = models.CharField(_("subject key"), max_length=60)
+    # "report:5501". Wide enough for the longest a rule makes: a bigint id and the longest system code
+    # ("assignment:…:blocked_by_system:provincial_procedure_system").
+    subject_key = models.CharField(_("subject key"), max_length=100)
     # The day that makes the alert: the deadline, the last update, the day a block or a streak began, the
     # report's day. A later streak or block of the same subject is a new alert.
     day = models.DateField(_("day"))

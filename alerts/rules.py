@@ -16,9 +16,10 @@ An alert's identity is (rule, subject key, threshold, day) — the unique constr
 | stagnant | assignment | 14 | its last update (or when its work could start) | the unit's users and its head |
 | blocked | assignment + blocking agency | 0 | the day the block began | the blocking agency's users |
 | blocked | assignment + blocking agency | 7 | the day the block began | the blocking agency's head |
-| blocked_province | assignment + blocking province | 0 / 7 | its last update | the province's officers / its head |
-| blocked_vendor | assignment + blocking vendor | 0 | its last update | the vendor's contacts (e-mail) |
-| blocked_system | assignment + blocking system | 0 | its last update | the central support team |
+| blocked_province | assignment + blocking province | 0 / 7 | the day the block began | the province's officers / |
+|   |   |   |   | its head |
+| blocked_vendor | assignment + blocking vendor | 0 | the day the block began | the vendor's contacts (e-mail) |
+| blocked_system | assignment + blocking system | 0 | the day the block began | the central support team |
 | missing_report_1, _3, _7 | commune | 1 / 3 / 7 | the streak's first day | its clerks / its province's |
 |   |   |   |   | officers / the steering committee |
 | support_needed | report | 0 | the report's day | the province's officers |
@@ -274,8 +275,8 @@ class Blocked(AssignmentRule):
 class BlockedByOther(AssignmentRule):
     """Blocked by a province, a vendor or a system (DESIGN.md §13): the party is told as an agency is (§8),
     through what it has — a province its officers (and its head after the escalation days), a vendor its
-    contacts, a system the central support team that follows outages (§12). Keyed by the party and the day of
-    the update that named it."""
+    contacts, a system the central support team that follows outages (§12). Keyed by the party and the day the
+    block began (the update that named it: a later update still blocked by the same party changes nothing)."""
 
     field: ClassVar[str]
     kind: ClassVar[str]
@@ -285,7 +286,7 @@ class BlockedByOther(AssignmentRule):
         party = getattr(state, self.field)
         if state.status != AssignmentStatus.BLOCKED or not party:
             return
-        since = state.last_update or work.today
+        since = state.blocked_since or state.last_update or work.today
         yield self.party_condition(work, 0, since, party)
         if self.escalation is not None and (work.today - since).days >= thresholds.blocked_escalation:
             yield self.party_condition(work, thresholds.blocked_escalation, since, party)

@@ -10,12 +10,26 @@ the current rows (the same thing, cheaper).
 
 import datetime
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
 from alerts import specs
@@ -23,7 +37,16 @@ from alerts.facts import AssignmentState, TaskFacts, Thresholds, latest_due_day,
 from alerts.models import Alert, Contact, Notification, Preference, SupportResolution
 from localities.models import Commune, Province
 from reports.models import DailyReport
-from tasks.models import Agency, Assignment, AssignmentQuerySet, AssignmentStatus, Membership, StatusUpdate, Task
+from tasks.models import (
+    BLOCKER_FIELDS,
+    Agency,
+    Assignment,
+    AssignmentQuerySet,
+    AssignmentStatus,
+    Membership,
+    StatusUpdate,
+    Task,
+)
 from tasks.roles import Role, Scope
 
 BLOCKED = AssignmentStatus.BLOCKED
@@ -42,24 +65,51 @@ def _local_date(value: datetime.datetime | None) -> datetime.date | None:
 # --- the rules' inputs --------------------------------------------------------------------------------------
 
 
-def block_since(*, before: datetime.datetime | None = None, blocked_by: str = "blocked_by") -> Subquery:
-    """When the assignment's current block began: the first history row of the unbroken run of rows that say
-    "blocked by this agency" (a change of blocking agency, or any other status, starts a new run). Rows from
-    `before` on are ignored (as of a past day). `blocked_by` names the outer query's blocking agency."""
+def blocker_key(fields: Mapping[str, Any] | None = None) -> Concat:
+    """One text naming what a row waits on, whatever its kind: "agency id|province code|vendor id|system" with
+    the empty ones blank. `fields` maps each blocker field (tasks.models.BLOCKER_FIELDS) to the expression that
+    holds it (by default the row's own field), so a history row's key compares with an outer query's."""
+    fields = fields or {name: F(name) for name in BLOCKER_FIELDS}
+    parts: list[Any] = []
+    for name in BLOCKER_FIELDS:
+        if parts:
+            parts.append(Value("|"))
+        parts.append(Coalesce(Cast(fields[name], output_field=CharField()), Value(""), output_field=CharField()))
+    return Concat(*parts, output_field=CharField())
 
-    def history(assignment: Any) -> QuerySet:
-        rows = StatusUpdate.objects.filter(assignment=assignment)
+
+def block_since(
+    *,
+    history_model: Any = StatusUpdate,
+    before: datetime.datetime | None = None,
+    outer: Mapping[str, str] | None = None,
+) -> Subquery:
+    """When the item's current block began, whatever blocks it (an agency, a province, a vendor or a system):
+    the first history row of the unbroken run of rows that say "blocked by this same party" (a change of
+    blocker, or any other status, starts a new run; a change of progress or reason while blocked by the same
+    party does not). Rows from `before` on are ignored (as of a past day). `history_model` is the item's history
+    (a WorkflowHistory: StatusUpdate, SubTaskUpdate, FollowUpUpdate); `outer` maps each blocker field to the
+    outer query's name for it (by default the same names)."""
+    item = history_model.ITEM_FIELD
+    names = outer or {name: name for name in BLOCKER_FIELDS}
+    current = blocker_key({name: OuterRef(OuterRef(names[name])) for name in BLOCKER_FIELDS})
+
+    def history(pk: Any) -> QuerySet:
+        rows = history_model.objects.filter(**{item: pk})
         return rows if before is None else rows.filter(created_at__lt=before)
 
     interrupted = (
         history(OuterRef(OuterRef("pk")))
-        .exclude(new_status=BLOCKED, blocked_by=OuterRef(OuterRef(blocked_by)))
+        .annotate(key=blocker_key())
+        .exclude(Q(new_status=BLOCKED) & Q(key=current))
         .order_by("-version")
         .values("version")[:1]
     )
+    current_here = blocker_key({name: OuterRef(names[name]) for name in BLOCKER_FIELDS})
     first = (
         history(OuterRef("pk"))
-        .filter(new_status=BLOCKED, blocked_by=OuterRef(blocked_by), version__gt=Coalesce(Subquery(interrupted), 0))
+        .annotate(key=blocker_key())
+        .filter(new_status=BLOCKED, key=current_here, version__gt=Coalesce(Subquery(interrupted), 0))
         .order_by("version")
         .values("created_at")[:1]
     )
@@ -97,7 +147,8 @@ def assignment_states(
             bs=Coalesce(Subquery(latest.values("blocked_by_system")[:1]), Value("")),
             last=Subquery(latest.values("created_at")[:1]),
         )
-    qs = qs.annotate(since=Case(When(s=BLOCKED, then=block_since(before=before, blocked_by="b")), default=None))
+    since = block_since(before=before, outer=dict(zip(BLOCKER_FIELDS, ("b", "bp", "bv", "bs"), strict=True)))
+    qs = qs.annotate(since=Case(When(s=BLOCKED, then=since), default=None))
     rows = qs.values_list(
         "pk",
         "task_id",
@@ -278,8 +329,8 @@ def unread_count(*, user: Any) -> int:
 
 def blocker_list(*, scope: Scope, queryset: AssignmentQuerySet | None = None) -> QuerySet:
     """The blocker register: blocked assignments the scope may see (an agency or a province sees those it
-    blocks), who or what blocks whom — an agency, a province, a vendor or a system — and since when (history
-    for an agency's block, the last update for the others), oldest block first."""
+    blocks), who or what blocks whom — an agency, a province, a vendor or a system — and since when (the update
+    that named the blocker, from the history, whatever its kind), oldest block first."""
     qs = (Assignment.objects.all() if queryset is None else queryset).visible_to(scope)
     return (
         qs.filter(status=BLOCKED)

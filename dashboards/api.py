@@ -12,6 +12,7 @@ from core.pagecache import whole_response
 from dashboards import cache as dashboard_cache
 from dashboards import selectors, snapshots
 from reports.figures import INTEGER_FIELDS, RATE_NAMES
+from tasks import working_groups
 
 DATE_PARAMETER = OpenApiParameter(
     "date", OpenApiTypes.DATE, description="Day (YYYY-MM-DD, not in the future). Default: the latest day with data."
@@ -141,22 +142,41 @@ AS_OF_PARAMETER = OpenApiParameter(
 )
 
 
+WORKING_GROUP_PARAMETER = OpenApiParameter(
+    "working_group",
+    OpenApiTypes.INT,
+    description="A working group's view (its number, GET /api/v1/working-groups/): only the tasks of the task "
+    "groups it follows. Empty or absent: every group. An unknown number is a 400 naming `working_group`.",
+)
+
+
+def working_group_view(request) -> working_groups.View:
+    """The working group's view named by `?working_group=`; a 400 naming the parameter for an unknown one."""
+    view = working_groups.view_of(request.query_params.get(working_groups.PARAM))
+    if view.error:
+        raise ValidationError({working_groups.PARAM: [view.error]}, code="invalid")
+    return view
+
+
 class PhasesDashboard(APIView):
     @extend_schema(
-        parameters=[AS_OF_PARAMETER],
+        parameters=[AS_OF_PARAMETER, WORKING_GROUP_PARAMETER],
         responses={200: PhaseSchema},
         summary="Phase deadlines: task counts by status and the forecast completion date",
         description="Per phase, as of the end of `date`: days left from that day, its tasks by rolled-up status "
         "and the forecast, which weighs tasks (a commune-level task counts once, by its share of green "
-        "communes). `date` is the day shown and `as_of` when its snapshot was built.",
+        "communes). `date` is the day shown and `as_of` when its snapshot was built. With `working_group`, "
+        "each phase's counts and forecast are those of the group's tasks only.",
     )
     @whole_response
     def get(self, request):
         day = _day(request) if request.query_params.get("date") else None
+        view = working_group_view(request)
 
         def build():
             snapshots.as_of_ensure(day)
-            data = selectors.phases(day)
+            data = selectors.phases(day, task_groups=view.task_groups)
             return [selectors.phase_json(item, day=data["day"], as_of=data["as_of"]) for item in data["phases"]]
 
-        return Response(dashboard_cache.cached("api-phases", [day], build))
+        number = view.group.number if view.group is not None else None
+        return Response(dashboard_cache.cached("api-phases", [day, number], build))

@@ -273,9 +273,20 @@ def _met(met: bool | None) -> str:
     return "" if met is None else (_("yes") if met else _("no"))
 
 
-def meeting_sheets(meeting: Any) -> list[Sheet]:
-    c = meeting.content
-    notes = [f"{meeting.title} — {_('as of the end of %(day)s') % {'day': meeting.date}}"]
+def view_note(working_group: Any) -> list[str]:
+    """The note of an export of a working group's view (tasks.working_groups); none for every group's."""
+    if working_group is None:
+        return []
+    return [
+        _("Working group %(number)s's view (%(name)s): the lists keep the tasks of the task groups it follows.")
+        % {"number": working_group.number, "name": working_group.name}
+    ]
+
+
+def meeting_sheets(meeting: Any, *, content: dict[str, Any] | None = None, working_group: Any = None) -> list[Sheet]:
+    """The pack's sheets; `content` is the pack as a working group's view shows it (dashboards.meetings.pack_view)."""
+    c = meeting.content if content is None else content
+    notes = [f"{meeting.title} — {_('as of the end of %(day)s') % {'day': meeting.date}}", *view_note(working_group)]
     if c.get("catalogue") == "demo":
         notes.append(str(DEMO_NOTE))
     labels = _labels()
@@ -450,8 +461,8 @@ def _status_label(key: str) -> str:
     return str(DisplayStatus(key).label) if key in DisplayStatus.values else key
 
 
-def changes_sheets(changes: dict[str, Any], *, meeting: Any, since: Any) -> list[Sheet]:
-    notes = [_("%(after)s compared with %(before)s") % {"after": meeting, "before": since}]
+def changes_sheets(changes: dict[str, Any], *, meeting: Any, since: Any, working_group: Any = None) -> list[Sheet]:
+    notes = [_("%(after)s compared with %(before)s") % {"after": meeting, "before": since}, *view_note(working_group)]
 
     def tasks(key: str) -> list[list[Any]]:
         return [[t["task"], _text(t["title"]), _status_label(t["status"])] for t in changes[key]]

@@ -8,7 +8,7 @@ the task snapshot of that day, the rollups of that day, the targets as of that d
 """
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -429,12 +429,31 @@ def _green_shares(content: dict[str, Any], commune_tasks: set[str]) -> dict[str,
     return shares
 
 
-def meeting_changes(*, meeting: Meeting, since: Meeting) -> dict[str, Any]:
+def pack_view(content: dict[str, Any], task_codes: Collection[str] | None) -> dict[str, Any]:
+    """A frozen pack as a working group's view shows it (tasks.working_groups.task_codes; None: every group):
+    its task lists — the tasks, the overdue ones, the blocked assignments and the units' parts done — keep the
+    group's tasks only. The pack itself is not changed."""
+    if task_codes is None:
+        return content
+    view = {
+        **content,
+        "tasks": [t for t in content.get("tasks", []) if t["code"] in task_codes],
+        "overdue": [t for t in content.get("overdue", []) if t["code"] in task_codes],
+        "blocked": [b for b in content.get("blocked", []) if b["task"] in task_codes],
+    }
+    if "units_done" in content:
+        view["units_done"] = [u for u in content["units_done"] if u["task"] in task_codes]
+    return view
+
+
+def meeting_changes(*, meeting: Meeting, since: Meeting, task_codes: Collection[str] | None = None) -> dict[str, Any]:
     """What changed from the `since` meeting to this one (DESIGN.md §9): tasks completed, newly overdue,
     assignments newly blocked or unblocked, forecasts that slipped, targets that moved, provinces that moved
     in the ranking, the agencies' and provinces' own parts completed, and the commune-level tasks whose share
-    of green communes moved. Read from the two frozen packs (older packs: see _pack_units_done)."""
-    before, after = since.content, meeting.content
+    of green communes moved. Read from the two frozen packs (older packs: see _pack_units_done). With
+    `task_codes` (a working group's view), the lists of tasks, assignments and task forecasts keep those tasks
+    only; the phases', agencies', targets' and provinces' changes stay whole."""
+    before, after = pack_view(since.content, task_codes), pack_view(meeting.content, task_codes)
     tasks_before = {t["code"]: t for t in before["tasks"]}
     done = {"completed_on_time", "completed_late"}
 
@@ -482,7 +501,7 @@ def meeting_changes(*, meeting: Meeting, since: Meeting) -> dict[str, Any]:
     units_completed = [
         {"task": u["task"], "unit": u["unit"], "level": u["level"], "completed_on": u["completed_on"]}
         for u in _pack_units_done(after)
-        if (u["task"], u["unit"]) not in done_before
+        if (u["task"], u["unit"]) not in done_before and (task_codes is None or u["task"] in task_codes)
     ]
     commune_tasks = set(Task.objects.filter(level=Level.COMMUNE).values_list("code", flat=True))
     shares_before = _green_shares(before, commune_tasks)

@@ -314,6 +314,17 @@ def latest_snapshot_day() -> datetime.date | None:
     return TaskSnapshot.objects.filter(date__lte=timezone.localdate()).aggregate(d=Max("date"))["d"]
 
 
+# The counts of a TaskSnapshot that add up over slices that share no task.
+SUMMED_FIELDS = [*STATUS_KEYS, "assignments", "green", "tasks", "done"]
+
+
+def summed_snapshot(whole: TaskSnapshot, parts: list[TaskSnapshot]) -> TaskSnapshot:
+    """An unsaved snapshot of `whole`'s day and key holding the sums of `parts` (slices that share no task, e.g.
+    a phase's groups), read like a stored one by the counts and the forecasts."""
+    sums: dict[str, Any] = {name: sum(getattr(p, name) for p in parts) for name in SUMMED_FIELDS}
+    return TaskSnapshot(date=whole.date, dimension=whole.dimension, key=whole.key, built_at=whole.built_at, **sums)
+
+
 def _counts(snapshot: TaskSnapshot | None) -> dict[str, int]:
     return {k: getattr(snapshot, k) if snapshot else 0 for k in STATUS_KEYS}
 
@@ -341,9 +352,10 @@ def phases(day: datetime.date | None = None, *, task_groups: frozenset[int] | No
     """Per phase, as of the end of `day` (default: the latest snapshot): deadline, days left, its tasks by
     rolled-up status, the task-weighted forecast, and inside the phase the breakdowns by group, lead agency
     (with its forecast) and province, and each task with its forecast. With `task_groups` (a working group's
-    view, tasks.working_groups), the breakdown by group and the tasks are those groups' only; the phase's
-    totals stay the whole phase's. A fixed number of queries (more, once, to build the snapshots of an as-of
-    day that has none)."""
+    view, tasks.working_groups), the phase's totals and forecast are those of the groups' tasks (the sum of
+    their phase-and-group slices: a task belongs to one group), and the breakdown by group and the tasks are
+    those groups' only; the breakdowns by lead agency and province stay the whole phase's. A fixed number of
+    queries (more, once, to build the snapshots of an as-of day that has none)."""
     snapshot_day, earlier_day = snapshot_days(day)
     as_of = snapshot_day or timezone.localdate()
     # Always the same queries, with or without snapshots (date=None matches nothing), so the count never
@@ -353,7 +365,7 @@ def phases(day: datetime.date | None = None, *, task_groups: frozenset[int] | No
     )
     earlier_snaps = TaskSnapshot.objects.filter(
         date=earlier_day,  # type: ignore[misc]
-        dimension__in=[Dimension.PHASE, Dimension.PHASE_AGENCY, Dimension.TASK],
+        dimension__in=[Dimension.PHASE, Dimension.PHASE_GROUP, Dimension.PHASE_AGENCY, Dimension.TASK],
     )
     earlier = {(s.dimension, s.key): s for s in earlier_snaps}
     by_dimension: dict[str, dict[str, TaskSnapshot]] = {}
@@ -381,9 +393,18 @@ def phases(day: datetime.date | None = None, *, task_groups: frozenset[int] | No
             today=as_of,
         )
 
+    def phase_total(snapshots: dict[tuple[str, str], TaskSnapshot], phase: Phase) -> TaskSnapshot | None:
+        """The phase's slice, or for a working group's view the sum of its groups' slices in the phase."""
+        whole = snapshots.get((Dimension.PHASE, phase.code))
+        if task_groups is None or whole is None:
+            return whole
+        keys = [(Dimension.PHASE_GROUP, f"{phase.code}:{number}") for number in sorted(task_groups)]
+        return summed_snapshot(whole, [snapshots[key] for key in keys if key in snapshots])
+
+    current_by_key = {(s.dimension, s.key): s for s in snaps}
     result = []
     for phase in Phase.objects.all():
-        current = by_dimension.get(Dimension.PHASE, {}).get(phase.code)
+        current = phase_total(current_by_key, phase)
         agency_rows = [
             (agencies.get(code), s, weighted(s, Dimension.PHASE_AGENCY, s.key, phase.deadline))
             for code, s in inside(Dimension.PHASE_AGENCY, phase)
@@ -406,7 +427,12 @@ def phases(day: datetime.date | None = None, *, task_groups: frozenset[int] | No
                 "days_left": (phase.deadline - as_of).days,
                 "tasks": _counts(current),
                 "snapshot": current,
-                "forecast": weighted(current, Dimension.PHASE, phase.code, phase.deadline),
+                "forecast": forecasts.forecast(
+                    current=forecasts.of_tasks(current),
+                    earlier=forecasts.of_tasks(phase_total(earlier, phase)),
+                    deadline=phase.deadline,
+                    today=as_of,
+                ),
                 "groups": sorted(
                     (
                         (groups.get(k), s)

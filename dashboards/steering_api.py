@@ -19,9 +19,11 @@ from core.api import ErrorSerializer, field_errors
 from core.dates import BadDay, view_day
 from core.db import parse_id
 from dashboards import cache as dashboard_cache
+from dashboards.api import WORKING_GROUP_PARAMETER, working_group_view
 from dashboards.meetings import meeting_changes, meeting_create
 from dashboards.models import Meeting
 from dashboards.targets import target_json, target_values
+from tasks import working_groups
 from tasks.scoping import scope_for_request
 
 
@@ -248,12 +250,18 @@ class MeetingChangesView(APIView):
     @extend_schema(
         summary="What changed since an earlier meeting",
         parameters=[
-            OpenApiParameter("since", OpenApiTypes.INT, required=True, description="The earlier meeting's id.")
+            OpenApiParameter("since", OpenApiTypes.INT, required=True, description="The earlier meeting's id."),
+            WORKING_GROUP_PARAMETER,
         ],
         responses={
             200: ChangesSchema,
-            400: OpenApiResponse(description="`since` missing or not a meeting you may read."),
+            400: OpenApiResponse(
+                description="`since` missing or not a meeting you may read; `working_group` not a working group."
+            ),
         },
+        description="With `working_group`, the lists of tasks, assignments, units' parts and task forecasts keep "
+        "the tasks of the task groups the working group follows; the phases', agencies', targets' and provinces' "
+        "changes stay whole.",
     )
     def get(self, request, pk):
         scope = scope_for_request(request)
@@ -265,4 +273,5 @@ class MeetingChangesView(APIView):
         if since is None:
             error = DjangoValidationError(_("Give the id of an earlier meeting you may read."), code="invalid")
             return Response(field_errors({"since": [error]}, detail=str(error.message)), status=400)
-        return Response(meeting_changes(meeting=meeting, since=since))
+        codes = working_groups.task_codes(working_group_view(request))
+        return Response(meeting_changes(meeting=meeting, since=since, task_codes=codes))

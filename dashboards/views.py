@@ -137,8 +137,8 @@ def phases(request):
     view = working_groups.view_of(request.GET.get(working_groups.PARAM))
     if request.GET.get("export") == "xlsx":
         data = _phases_context(request, view)
-        sheets = exports.phases_sheets(data, notes=demo_notes())
-        return xlsx_response(f"plan02-phases-{data['day'] or 'latest'}.xlsx", sheets)
+        sheets = exports.phases_sheets(data, notes=[*exports.view_note(view.group), *demo_notes()])
+        return xlsx_response(f"plan02-phases-{data['day'] or 'latest'}{_view_suffix(view)}.xlsx", sheets)
     if request.GET.get("export") == "pdf":
         data = _phases_context(request, view)
         return pdf_response(
@@ -322,18 +322,27 @@ def _meeting(request, pk) -> Meeting:
 @require_GET
 def meeting_detail(request, pk):
     """A frozen meeting pack; a working group's member lands on the group's view of its task lists (the
-    overdue and the blocked), the exports stay the whole pack."""
+    overdue and the blocked). The exports follow `?working_group=` when it is given (the page's export links
+    carry the view it shows); without it they are the whole pack."""
     scope = scope_for_user(request.user)
     meeting = _meeting(request, pk)
     landing = working_groups.landing_url(path=request.path, query=request.GET, scope=scope)
     if landing is not None and "export" not in request.GET:
         return redirect(landing)
+    view = working_groups.view_of(request.GET.get(working_groups.PARAM))
+    content = meetings.pack_view(meeting.content, working_groups.task_codes(view))
     if request.GET.get("export") == "xlsx":
-        return xlsx_response(f"plan02-meeting-{meeting.pk}-{meeting.date}.xlsx", exports.meeting_sheets(meeting))
+        return xlsx_response(
+            f"plan02-meeting-{meeting.pk}-{meeting.date}{_view_suffix(view)}.xlsx",
+            exports.meeting_sheets(meeting, content=content, working_group=view.group),
+        )
     if request.GET.get("export") == "pdf":
-        context = {"meeting": meeting, "c": meeting.content}
+        context = {"meeting": meeting, "c": content, "working_group": view.group}
         return pdf_response(
-            f"plan02-meeting-{meeting.pk}-{meeting.date}.pdf", "dashboards/pdf/meeting.html", context, request=request
+            f"plan02-meeting-{meeting.pk}-{meeting.date}{_view_suffix(view)}.pdf",
+            "dashboards/pdf/meeting.html",
+            context,
+            request=request,
         )
     earlier = (
         Meeting.objects.visible_to(scope_for_user(request.user))
@@ -341,14 +350,6 @@ def meeting_detail(request, pk):
         .defer("content")
         .order_by("-date", "-created_at")
     )
-    view = working_groups.view_of(request.GET.get(working_groups.PARAM))
-    content, codes = meeting.content, working_groups.task_codes(view)
-    if codes is not None:
-        content = {
-            **content,
-            "overdue": [t for t in content.get("overdue", []) if t["code"] in codes],
-            "blocked": [b for b in content.get("blocked", []) if b["task"] in codes],
-        }
     context = {
         "meeting": meeting,
         "c": content,
@@ -359,8 +360,19 @@ def meeting_detail(request, pk):
     return render(request, "dashboards/meeting.html", context)
 
 
+def _view_suffix(view: working_groups.View) -> str:
+    """An export's file name says which working group's view it holds."""
+    return f"-wg{view.group.number}" if view.group is not None else ""
+
+
 @require_GET
 def meeting_compare(request, pk):
+    """What changed since an earlier meeting; a working group's member lands on the group's view (its tasks'
+    lists), the export follows the view shown."""
+    scope = scope_for_user(request.user)
+    landing = working_groups.landing_url(path=request.path, query=request.GET, scope=scope)
+    if landing is not None and "export" not in request.GET:
+        return redirect(landing)
     meeting = _meeting(request, pk)
     since = request.GET.get("since", "")
     earlier = (
@@ -370,9 +382,17 @@ def meeting_compare(request, pk):
     )
     if earlier is None:
         raise Http404(_("Choose an earlier meeting to compare with."))
-    changes = meetings.meeting_changes(meeting=meeting, since=earlier)
+    view = working_groups.view_of(request.GET.get(working_groups.PARAM))
+    changes = meetings.meeting_changes(meeting=meeting, since=earlier, task_codes=working_groups.task_codes(view))
     if request.GET.get("export") == "xlsx":
-        name = f"plan02-meeting-{meeting.pk}-since-{earlier.pk}.xlsx"
-        return xlsx_response(name, exports.changes_sheets(changes, meeting=meeting, since=earlier))
-    context = {"meeting": meeting, "since": earlier, "changes": changes, "section": "meetings"}
+        name = f"plan02-meeting-{meeting.pk}-since-{earlier.pk}{_view_suffix(view)}.xlsx"
+        sheets = exports.changes_sheets(changes, meeting=meeting, since=earlier, working_group=view.group)
+        return xlsx_response(name, sheets)
+    context = {
+        "meeting": meeting,
+        "since": earlier,
+        "changes": changes,
+        "section": "meetings",
+        "working_group": working_groups.switch_links(path=request.path, query=request.GET, view=view, scope=scope),
+    }
     return render(request, "dashboards/meeting_compare.html", context)

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.models import AppendOnlyQuerySet
-from tasks.models import ONE_BLOCKER, WorkflowHistory, WorkflowState
+from tasks.models import ONE_BLOCKER, WorkflowHistory, WorkflowState, blocking_q
 from tasks.roles import Role, Scope
 
 
@@ -187,10 +187,14 @@ class Finding(UnitFields):
 
 class FollowUpQuerySet(models.QuerySet):
     def visible_to(self, scope: Scope) -> "FollowUpQuerySet":
+        """Everything for read-all roles; the inspected unit its own (a province its communes' too); an agency or a
+        province those it is named as blocking (tasks.models.blocking_q)."""
         if scope.reads_all:
             return self
-        condition = _unit_q(scope)
-        return self.none() if condition is None else self.filter(condition)
+        condition, blocking = _unit_q(scope), blocking_q(scope)
+        if condition is None:
+            return self.none() if blocking is None else self.filter(blocking)
+        return self.filter(condition if blocking is None else condition | blocking)
 
     def updatable_q(self, scope: Scope) -> Q | None:
         """The inspected unit carries its follow-up items out (a province officer also its communes', on their

@@ -17,8 +17,10 @@ from django.utils.translation import gettext as _
 
 from core.dates import DateError, parse_date
 from core.spreadsheets import SpreadsheetError, cell_text, rows_with_content, xlsx_rows
+from core.systems import SYSTEM_CODES
 from core.text import echo
-from tasks.models import Agency
+from localities.models import Province
+from tasks.models import BLOCKER_FIELDS, Agency, Vendor, blocker_codes
 from tasks.scoping import scope_for_user
 from tasks.selectors import FieldChange, assignment_list, assignment_state, subtask_list
 from tasks.services import ASSIGNMENTS, SUBTASKS, validate_update
@@ -27,7 +29,7 @@ from tasks.services import ASSIGNMENTS, SUBTASKS, validate_update
 KINDS = {"assignments": (assignment_list, ASSIGNMENTS), "subtasks": (subtask_list, SUBTASKS)}
 
 REQUIRED_COLUMNS = ["id", "version", "status", "progress"]
-OPTIONAL_COLUMNS = ["completed_on", "blocked_by", "blocked_reason", "note", "evidence_url"]
+OPTIONAL_COLUMNS = ["completed_on", *BLOCKER_FIELDS, "blocked_reason", "note", "evidence_url"]
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
 SIGNING_SALT = "tasks.bulk-update"
@@ -120,14 +122,74 @@ def bulk_plan(*, actor, upload, kind="assignments"):
     today = timezone.localdate()
     ids = {i for i in (_assignment_id(raw.get("id")) for _, raw in rows) if i is not None}
     assignments = listing(scope=scope, today=today).in_bulk(ids)
-    agencies = {a.code.upper(): a for a in Agency.objects.all()}
+    blockers = Blockers.load()
     plan = BulkPlan(rows=[])
     for number, raw in rows:
-        plan.rows.append(_plan_row(number, raw, assignments, agencies, today, workflow))
+        plan.rows.append(_plan_row(number, raw, assignments, blockers, today, workflow))
     return plan
 
 
-def _plan_row(number, raw, assignments, agencies, today, workflow=ASSIGNMENTS):
+@dataclasses.dataclass
+class Blockers:
+    """Every party a row may name as its blocker, by the code a clerk types (read once per upload): agencies and
+    vendors whatever the case, provinces also without their leading zero (a spreadsheet turns "01" into 1),
+    systems by their code (core.systems)."""
+
+    agencies: dict
+    provinces: dict
+    vendors: dict
+
+    @classmethod
+    def load(cls):
+        return cls(
+            agencies={a.code.upper(): a for a in Agency.objects.all()},
+            provinces={p.code: p for p in Province.objects.all()},
+            vendors={v.code.lower(): v for v in Vendor.objects.all()},
+        )
+
+    def read(self, raw, current, errors):
+        """{field: value} of the row's blocker columns, for validate_update(); an unknown code is an error
+        naming its column. A column the file does not have keeps the item's current blocker of that kind."""
+        values = {}
+        kept = blocker_codes(current)
+        for field, kind in BLOCKER_FIELDS.items():
+            code = cell_text(raw[field]) if field in raw else (kept[field] or "")
+            value = self.find(kind, code) if code else None
+            if code and value is None:
+                errors.append(
+                    _("%(column)s: unknown %(kind)s code “%(code)s”.")
+                    % {"column": field, "kind": KIND_NAMES[kind](), "code": echo(code)}
+                )
+            values[field] = value if kind != "system" else (value or "")
+        return values
+
+    def find(self, kind, code):
+        if kind == "agency":
+            return self.agencies.get(code.upper())
+        if kind == "province":
+            return self.provinces.get(code.zfill(2) if code.isascii() and code.isdigit() else code)
+        if kind == "vendor":
+            return self.vendors.get(code.lower())
+        return code.lower() if code.lower() in SYSTEM_CODES else None
+
+
+# The kind of each blocker column, as an error message names it.
+KIND_NAMES = {
+    "agency": lambda: _("agency"),
+    "province": lambda: _("province"),
+    "vendor": lambda: _("vendor"),
+    "system": lambda: _("system"),
+}
+
+
+def blocker_code(value):
+    """The code of a blocker value (a model row, a system code, or nothing) as the signed plan carries it."""
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else getattr(value, "code", None) or value.pk
+
+
+def _plan_row(number, raw, assignments, blockers, today, workflow=ASSIGNMENTS):
     assignment = assignments.get(_assignment_id(raw.get("id")))
     if assignment is None:
         return BulkRow(number, "forbidden", errors=[_("id: no assignment you may see has this id.")])
@@ -147,15 +209,12 @@ def _plan_row(number, raw, assignments, agencies, today, workflow=ASSIGNMENTS):
     except DateError as exc:
         errors.append(f"completed_on: {exc}")
         completed_on = None
-    blocked_code = cell_text(raw.get("blocked_by")).upper()
-    blocked_by = agencies.get(blocked_code) if blocked_code else None
-    if blocked_code and blocked_by is None:
-        errors.append(_("blocked_by: unknown agency code “%(code)s”.") % {"code": echo(blocked_code)})
+    blocker = blockers.read(raw, assignment, errors)
     values = {
         "status": status,
         "progress": progress,
         "completed_on": completed_on,
-        "blocked_by": blocked_by,
+        **blocker,
         "blocked_reason": cell_text(raw.get("blocked_reason")),
         "note": cell_text(raw.get("note")),
         "evidence_url": cell_text(raw.get("evidence_url")),
@@ -164,7 +223,7 @@ def _plan_row(number, raw, assignments, agencies, today, workflow=ASSIGNMENTS):
         return BulkRow(number, "invalid", assignment, errors=errors, file_version=version)
 
     current = assignment_state(assignment)
-    proposed = {**values, "blocked_by": blocked_code or None}
+    proposed = {**values, **{field: blocker_code(value) for field, value in blocker.items()}}
     # Shown on the preview page: a text of the file no longer than an answer may echo it (core.text).
     changes = [
         FieldChange(f, current[f], echo(proposed[f]) if isinstance(proposed[f], str) else proposed[f])
@@ -211,9 +270,9 @@ def sign_plan(plan, *, actor, kind="assignments"):
             "row": r.row,
             "assignment_id": r.assignment.pk,
             "version": r.file_version,
-            **{k: v for k, v in r.values.items() if k not in {"blocked_by", "completed_on"}},
+            **{k: v for k, v in r.values.items() if k not in {*BLOCKER_FIELDS, "completed_on"}},
             "completed_on": r.values["completed_on"].isoformat() if r.values["completed_on"] else None,
-            "blocked_by": r.values["blocked_by"].code if r.values["blocked_by"] else None,
+            **{field: blocker_code(r.values[field]) for field in BLOCKER_FIELDS},
         }
         for r in plan.to_apply
     ]
@@ -226,14 +285,20 @@ def unsign_plan(token, *, actor, kind="assignments"):
     data = signing.loads(token, salt=_salt(kind), max_age=PLAN_MAX_AGE)
     if data.get("user") != actor.pk:
         raise signing.BadSignature("signed for another user")
-    agencies = {a.code: a for a in Agency.objects.filter(code__in={r["blocked_by"] for r in data["rows"]} - {None})}
+    named = {field: {r.get(field) for r in data["rows"]} - {None} for field in BLOCKER_FIELDS}
+    parties = {
+        "blocked_by": {a.code: a for a in Agency.objects.filter(code__in=named["blocked_by"])},
+        "blocked_by_province": Province.objects.in_bulk(named["blocked_by_province"]),
+        "blocked_by_vendor": {v.code: v for v in Vendor.objects.filter(code__in=named["blocked_by_vendor"])},
+    }
     rows = []
     for row in data["rows"]:
         rows.append(
             {
                 **row,
                 "completed_on": parse_date(row["completed_on"]) if row["completed_on"] else None,
-                "blocked_by": agencies.get(row["blocked_by"]) if row["blocked_by"] else None,
+                **{field: found.get(row.get(field)) for field, found in parties.items()},
+                "blocked_by_system": row.get("blocked_by_system") or "",
             }
         )
     return rows

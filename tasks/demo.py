@@ -278,6 +278,17 @@ def demo_plan_ensure(*, write=print) -> None:
                         completed_on=today - datetime.timedelta(days=2) if done else None,
                         note="Demo",
                     )
+                elif index == 0 and owner.get("commune") and owner["commune"] == communes[-1]:
+                    # One sub-task waits on a system: its blocked alert goes to the central support team.
+                    subtask_update(
+                        subtask=subtask,
+                        actor=officer,
+                        version=1,
+                        status="blocked",
+                        progress=5,
+                        blocked_by_system="vneid",
+                        blocked_reason="Chưa xác thực được tài khoản VNeID của cán bộ một cửa (demo)",
+                    )
     write(f"demo local plan created: Hà Nội {DEMO_PLAN_NUMBER}")
 
 

@@ -8,7 +8,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exports import Sheet, csv_bytes, xlsx_bytes
+from core.systems import SYSTEM_CODES
+from tasks.models import BLOCKER_FIELDS
 from tasks.selectors import demo_notes
+
+# One column per kind of blocker (tasks.models.BLOCKER_FIELDS), each holding the blocker's code: at most one is
+# filled in, when the status is blocked.
+BLOCKER_COLUMNS = list(BLOCKER_FIELDS)
 
 # Machine-readable headers (never translated: the bulk upload reads them back).
 COLUMNS = [
@@ -26,6 +32,9 @@ COLUMNS = [
     "progress",
     "completed_on",
     "blocked_by",
+    "blocked_by_province",
+    "blocked_by_vendor",
+    "blocked_by_system",
     "blocked_reason",
     "updated_at",
     "updated_by",
@@ -33,7 +42,21 @@ COLUMNS = [
     "evidence_url",
     "task_official",
 ]
-EDITABLE = ["status", "progress", "completed_on", "blocked_by", "blocked_reason", "note", "evidence_url"]
+EDITABLE = [
+    "status",
+    "progress",
+    "completed_on",
+    *BLOCKER_COLUMNS,
+    "blocked_reason",
+    "note",
+    "evidence_url",
+]
+
+
+def blocker_cells(item):
+    """The blocker columns of one item: the code of what it waits on in its kind's column, the others empty."""
+    blocker = item.blocker
+    return [blocker["code"] if blocker and blocker["kind"] == kind else "" for kind in BLOCKER_FIELDS.values()]
 
 
 def _row(a, today):
@@ -54,7 +77,7 @@ def _row(a, today):
         a.status,
         a.progress,
         a.completed_on,
-        a.blocked_by.code if a.blocked_by_id else "",
+        *blocker_cells(a),
         a.blocked_reason,
         updated_at,
         a.updated_by.username if a.updated_by_id else "",
@@ -73,6 +96,13 @@ def help_rows():
         ["progress", _("0 to 100; 100 when completed")],
         ["completed_on", _("date the work was completed (when status is completed), not in the future")],
         ["blocked_by", _("code of the blocking agency (when status is blocked)")],
+        ["blocked_by_province", _("or: code of the blocking province, e.g. 01 (when status is blocked)")],
+        ["blocked_by_vendor", _("or: code of the blocking vendor (when status is blocked)")],
+        [
+            "blocked_by_system",
+            _("or: code of the blocking system, one of: %(codes)s (when status is blocked)")
+            % {"codes": ", ".join(SYSTEM_CODES)},
+        ],
         ["blocked_reason", _("why the work is blocked (when status is blocked)")],
         ["note", _("optional note; required to reopen or correct a completed assignment")],
         ["evidence_url", _("optional link to the evidence (http:// or https://)")],
@@ -111,6 +141,9 @@ SUBTASK_COLUMNS = [
     "progress",
     "completed_on",
     "blocked_by",
+    "blocked_by_province",
+    "blocked_by_vendor",
+    "blocked_by_system",
     "blocked_reason",
     "updated_at",
     "updated_by",
@@ -134,7 +167,7 @@ def _subtask_row(s, today):
         s.status,
         s.progress,
         s.completed_on,
-        s.blocked_by.code if s.blocked_by_id else "",
+        *blocker_cells(s),
         s.blocked_reason,
         updated_at,
         s.updated_by.username if s.updated_by_id else "",

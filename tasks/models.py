@@ -252,16 +252,18 @@ def blocker_of(item) -> dict | None:
     return None
 
 
-class WorkflowState(models.Model):
-    """The state every workflow item carries (assignments, sub-tasks of local plans, inspections' follow-up
-    items): status, progress, completion, blocker, and the version for optimistic concurrency. Changed only
-    by tasks.services.workflow_update(), which writes the item's history row (a WorkflowHistory) with it."""
+def blocker_codes(item) -> dict[str, str | None]:
+    """Each blocker field of an item (or a history row) with the code it names, None for the empty ones: what
+    the version diffs (409) and the bulk round trip compare, field by field."""
+    blocker = blocker_of(item) or {}
+    return {field: blocker["code"] if blocker.get("kind") == kind else None for field, kind in BLOCKER_FIELDS.items()}
 
-    status = models.CharField(
-        _("status"), max_length=20, choices=AssignmentStatus.choices, default=AssignmentStatus.NOT_STARTED
-    )
-    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
-    completed_on = models.DateField(_("completed on"), null=True, blank=True)
+
+class Blockable(models.Model):
+    """What a workflow item, and each row of its history, says it waits on: at most one of an agency, a province,
+    a vendor or a system (BLOCKER_FIELDS; each concrete model checks it with ONE_BLOCKER), and why. One
+    definition for the items (WorkflowState) and their history (WorkflowHistory)."""
+
     blocked_by = models.ForeignKey(
         "tasks.Agency",
         null=True,
@@ -289,6 +291,40 @@ class WorkflowState(models.Model):
     )
     blocked_by_system = models.CharField(_("blocked by (system)"), max_length=40, blank=True, choices=SYSTEMS)
     blocked_reason = models.TextField(_("blocked reason"), blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def blocked_by_code(self) -> str | None:
+        """The blocking agency's code (no query when there is none)."""
+        return getattr(self.blocked_by, "code", None) if self.blocked_by_id else None
+
+    @property
+    def blocker(self) -> dict | None:
+        return blocker_of(self)
+
+
+def blocking_q(scope: Scope) -> Q | None:
+    """The workflow items that name the scope's own agency or province as their blocker: the party told of a
+    block sees what it blocks (DESIGN.md §8), as it is told; it changes nothing. None for other scopes."""
+    if scope.is_agency:
+        return Q(blocked_by_id=scope.agency_id)
+    if scope.is_province:
+        return Q(blocked_by_province_id=scope.province_id)
+    return None
+
+
+class WorkflowState(Blockable):
+    """The state every workflow item carries (assignments, sub-tasks of local plans, inspections' follow-up
+    items): status, progress, completion, blocker, and the version for optimistic concurrency. Changed only
+    by tasks.services.workflow_update(), which writes the item's history row (a WorkflowHistory) with it."""
+
+    status = models.CharField(
+        _("status"), max_length=20, choices=AssignmentStatus.choices, default=AssignmentStatus.NOT_STARTED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    completed_on = models.DateField(_("completed on"), null=True, blank=True)
     # Optimistic concurrency: every accepted change bumps it; a write carrying an older value is refused.
     version = models.PositiveIntegerField(_("version"), default=1)
     updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
@@ -303,15 +339,6 @@ class WorkflowState(models.Model):
 
     class Meta:
         abstract = True
-
-    @property
-    def blocked_by_code(self) -> str | None:
-        """The blocking agency's code (no query when there is none)."""
-        return getattr(self.blocked_by, "code", None) if self.blocked_by_id else None
-
-    @property
-    def blocker(self) -> dict | None:
-        return blocker_of(self)
 
 
 class AssignmentQuerySet(models.QuerySet):
@@ -489,7 +516,7 @@ def evidence_upload_to(instance, filename):
     return instance.evidence_path(filename)
 
 
-class WorkflowHistory(AppendOnlyModel):
+class WorkflowHistory(AppendOnlyModel, Blockable):
     """Append-only history of a workflow item (WorkflowState): one row per accepted change, written in the
     same transaction as the change by tasks.services.workflow_update(). Each concrete model adds the link to
     its item (named by ITEM_FIELD) and the actor."""
@@ -502,27 +529,6 @@ class WorkflowHistory(AppendOnlyModel):
     old_progress = models.PositiveSmallIntegerField(_("old progress"))
     new_progress = models.PositiveSmallIntegerField(_("new progress"))
     completed_on = models.DateField(_("completed on"), null=True, blank=True)
-    blocked_by = models.ForeignKey(
-        "tasks.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("blocked by")
-    )
-    blocked_by_province = models.ForeignKey(
-        "localities.Province",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("blocked by (province)"),
-    )
-    blocked_by_vendor = models.ForeignKey(
-        "tasks.Vendor",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("blocked by (vendor)"),
-    )
-    blocked_by_system = models.CharField(_("blocked by (system)"), max_length=40, blank=True, choices=SYSTEMS)
-    blocked_reason = models.TextField(_("blocked reason"), blank=True)
     note = models.TextField(_("note"), blank=True)
     evidence_url = models.URLField(_("evidence link"), max_length=500, blank=True)
     evidence_file = models.FileField(_("evidence file"), upload_to=evidence_upload_to, blank=True, max_length=300)
@@ -535,14 +541,6 @@ class WorkflowHistory(AppendOnlyModel):
 
     class Meta:
         abstract = True
-
-    @property
-    def blocked_by_code(self) -> str | None:
-        return getattr(self.blocked_by, "code", None) if self.blocked_by_id else None
-
-    @property
-    def blocker(self) -> dict | None:
-        return blocker_of(self)
 
     @property
     def item_id(self) -> int:
@@ -675,13 +673,15 @@ class SubTaskQuerySet(models.QuerySet):
 
     def visible_to(self, scope: Scope) -> "SubTaskQuerySet":
         """Whoever sees the parent assignment sees its sub-tasks (the province or agency, and everyone above:
-        read-all roles, the agency that leads or coordinates the task); a commune clerk its commune's own."""
+        read-all roles, the agency that leads or coordinates the task); a commune clerk its commune's own; an
+        agency or a province those it is named as blocking (blocking_q)."""
         if scope.reads_all:
             return self
         condition = Q(parent__in=Assignment.objects.visible_to(scope).values("pk"))
         if scope.is_commune:
             condition = Q(commune_id=scope.commune_id)
-        return self.filter(condition)
+        blocking = blocking_q(scope)
+        return self.filter(condition if blocking is None else condition | blocking)
 
     def updatable_q(self, scope: Scope) -> Q | None:
         """The province or agency updates its own plans' sub-tasks (a commune's on its behalf), a commune

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.dates import end_of_day
 from tasks.models import (
+    BLOCKER_FIELDS,
     Assignment,
     AssignmentQuerySet,
     AssignmentStatus,
@@ -24,6 +25,7 @@ from tasks.models import (
     SubTask,
     SubTaskUpdate,
     Task,
+    blocker_codes,
 )
 from tasks.roles import Scope
 from tasks.status import (
@@ -372,12 +374,12 @@ class FieldChange:
 
 
 def assignment_state(assignment: Assignment) -> dict[str, Any]:
-    """The fields a version fixes, with the blocking agency as its code."""
+    """The fields a version fixes (of any workflow item), each blocker as its code."""
     return {
         "status": assignment.status,
         "progress": assignment.progress,
         "completed_on": assignment.completed_on,
-        "blocked_by": assignment.blocked_by_code,
+        **blocker_codes(assignment),
         "blocked_reason": assignment.blocked_reason or "",
     }
 
@@ -398,22 +400,23 @@ def item_changes_since(*, history: QuerySet, current_version: int, version: int)
     the other fields from the row that produced `version` (none for version 1: the initial empty state)."""
     if version >= current_version:
         return [], []
-    updates = list(history.filter(version__gt=version).select_related("actor", "blocked_by").order_by("version"))
+    updates = list(history.filter(version__gt=version).select_related(*BLOCKER_JOINS, "actor").order_by("version"))
     if not updates:
         return [], []
-    at_version = next(iter(history.filter(version=version).select_related("blocked_by")), None)
+    at_version = next(iter(history.filter(version=version).select_related(*BLOCKER_JOINS)), None)
+    empty = dict.fromkeys(BLOCKER_FIELDS)
     before = {
         "status": updates[0].old_status,
         "progress": updates[0].old_progress,
         "completed_on": at_version.completed_on if at_version else None,
-        "blocked_by": at_version.blocked_by_code if at_version else None,
+        **(blocker_codes(at_version) if at_version else empty),
         "blocked_reason": at_version.blocked_reason if at_version else "",
     }
     after = {
         "status": updates[-1].new_status,
         "progress": updates[-1].new_progress,
         "completed_on": updates[-1].completed_on,
-        "blocked_by": updates[-1].blocked_by_code,
+        **blocker_codes(updates[-1]),
         "blocked_reason": updates[-1].blocked_reason,
     }
     changes = [FieldChange(f, before[f], after[f]) for f in before if before[f] != after[f]]
@@ -421,6 +424,9 @@ def item_changes_since(*, history: QuerySet, current_version: int, version: int)
 
 
 # --- local plans and sub-tasks (DESIGN.md §13) ---------------------------------------------------------------
+
+# The related rows that name an item's blocker (tasks.models.blocker_of reads them).
+BLOCKER_JOINS = ["blocked_by", "blocked_by_province", "blocked_by_vendor"]
 
 SUBTASK_JOINS = [
     "plan",
@@ -432,7 +438,7 @@ SUBTASK_JOINS = [
     "parent__task__phase",
     "commune",
     "updated_by",
-    "blocked_by",
+    *BLOCKER_JOINS,
 ]
 
 

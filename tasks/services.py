@@ -578,6 +578,9 @@ def items_bulk_update(workflow: Workflow, *, actor: Any, rows: list[dict[str, An
                         evidence_url=row.get("evidence_url", ""),
                         completed_on=row.get("completed_on"),
                         blocked_by=row.get("blocked_by"),
+                        blocked_by_province=row.get("blocked_by_province"),
+                        blocked_by_vendor=row.get("blocked_by_vendor"),
+                        blocked_by_system=row.get("blocked_by_system") or "",
                         blocked_reason=row.get("blocked_reason", ""),
                         refresh_dashboards=False,
                     )

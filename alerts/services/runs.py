@@ -35,7 +35,7 @@ from alerts.models import Alert, AlertRun, Digest, DigestItem, Language, Notific
 from alerts.rules import AssignmentRule, assignment_conditions
 from alerts.services.notifications import bells_changed
 from alerts.sql import ids_in, texts_in
-from alerts.work_items import ItemSubject, item_key
+from alerts.work_items import ItemBlocked, ItemSubject, blocked_key, item_key
 from core import events
 from core.db import insert_many
 from dashboards.snapshots import end_of_day
@@ -391,15 +391,45 @@ def alerts_close_ended(*, assignment_ids: Collection[int]) -> int:
 
 def alerts_close_completed(*, kind: str, ids: Collection[int]) -> int:
     """Close at once the open alerts of the items of `kind` (alerts.work_items: sub-tasks, follow-up items) that
-    were completed; the next run would close them at the latest. Returns how many."""
+    were completed, and their blocked alerts that name a party they no longer wait on; the next run would close
+    them at the latest. Returns how many."""
     subject = specs.subject_kind(kind)
     if not isinstance(subject, ItemSubject):
         return 0
-    done = subject.completed(sorted(set(ids)))
-    if not done:
-        return 0
+    ids = sorted(set(ids))
+    done = subject.completed(ids)
     keys = [item_key(kind, pk) for pk in done]
+    closed = 0
     with transaction.atomic():
-        return close_alerts(
-            Alert.objects.open().filter(subject_kind=kind, subject_key__in=texts_in(keys)), now=timezone.now()
-        )
+        if keys:
+            closed += close_alerts(
+                Alert.objects.open().filter(subject_kind=kind, subject_key__in=texts_in(keys)), now=timezone.now()
+            )
+        blocked_rules = [
+            spec.code for spec in specs.rules() if isinstance(spec, ItemBlocked) and spec.subject is subject
+        ]
+        # The open blocked alerts of the kind are few (one per blocked item): read them, keep those of `ids`.
+        blocked = [
+            (pk, key, item_id_of(key))
+            for pk, key in Alert.objects.open()
+            .filter(subject_kind=kind, rule__in=blocked_rules)
+            .values_list("pk", "subject_key")
+            .order_by()
+        ]
+        wanted = set(ids)
+        mine = [(pk, key, item) for pk, key, item in blocked if item in wanted]
+        if mine:
+            parties = subject.parties(sorted({item for _pk, _key, item in mine}))
+            ended = [
+                pk
+                for pk, key, item in mine
+                if (party := parties.get(item)) is None or key != blocked_key(kind, item, party)
+            ]
+            if ended:
+                closed += close_alerts(Alert.objects.filter(pk__in=ids_in(ended)), now=timezone.now())
+    return closed
+
+
+def item_id_of(key: str) -> int | None:
+    pk = key.partition(":")[2].partition(":")[0]
+    return int(pk) if pk.isascii() and pk.isdigit() else None

@@ -9,7 +9,7 @@ from django.core import mail
 
 from alerts.models import Alert, Contact, Notification
 from alerts.services.delivery import digests_send
-from tasks.models import Assignment, Role, Vendor
+from tasks.models import Agency, Assignment, Role, Vendor
 from tests.alerts.conftest import assignment, local
 from tests.conftest import make_user
 
@@ -108,3 +108,66 @@ def test_the_blocker_register_lists_every_kind_of_blocker(run, quiet, today, pro
         ("T22", "province", "79", None),
         ("T62", "system", "network", None),
     ]
+
+
+def party(kind, code):
+    """The four blocker fields of an update naming one party (the others emptied)."""
+    fields = {"blocked_by": None, "blocked_by_province_id": None, "blocked_by_vendor": None, "blocked_by_system": ""}
+    if kind == "agency":
+        return {**fields, "blocked_by": Agency.objects.get(code=code)}
+    return {**fields, {"province": "blocked_by_province_id", "system": "blocked_by_system"}[kind]: code}
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("province", "79"), ("province", "48")),
+        (("system", "vneid"), ("system", "network")),
+        (("agency", "BCA"), ("system", "vneid")),
+    ],
+)
+def test_a_blocker_is_waited_on_since_the_update_that_named_it(
+    run, quiet, today, province_officer, api_for, steering, first, second
+):
+    """Whatever blocks: a later update still blocked by the same party (more progress, another reason) keeps the
+    day the block began — in the register, its days waiting and the alert raised once; naming another party
+    starts a new block."""
+    began = today - datetime.timedelta(days=9)
+    hanoi = block(assignment("T22", province="01"), province_officer, local(began, 9), **party(*first))
+    hanoi = block(hanoi, province_officer, local(today - datetime.timedelta(days=2), 9), **party(*first))
+    run(rules=RULES)
+
+    def register():
+        (row,) = api_for(user=steering).get("/api/v1/blockers/").json()["results"]
+        return row["since"], row["days_waiting"]
+
+    assert register() == (began.isoformat(), 9)
+    raised = Alert.objects.filter(assignment=hanoi).exclude(rule="stagnant")
+    assert raised.exists() and {a.since for a in raised} == {began}
+    assert run(rules=RULES).raised == 0  # the second update raised nothing new
+
+    moved = today - datetime.timedelta(days=1)
+    block(hanoi, province_officer, local(moved, 9), **party(*second))
+    assert register() == (moved.isoformat(), 1)
+    run(rules=RULES)
+    assert set(Alert.objects.open().filter(assignment=hanoi).values_list("since", flat=True)) == {moved}
+
+
+def test_every_blocked_key_fits_the_alerts_subject_key():
+    """The longest key a blocked rule makes — the largest id, the longest system code — fits Alert.subject_key
+    (PostgreSQL refuses a longer one, and the whole run with it)."""
+    from alerts.facts import AssignmentState, OpenWork, TaskFacts, Thresholds
+    from alerts.rules import BlockedBySystem
+    from alerts.work_items import ItemState, SubTaskBlockedBySystem
+    from core.systems import SYSTEM_CODES
+
+    today = datetime.date(2026, 1, 10)
+    biggest, longest = 2**63 - 1, max(SYSTEM_CODES, key=len)
+    limit = Alert._meta.get_field("subject_key").max_length
+    thresholds = Thresholds.from_settings()
+    state = AssignmentState(biggest, 1, "commune", None, "01", "00004", "blocked", 10, None, None, today, today)
+    work = OpenWork(state._replace(blocked_by_system=longest), TaskFacts(today, 1, today), today, "blocked", 30)
+    item = ItemState(biggest, today, "blocked", "00004", "01", None, blocked_by_system=longest, blocked_since=today)
+    keys = [c.key for c in BlockedBySystem().check(work, thresholds)]
+    keys += [c.key for c in SubTaskBlockedBySystem().check(item, today=today, thresholds=thresholds)]
+    assert len(keys) == 2 and max(len(k) for k in keys) <= limit, keys

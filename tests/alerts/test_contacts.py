@@ -174,3 +174,102 @@ def test_a_blank_xlsx_sheet_tail_is_refused_on_the_admins_page(client, admin_use
     assert response.status_code == 400
     assert "more than 2 empty rows" in response.content.decode()
     assert not Contact.objects.exists()
+
+
+# --- a system's vendors (role vendor, with a system) and a solution provider's people (unit_kind vendor) -----------
+
+VENDOR_HEADER = "unit_kind,unit_code,role,system,name,title,email,phone,language\n"
+VENDORS = (
+    VENDOR_HEADER + ",,vendor,vneid,Trung tâm RAR,,rar@c06.example,,\n"
+    "province,01,vendor,provincial_procedure_system,VNPT Hà Nội,,hanoi@vnpt.example,,\n"
+    "vendor,vnpt-it,head,,Nguyễn Văn Bình,Giám đốc,binh@vnpt-it.example,,\n"
+    "province,01,head,,Lê Văn Cường,Phó Chủ tịch,cuong@hanoi.example,,\n"
+)
+
+
+@pytest.fixture
+def vendor(db):
+    from tasks.models import Vendor
+
+    return Vendor.objects.create(code="vnpt-it", name="VNPT-IT")
+
+
+def test_system_vendors_and_a_vendors_people_are_imported(contacts_file, capsys, vendor):
+    path = contacts_file(VENDORS)
+    call_command("import_contacts", path, apply=True)
+    national = Contact.objects.get(email="rar@c06.example")
+    assert (national.role, national.system, national.province_id, national.unit_kind) == (
+        "vendor",
+        "vneid",
+        None,
+        "system",
+    )
+    hanoi = Contact.objects.get(email="hanoi@vnpt.example")
+    assert (hanoi.role, hanoi.system, hanoi.province_id) == ("vendor", "provincial_procedure_system", "01")
+    head = Contact.objects.get(email="binh@vnpt-it.example")
+    assert (head.role, head.vendor, head.system) == ("head", vendor, "")
+    capsys.readouterr()
+    call_command("import_contacts", path, apply=True)  # the same file again changes nothing
+    assert "0 to create, 0 to update, 4 unchanged" in capsys.readouterr().out
+    # A vendor's contact is matched by its system, province and address: a new name updates it.
+    call_command(
+        "import_contacts", contacts_file(VENDOR_HEADER + ",,vendor,vneid,RAR Centre,,rar@c06.example,,en\n"), apply=True
+    )
+    assert Contact.objects.get(email="rar@c06.example").name == "RAR Centre"
+    assert Contact.objects.count() == 4
+
+
+def test_the_imported_contacts_of_a_vendor_are_told_what_it_blocks(contacts_file, vendor, run, quiet, province_officer):
+    from django.core import mail
+
+    from alerts.services.delivery import digests_send
+    from tasks.models import Assignment
+    from tasks.services import assignment_update
+
+    call_command("import_contacts", contacts_file(VENDORS), apply=True)
+    hanoi = Assignment.objects.get(task__code="T22", province_id="01", level="province")
+    assignment_update(
+        assignment=hanoi,
+        actor=province_officer,
+        version=1,
+        status="blocked",
+        progress=10,
+        blocked_by_vendor=vendor,
+        blocked_reason="Waiting for the connector",
+    )
+    run(rules=["blocked_vendor"])
+    digests_send()
+    assert [m.to[0] for m in mail.outbox] == ["binh@vnpt-it.example"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (",,vendor,,A,,a@x.example,,", "row 2, column system: is required for role vendor"),
+        (",,vendor,fax,A,,a@x.example,,", "row 2, column system: unknown system 'fax'"),
+        ("agency,BCA,vendor,vneid,A,,a@x.example,,", "row 2, column unit_kind: a system's vendor is national"),
+        (",01,vendor,vneid,A,,a@x.example,,", "row 2, column unit_kind: is required with a unit_code"),
+        ("province,1,vendor,vneid,A,,a@x.example,,", "row 2, column unit_code: '1': a province code is written"),
+        ("province,01,head,vneid,A,,a@x.example,,", "row 2, column system: is given for role vendor only"),
+        ("vendor,acme,head,,A,,a@x.example,,", "row 2, column unit_code: unknown vendor 'acme'"),
+        (",,head,,A,,a@x.example,,", "row 2, column unit_kind: is required"),
+        (
+            "province,01,vendor,vneid,A,,cuong@hanoi.example,,",
+            "row 6, column email: cuong@hanoi.example is already a contact of province 01 on row 2",
+        ),
+    ],
+)
+def test_bad_vendor_rows_are_named_by_row_and_column(contacts_file, capsys, vendor, line, expected):
+    path = contacts_file(VENDORS.replace(VENDOR_HEADER, VENDOR_HEADER + line + "\n"))
+    with pytest.raises(CommandError, match="nothing was written"):
+        call_command("import_contacts", path, apply=True)
+    assert expected in capsys.readouterr().err
+    assert not Contact.objects.exists()
+
+
+def test_a_province_address_already_taken_is_refused_before_the_database_does(contacts_file, capsys, vendor):
+    call_command("import_contacts", contacts_file(VENDORS), apply=True)
+    line = "province,01,vendor,vneid,A,,cuong@hanoi.example,,"
+    with pytest.raises(CommandError):
+        call_command("import_contacts", contacts_file(VENDOR_HEADER + line + "\n"), apply=True)
+    assert "row 2, column email: cuong@hanoi.example is already a contact of province 01" in capsys.readouterr().err

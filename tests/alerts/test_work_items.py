@@ -178,3 +178,201 @@ def test_the_alerts_list_and_api_describe_subtask_and_followup_alerts(
     assert page.status_code == 200
     assert f"/tasks/subtasks/{item.pk}/" in page.content.decode()
     assert f"/inspections/followups/{followup.pk}/" in page.content.decode()
+
+
+# --- blocked sub-tasks and follow-up items: the party is told, as for an assignment -------------------------------
+
+BLOCKED_RULES = [
+    f"{kind}_blocked{suffix}" for kind in ("subtask", "followup") for suffix in ("", "_province", "_vendor", "_system")
+]
+
+
+def blocked_alerts(kind, pk):
+    return sorted(
+        Alert.objects.open()
+        .filter(subject_key__startswith=f"{kind}:{pk}:")
+        .values_list("rule", "threshold", "subject_key", "since")
+    )
+
+
+def test_a_subtask_blocked_by_an_agency_tells_it_then_its_head_and_unblocking_closes_it(
+    run,
+    quiet,
+    today,
+    plan,
+    commune_clerk,
+    agency_officer,
+    email,
+    head,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    from django.utils import timezone
+
+    from tasks.models import Agency
+
+    from .conftest import local
+
+    email(agency_officer)
+    head("agency", "BCA", "head.bca@example.org")
+    item = subtask(plan, deadline=today + days(30))
+    bca = Agency.objects.get(code="BCA")
+    now = timezone.now
+    began = today - days(8)
+    monkeypatch.setattr(timezone, "now", lambda: local(began, 9))  # the block began eight days ago
+    subtask_update(
+        subtask=item,
+        actor=commune_clerk,
+        version=1,
+        status="blocked",
+        progress=10,
+        blocked_by=bca,
+        blocked_reason="Waiting for the police's data",
+    )
+    # Still blocked by the same agency two days later: the block still began eight days ago.
+    monkeypatch.setattr(timezone, "now", lambda: local(today - days(2), 9))
+    subtask_update(
+        subtask=item, actor=commune_clerk, version=2, status="blocked", progress=15, blocked_by=bca, blocked_reason="W"
+    )
+    monkeypatch.setattr(timezone, "now", now)
+    run(rules=BLOCKED_RULES)
+    key = f"subtask:{item.pk}:agency:{bca.pk}"
+    # Past the escalation days: its head is told too.
+    assert blocked_alerts("subtask", item.pk) == [
+        ("subtask_blocked", 0, key, began),
+        ("subtask_blocked", 7, key, began),
+    ]
+    assert told(agency_officer) == [("subtask_blocked", 0)] and told(commune_clerk) == []
+    assert run(rules=BLOCKED_RULES).raised == 0  # once
+    digests_send()
+    assert {m.to[0] for m in mail.outbox} == {"officer-bca@example.org", "head.bca@example.org"}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        subtask_update(subtask=item, actor=commune_clerk, version=3, status="in_progress", progress=20)
+    assert blocked_alerts("subtask", item.pk) == []  # at once, before any run
+    assert run(rules=BLOCKED_RULES).raised == 0
+
+
+@pytest.mark.parametrize(
+    ("blocker", "rule", "party"),
+    [
+        ({"blocked_by_province_id": "79"}, "subtask_blocked_province", "province:79"),
+        ({"blocked_by_system": "vneid"}, "subtask_blocked_system", "system:vneid"),
+        ({"vendor": True}, "subtask_blocked_vendor", "vendor:{vendor}"),
+    ],
+)
+def test_a_subtask_blocked_by_a_province_a_system_or_a_vendor_tells_that_party(
+    run, quiet, today, plan, commune_clerk, outsider_province_officer, blocker, rule, party
+):
+    from alerts.models import Contact
+    from localities.models import Province
+    from tasks.models import Role, Vendor
+    from tests.conftest import make_user
+
+    support = make_user("support-1", Role.SUPPORT)
+    vendor = Vendor.objects.create(code="vnpt-it", name="VNPT-IT")
+    Contact.objects.create(vendor=vendor, role="head", name="A", email="a@vnpt.example")
+    fields = {
+        "blocked_by_province": Province.objects.get(pk="79") if "blocked_by_province_id" in blocker else None,
+        "blocked_by_system": blocker.get("blocked_by_system", ""),
+        "blocked_by_vendor": vendor if "vendor" in blocker else None,
+    }
+    item = subtask(plan, deadline=today + days(30))
+    subtask_update(
+        subtask=item, actor=commune_clerk, version=1, status="blocked", progress=10, blocked_reason="W", **fields
+    )
+    run(rules=BLOCKED_RULES)
+    key = f"subtask:{item.pk}:{party.format(vendor=vendor.pk)}"
+    assert blocked_alerts("subtask", item.pk) == [(rule, 0, key, today)]
+    told_whom = {
+        "subtask_blocked_province": outsider_province_officer,
+        "subtask_blocked_system": support,
+    }
+    if rule in told_whom:
+        assert told(told_whom[rule]) == [(rule, 0)]
+    else:
+        digests_send()
+        assert [m.to[0] for m in mail.outbox] == ["a@vnpt.example"]
+    assert told(commune_clerk) == []  # the blocked owner is not the party told
+
+
+def test_a_followup_blocked_by_a_province_tells_it_and_the_alert_reads_as_the_items(
+    run, quiet, today, followup, commune_clerk, outsider_province_officer, api_for
+):
+    from inspections.services import followup_update
+    from localities.models import Province
+
+    followup_update(
+        followup=FollowUp.objects.get(),
+        actor=commune_clerk,
+        version=1,
+        status="blocked",
+        progress=10,
+        blocked_by_province=Province.objects.get(pk="79"),
+        blocked_reason="Waiting for the HCM data centre",
+    )
+    run(rules=BLOCKED_RULES)
+    assert [r[:2] for r in blocked_alerts("followup", followup.pk)] == [("followup_blocked_province", 0)]
+    assert told(outsider_province_officer) == [("followup_blocked_province", 0)]
+    rows = api_for(user=outsider_province_officer).get("/api/v1/alerts/", {"open": "true"}).json()["results"]
+    assert [(r["rule"], r["subject"]["kind"], r["subject"]["id"]) for r in rows] == [
+        ("followup_blocked_province", "followup", followup.pk)
+    ]
+
+
+def test_a_blocked_subtask_as_of_a_past_day_is_read_from_its_history(run, quiet, today, plan, commune_clerk):
+    from tasks.models import Agency
+
+    item = subtask(plan, deadline=today + days(30))
+    subtask_update(
+        subtask=item,
+        actor=commune_clerk,
+        version=1,
+        status="blocked",
+        progress=10,
+        blocked_by=Agency.objects.get(code="BCA"),
+        blocked_reason="W",
+    )
+    subtask_update(subtask=item, actor=commune_clerk, version=2, status="in_progress", progress=30)
+    assert run(rules=BLOCKED_RULES).raised == 0  # no longer blocked
+    run(rules=BLOCKED_RULES, as_of=today - days(1))
+    assert not Alert.objects.filter(rule="subtask_blocked").exists()  # yesterday it was not blocked yet
+
+
+def test_the_party_told_of_a_block_sees_the_item_and_changes_nothing(
+    today, plan, followup, commune_clerk, agency_officer, outsider_province_officer, api_for, client
+):
+    """As for an assignment (DESIGN.md §8), the blocking agency or province sees the sub-task or follow-up item
+    its alert links to; it may not update it."""
+    from localities.models import Province
+    from tasks.models import Agency
+
+    item = subtask(plan, deadline=today + days(30))
+    subtask_update(
+        subtask=item,
+        actor=commune_clerk,
+        version=1,
+        status="blocked",
+        progress=10,
+        blocked_by=Agency.objects.get(code="BCA"),
+        blocked_reason="W",
+    )
+    followup_update(
+        followup=FollowUp.objects.get(),
+        actor=commune_clerk,
+        version=1,
+        status="blocked",
+        progress=10,
+        blocked_by_province=Province.objects.get(pk="79"),
+        blocked_reason="W",
+    )
+    bca = api_for(user=agency_officer)
+    assert bca.get(f"/api/v1/subtasks/{item.pk}/").status_code == 200
+    update = {"status": "in_progress", "progress": 20, "version": 2}
+    assert bca.post(f"/api/v1/subtasks/{item.pk}/updates/", update, format="json").status_code == 403
+    client.force_login(outsider_province_officer)
+    assert client.get(f"/inspections/followups/{followup.pk}/").status_code == 200
+    assert client.get(f"/tasks/subtasks/{item.pk}/").status_code == 404  # not what it blocks
+    # Unblocked, it is theirs no more.
+    subtask_update(subtask=item, actor=commune_clerk, version=2, status="in_progress", progress=20)
+    assert bca.get(f"/api/v1/subtasks/{item.pk}/").status_code == 404

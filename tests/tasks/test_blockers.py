@@ -178,3 +178,57 @@ def test_a_meeting_pack_says_what_each_blocked_assignment_waited_on(api_for, pro
     client.post(url(hanoi_t62), blocked(blocked_by_vendor="vnpt-it"), format="json")
     rows = {row["task"]: (row["blocker_kind"], row["blocked_by"]) for row in _blocked(timezone.localdate())}
     assert rows == {"T22": ("system", "vneid"), "T62": ("vendor", "vnpt-it")}
+
+
+def test_a_stale_version_409_names_every_blocker_field_that_changed(
+    api_for, province_officer, outsider_province_officer, hanoi_t22, vendor
+):
+    """Someone else blocked the work on a vendor, then moved it to a system: the 409 of an older version shows
+    both blocker fields, from what they were at the caller's version to what they are now."""
+    client = api_for(user=province_officer)
+    assert client.post(url(hanoi_t22), blocked(blocked_by_province="79"), format="json").status_code == 201
+    moved = {**blocked(blocked_by_vendor="vnpt-it"), "version": 2}
+    assert client.post(url(hanoi_t22), moved, format="json").status_code == 201
+    moved = {**blocked(blocked_by_system="vneid"), "version": 3}
+    assert client.post(url(hanoi_t22), moved, format="json").status_code == 201
+
+    answer = client.post(url(hanoi_t22), {"status": "in_progress", "progress": 40, "version": 2}, format="json")
+    assert answer.status_code == 409
+    assert answer.json()["changes"] == [
+        {"field": "blocked_by_province", "old": "79", "new": None},
+        {"field": "blocked_by_system", "old": None, "new": "vneid"},
+    ]
+    # From the first version (nothing blocked), every field that moved.
+    answer = client.post(url(hanoi_t22), {"status": "in_progress", "progress": 40, "version": 1}, format="json")
+    assert [c["field"] for c in answer.json()["changes"]] == [
+        "status",
+        "progress",
+        "blocked_by_system",
+        "blocked_reason",
+    ]
+
+
+def test_a_stale_subtask_409_names_the_vendor_blocker(province_officer, hanoi_t22, vendor):
+    from django.utils import timezone
+
+    from tasks.models import LocalPlan, SubTask
+    from tasks.services import StaleVersion, subtask_update
+
+    plan = LocalPlan.objects.create(
+        province_id="01", number="1/KH", issued_on=timezone.localdate(), title="P", created_by=province_officer
+    )
+    item = SubTask.objects.create(
+        plan=plan, parent=hanoi_t22, title="Data", department="Sở KH&CN", deadline=timezone.localdate()
+    )
+    subtask_update(
+        subtask=item,
+        actor=province_officer,
+        status="blocked",
+        progress=10,
+        version=1,
+        blocked_by_vendor=vendor,
+        blocked_reason="Waiting",
+    )
+    with pytest.raises(StaleVersion) as exc:
+        subtask_update(subtask=item, actor=province_officer, status="in_progress", progress=20, version=1)
+    assert ("blocked_by_vendor", None, "vnpt-it") in [(c.field, c.old, c.new) for c in exc.value.changes]

@@ -134,3 +134,173 @@ def test_the_home_page_says_where_a_member_lands(client, member, steering):
     assert 'data-testid="home-working-group"' in html and "/dashboard/phases/?working_group=2" in html
     client.force_login(steering)
     assert 'data-testid="home-working-group"' not in client.get("/", **EN).content.decode()
+
+
+# --- the working group's view of the phases' JSON, a meeting's comparison and the exports -------------------------
+
+
+def test_the_phases_api_counts_the_groups_tasks_only(api_for, steering, client):
+    from dashboards.snapshots import snapshot_build
+
+    snapshot_build(timezone.localdate())
+    api = api_for(user=steering)
+    whole = {p["code"]: p for p in api.get("/api/v1/dashboard/phases/").json()}
+    answer = api.get("/api/v1/dashboard/phases/", {"working_group": 2})
+    assert answer.status_code == 200, answer.content
+    viewed = {p["code"]: p for p in answer.json()}
+    assert viewed.keys() == whole.keys()
+    for code, phase in viewed.items():
+        # Each task is counted once, by its rolled-up status: the counts add up to the group's tasks of the phase.
+        expected = Task.objects.filter(phase__code=code, group__number__in=(2, 8)).count()
+        assert sum(phase["tasks"].values()) == expected, code
+        assert sum(whole[code]["tasks"].values()) == Task.objects.filter(phase__code=code).count()
+    assert any(sum(viewed[c]["tasks"].values()) < sum(whole[c]["tasks"].values()) for c in viewed)
+    # An empty value is every group's view.
+    assert {p["code"]: p["tasks"] for p in api.get("/api/v1/dashboard/phases/", {"working_group": ""}).json()} == {
+        c: p["tasks"] for c, p in whole.items()
+    }
+
+
+@pytest.mark.parametrize("value", ["9", "two", "0"])
+def test_an_unknown_working_group_is_a_400_naming_it_in_the_phases_and_changes_apis(api_for, steering, value):
+    meeting = pack_meeting(steering)
+    api = api_for(user=steering)
+    for url, params in (
+        ("/api/v1/dashboard/phases/", {}),
+        (f"/api/v1/meetings/{meeting.pk}/changes/", {"since": meeting.pk}),
+    ):
+        answer = api.get(url, {**params, "working_group": value})
+        assert answer.status_code == 400, (url, answer.content)
+        assert "working_group" in answer.content.decode()
+
+
+def test_the_schema_documents_the_working_group_parameter(client, steering):
+    client.force_login(steering)
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    for path in ("/api/v1/dashboard/phases/", "/api/v1/meetings/{id}/changes/"):
+        assert "working_group" in {p["name"] for p in schema["paths"][path]["get"]["parameters"]}, path
+
+
+def pack(day, *, done=(), overdue=(), blocked=()):
+    """A frozen pack with T01 (task group 1) and T11 (task group 2): `done` completed, `overdue` late, `blocked`
+    blocked (one assignment each), and the units' parts of those done."""
+    forecast = {"date": None, "risk": "green", "reason": ""}
+    return {
+        "date": day,
+        "catalogue": "demo",
+        "tasks": [
+            {
+                "code": code,
+                "title": {"vi": code, "en": code},
+                "status": "completed_on_time" if code in done else "on_track",
+                "forecast": forecast,
+            }
+            for code in ("T01", "T11")
+        ],
+        "overdue": [
+            {
+                "code": c,
+                "title": {"vi": c, "en": c},
+                "lead_agency": "BCA",
+                "deadline": day,
+                "overdue": 1,
+                "green": 0,
+                "assignments": 1,
+            }
+            for c in overdue
+        ],
+        "blocked": [
+            {
+                "assignment": n,
+                "task": c,
+                "unit": "BCA",
+                "unit_name": "BCA",
+                "province": "",
+                "blocked_by": "BTC",
+                "since": day,
+                "days": 1,
+                "reason": "r",
+            }
+            for n, c in enumerate(blocked)
+        ],
+        "units_done": [{"task": c, "unit": "BCA", "level": "central", "completed_on": day} for c in done],
+        "phases": [],
+        "targets": [],
+        "ranking": [],
+        "not_reporting": {"provinces": []},
+    }
+
+
+def pack_meeting(user, content=None, day=datetime.date(2025, 9, 1)):
+    return Meeting.objects.create(
+        title=f"M {day}",
+        date=day,
+        content=content or pack(day.isoformat()),
+        created_by=user,
+        created_at=timezone.now(),
+    )
+
+
+@pytest.fixture
+def two_meetings(member):
+    both = ("T01", "T11")
+    first = pack_meeting(member, pack("2025-09-01"), datetime.date(2025, 9, 1))
+    second = pack_meeting(member, pack("2025-09-15", done=both, overdue=both, blocked=both), datetime.date(2025, 9, 15))
+    return first, second
+
+
+def test_a_meetings_changes_in_a_groups_view_list_its_tasks_only(api_for, member, two_meetings):
+    first, second = two_meetings
+    api = api_for(user=member)
+    url = f"/api/v1/meetings/{second.pk}/changes/"
+    everything = api.get(url, {"since": first.pk}).json()
+    assert [t["task"] for t in everything["completed"]] == ["T01", "T11"]
+    viewed = api.get(url, {"since": first.pk, "working_group": 2}).json()
+    lists = ("completed", "newly_overdue", "newly_blocked", "units_completed")
+    assert {key: [item["task"] for item in viewed[key]] for key in lists} == {key: ["T11"] for key in lists}
+
+
+def test_the_comparison_page_lands_on_the_group_and_its_export_follows(client, member, two_meetings):
+    import io
+
+    from openpyxl import load_workbook
+
+    first, second = two_meetings
+    client.force_login(member)
+    url = f"/dashboard/meetings/{second.pk}/changes/"
+    response = client.get(url, {"since": first.pk}, **EN)
+    assert response.status_code == 302 and response["Location"] == f"{url}?since={first.pk}&working_group=2"
+    page = client.get(response["Location"], **EN)
+    assert [t["task"] for t in page.context["changes"]["completed"]] == ["T11"]
+    html = page.content.decode()
+    assert 'data-testid="working-group-switch"' in html and "export=xlsx&amp;working_group=2" in html
+    export = client.get(url, {"since": first.pk, "export": "xlsx", "working_group": 2}, **EN)
+    assert export.status_code == 200 and "-wg2.xlsx" in export["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(export.content), read_only=True).worksheets[0]
+    cells = [c for row in sheet.iter_rows(values_only=True) for c in row if c]
+    assert "T11" in cells and "T01" not in cells
+    assert any("Working group 2's view" in str(c) for c in cells)
+    # Every group's view, asked for: both tasks, no redirect.
+    everything = client.get(url, {"since": first.pk, "working_group": ""}, **EN)
+    assert [t["task"] for t in everything.context["changes"]["completed"]] == ["T01", "T11"]
+
+
+def test_a_meetings_export_follows_the_view_it_is_asked_for(client, member, two_meetings):
+    import io
+
+    from openpyxl import load_workbook
+
+    _first, second = two_meetings
+    client.force_login(member)
+    page = client.get(f"/dashboard/meetings/{second.pk}/", {"working_group": 2}, **EN).content.decode()
+    assert "?export=xlsx&amp;working_group=2" in page and "?export=pdf&amp;working_group=2" in page
+
+    def overdue_sheet(**params):
+        export = client.get(f"/dashboard/meetings/{second.pk}/", {"export": "xlsx", **params}, **EN)
+        book = load_workbook(io.BytesIO(export.content), read_only=True)
+        sheet = next(s for s in book.worksheets if s.title == "Overdue tasks")
+        return {row[0] for row in sheet.iter_rows(values_only=True)} & {"T01", "T11"}
+
+    assert overdue_sheet(working_group=2) == {"T11"}
+    assert overdue_sheet() == {"T01", "T11"}  # no view asked for: the whole pack
+    assert Meeting.objects.get(pk=second.pk).content["overdue"][0]["code"] == "T01"  # the pack is untouched

@@ -6,7 +6,8 @@ from core.spreadsheets import SpreadsheetError
 
 class Command(ImportCommand):
     help = (
-        "Import the contacts (accountable heads and focal points) of agencies, provinces and communes from a CSV "
+        "Import the contacts (accountable heads and focal points) of agencies, provinces, communes and vendors, "
+        "and the owners or vendors of systems (role vendor, with a system), from a CSV "
         "or XLSX file. Dry run by default: prints what would change and every error by row and column. --apply "
         f"writes everything in one transaction, or nothing. Columns: {', '.join(COLUMNS)} (see alerts/contacts.py)."
     )

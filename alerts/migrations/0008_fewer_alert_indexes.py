@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("alerts", "0006_vendor_system_contacts"),
+        ("alerts", "0007_alert_subject_key_fits_every_blocker"),
         ("localities", "0003_slots_for_10x"),
         ("reports", "0011_default_form"),
         ("tasks", "0006_blockers"),
