@@ -46,12 +46,12 @@ def bound_cursor() -> CursorWrapper:
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     raw = connection.connection
-    if raw.prepare_threshold is None and PREPARE_AFTER is not None:  # type: ignore[attr-defined]
+    if raw.prepare_threshold is None and PREPARE_AFTER is not None:
         # Django turns psycopg's automatic preparation off on every connection (for transaction-mode poolers,
         # which the portal does not use: it keeps its own connections, CONN_MAX_AGE). Only these cursors bind
         # on the server, so only their statements are prepared: Django's own cursors bind on the client, and
         # psycopg never prepares those.
-        raw.prepare_threshold = PREPARE_AFTER  # type: ignore[attr-defined]
+        raw.prepare_threshold = PREPARE_AFTER
     with connection.wrap_database_errors:
         return connection._prepare_cursor(ServerBindingCursor(raw))  # type: ignore[attr-defined]
 
