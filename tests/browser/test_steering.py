@@ -7,6 +7,7 @@ import re
 from django.utils import timezone
 
 from dashboards.meetings import meeting_create
+from reports.figures import RATE_NAMES
 from tasks.models import Role
 from tasks.scoping import scope_for_user
 from tests.browser.test_dashboards import seed_days
@@ -64,8 +65,10 @@ def test_the_phase_dashboard_moves_through_days_and_the_charts_say_what_they_sho
     assert page.locator("[data-testid=agencies-urgent] tbody tr").count() > 0
     page.goto("/dashboard/")
     captions = page.locator("[data-testid=chart] .chart-title").all_text_contents()
-    assert len(captions) == 4 and len(set(captions)) == 4
-    assert page.locator("[data-testid=chart] .legend-item").count() >= 5  # one per chart, and the target line
+    # One chart for the form's first total, one per rate, and the reports' completeness (dashboards.charts).
+    charts = 1 + len(RATE_NAMES) + 1
+    assert len(captions) == charts == 5 and len(set(captions)) == charts
+    assert page.locator("[data-testid=chart] .legend-item").count() >= charts + 1  # one per chart, the target line
     page.goto("/dashboard/targets/")
     assert page.locator("[data-testid=targets] tbody tr").count() == 9
 

@@ -11,6 +11,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -134,6 +135,9 @@ def test_every_embedded_command_of_the_readme_runs_as_printed(tmp_path):
     key = key_file.read_text()
     _spreadsheet(BASE_DIR / "fixtures" / "demo_tasks.csv", work / "catalogue.xlsx")
     _spreadsheet(BASE_DIR / "fixtures" / "demo_contacts.csv", work / "contacts.xlsx")
+    # The README names the project's own files from its root, as a user types them there.
+    (work / "fixtures").mkdir()
+    shutil.copy(BASE_DIR / "fixtures" / "report_form_example.xlsx", work / "fixtures")
 
     # The demo history last: it is the slowest, and the alert runs before it have less to read.
     commands = sorted(readme_commands(), key=lambda command: command.startswith("seed_demo"))
