@@ -78,13 +78,31 @@ EXPORT_COLUMNS = [
 ]
 
 
-def _export_rows(queryset):
+def _added_columns() -> list[str]:
+    """The series of every version's own indicators (kept in a report's `extra`), in the order the versions
+    added them: the export's columns after the default form's (formspec.indicator_labels lists every version)."""
+    defaults = set(ALL_FIELDS)
+    columns: list[str] = []
+    for spec in formspec.specs_between(datetime.date.min, timezone.localdate() + datetime.timedelta(days=3660)):
+        columns += [i.series for i in spec.indicators if i.series not in defaults and i.series not in columns]
+    return columns
+
+
+def _export_rows(queryset, added: list[str]):
+    """One row a report, its figures by series: a renamed indicator under its series' column, an indicator its
+    version does not have empty (not the 0 it is stored as), a version's own indicators in the added columns."""
     model_fields = [name for name in ALL_FIELDS if name != "date"]
-    export = queryset.select_related(None).only(*model_fields, "date", "receipt", "revision", "late", "received_at")
+    export = queryset.select_related(None).only(
+        *model_fields, "date", "receipt", "revision", "late", "received_at", "form_version", "extra"
+    )
     for report in export.iterator(chunk_size=2000):
         derived = report.derived
-        values = [getattr(report, name) for name in ALL_FIELDS]
+        spec = formspec.spec_for_version(report.form_version_id)
+        kept = {i.series for i in spec.indicators} | {"locality", "date"}
+        values = [getattr(report, name) if name in kept else "" for name in ALL_FIELDS]
         values[ALL_FIELDS.index("outage_systems")] = ";".join(report.outage_systems)
+        extra = report.extra or {}
+        values += ["" if extra.get(name) is None else extra[name] for name in added]
         rate = [derived[k] for k in ("online", "fully_online", "on_time")]
         yield [
             *values,
@@ -103,7 +121,9 @@ def _report_list(request, *, template, mine):
     queryset = reports_visible(scope).select_related("province", "commune")
     filterset = DailyReportFilterSet(request.GET, queryset=queryset)
     if request.GET.get("format") == "csv":
-        return csv_response("daily-reports.csv", EXPORT_COLUMNS, _export_rows(filterset.qs), streaming=True)
+        added = _added_columns()
+        columns = [*ALL_FIELDS, *added, *EXPORT_COLUMNS[len(ALL_FIELDS) :]]
+        return csv_response("daily-reports.csv", columns, _export_rows(filterset.qs, added), streaming=True)
     page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
     export_query = request.GET.copy()
     export_query.pop("page", None)

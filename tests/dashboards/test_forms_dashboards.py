@@ -306,3 +306,19 @@ def test_the_demo_generates_the_reports_of_the_version_of_each_day(tmp_path, fre
     assert [r.errors for r in results if not r.ok] == []
     old = ReportRevision.objects.filter(report__date=before).first().payload
     assert "returned" in old and "consultations" not in old
+
+
+@pytest.mark.django_db
+def test_the_reports_csv_has_the_series_of_every_version(switched, reader):
+    """The /reports/ export: a renamed indicator under its series' column, an indicator a version dropped empty in
+    its reports (not the 0 it is stored as), a version's own indicator in a column of its own."""
+    import csv
+
+    before, effective = switched
+    response = reader.get("/reports/", {"format": "csv", "locality": "00004"})
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    by_day = {r["date"]: r for r in rows if r["locality"] == "00004"}
+    old, new = by_day[before.isoformat()], by_day[effective.isoformat()]
+    assert (old["received_direct"], old["returned"], old["consultations"]) == ("30", "5", "")
+    assert (new["received_direct"], new["returned"], new["consultations"]) == ("40", "", "321")
