@@ -403,15 +403,7 @@ def test_a_second_version_flows_through_the_browser_form_and_the_upload(tmp_path
 
     today = days_ago(0)
     effective = today - datetime.timedelta(days=2)
-    freeze(local(effective - datetime.timedelta(days=1), 9))
-    call_command(
-        "import_form",
-        str(version_2_workbook(tmp_path)),
-        "--apply",
-        "--effective-from",
-        effective.isoformat(),
-        stdout=io.StringIO(),
-    )
+    import_version_2(tmp_path, freeze, effective=effective)
     freeze(local(today, 7))
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     client.force_login(commune_clerk)
@@ -496,15 +488,7 @@ def test_a_post_under_a_second_version_costs_the_queries_of_a_post_under_the_fir
 
     today = days_ago(0)
     effective = today - datetime.timedelta(days=2)
-    freeze(local(effective - datetime.timedelta(days=1), 9))
-    call_command(
-        "import_form",
-        str(version_2_workbook(tmp_path)),
-        "--apply",
-        "--effective-from",
-        effective.isoformat(),
-        stdout=io.StringIO(),
-    )
+    import_version_2(tmp_path, freeze, effective=effective)
     freeze(local(today, 7))
     client, key = commune_key
     api = api_for(key)
@@ -527,15 +511,7 @@ def test_pages_and_exports_of_a_day_under_a_second_version_answer(
 
     today = days_ago(0)
     effective = today - datetime.timedelta(days=2)
-    freeze(local(effective - datetime.timedelta(days=1), 9))
-    call_command(
-        "import_form",
-        str(version_2_workbook(tmp_path)),
-        "--apply",
-        "--effective-from",
-        effective.isoformat(),
-        stdout=io.StringIO(),
-    )
+    import_version_2(tmp_path, freeze, effective=effective)
     freeze(local(today, 7))
     assert api_for(commune_key[1]).post(URL, v2_payload(effective, consultations=321), format="json").status_code == 201
     rollup_rebuild(province_id="01", day=effective)
@@ -592,15 +568,7 @@ def test_the_fast_path_judges_a_report_by_its_days_version_as_the_full_stack_doe
 
     today = days_ago(0)
     effective = today - datetime.timedelta(days=2)
-    freeze(local(effective - datetime.timedelta(days=1), 9))
-    call_command(
-        "import_form",
-        str(version_2_workbook(tmp_path)),
-        "--apply",
-        "--effective-from",
-        effective.isoformat(),
-        stdout=io.StringIO(),
-    )
+    import_version_2(tmp_path, freeze, effective=effective)
     freeze(local(today, 7))
     key = commune_key[1]
     requests = [
@@ -623,15 +591,7 @@ def test_a_series_the_version_dropped_is_never_judged_against_its_band(tmp_path,
 
     today = days_ago(0)
     effective = today - datetime.timedelta(days=2)
-    freeze(local(effective - datetime.timedelta(days=1), 9))
-    call_command(
-        "import_form",
-        str(version_2_workbook(tmp_path)),
-        "--apply",
-        "--effective-from",
-        effective.isoformat(),
-        stdout=io.StringIO(),
-    )
+    import_version_2(tmp_path, freeze, effective=effective)
     freeze(local(today, 7))
     for name in ("returned", "received_online"):
         QualityBand.objects.create(
