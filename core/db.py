@@ -2,7 +2,6 @@
 
 import datetime
 import json
-import os
 import re
 from typing import Any
 
@@ -25,8 +24,8 @@ def parse_id(value: object) -> int | None:
     return None
 
 
-# psycopg prepares a statement after this many runs on a connection (its own default); None: never.
-PREPARE_AFTER: int | None = None if os.environ.get("PLAN02_NO_PREPARE") else 5
+# psycopg prepares a statement after this many runs on a connection (its own default).
+PREPARE_AFTER = 5
 
 
 def bound_cursor() -> CursorWrapper:
@@ -46,7 +45,7 @@ def bound_cursor() -> CursorWrapper:
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     raw = connection.connection
-    if raw.prepare_threshold is None and PREPARE_AFTER is not None:
+    if raw.prepare_threshold is None:
         # Django turns psycopg's automatic preparation off on every connection (for transaction-mode poolers,
         # which the portal does not use: it keeps its own connections, CONN_MAX_AGE). Only these cursors bind
         # on the server, so only their statements are prepared: Django's own cursors bind on the client, and
