@@ -1,6 +1,7 @@
 """How cost grows with the reporting units (DESIGN.md §7, the last row): the same measurements on the 30-day
 database (3,355 localities) and on a synthetic one with ten times the reporting units — every commune's one-stop
-desks reporting on their own, 9 more per commune in its province (33,550 localities) — over the same 30 days:
+desks reporting on their own, 9 more per commune in its province (33,244 localities with the provinces' own 34;
+§7 says 33,550, ten times every unit) — over the same 30 days:
 
 - the batch: one national day through the batch endpoint (in chunks of REPORT_BATCH_MAX), into an empty day;
 - the full rollup rebuild of the 30 days, next to the hand-written INSERT … SELECT … GROUP BY at each scale;
