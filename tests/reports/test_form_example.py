@@ -1,6 +1,7 @@
 """fixtures/report_form_example.xlsx, the README's example of an official form (README, "Report forms"): a
 version 2 that renames received_direct, drops returned and adds consultations. It imports as the README says,
-and once in force the form's description, the intake and the national dashboard follow it, without a restart."""
+and once in force the form's description and the intake follow it, without a restart (the pages, the upload
+and the dashboards under such a version: tests/reports/test_forms.py, tests/dashboards/test_forms_dashboards.py)."""
 
 import datetime
 import io
@@ -19,7 +20,7 @@ EXAMPLE = settings.BASE_DIR / "fixtures" / "report_form_example.xlsx"
 pytestmark = pytest.mark.django_db
 
 
-def test_the_example_form_imports_and_everything_follows_it(tmp_path, freeze, client, province_key):
+def test_the_example_form_imports_as_printed_and_the_api_follows_it(tmp_path, freeze, client, province_key):
     freeze(local(days_ago(0), 9))
     effective = days_ago(-1)
     out = io.StringIO()
